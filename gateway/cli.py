@@ -1,0 +1,122 @@
+"""The `threatmap` command: serve, db migrate/status, seed, privacy jobs."""
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+
+import psycopg
+from pydantic import ValidationError
+
+from gateway.settings import Settings
+from store.database import DatabaseUrls, ManagedDatabase, external_urls
+from store.errors import StoreSetupError
+from store.migrate import migrate, status
+from store.privacy import PolicyError, apply_policy, load_policy, publish_due_reports, purge_contacts
+from store.seed import seed
+
+log = logging.getLogger("threatmap")
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[DatabaseUrls]:
+    """The configured database for one command; a managed cluster is stopped again after."""
+    if settings.database_url:
+        yield external_urls(settings.database_url, settings.public_database_url)
+        return
+    managed = ManagedDatabase(settings.data_dir, settings.database_name)
+    urls = managed.start()
+    try:
+        yield urls
+    finally:
+        managed.stop()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from gateway.app import create_app
+
+    if args.demo_on_first_start is not None:
+        settings = settings.model_copy(update={"demo_on_first_start": args.demo_on_first_start})
+    print(f"threatmap: starting on {settings.base_url} (Ctrl-C stops it)", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                proxy_headers=False, log_level="info")
+
+
+def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    with database(settings) as urls:
+        applied = migrate(urls.admin)
+    print("\n".join(f"applied {m.version}_{m.name}" for m in applied) or "nothing to apply")
+
+
+def cmd_db_status(settings: Settings, args: argparse.Namespace) -> None:
+    with database(settings) as urls:
+        for state in status(urls.admin):
+            when = state.applied_at.isoformat(timespec="seconds") if state.applied_at else "pending"
+            print(f"{state.migration.version}_{state.migration.name}: {when}")
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
+    with database(settings) as urls:
+        migrate(urls.admin)
+        with psycopg.connect(urls.app) as conn:
+            apply_policy(conn, load_policy(settings.config_dir / "privacy.yml"))
+            added = seed(conn, settings.config_dir, args.demo, args.demo_seed,
+                         progress=lambda done, total: print(f"  {done}/{total} reports",
+                                                            flush=True))
+    print(f"seeded the catalogue, areas and police units; {added} demo reports added")
+
+
+def cmd_privacy(settings: Settings, args: argparse.Namespace) -> None:
+    with database(settings) as urls, psycopg.connect(urls.app) as conn:
+        if args.job == "apply":
+            rebuilt = apply_policy(conn, load_policy(settings.config_dir / "privacy.yml"))
+            print("policy applied; public layer rebuilt" if rebuilt else "policy unchanged")
+        elif args.job == "publish":
+            print(f"{publish_due_reports(conn)} reports published")
+        else:
+            print(f"{purge_contacts(conn)} contacts erased")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="threatmap", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the service (HOST/PORT set the address)")
+    serve.add_argument("--demo-on-first-start", type=int, metavar="N",
+                       help="load N demo reports when the database has no reports")
+    serve.set_defaults(run=cmd_serve)
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db",
+                                                                             required=True)
+    db.add_parser("migrate", help="apply pending migrations").set_defaults(run=cmd_db_migrate)
+    db.add_parser("status", help="list migrations and when they were applied").set_defaults(
+        run=cmd_db_status)
+
+    seed_cmd = commands.add_parser("seed", help="load the catalogue, areas, police units")
+    seed_cmd.add_argument("--demo", type=int, default=0, metavar="N",
+                          help="also load N deterministic synthetic reports")
+    seed_cmd.add_argument("--demo-seed", type=int, default=20261125)
+    seed_cmd.set_defaults(run=cmd_seed)
+
+    privacy = commands.add_parser("privacy", help="privacy jobs")
+    privacy.add_argument("job", choices=["purge", "publish", "apply"],
+                         help="purge: erase contacts past retention; publish: publish reports "
+                              "past the delay; apply: load config/privacy.yml")
+    privacy.set_defaults(run=cmd_privacy)
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        args.run(Settings(), args)
+    except ValidationError as error:
+        sys.exit(f"threatmap: invalid setting: {error}")
+    except (StoreSetupError, PolicyError) as error:
+        sys.exit(f"threatmap: {error}")
+    except KeyboardInterrupt:
+        pass

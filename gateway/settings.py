@@ -1,0 +1,49 @@
+"""The service's settings: one typed object, read from the environment (prefix THREATMAP_)."""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THREATMAP_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "THREATMAP_DATABASE_URL"),
+        description="An existing PostGIS database (owner role). Unset: a managed local cluster.",
+    )
+    public_database_url: str | None = Field(
+        default=None,
+        description="Connection for the public read-only role; derived from database_url if unset.",
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT / ".threatmap")
+    database_name: str = "threatmap"
+    config_dir: Path = Field(default=PROJECT_ROOT / "config")
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "THREATMAP_HOST"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "THREATMAP_PORT"))
+    public_url: str | None = Field(
+        default=None, description="The URL clients reach the service at (links in OGC, TileJSON)."
+    )
+    pool_max_size: int = Field(default=10, ge=1)
+    maintenance_interval_s: float = Field(
+        default=60.0, gt=0, description="How often the server publishes due reports and purges."
+    )
+    demo_on_first_start: int = Field(
+        default=0, ge=0, description="Synthetic reports to load when the database has none."
+    )
+    jwt_secret: str = Field(default="change-me-local-development-only", min_length=16)
+
+    @field_validator("port")
+    @classmethod
+    def _port_in_range(cls, port: int) -> int:
+        if not 0 < port < 65536:
+            raise ValueError("PORT must be between 1 and 65535")
+        return port
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"

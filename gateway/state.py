@@ -1,0 +1,17 @@
+"""What the application holds while it runs, shared by the doors through app.state."""
+
+from dataclasses import dataclass
+
+from psycopg_pool import AsyncConnectionPool
+
+from gateway.settings import Settings
+from store.database import DatabaseUrls, ManagedDatabase
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    urls: DatabaseUrls
+    app_pool: AsyncConnectionPool
+    public_pool: AsyncConnectionPool
+    managed: ManagedDatabase | None = None

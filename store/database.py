@@ -1,0 +1,93 @@
+"""Where the database is: a managed local cluster, or the one DATABASE_URL names.
+
+Three connections matter: the migrating owner (creates roles, extensions, schemas), the
+application role `threatmap_app` (owns and writes `core`), and the public role
+`threatmap_public` (reads `open` only). With DATABASE_URL, its role migrates and writes.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from store.cluster import SUPERUSER, ManagedCluster
+from store.errors import StoreSetupError
+
+APP_ROLE = "threatmap_app"
+PUBLIC_ROLE = "threatmap_public"
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    admin: str
+    app: str
+    public: str
+
+
+def with_user(conninfo: str, user: str) -> str:
+    """The same connection as another role (password dropped: trust or the role's own)."""
+    params = conninfo_to_dict(conninfo)
+    params.pop("password", None)
+    params["user"] = user
+    return make_conninfo(**params)
+
+
+def external_urls(database_url: str, public_database_url: str | None) -> DatabaseUrls:
+    return DatabaseUrls(
+        admin=database_url,
+        app=database_url,
+        public=public_database_url or with_user(database_url, PUBLIC_ROLE),
+    )
+
+
+def managed_urls(cluster: ManagedCluster, dbname: str) -> DatabaseUrls:
+    return DatabaseUrls(
+        admin=cluster.url(SUPERUSER, dbname),
+        app=cluster.url(APP_ROLE, dbname),
+        public=cluster.url(PUBLIC_ROLE, dbname),
+    )
+
+
+def create_database(cluster: ManagedCluster, dbname: str) -> None:
+    """Creates the database in the managed cluster unless it exists."""
+    with psycopg.connect(cluster.url(SUPERUSER, "postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+
+
+def drop_database(cluster: ManagedCluster, dbname: str) -> None:
+    with psycopg.connect(cluster.url(SUPERUSER, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(dbname)))
+
+
+def check_connects(url: str, what: str) -> None:
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as error:
+        raise StoreSetupError(f"Cannot connect to the {what} database: {error}".strip()) from None
+
+
+class ManagedDatabase:
+    """The managed cluster plus our database in it: start() makes it ready, stop() undoes it."""
+
+    def __init__(self, data_dir: Path, dbname: str) -> None:
+        self.cluster = ManagedCluster(data_dir)
+        self.dbname = dbname
+        self.urls = managed_urls(self.cluster, dbname)
+
+    def start(self) -> DatabaseUrls:
+        self.cluster.start()
+        try:
+            create_database(self.cluster, self.dbname)
+        except psycopg.OperationalError as error:
+            raise StoreSetupError(f"The managed PostgreSQL does not answer: {error}") from None
+        return self.urls
+
+    def stop(self) -> None:
+        if self.cluster.started_here:
+            self.cluster.stop()

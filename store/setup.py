@@ -1,0 +1,39 @@
+"""Bringing a database to a usable state: reachable, migrated, policy applied, reference data."""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from store.database import DatabaseUrls, check_connects
+from store.migrate import migrate
+from store.privacy import apply_policy, load_policy
+from store.seed import has_reports, seed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    migrations_applied: int
+    demo_reports_added: int
+
+
+def prepare_database(urls: DatabaseUrls, config_dir: Path, demo_on_first_start: int = 0
+                     ) -> SetupResult:
+    policy = load_policy(config_dir / "privacy.yml")  # a bad policy fails before anything runs
+    check_connects(urls.admin, "owner")
+    applied = migrate(urls.admin)
+    for migration in applied:
+        log.info("applied migration %s_%s", migration.version, migration.name)
+    with psycopg.connect(urls.app) as conn:
+        apply_policy(conn, policy)
+        first_start = not has_reports(conn)
+        added = seed(conn, config_dir, demo_on_first_start if first_start else 0,
+                     progress=lambda done, total: log.info("demo reports: %d/%d", done, total))
+        conn.commit()
+    if added:
+        log.info("seeded %d demo reports", added)
+    check_connects(urls.public, "public read-only")
+    return SetupResult(len(applied), added)
