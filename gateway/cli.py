@@ -13,7 +13,13 @@ from gateway.settings import Settings
 from store.database import DatabaseUrls, ManagedDatabase, external_urls
 from store.errors import StoreSetupError
 from store.migrate import migrate, status
-from store.privacy import PolicyError, apply_policy, load_policy, publish_due_reports, purge_contacts
+from store.privacy import (
+    PolicyError,
+    apply_policy,
+    load_policy,
+    publish_due_reports,
+    purge_contacts,
+)
 from store.seed import seed
 
 log = logging.getLogger("threatmap")

@@ -16,10 +16,8 @@ async def health(request: Request) -> JSONResponse:
         async with asyncio.timeout(HEALTH_TIMEOUT_S):
             async with runtime.public_pool.connection(timeout=HEALTH_TIMEOUT_S) as conn:
                 row = await (await conn.execute("SELECT version FROM open.data_version")).fetchone()
-    except (psycopg.Error, PoolTimeout, TimeoutError) as error:
-        reason = "database timeout" if isinstance(error, TimeoutError | PoolTimeout) else (
-            "database unavailable")
-        return JSONResponse({"status": "unavailable", "database": reason}, status_code=503,
+    except (psycopg.Error, PoolTimeout, TimeoutError):
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503,
                             headers={"Retry-After": "5", "Cache-Control": "no-store"})
     return JSONResponse({"status": "ok", "database": "ok", "data_version": row[0]},
                         headers={"Cache-Control": "no-store"})

@@ -71,7 +71,7 @@ class ManagedCluster:
             log.info("reusing the PostgreSQL server already running on %s", self.pgdata)
             return
         self._run([self.bindir / "pg_ctl", "start", "-w", "-t", "60", "-D", self.pgdata,
-                   "-l", self.root / "postgresql.log", "-o",
+                   "-l", self.pgdata / "server.log", "-o",
                    f"-c listen_addresses='' -c unix_socket_directories='{self.socket_dir}' "
                    f"-p {self.port}"],
                   what="start PostgreSQL")
@@ -133,7 +133,7 @@ class ManagedCluster:
                                 user=self.run_as, cwd="/", check=False)
         if result.returncode != 0:
             detail = (result.stderr or result.stdout).strip()
-            logfile = self.root / "postgresql.log"
+            logfile = self.pgdata / "server.log"
             if logfile.exists():
                 detail += "\n" + "\n".join(logfile.read_text(errors="replace").splitlines()[-10:])
             hint = ""

@@ -65,7 +65,7 @@ WHERE external_id LIKE %s AND county_code IS NOT NULL AND police_unit_id IS NULL
 
 def poland_outline(data_dir: Path) -> shapely.Geometry:
     features = json.loads((data_dir / "wojewodztwa-min.geojson").read_text())["features"]
-    outline = shapely.union_all([shape(f["geometry"]) for f in features])
+    outline = shapely.union_all([shapely.make_valid(shape(f["geometry"])) for f in features])
     shapely.prepare(outline)
     return outline
 

@@ -45,9 +45,15 @@ def available(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
     return migrations
 
 
+def _ensure_table(conn: psycopg.Connection) -> None:
+    # Checked first: CREATE ... IF NOT EXISTS needs CREATE on public even when the table exists.
+    if conn.execute("SELECT to_regclass('public.threatmap_migrations')").fetchone()[0] is None:
+        conn.execute(CREATE_TABLE)
+
+
 def status(url: str) -> list[MigrationState]:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(CREATE_TABLE)
+        _ensure_table(conn)
         applied = dict(conn.execute("SELECT version, applied_at FROM public.threatmap_migrations"))
     return [MigrationState(m, applied.get(m.version)) for m in available()]
 
@@ -58,7 +64,7 @@ def migrate(url: str) -> list[Migration]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_ID])
         try:
-            conn.execute(CREATE_TABLE)
+            _ensure_table(conn)
             applied = {row[0] for row in conn.execute(
                 "SELECT version FROM public.threatmap_migrations")}
             for migration in available():

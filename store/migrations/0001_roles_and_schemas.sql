@@ -24,6 +24,7 @@ REVOKE ALL ON SCHEMA core FROM PUBLIC;
 DO $$ BEGIN
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO threatmap_app, threatmap_public', current_database());
 END $$;
+GRANT SELECT ON public.threatmap_migrations TO threatmap_app;
 GRANT USAGE ON SCHEMA open TO threatmap_public;
 ALTER DEFAULT PRIVILEGES FOR ROLE threatmap_app IN SCHEMA open
     GRANT SELECT ON TABLES TO threatmap_public;

@@ -139,32 +139,32 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT r.published_at IS NOT NULL AND NOT r.abusive
 $$;
 
--- Adds (sign = 1) or removes (sign = -1) one public report from the aggregates.
-CREATE FUNCTION core.count_public_report(p open.reports, month date, sign integer) RETURNS void
+-- Adds (delta = 1) or removes (delta = -1) one public report from the aggregates.
+CREATE FUNCTION core.count_public_report(p open.reports, in_month date, delta integer)
+RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    cell_m  integer;
+    level_m integer;
     idx     integer[];
 BEGIN
-    FOREACH cell_m IN ARRAY (SELECT density_cell_m FROM core.privacy_policy) LOOP
-        idx := core.cell_index(p.geom, cell_m);
-        IF sign > 0 THEN
+    FOREACH level_m IN ARRAY (SELECT density_cell_m FROM core.privacy_policy) LOOP
+        idx := core.cell_index(p.geom, level_m);
+        IF delta > 0 THEN
             INSERT INTO core.density_cells (cell_m, cx, cy, geom, geom_3857, centre_3857)
-            SELECT cell_m, idx[1], idx[2], poly, ST_Transform(poly, 3857),
+            SELECT level_m, idx[1], idx[2], poly, ST_Transform(poly, 3857),
                    ST_Transform(ST_Centroid(ST_Transform(poly, 2180)), 3857)
-            FROM core.cell_polygon(cell_m, idx[1], idx[2]) AS poly
+            FROM core.cell_polygon(level_m, idx[1], idx[2]) AS poly
             ON CONFLICT DO NOTHING;
         END IF;
         INSERT INTO core.density_counts AS d (cell_m, cx, cy, category_id, status, month, n)
-        VALUES (cell_m, idx[1], idx[2], p.category_id, p.status, month, greatest(sign, 0))
-        ON CONFLICT (cell_m, cx, cy, category_id, status, month)
-        DO UPDATE SET n = d.n + sign;
+        VALUES (level_m, idx[1], idx[2], p.category_id, p.status, in_month, greatest(delta, 0))
+        ON CONFLICT ON CONSTRAINT density_counts_pkey DO UPDATE SET n = d.n + delta;
     END LOOP;
     INSERT INTO core.area_counts AS a (area_code, category_id, status, month, n)
-    SELECT code, p.category_id, p.status, month, greatest(sign, 0)
+    SELECT code, p.category_id, p.status, in_month, greatest(delta, 0)
     FROM unnest(ARRAY[p.county_code, p.voivodeship_code]) AS code
     WHERE code IS NOT NULL
-    ON CONFLICT (area_code, category_id, status, month) DO UPDATE SET n = a.n + sign;
+    ON CONFLICT ON CONSTRAINT area_counts_pkey DO UPDATE SET n = a.n + delta;
 END
 $$;
 

@@ -1,0 +1,103 @@
+"""Fixtures that start real things: one throwaway PostGIS cluster per test session, the app
+over HTTP (ASGI, with its lifespan), and connections as the application and public roles."""
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from asgi_lifespan import LifespanManager
+
+from gateway.app import create_app
+from gateway.settings import PROJECT_ROOT, Settings
+from store.database import DatabaseUrls, ManagedDatabase
+from store.setup import prepare_database
+
+CONFIG_DIR = PROJECT_ROOT / "config"
+WARSAW = (21.012, 52.230)
+
+
+@pytest.fixture(scope="session")
+def managed_db() -> Iterator[ManagedDatabase]:
+    root = Path(tempfile.mkdtemp(prefix="threatmap-test-"))
+    os.chmod(root, 0o755)
+    managed = ManagedDatabase(root / "data", "threatmap_test")
+    managed.start()
+    try:
+        yield managed
+    finally:
+        managed.cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def urls(managed_db: ManagedDatabase) -> DatabaseUrls:
+    prepare_database(managed_db.urls, CONFIG_DIR)
+    return managed_db.urls
+
+
+@pytest.fixture(scope="session")
+def settings(urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings of an app that uses the test database as an external one (app role)."""
+    return Settings(database_url=urls.app, public_database_url=urls.public,
+                    data_dir=tmp_path_factory.mktemp("unused-data-dir"), config_dir=CONFIG_DIR,
+                    maintenance_interval_s=3600)
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=120) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+@pytest.fixture
+def app_conn(urls: DatabaseUrls) -> Iterator[psycopg.Connection]:
+    """A connection as the application role, autocommit: what it writes, the app sees."""
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def public_conn(urls: DatabaseUrls) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(urls.public, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def clean_reports(urls: DatabaseUrls) -> Iterator[None]:
+    """Removes every report after the test (the triggers empty the public layer with them)."""
+    yield
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        conn.execute("DELETE FROM core.reports")
+
+
+def insert_report(conn: psycopg.Connection, *, lon: float = WARSAW[0], lat: float = WARSAW[1],
+                  category: str = "vandalism", status: str = "under_verification",
+                  occurred_at: datetime | None = None, created_at: datetime | None = None,
+                  description: str | None = "a private description",
+                  contact: str | None = "private@example.org", published: bool = False,
+                  abusive: bool = False) -> uuid.UUID:
+    """Writes one report straight into core, as the gateway would."""
+    now = datetime.now(UTC)
+    created_at = created_at or now
+    occurred_at = occurred_at or created_at - timedelta(hours=1)
+    row = conn.execute(
+        """
+        INSERT INTO core.reports (category_id, status, geom, occurred_at, created_at,
+                                  description, contact, abusive, published_at)
+        VALUES (%s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, %s, %s, %s, %s)
+        RETURNING id
+        """,
+        [category, status, lon, lat, occurred_at, created_at, description, contact, abusive,
+         now if published else None],
+    ).fetchone()
+    return row[0]

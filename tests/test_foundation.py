@@ -1,0 +1,112 @@
+"""The foundation: migrations, roles, constraints, seed, health."""
+
+import psycopg
+import pytest
+
+from store.database import DatabaseUrls, ManagedDatabase
+from store.migrate import available, migrate, status
+from store.seed import seed
+from tests.conftest import CONFIG_DIR, insert_report
+
+
+def test_migrations_apply_once_and_a_second_run_changes_nothing(urls: DatabaseUrls) -> None:
+    assert migrate(urls.admin) == []
+    states = status(urls.admin)
+    assert [s.migration.version for s in states] == [m.version for m in available()]
+    assert all(s.applied_at is not None for s in states)
+
+
+def test_public_role_is_refused_core(public_conn: psycopg.Connection) -> None:
+    for relation in ("core.reports", "core.report_events", "core.density_counts"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            public_conn.execute(f"SELECT * FROM {relation} LIMIT 1")
+
+
+def test_public_role_cannot_write_open(public_conn: psycopg.Connection) -> None:
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        public_conn.execute("DELETE FROM open.reports")
+
+
+def test_public_role_has_a_statement_timeout(public_conn: psycopg.Connection) -> None:
+    timeout = public_conn.execute("SHOW statement_timeout").fetchone()[0]
+    assert timeout not in ("0", "")
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        public_conn.execute("SET statement_timeout = '100ms'")
+        public_conn.execute("SELECT pg_sleep(1)")
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "error"),
+    [
+        ("status", "'solved'", psycopg.errors.ForeignKeyViolation),
+        ("category_id", "'no-such-category'", psycopg.errors.ForeignKeyViolation),
+        ("source", "'rumour'", psycopg.errors.CheckViolation),
+        ("geom", "'SRID=4326;POINT EMPTY'", psycopg.errors.CheckViolation),
+        ("geom", "'SRID=4326;POINT(200 95)'", psycopg.errors.CheckViolation),
+        ("geom", "'SRID=3857;POINT(2338000 6840000)'", psycopg.errors.InvalidParameterValue),
+        ("description", "repeat('x', 5000)", psycopg.errors.CheckViolation),
+    ],
+)
+def test_constraints_reject_bad_reports(app_conn: psycopg.Connection, column: str, value: str,
+                                        error: type[Exception]) -> None:
+    values = {"category_id": "'vandalism'", "status": "'under_verification'",
+              "geom": "'SRID=4326;POINT(21 52)'", "occurred_at": "now()", "source": "'citizen'",
+              "description": "'ok'"} | {column: value}
+    with pytest.raises(error):
+        app_conn.execute(f"INSERT INTO core.reports ({', '.join(values)}) "
+                         f"VALUES ({', '.join(values.values())})")
+
+
+def test_constraints_reject_negative_statistics(app_conn: psycopg.Connection) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation):
+        app_conn.execute("INSERT INTO core.police_statistics VALUES ('14', 'theft', '2026-01-01', -1)")
+
+
+def test_illegal_status_transition_is_refused(app_conn: psycopg.Connection,
+                                              clean_reports: None) -> None:
+    report = insert_report(app_conn, status="not_confirmed")
+    with pytest.raises(psycopg.errors.CheckViolation, match="illegal status transition"):
+        app_conn.execute("UPDATE core.reports SET status = 'confirmed' WHERE id = %s", [report])
+
+
+def test_seed_is_idempotent(urls: DatabaseUrls) -> None:
+    counted = ("SELECT (SELECT count(*) FROM core.categories), (SELECT count(*) FROM core.areas),"
+               " (SELECT count(*) FROM core.police_units), (SELECT count(*) FROM core.statuses),"
+               " (SELECT count(*) FROM core.status_transitions)")
+    with psycopg.connect(urls.app) as conn:
+        before = conn.execute(counted).fetchone()
+        seed(conn, CONFIG_DIR)
+        assert conn.execute(counted).fetchone() == before
+    assert before == (22, 16 + 380, 16 + 380, 5, 5)
+
+
+def test_areas_carry_teryt_codes_and_counties_nest(app_conn: psycopg.Connection) -> None:
+    names = dict(app_conn.execute("SELECT code, name FROM core.areas WHERE level = 'voivodeship'"))
+    assert names["14"] == "mazowieckie" and names["12"] == "małopolskie"
+    orphan = app_conn.execute(
+        "SELECT count(*) FROM core.areas WHERE level = 'county' AND parent_code IS NULL"
+    ).fetchone()[0]
+    assert orphan == 0
+    county = app_conn.execute(
+        "SELECT name, parent_code FROM core.areas WHERE level = 'county' "
+        "AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(19.945, 50.065), 4326))").fetchone()
+    assert county == ("powiat Kraków", "12")
+
+
+async def test_health_is_200_when_the_database_answers(client) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+async def test_health_is_503_while_the_database_is_down_and_recovers(
+        client, managed_db: ManagedDatabase) -> None:
+    managed_db.cluster.stop()
+    try:
+        response = await client.get("/health")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "database": "unreachable"}
+    finally:
+        managed_db.cluster.start()
+    response = await client.get("/health")
+    assert response.status_code == 200
