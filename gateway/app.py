@@ -9,8 +9,9 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
+from gateway.graphql import graphql_app
 from gateway.health import health
 from gateway.maintenance import privacy_jobs_forever
 from gateway.settings import Settings
@@ -27,7 +28,7 @@ async def index(request: Request) -> JSONResponse:
         "service": "threatmap",
         "description": "Public-safety threat map: citizen reports verified by the police, "
                        "published anonymized.",
-        "links": {"health": f"{base}/health"},
+        "links": {"health": f"{base}/health", "graphql": f"{base}/graphql"},
     })
 
 
@@ -75,10 +76,13 @@ def lifespan(settings: Settings):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    graphql = graphql_app(settings)
     return Starlette(
         routes=[
             Route("/", index),
             Route("/health", health),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan(settings),
     )
