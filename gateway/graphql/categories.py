@@ -142,7 +142,7 @@ class CatalogueQuery:
 @strawberry.type
 class CatalogueMutation:
     @strawberry.mutation(description="Admin: offer or withdraw a category for new reports.")
-    async def set_category_active(self, info: Info, id: strawberry.ID, active: bool) -> Category:
+    async def set_category_active(self, info: Info, id: strawberry.ID, active: bool) -> Category | None:
         info.context.require(Role.ADMIN)
         if not await db.fetch(info.context.runtime.app_pool, SET_ACTIVE_SQL, [active, str(id)]):
             raise NotFound(f"There is no category {id!r}.")

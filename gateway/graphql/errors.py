@@ -42,8 +42,10 @@ class RateLimited(ApiError):
 
 
 def _is_expected(error: GraphQLError) -> bool:
+    """Errors about the request (parsing, validation, variables: no path yet) and our coded
+    ones are the client's to see; anything else raised while resolving is not."""
     original = error.original_error
-    return original is None or isinstance(original, ApiError)
+    return original is None or error.path is None or isinstance(original, GraphQLError)
 
 
 class MaskUnexpectedErrors(MaskErrors):

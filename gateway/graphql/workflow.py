@@ -150,7 +150,7 @@ class WorkflowMutation:
     @strawberry.mutation(description="Report a threat. Send an idempotencyKey (e.g. a UUID) so "
                                      "that a retried request never makes a second report.")
     async def submit_report(self, info: Info, input: SubmitReportInput,
-                            idempotency_key: str | None = None) -> SubmitReportPayload:
+                            idempotency_key: str | None = None) -> SubmitReportPayload | None:
         await _rate_limit(info)
         key = validation.idempotency_key(idempotency_key)
         values = await _validated(info, input)
@@ -167,7 +167,7 @@ class WorkflowMutation:
         return SubmitReportPayload(report=report, tracking_token=token)
 
     @strawberry.mutation(description="The citizen adds information to an open report.")
-    async def add_report_information(self, info: Info, token: str, text: str) -> Report:
+    async def add_report_information(self, info: Info, token: str, text: str) -> Report | None:
         comment = validation.text(text, "text", validation.MAX_COMMENT)
         if comment is None:
             raise BadInput("text is empty.", field="text")
@@ -183,7 +183,7 @@ class WorkflowMutation:
 
     @strawberry.mutation(description="Officer: move a report along the verification workflow.")
     async def set_report_status(self, info: Info, id: strawberry.ID, status: str,
-                                comment: str | None = None) -> Report:
+                                comment: str | None = None) -> Report | None:
         context = info.context
         viewer = context.require(Role.OFFICER)
         note = validation.text(comment, "comment", validation.MAX_COMMENT)
@@ -202,7 +202,7 @@ class WorkflowMutation:
 
     @strawberry.mutation(description="Officer: hand a report to another police unit.")
     async def assign_report(self, info: Info, id: strawberry.ID, police_unit_id: str,
-                            comment: str | None = None) -> Report:
+                            comment: str | None = None) -> Report | None:
         context = info.context
         viewer = context.require(Role.OFFICER)
         note = validation.text(comment, "comment", validation.MAX_COMMENT)
