@@ -253,8 +253,9 @@ async def test_request_limits(graphql_client: httpx.AsyncClient, settings: Setti
     streamed = await graphql_client.post("/graphql", content=chunks(),
                                          headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413
-    deep = "{ policeUnits { area { code } } }".replace("code", "code " * 1)
-    assert "errors" not in await gql(graphql_client, deep)
+    async with running_app(settings.model_copy(update={"graphql_max_depth": 3})) as (shallow, _):
+        body = await gql(shallow, "{ reports { edges { node { category { id } } } } }")
+    assert codes(body) == ["BAD_USER_INPUT"] and "depth" in body["errors"][0]["message"]
     nested = "{ reports { edges { node { policeUnit { area { code } } } } } }"
     body = await gql(graphql_client, "query { a: statuses { id } " + " ".join(
         f"x{n}: statuses {{ id }}" for n in range(40)) + " }")
@@ -286,3 +287,17 @@ async def test_unexpected_errors_are_masked(
         app_conn.execute("ALTER TABLE core.report_events_away RENAME TO report_events")
     assert codes(body) == ["INTERNAL"]
     assert "report_events" not in json.dumps(body)
+
+
+def test_token_command_mints_a_token_the_gateway_accepts(capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.cli import main
+    from gateway.graphql.auth import viewer_from_header
+
+    monkeypatch.setenv("THREATMAP_JWT_SECRET", "a-secret-for-this-test-only")
+    main(["token", "--role", "officer", "--unit", "kpp-1401", "--hours", "8"])
+    minted = capsys.readouterr().out.strip()
+    viewer = viewer_from_header("a-secret-for-this-test-only", f"Bearer {minted}")
+    assert viewer is not None and (viewer.role, viewer.unit) == ("officer", "kpp-1401")
+    with pytest.raises(SystemExit, match="police unit"):
+        main(["token", "--role", "officer"])
