@@ -294,10 +294,10 @@ def test_token_command_mints_a_token_the_gateway_accepts(capsys: pytest.CaptureF
     from gateway.cli import main
     from gateway.graphql.auth import viewer_from_header
 
-    monkeypatch.setenv("THREATMAP_JWT_SECRET", "a-secret-for-this-test-only")
+    monkeypatch.setenv("THREATMAP_JWT_SECRET", "a-secret-for-this-test-only-32-bytes-long")
     main(["token", "--role", "officer", "--unit", "kpp-1401", "--hours", "8"])
     minted = capsys.readouterr().out.strip()
-    viewer = viewer_from_header("a-secret-for-this-test-only", f"Bearer {minted}")
+    viewer = viewer_from_header("a-secret-for-this-test-only-32-bytes-long", f"Bearer {minted}")
     assert viewer is not None and (viewer.role, viewer.unit) == ("officer", "kpp-1401")
     with pytest.raises(SystemExit, match="police unit"):
         main(["token", "--role", "officer"])
