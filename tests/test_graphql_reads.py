@@ -151,7 +151,8 @@ async def test_bad_tokens_are_unauthenticated(graphql_client: httpx.AsyncClient,
 async def test_expired_and_forged_tokens_are_unauthenticated(
         graphql_client: httpx.AsyncClient, settings: Settings) -> None:
     expired = token(settings, "analyst", hours=-1)
-    forged = token(settings.model_copy(update={"jwt_secret": "someone-elses-secret-key-of-32-bytes!"}), "analyst")
+    someone_else = settings.model_copy(update={"jwt_secret": "someone-elses-secret-key-of-32-bytes!"})
+    forged = token(someone_else, "analyst")
     for bad in (expired, forged):
         body = await gql(graphql_client, "{ statuses { id } }", token=bad)
         assert codes(body) == ["UNAUTHENTICATED"], body
