@@ -197,3 +197,16 @@ async def test_stats_are_suppressed_below_k(
                                       "areaName": "powiat Warszawa", "count": 3}]
     body = await gql(graphql_client, "{ stats(groupBy: []) { count } }")
     assert body["data"]["stats"] == [{"count": 3}]
+
+
+async def test_source_filter_for_analysts(
+        graphql_client: httpx.AsyncClient, settings: Settings, app_conn: psycopg.Connection,
+        clean_reports: None) -> None:
+    insert_report(app_conn, published=True)
+    query = """query($s: String!) { reports(filter: {source: $s}) { totalCount } }"""
+    analyst = token(settings, "analyst")
+    assert (await gql(graphql_client, query, {"s": "citizen"}, analyst))["data"]["reports"] == {
+        "totalCount": 1}
+    assert (await gql(graphql_client, query, {"s": "ngo"}, analyst))["data"]["reports"] == {
+        "totalCount": 0}
+    assert codes(await gql(graphql_client, query, {"s": "rumour"}, analyst)) == ["BAD_USER_INPUT"]
