@@ -177,6 +177,8 @@ class OpenLayerProvider(BaseProvider):
             if not self.geom:
                 raise BadQuery("this collection has no geometry: bbox does not apply")
             minx, miny, maxx, maxy = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else bbox
+            if minx > maxx:  # an antimeridian-crossing box: no data of ours is near it
+                raise BadQuery("bbox: minx must not be greater than maxx")
             clauses.append(sql.SQL("ST_Intersects({}, ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, "
                                    "{}))").format(sql.Identifier(self.geom), sql.Literal(STORAGE_SRID)))
             params |= {"bx0": minx, "by0": miny, "bx1": maxx, "by1": maxy}
@@ -220,11 +222,12 @@ class OpenLayerProvider(BaseProvider):
             raise DatabaseUnavailable() from None
         except psycopg.errors.DivisionByZero:
             raise BadQuery("division by zero in the filter") from None
-        except (psycopg.DataError, psycopg.errors.SyntaxErrorOrAccessRuleViolation) as error:
-            # a value of the wrong type for its property, an operator the types do not have
-            log.info("OGC query on %s refused: %s", self.table, error)
-            raise BadQuery("a value or operator does not fit the property's type") from None
         except psycopg.Error as error:
+            if error.sqlstate and error.sqlstate[:2] in ("22", "42"):
+                # data exception (a value of the wrong type for its property) or an operator or
+                # function the property's type does not have: the request's fault
+                log.info("OGC query on %s refused: %s", self.table, error)
+                raise BadQuery("a value or operator does not fit the property's type") from None
             log.error("OGC query on %s failed: %s", self.table, error)
             raise ProviderQueryError("query failed") from None
 

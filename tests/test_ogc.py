@@ -2,13 +2,17 @@
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import httpx
 import psycopg
 import pytest
+from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
 
+from gateway.app import create_app
+from gateway.settings import Settings
 from store.database import DatabaseUrls
 from tests.conftest import insert_report
 
@@ -171,3 +175,152 @@ async def test_queryables_list_only_public_columns(client: httpx.AsyncClient) ->
     names = set(queryables["properties"])
     assert {"category_id", "status", "occurred_on", "county_code"} <= names
     assert not names & {"description", "contact", "occurred_at", "created_at", "source", "geom_exact"}
+
+
+def assert_ogc_error(response: httpx.Response, status: int) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) >= {"code", "description"}
+    text = response.text.lower()
+    for leak in ("select ", "psycopg", "postgres", "traceback", "open.ogc_", "syntax error at"):
+        assert leak not in text, f"database text in error body: {response.text}"
+
+
+async def test_huge_limit_is_capped(client: httpx.AsyncClient, published: dict) -> None:
+    response = await items(client, "reports", limit=10**9)
+    assert response.status_code == 200
+    assert response.json()["numberReturned"] <= 10000
+
+
+@pytest.mark.parametrize("params", [
+    {"limit": "many"}, {"limit": "-1"}, {"offset": "-5"},
+    {"bbox": "21,52,20,53"}, {"bbox": "20,53,21,52"}, {"bbox": "a,b,c,d"}, {"bbox": "1,2,3"},
+    {"crs": "http://www.opengis.net/def/crs/EPSG/0/999999"}, {"crs": "nonsense"},
+    {"bbox": "20,52,21,53", "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/27700"},
+    {"datetime": "yesterday"},
+    {"filter": "status = "}, {"filter": "status === 'x'"}, {"filter": "S_INTERSECTS(geom, POINT(1))"},
+    {"filter": "description = 'x'"}, {"filter": "occurred_at > DATE('2020-01-01')"},
+    {"filter": "no_such_function(status) = 'x'"}, {"filter": "cell_m / 0 = 1"},
+    {"filter": "cell_m = 'not a number'"}, {"filter": "status > 5"},
+    {"sortby": "description"}, {"sortby": "-occurred_at"}, {"properties": "status,contact"},
+    {"description": "x"}, {"contact": "x"}, {"occurred_at": "2026-03-05T14:37:00Z"},
+    {"filter-lang": "sql"},
+])
+async def test_bad_input_is_a_400_with_an_ogc_exception(client: httpx.AsyncClient, published: dict,
+                                                          params: dict[str, str]) -> None:
+    assert_ogc_error(await items(client, "reports", **params), 400)
+
+
+async def test_malformed_cql2_json_is_a_400(client: httpx.AsyncClient) -> None:
+    for body in ("{not json", json.dumps({"op": "=", "args": [{"property": "contact"}, "x"]}),
+                 json.dumps({"op": "frobnicate", "args": []})):
+        response = await client.post("/ogc/collections/reports/items?f=json", content=body,
+                                     headers={"Content-Type": "application/query-cql-json"})
+        assert_ogc_error(response, 400)
+
+
+async def test_unknown_collection_is_a_404(client: httpx.AsyncClient) -> None:
+    assert_ogc_error(await client.get("/ogc/collections/core.reports", params={"f": "json"}), 404)
+    assert_ogc_error(await items(client, "no-such-collection"), 404)
+
+
+@pytest.mark.parametrize("attack", [
+    "status = 'x'' OR 1=1 --'",
+    "status = 'under_verification'; DROP TABLE open.reports; --'",
+    "\"status\" = 'x\" OR \"1\"=\"1'",
+    "status LIKE '%'' OR ''1''=''1'",
+])
+async def test_injection_attempts_match_literally(client: httpx.AsyncClient, published: dict,
+                                                  attack: str) -> None:
+    response = await items(client, "reports", filter=attack)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 200:
+        assert response.json()["features"] == []
+
+
+async def test_injection_in_sortby_properties_and_names(client: httpx.AsyncClient, published: dict) -> None:
+    for params in ({"sortby": "status;DROP TABLE open.reports"}, {"properties": "status\",\"1"},
+                   {'status" OR 1=1 --': "x"}, {"status": "x' OR '1'='1"}):
+        response = await items(client, "reports", **params)
+        assert response.status_code in (200, 400)
+        if response.status_code == 200:
+            assert response.json()["features"] == []
+    assert len((await items(client, "reports")).json()["features"]) == 6
+
+
+@pytest.fixture
+async def own_app(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """An app of this test's own, whose pools the test may break."""
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=120) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield app, http
+
+
+async def test_statement_timeout_is_a_503(own_app: tuple[Starlette, httpx.AsyncClient], published: dict,
+                                          urls: DatabaseUrls) -> None:
+    app, client = own_app
+    pool = app.state.runtime.public_pool
+    with psycopg.connect(urls.admin, autocommit=True) as conn:
+        conn.execute("ALTER ROLE threatmap_public SET statement_timeout = '1ms'")
+    try:
+        await pool.drain()  # new connections get the new timeout
+        response = await items(client, "reports", limit=10000,
+                               filter="S_INTERSECTS(geom, BBOX(14, 49, 25, 55)) AND cell_m * 2 > 0")
+        assert_ogc_error(response, 503)
+    finally:
+        with psycopg.connect(urls.admin, autocommit=True) as conn:
+            conn.execute("ALTER ROLE threatmap_public SET statement_timeout = '5s'")
+        await pool.drain()
+
+
+async def test_database_down_is_a_503(own_app: tuple[Starlette, httpx.AsyncClient], published: dict) -> None:
+    app, client = own_app
+    await app.state.runtime.public_pool.close()
+    assert_ogc_error(await items(client, "reports"), 503)
+    assert_ogc_error(await client.get("/ogc/collections/reports/items/" + str(published["warsaw"]),
+                                      params={"f": "json"}), 503)
+
+
+# -- privacy, from the outside ---------------------------------------------------------------
+
+async def test_a_2m_bbox_around_an_exact_point_matches_nothing(client: httpx.AsyncClient,
+                                                               published: dict) -> None:
+    lon, lat = WARSAW
+    d_lon, d_lat = 1 / 71_000, 1 / 111_000  # about 1 m each way at 52° N
+    tiny = f"{lon - d_lon},{lat - d_lat},{lon + d_lon},{lat + d_lat}"
+    for collection in ("reports", "report-density"):
+        assert (await items(client, collection, bbox=tiny)).json()["features"] == []
+    cql = f"S_INTERSECTS(geom, BBOX({lon - d_lon}, {lat - d_lat}, {lon + d_lon}, {lat + d_lat}))"
+    assert (await items(client, "reports", filter=cql)).json()["features"] == []
+
+
+async def test_every_feature_is_a_cell_centre_with_public_fields(client: httpx.AsyncClient,
+                                                                 published: dict,
+                                                                 public_conn: psycopg.Connection) -> None:
+    public = {"category_id", "category_name_en", "category_name_pl", "category_group_id", "status",
+              "occurred_on", "date_precision", "cell_m", "voivodeship_code", "county_code",
+              "police_unit_id"}
+    features = (await items(client, "reports", limit=100)).json()["features"]
+    assert len(features) == 6
+    for feature in features:
+        assert set(feature["properties"]) == public
+        lon, lat = feature["geometry"]["coordinates"]
+        cell = feature["properties"]["cell_m"]
+        # the point is the centre of its cell in the EPSG:2180 grid
+        x, y = public_conn.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), 2180) AS p",
+            [lon, lat]).fetchone()
+        assert abs((x / cell) % 1 - 0.5) < 1e-3 and abs((y / cell) % 1 - 0.5) < 1e-3
+        assert (lon, lat) != pytest.approx(WARSAW) and (lon, lat) != pytest.approx(KRAKOW)
+        assert "T" not in feature["properties"]["occurred_on"]
+
+
+@pytest.mark.parametrize("name", ["description", "contact", "occurred_at", "created_at", "published_at",
+                                  "source", "external_id", "abusive", "geom_3857", "tracking_token_hash"])
+async def test_private_names_are_refused_everywhere(client: httpx.AsyncClient, published: dict,
+                                                    name: str) -> None:
+    for params in ({"filter": f"{name} IS NOT NULL"}, {"filter": f"{name} = 'x'"}, {"sortby": name},
+                   {"properties": name}, {name: "x"}):
+        assert_ogc_error(await items(client, "reports", **params), 400)
