@@ -9,13 +9,14 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from gateway.graphql import graphql_app
 from gateway.health import health
 from gateway.maintenance import privacy_jobs_forever
-from gateway.settings import Settings
+from gateway.settings import PROJECT_ROOT, Settings
 from gateway.state import Runtime
+from ogc.service import OgcService
 from store.database import ManagedDatabase, external_urls
 from store.setup import prepare_database
 
@@ -40,7 +41,7 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
     )
 
 
-def lifespan(settings: Settings):
+def lifespan(settings: Settings, ogc: OgcService):
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         managed = None
@@ -57,11 +58,13 @@ def lifespan(settings: Settings):
             await runtime.app_pool.open(wait=True, timeout=30)
             await runtime.public_pool.open(wait=True, timeout=30)
             app.state.runtime = runtime
+            await ogc.start(runtime.public_pool)
             jobs = asyncio.create_task(
                 privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s))
             try:
                 yield
             finally:
+                await ogc.stop()
                 jobs.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await jobs
@@ -77,12 +80,14 @@ def lifespan(settings: Settings):
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     graphql = graphql_app(settings)
+    ogc = OgcService(PROJECT_ROOT / "pygeoapi-config.yml", settings.base_url)
     return Starlette(
         routes=[
             Route("/", index),
             Route("/health", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Mount("/ogc", routes=ogc.routes()),
         ],
-        lifespan=lifespan(settings),
+        lifespan=lifespan(settings, ogc),
     )
