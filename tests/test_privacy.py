@@ -12,9 +12,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from gateway.cli import main
-from store.database import DatabaseUrls, ManagedDatabase
+from gateway.maintenance import run_privacy_jobs
+from store.database import DatabaseUrls
 from store.privacy import PolicyError, PrivacyPolicy, apply_policy, load_policy
 from store.setup import prepare_database
 from tests.conftest import CONFIG_DIR, WARSAW, insert_report
@@ -394,6 +396,18 @@ def test_privacy_publish_command(app_conn: psycopg.Connection, public_conn: psyc
     assert public_report(public_conn, due) is not None
 
 
+async def test_the_server_job_publishes_and_purges(app_conn: psycopg.Connection,
+                                                 public_conn: psycopg.Connection,
+                                                 urls: DatabaseUrls) -> None:
+    due_to_publish = insert_report(app_conn, created_at=datetime.now(UTC) - timedelta(hours=30))
+    due_to_purge = insert_report(app_conn, created_at=datetime.now(UTC) - timedelta(days=60))
+    _close(app_conn, due_to_purge, 40)
+    async with AsyncConnectionPool(urls.app, min_size=1, max_size=1, open=False) as pool:
+        assert await run_privacy_jobs(pool) == (1, 1)
+        assert await run_privacy_jobs(pool) == (0, 0)
+    assert public_report(public_conn, due_to_publish) is not None
+
+
 # ---------------------------------------------------------------------------------- policy
 
 @pytest.mark.parametrize(("text", "named"), [
@@ -423,7 +437,7 @@ def test_a_missing_policy_is_an_error(tmp_path: Path) -> None:
 
 
 def test_a_bad_policy_stops_start_up_before_anything_runs(
-        tmp_path: Path, managed_db: ManagedDatabase, urls: DatabaseUrls,
+        tmp_path: Path, urls: DatabaseUrls,
         monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "privacy.yml").write_text("aggregates:\n  k: 0\n")
     with pytest.raises(PolicyError, match=r"aggregates\.k"):
