@@ -257,6 +257,7 @@ def test_marking_a_published_report_abusive_withdraws_it(
     app_conn.execute("UPDATE core.reports SET abusive = true WHERE id = %s", [reports[0]])
     assert public_report(public_conn, reports[0]) is None
     assert public_conn.execute("SELECT count(*) FROM open.report_density_totals").fetchone()[0] == 0
+    _public_count_consistent(app_conn)
 
 
 def test_a_status_change_publishes_at_once(
@@ -461,6 +462,8 @@ def _public_count_consistent(app_conn: psycopg.Connection) -> None:
     public = app_conn.execute("SELECT count(*) FROM open.reports").fetchone()[0]
     for level in levels:
         assert app_conn.execute("SELECT coalesce(sum(n), 0) FROM core.density_counts "
+                                "WHERE cell_m = %s", [level]).fetchone()[0] == public
+        assert app_conn.execute("SELECT coalesce(sum(n), 0) FROM core.density_cells "
                                 "WHERE cell_m = %s", [level]).fetchone()[0] == public
     assert app_conn.execute("SELECT coalesce(sum(n), 0) FROM core.area_counts AS c "
                             "JOIN core.areas AS a ON a.code = c.area_code "
