@@ -30,7 +30,7 @@ CATALOGUE_TEXT_COLUMNS = {
     "id", "category_id", "status", "date_precision", "voivodeship_code", "county_code",
     "police_unit_id", "group_id", "group_name_pl", "group_name_en", "name_pl", "name_en", "colour",
     "icon", "code", "level", "name", "parent_code", "area_code", "parent_id", "area_name", "offence",
-    "from_status", "to_status",
+    "from_status", "to_status", "category_name_pl", "category_name_en", "category_group_id",
 }
 TIME_TYPES = {"timestamp without time zone", "timestamp with time zone", "time without time zone",
               "time with time zone", "interval"}
