@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
 
+import tiles
 from gateway.health import health
 from gateway.maintenance import privacy_jobs_forever
 from gateway.settings import Settings
@@ -21,14 +22,24 @@ from store.setup import prepare_database
 log = logging.getLogger(__name__)
 
 
-async def index(request: Request) -> JSONResponse:
+async def api_index(request: Request) -> JSONResponse:
     base = str(request.base_url).rstrip("/")
     return JSONResponse({
         "service": "threatmap",
         "description": "Public-safety threat map: citizen reports verified by the police, "
                        "published anonymized.",
-        "links": {"health": f"{base}/health"},
+        "links": {"health": f"{base}/health", "map": f"{base}/",
+                  "tilejson": f"{base}/tiles/reports.json", "style": f"{base}/tiles/style.json",
+                  "ogc_tiles": f"{base}/ogc/collections/reports/tiles"},
     })
+
+
+async def index(request: Request) -> Response:
+    """The map page for browsers; the JSON link list for clients that ask for JSON."""
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        return await api_index(request)
+    return await tiles.map_page(request)
 
 
 def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
@@ -39,7 +50,7 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
     )
 
 
-def lifespan(settings: Settings):
+def lifespan(settings: Settings, tile_service: tiles.TileService | None = None):
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         managed = None
@@ -56,12 +67,16 @@ def lifespan(settings: Settings):
             await runtime.app_pool.open(wait=True, timeout=30)
             await runtime.public_pool.open(wait=True, timeout=30)
             app.state.runtime = runtime
+            if tile_service:
+                await tile_service.start(runtime.public_pool, urls.public)
             jobs = asyncio.create_task(
                 privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s))
             try:
                 yield
             finally:
                 jobs.cancel()
+                if tile_service:
+                    await tile_service.stop()
                 with contextlib.suppress(asyncio.CancelledError):
                     await jobs
                 await runtime.public_pool.close()
@@ -75,10 +90,17 @@ def lifespan(settings: Settings):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
+        cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
     return Starlette(
         routes=[
             Route("/", index),
+            Route("/api", api_index),
             Route("/health", health),
+            Mount("/tiles/static", tiles.static_files()),
+            Mount("/tiles", routes=tiles.routes(tile_service)),
+            # OGC API Tiles paths of the same tile engine: keep them before the /ogc mount.
+            *tiles.ogc_routes(tile_service),
         ],
-        lifespan=lifespan(settings),
+        lifespan=lifespan(settings, tile_service),
     )

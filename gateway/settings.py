@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Synthetic reports to load when the database has none."
     )
     jwt_secret: str = Field(default="change-me-local-development-only", min_length=16)
+    # Vector tiles (issue 6)
+    tile_cache_mb: int = Field(default=64, ge=0, description="In-process tile cache; 0 disables it.")
+    tile_max_age_s: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")
 
     @field_validator("port")
     @classmethod
