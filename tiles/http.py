@@ -1,7 +1,10 @@
 """The tile door over HTTP: XYZ tiles, TileJSON, the MapLibre style, OGC API Tiles paths."""
 
+import logging
 from urllib.parse import urlencode
 
+import psycopg
+from psycopg_pool import PoolTimeout
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -11,6 +14,8 @@ from tiles.filters import TileFilters, parse_filters
 from tiles.grid import TileAddress, parse_address
 from tiles.metadata import ogc_tileset, ogc_tilesets, style, tilejson
 from tiles.service import TileService
+
+log = logging.getLogger(__name__)
 
 MVT = "application/vnd.mapbox-vector-tile"
 CORS = {"Access-Control-Allow-Origin": "*"}
@@ -42,12 +47,26 @@ class TileEndpoints:
     def _filters(self, request: Request) -> TileFilters:
         return parse_filters(request.query_params, self.service.category_ids, self.service.status_ids)
 
+    def _headers(self, version: int, filters: TileFilters) -> dict[str, str]:
+        return {"ETag": f'W/"{version}-{filters.digest}"',
+                "Cache-Control": f"public, max-age={self.service.config.max_age_s}",
+                "Vary": "Accept-Encoding", **CORS}
+
     async def _respond(self, request: Request, address: TileAddress, filters: TileFilters) -> Response:
-        body = await self.service.tile(address, filters)
-        etag = f'W/"{body.version}-{filters.digest}"'
-        headers = {"ETag": etag, "Cache-Control": f"public, max-age={self.service.config.max_age_s}",
-                   "Vary": "Accept-Encoding", **CORS}
-        if _etag_matches(request.headers.get("if-none-match"), etag):
+        try:
+            revalidating = request.headers.get("if-none-match")
+            if revalidating:  # answered from the data version alone, without making the tile
+                headers = self._headers(await self.service.version(), filters)
+                if _etag_matches(revalidating, headers["ETag"]):
+                    return Response(status_code=304, headers=headers)
+            body = await self.service.tile(address, filters)
+        except (psycopg.Error, PoolTimeout) as error:
+            log.warning("tile %s failed: %s", address, error)
+            return JSONResponse({"code": "unavailable", "detail": "the tile could not be made now"},
+                                status_code=503, headers={"Retry-After": "5", "Cache-Control": "no-store",
+                                                          **CORS})
+        headers = self._headers(body.version, filters)
+        if _etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
             return Response(status_code=304, headers=headers)
         if not body.raw:
             return Response(status_code=204, headers=headers)
