@@ -15,9 +15,9 @@ from bench.common import (
     Context,
     Measurement,
     count_public,
+    database,
     machine,
     postgres_version,
-    prepare,
 )
 
 SUITES = {"tiles": "bench.tiles"}
@@ -73,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="8,32", help="comma-separated connection counts")
     args = parser.parse_args(argv)
     WORK_DIR.mkdir(exist_ok=True)
-    urls = prepare(args.database_url, args.reports)
+    with database(args.database_url, args.reports) as urls:
+        return run(args, urls, argv)
+
+
+def run(args: argparse.Namespace, urls, argv: list[str] | None) -> int:
     ctx = Context(urls, args.duration, [int(c) for c in args.concurrency.split(",")], args.reports)
     command = "python -m bench " + shlex.join(a for a in (argv if argv is not None else sys.argv[1:])
                                                if "://" not in a)

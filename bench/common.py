@@ -52,19 +52,25 @@ class Context:
         print(text, flush=True)
 
 
-def prepare(database_url: str | None, reports: int) -> DatabaseUrls:
+@contextmanager
+def database(database_url: str | None, reports: int) -> Iterator[DatabaseUrls]:
     """The benchmark database: the one given, or a managed one of its own in bench/.work with
-    `reports` deterministic synthetic reports (store/demo.py), created on first use."""
+    `reports` deterministic synthetic reports (store/demo.py), created on first use and
+    stopped again at the end."""
     if database_url:
         urls = external_urls(database_url, None)
         prepare_database(urls, CONFIG_DIR)
-        return urls
+        yield urls
+        return
     managed = ManagedDatabase(WORK_DIR / "data", "threatmap_bench")
     urls = managed.start()
-    print(f"benchmark database: {urls.app} (loading {reports} reports on first use; "
-          "a million take a while)", flush=True)
-    prepare_database(urls, CONFIG_DIR, demo_on_first_start=reports)
-    return urls
+    try:
+        print(f"benchmark database: {urls.app} (loading {reports} reports on first use; "
+              "a million take a while)", flush=True)
+        prepare_database(urls, CONFIG_DIR, demo_on_first_start=reports)
+        yield urls
+    finally:
+        managed.stop()
 
 
 def count_public(urls: DatabaseUrls) -> int:
