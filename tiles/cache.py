@@ -15,6 +15,10 @@ class TileBody:
     _gzip: bytes | None = field(default=None, repr=False)
 
     @property
+    def has_gzip(self) -> bool:
+        return self._gzip is not None
+
+    @property
     def gzipped(self) -> bytes:
         if self._gzip is None:
             self._gzip = gzip.compress(self.raw, compresslevel=6, mtime=0)

@@ -71,7 +71,7 @@ class TileEndpoints:
         if not body.raw:
             return Response(status_code=204, headers=headers)
         if "gzip" in request.headers.get("accept-encoding", ""):
-            fresh = body._gzip is None
+            fresh = not body.has_gzip
             content = body.gzipped
             if fresh:
                 self.service.note_gzipped(address, filters)
