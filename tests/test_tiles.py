@@ -318,3 +318,34 @@ def test_cache_is_bounded_in_bytes_and_keeps_one_version() -> None:
     assert len(cache) == 1 and cache.get(19, 2) is None
     cache.put("old", TileBody(1, b"y"))  # rendered from an older snapshot: not kept
     assert cache.get("old", 2) is None
+
+
+# -- the pyramid stays equal to its counts ------------------------------------------------------
+PYRAMID_DIFF = """
+WITH truth AS (
+    SELECT cell_m, cx, cy, sum(n)::integer AS n FROM core.density_counts
+    GROUP BY 1, 2, 3 HAVING sum(n) > 0
+)
+SELECT count(*) FROM truth FULL JOIN core.tile_density AS t USING (cell_m, cx, cy)
+WHERE truth.n IS DISTINCT FROM t.n
+   OR t.by_category IS DISTINCT FROM (
+       SELECT jsonb_object_agg(category_id, s) FROM (
+           SELECT category_id, sum(n)::integer AS s FROM core.density_counts AS d
+           WHERE (d.cell_m, d.cx, d.cy) = (t.cell_m, t.cx, t.cy)
+           GROUP BY 1 HAVING sum(n) > 0) AS per_category)
+"""
+
+
+def test_pyramid_follows_publishing_status_changes_and_deletion(app_conn: psycopg.Connection) -> None:
+    ids = publish(app_conn, 4) + publish(app_conn, 3, 19.945, 50.065, category="speeding")
+    app_conn.execute("UPDATE core.reports SET status = 'confirmed_eliminated' WHERE id = %s", [ids[0]])
+    app_conn.execute("UPDATE core.reports SET category_id = 'drug-use' WHERE id = %s", [ids[5]])
+    app_conn.execute("DELETE FROM core.reports WHERE id = %s", [ids[1]])
+    assert app_conn.execute(PYRAMID_DIFF).fetchone()[0] == 0
+    areas = app_conn.execute(
+        "SELECT sum(n) FROM core.tile_areas AS t JOIN core.areas AS a ON a.code = t.area_code "
+        "WHERE a.level = 'voivodeship'").fetchone()[0]
+    assert areas == 6
+    app_conn.execute("DELETE FROM core.reports")
+    assert app_conn.execute("SELECT count(*) FROM core.tile_density").fetchone()[0] == 0
+    assert app_conn.execute("SELECT count(*) FROM core.tile_areas").fetchone()[0] == 0

@@ -1,6 +1,7 @@
 -- What the tile endpoint reads below the switch zoom: the density pyramid and area totals,
 -- one row per cell (per area) with its total and its counts per category, kept in step with
--- core.density_counts / core.area_counts by statement triggers (transition tables), so that
+-- core.density_counts / core.area_counts by statement triggers (transition tables, applied
+-- as deltas, so a published report costs a few row updates here), so that
 -- a tile reads a few hundred precomputed rows instead of aggregating the counts per request.
 --
 -- The tables are private (unsuppressed counts, like the counts they derive from); the public
@@ -55,7 +56,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT key FROM jsonb_each(counts) ORDER BY value::integer DESC, key LIMIT 1
 $$;
 
--- Recomputes the pyramid rows of the given cells from core.density_counts.
+-- Recomputes the pyramid rows of the given cells from core.density_counts (the backfill).
 CREATE FUNCTION core.refresh_tile_density(cells jsonb) RETURNS void
 LANGUAGE sql AS $$
     WITH keys AS (
@@ -120,79 +121,150 @@ LANGUAGE sql AS $$
         k_applied = EXCLUDED.k_applied
 $$;
 
--- Statement triggers: one refresh per statement over the cells it touched (a bulk rebuild
--- refreshes the whole pyramid in one set-based pass, a published report its seven cells).
-CREATE FUNCTION core.density_counts_inserted() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM core.refresh_tile_density(
-        (SELECT jsonb_agg(DISTINCT jsonb_build_array(cell_m, cx, cy)) FROM new_rows));
-    RETURN NULL;
-END
+-- Sums two {category: n} objects, dropping categories that reach zero.
+CREATE FUNCTION core.jsonb_add(a jsonb, b jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(jsonb_object_agg(key, n), '{}'::jsonb)
+    FROM (SELECT key, sum(value::integer) AS n
+          FROM (SELECT * FROM jsonb_each(a) UNION ALL SELECT * FROM jsonb_each(b)) AS e
+          GROUP BY key HAVING sum(value::integer) <> 0) AS s
 $$;
-CREATE FUNCTION core.density_counts_updated() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM core.refresh_tile_density(
-        (SELECT jsonb_agg(DISTINCT jsonb_build_array(cell_m, cx, cy))
-         FROM (SELECT cell_m, cx, cy FROM new_rows UNION SELECT cell_m, cx, cy FROM old_rows) AS c));
-    RETURN NULL;
-END
+
+-- Applies count changes (one element per changed count row, n signed) to the pyramid:
+-- a published report changes seven rows here, a bulk rebuild all of them in one pass.
+CREATE FUNCTION core.add_tile_density(cell_ms integer[], cxs integer[], cys integer[],
+                                      categories text[], deltas integer[]) RETURNS void
+LANGUAGE sql AS $$
+    WITH per_category AS (
+        SELECT cell_m, cx, cy, category_id, sum(n)::integer AS n
+        FROM unnest(cell_ms, cxs, cys, categories, deltas) AS d(cell_m, cx, cy, category_id, n)
+        GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
+    ),
+    per_cell AS (
+        SELECT cell_m, cx, cy, sum(n)::integer AS n, jsonb_object_agg(category_id, n) AS by_category
+        FROM per_category GROUP BY 1, 2, 3
+    )
+    INSERT INTO core.tile_density AS t
+        (cell_m, cx, cy, n, by_category, public_by_category, public_top, k_applied, centre_3857)
+    SELECT d.cell_m, d.cx, d.cy, d.n, d.by_category, pub.counts, core.top_category(pub.counts),
+           p.k, c.centre_3857
+    FROM per_cell AS d
+    JOIN core.density_cells AS c ON (c.cell_m, c.cx, c.cy) = (d.cell_m, d.cx, d.cy)
+    CROSS JOIN core.privacy_policy AS p
+    CROSS JOIN LATERAL core.suppressed(d.by_category, p.k) AS pub(counts)
+    ORDER BY d.cell_m, d.cx, d.cy
+    ON CONFLICT (cell_m, cx, cy) DO UPDATE SET
+        n = t.n + EXCLUDED.n,
+        by_category = core.jsonb_add(t.by_category, EXCLUDED.by_category),
+        public_by_category = core.suppressed(core.jsonb_add(t.by_category, EXCLUDED.by_category),
+                                             EXCLUDED.k_applied),
+        public_top = core.top_category(core.suppressed(
+            core.jsonb_add(t.by_category, EXCLUDED.by_category), EXCLUDED.k_applied)),
+        k_applied = EXCLUDED.k_applied;
+    DELETE FROM core.tile_density AS t
+    USING unnest(cell_ms, cxs, cys) AS d(cell_m, cx, cy)
+    WHERE (t.cell_m, t.cx, t.cy) = (d.cell_m, d.cx, d.cy) AND t.n <= 0;
 $$;
-CREATE FUNCTION core.density_counts_deleted() RETURNS trigger
+
+CREATE FUNCTION core.add_tile_areas(codes text[], categories text[], deltas integer[]) RETURNS void
+LANGUAGE sql AS $$
+    WITH per_category AS (
+        SELECT area_code, category_id, sum(n)::integer AS n
+        FROM unnest(codes, categories, deltas) AS d(area_code, category_id, n)
+        GROUP BY 1, 2 HAVING sum(n) <> 0
+    ),
+    per_area AS (
+        SELECT area_code, sum(n)::integer AS n, jsonb_object_agg(category_id, n) AS by_category
+        FROM per_category GROUP BY 1
+    )
+    INSERT INTO core.tile_areas AS t (area_code, n, by_category, public_by_category, public_top,
+                                      k_applied)
+    SELECT d.area_code, d.n, d.by_category, pub.counts, core.top_category(pub.counts), p.k
+    FROM per_area AS d
+    CROSS JOIN core.privacy_policy AS p
+    CROSS JOIN LATERAL core.suppressed(d.by_category, p.k) AS pub(counts)
+    ON CONFLICT (area_code) DO UPDATE SET
+        n = t.n + EXCLUDED.n,
+        by_category = core.jsonb_add(t.by_category, EXCLUDED.by_category),
+        public_by_category = core.suppressed(core.jsonb_add(t.by_category, EXCLUDED.by_category),
+                                             EXCLUDED.k_applied),
+        public_top = core.top_category(core.suppressed(
+            core.jsonb_add(t.by_category, EXCLUDED.by_category), EXCLUDED.k_applied)),
+        k_applied = EXCLUDED.k_applied;
+    DELETE FROM core.tile_areas AS t WHERE t.area_code = ANY(codes) AND t.n <= 0;
+$$;
+
+-- Statement triggers (transition tables): the changed counts, as signed deltas.
+CREATE FUNCTION core.density_counts_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    m integer[]; x integer[]; y integer[]; c text[]; deltas integer[];
 BEGIN
-    IF NOT EXISTS (SELECT FROM core.density_counts) THEN
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(cell_m), array_agg(cx), array_agg(cy), array_agg(category_id), array_agg(d.n)
+        INTO m, x, y, c, deltas FROM new_rows AS d;
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT array_agg(cell_m), array_agg(cx), array_agg(cy), array_agg(category_id), array_agg(d.n)
+        INTO m, x, y, c, deltas
+        FROM (SELECT r.cell_m, r.cx, r.cy, r.category_id, r.n FROM new_rows AS r
+              UNION ALL SELECT o.cell_m, o.cx, o.cy, o.category_id, -o.n FROM old_rows AS o) AS d;
+    ELSIF NOT EXISTS (SELECT FROM core.density_counts) THEN
         DELETE FROM core.tile_density;   -- the bulk rebuild empties the counts first
+        RETURN NULL;
     ELSE
-        PERFORM core.refresh_tile_density(
-            (SELECT jsonb_agg(DISTINCT jsonb_build_array(cell_m, cx, cy)) FROM old_rows));
+        SELECT array_agg(cell_m), array_agg(cx), array_agg(cy), array_agg(category_id), array_agg(-d.n)
+        INTO m, x, y, c, deltas FROM old_rows AS d;
+    END IF;
+    IF m IS NOT NULL THEN
+        PERFORM core.add_tile_density(m, x, y, c, deltas);
     END IF;
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER tile_density_inserted AFTER INSERT ON core.density_counts
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION core.density_counts_inserted();
+    FOR EACH STATEMENT EXECUTE FUNCTION core.density_counts_changed();
 CREATE TRIGGER tile_density_updated AFTER UPDATE ON core.density_counts
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION core.density_counts_updated();
+    FOR EACH STATEMENT EXECUTE FUNCTION core.density_counts_changed();
 CREATE TRIGGER tile_density_deleted AFTER DELETE ON core.density_counts
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION core.density_counts_deleted();
+    FOR EACH STATEMENT EXECUTE FUNCTION core.density_counts_changed();
 
-CREATE FUNCTION core.area_counts_inserted() RETURNS trigger
+CREATE FUNCTION core.area_counts_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    a text[]; c text[]; deltas integer[];
 BEGIN
-    PERFORM core.refresh_tile_areas((SELECT array_agg(DISTINCT area_code) FROM new_rows));
-    RETURN NULL;
-END
-$$;
-CREATE FUNCTION core.area_counts_updated() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM core.refresh_tile_areas(
-        (SELECT array_agg(DISTINCT area_code)
-         FROM (SELECT area_code FROM new_rows UNION SELECT area_code FROM old_rows) AS c));
-    RETURN NULL;
-END
-$$;
-CREATE FUNCTION core.area_counts_deleted() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM core.refresh_tile_areas((SELECT array_agg(DISTINCT area_code) FROM old_rows));
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(area_code), array_agg(category_id), array_agg(d.n) INTO a, c, deltas
+        FROM new_rows AS d;
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT array_agg(area_code), array_agg(category_id), array_agg(d.n) INTO a, c, deltas
+        FROM (SELECT r.area_code, r.category_id, r.n FROM new_rows AS r
+              UNION ALL SELECT o.area_code, o.category_id, -o.n FROM old_rows AS o) AS d;
+    ELSIF NOT EXISTS (SELECT FROM core.area_counts) THEN
+        DELETE FROM core.tile_areas;
+        RETURN NULL;
+    ELSE
+        SELECT array_agg(area_code), array_agg(category_id), array_agg(-d.n) INTO a, c, deltas
+        FROM old_rows AS d;
+    END IF;
+    IF a IS NOT NULL THEN
+        PERFORM core.add_tile_areas(a, c, deltas);
+    END IF;
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER tile_areas_inserted AFTER INSERT ON core.area_counts
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION core.area_counts_inserted();
+    FOR EACH STATEMENT EXECUTE FUNCTION core.area_counts_changed();
 CREATE TRIGGER tile_areas_updated AFTER UPDATE ON core.area_counts
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION core.area_counts_updated();
+    FOR EACH STATEMENT EXECUTE FUNCTION core.area_counts_changed();
 CREATE TRIGGER tile_areas_deleted AFTER DELETE ON core.area_counts
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION core.area_counts_deleted();
+    FOR EACH STATEMENT EXECUTE FUNCTION core.area_counts_changed();
 
 -- A policy change (k) changes what tiles show: caches keyed on the data version must drop.
 CREATE TRIGGER privacy_policy_changed AFTER UPDATE ON core.privacy_policy
