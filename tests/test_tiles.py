@@ -349,3 +349,19 @@ def test_pyramid_follows_publishing_status_changes_and_deletion(app_conn: psycop
     app_conn.execute("DELETE FROM core.reports")
     assert app_conn.execute("SELECT count(*) FROM core.tile_density").fetchone()[0] == 0
     assert app_conn.execute("SELECT count(*) FROM core.tile_areas").fetchone()[0] == 0
+
+
+def test_pyramid_survives_a_rebuild_of_the_public_layer(app_conn: psycopg.Connection) -> None:
+    publish(app_conn, 3)
+    publish(app_conn, 5, 19.945, 50.065)
+    before = app_conn.execute("SELECT cell_m, cx, cy, n, ST_AsText(centre_3857) FROM core.tile_density "
+                              "ORDER BY 1, 2, 3").fetchall()
+    app_conn.execute("SELECT core.rebuild_public_layer()")
+    after = app_conn.execute("SELECT cell_m, cx, cy, n, ST_AsText(centre_3857) FROM core.tile_density "
+                             "ORDER BY 1, 2, 3").fetchall()
+    assert after == before and len(after) == 14
+    assert app_conn.execute(PYRAMID_DIFF).fetchone()[0] == 0
+    centres = app_conn.execute(
+        "SELECT count(*) FROM core.tile_density AS t JOIN core.density_cells AS c USING (cell_m, cx, cy) "
+        "WHERE ST_Distance(t.centre_3857, c.centre_3857) > 0.01").fetchone()[0]
+    assert centres == 0

@@ -121,6 +121,13 @@ LANGUAGE sql AS $$
         k_applied = EXCLUDED.k_applied
 $$;
 
+-- The centre of a density cell (as core.density_cells.centre_3857, which the bulk rebuild
+-- writes only after the counts).
+CREATE FUNCTION core.cell_centre_3857(cell_m integer, cx integer, cy integer) RETURNS geometry
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT ST_Transform(ST_SetSRID(ST_MakePoint((cx + 0.5) * cell_m, (cy + 0.5) * cell_m), 2180), 3857)
+$$;
+
 -- Sums two {category: n} objects, dropping categories that reach zero.
 CREATE FUNCTION core.jsonb_add(a jsonb, b jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -147,9 +154,8 @@ LANGUAGE sql AS $$
     INSERT INTO core.tile_density AS t
         (cell_m, cx, cy, n, by_category, public_by_category, public_top, k_applied, centre_3857)
     SELECT d.cell_m, d.cx, d.cy, d.n, d.by_category, pub.counts, core.top_category(pub.counts),
-           p.k, c.centre_3857
+           p.k, core.cell_centre_3857(d.cell_m, d.cx, d.cy)
     FROM per_cell AS d
-    JOIN core.density_cells AS c ON (c.cell_m, c.cx, c.cy) = (d.cell_m, d.cx, d.cy)
     CROSS JOIN core.privacy_policy AS p
     CROSS JOIN LATERAL core.suppressed(d.by_category, p.k) AS pub(counts)
     ORDER BY d.cell_m, d.cx, d.cy
