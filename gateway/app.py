@@ -9,13 +9,15 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 import tiles
+from gateway.graphql import graphql_app
 from gateway.health import health
 from gateway.maintenance import privacy_jobs_forever
-from gateway.settings import Settings
+from gateway.settings import PROJECT_ROOT, Settings
 from gateway.state import Runtime
+from ogc.service import OgcService
 from store.database import ManagedDatabase, external_urls
 from store.setup import prepare_database
 
@@ -28,7 +30,7 @@ async def api_index(request: Request) -> JSONResponse:
         "service": "threatmap",
         "description": "Public-safety threat map: citizen reports verified by the police, "
                        "published anonymized.",
-        "links": {"health": f"{base}/health", "map": f"{base}/",
+        "links": {"health": f"{base}/health", "graphql": f"{base}/graphql", "map": f"{base}/",
                   "tilejson": f"{base}/tiles/reports.json", "style": f"{base}/tiles/style.json",
                   "ogc_tiles": f"{base}/ogc/collections/reports/tiles"},
     })
@@ -50,7 +52,7 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
     )
 
 
-def lifespan(settings: Settings, tile_service: tiles.TileService | None = None):
+def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService):
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         managed = None
@@ -67,16 +69,16 @@ def lifespan(settings: Settings, tile_service: tiles.TileService | None = None):
             await runtime.app_pool.open(wait=True, timeout=30)
             await runtime.public_pool.open(wait=True, timeout=30)
             app.state.runtime = runtime
-            if tile_service:
-                await tile_service.start(runtime.public_pool, urls.public)
+            await ogc.start(runtime.public_pool)
+            await tile_service.start(runtime.public_pool, urls.public)
             jobs = asyncio.create_task(
                 privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s))
             try:
                 yield
             finally:
+                await ogc.stop()
+                await tile_service.stop()
                 jobs.cancel()
-                if tile_service:
-                    await tile_service.stop()
                 with contextlib.suppress(asyncio.CancelledError):
                     await jobs
                 await runtime.public_pool.close()
@@ -90,6 +92,8 @@ def lifespan(settings: Settings, tile_service: tiles.TileService | None = None):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    graphql = graphql_app(settings)
+    ogc = OgcService(PROJECT_ROOT / "pygeoapi-config.yml", settings.base_url)
     tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
     return Starlette(
@@ -97,10 +101,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/", index),
             Route("/api", api_index),
             Route("/health", health),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Mount("/tiles/static", tiles.static_files()),
             Mount("/tiles", routes=tiles.routes(tile_service)),
-            # OGC API Tiles paths of the same tile engine: keep them before the /ogc mount.
+            # OGC API Tiles paths of the same tile engine: listed before the /ogc mount.
             *tiles.ogc_routes(tile_service),
+            Mount("/ogc", routes=ogc.routes()),
         ],
-        lifespan=lifespan(settings, tile_service),
+        lifespan=lifespan(settings, ogc, tile_service),
     )

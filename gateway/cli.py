@@ -86,6 +86,15 @@ def cmd_privacy(settings: Settings, args: argparse.Namespace) -> None:
             print(f"{purge_contacts(conn)} contacts erased")
 
 
+def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
+    from gateway.graphql.auth import Role, mint_token
+
+    try:
+        print(mint_token(settings.jwt_secret, Role(args.role), args.subject, args.unit, args.hours))
+    except ValueError as error:
+        sys.exit(f"threatmap: {error}")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="threatmap", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -112,6 +121,13 @@ def parser() -> argparse.ArgumentParser:
                          help="purge: erase contacts past retention; publish: publish reports "
                               "past the delay; apply: load config/privacy.yml")
     privacy.set_defaults(run=cmd_privacy)
+
+    token = commands.add_parser("token", help="mint a bearer token for /graphql (local use)")
+    token.add_argument("--role", required=True, choices=["officer", "analyst", "admin"])
+    token.add_argument("--unit", help="the officer's police unit, e.g. kpp-1405")
+    token.add_argument("--hours", type=float, default=8, help="validity (default 8)")
+    token.add_argument("--subject", default="local-user", help="who the audit trail names")
+    token.set_defaults(run=cmd_token)
     return root
 
 

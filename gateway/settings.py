@@ -36,6 +36,19 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Synthetic reports to load when the database has none."
     )
     jwt_secret: str = Field(default="change-me-local-development-only", min_length=16)
+    # GraphQL door (issue 4)
+    graphql_introspection: bool = Field(default=True, description="Schema introspection on /graphql.")
+    graphql_max_body_bytes: int = Field(default=65_536, gt=0, description="Larger requests get 413.")
+    graphql_max_depth: int = Field(default=10, ge=2)
+    graphql_max_aliases: int = Field(default=30, ge=1)
+    graphql_max_tokens: int = Field(default=3000, ge=100)
+    submit_rate_limit: str = Field(default="20/hour",
+                                   description="submitReport per client (limits syntax).")
+    rate_limit_storage: str = Field(default="async+memory://",
+                                    description="limits storage URI (async+redis://... for replicas).")
+    trusted_proxies: list[str] = Field(
+        default=[], description="Peer addresses whose X-Forwarded-For is believed (JSON list).")
+    report_max_age_days: int = Field(default=30, ge=1, description="Oldest occurredAt accepted.")
     # Vector tiles (issue 6)
     tile_cache_mb: int = Field(default=64, ge=0, description="In-process tile cache; 0 disables it.")
     tile_max_age_s: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")

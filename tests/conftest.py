@@ -1,6 +1,7 @@
 """Fixtures that start real things: one throwaway PostGIS cluster per test session, the app
 over HTTP (ASGI, with its lifespan), and connections as the application and public roles."""
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -8,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -101,3 +103,22 @@ def insert_report(conn: psycopg.Connection, *, lon: float = WARSAW[0], lat: floa
          now if published else None],
     ).fetchone()
     return row[0]
+
+
+# --- GraphQL (issue 4) -----------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings, peer: tuple[str, int] = ("127.0.0.1", 50000)
+                      ) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """An app of its own (its own rate limiter) and a client whose socket peer is `peer`."""
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=120) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=peer)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http, app
+
+
+@pytest.fixture(scope="session")
+async def graphql_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with a submitReport rate limit high enough not to get in the tests' way."""
+    async with running_app(settings.model_copy(update={"submit_rate_limit": "10000/hour"})) as (http, _):
+        yield http

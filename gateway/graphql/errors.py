@@ -1,0 +1,76 @@
+"""Errors with a code: one exception type per meaning, turned into GraphQL errors whose
+`extensions.code` a client can switch on; anything unexpected is masked as INTERNAL."""
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(GraphQLError):
+    code = "INTERNAL"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, extensions={"code": self.code, **details})
+
+
+class BadInput(ApiError):
+    code = "BAD_USER_INPUT"
+
+
+class Unauthenticated(ApiError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"
+
+
+class NotFound(ApiError):
+    code = "NOT_FOUND"
+
+
+class Conflict(ApiError):
+    code = "CONFLICT"
+
+
+class RateLimited(ApiError):
+    code = "RATE_LIMITED"
+
+
+def _is_expected(error: GraphQLError) -> bool:
+    """Errors about the request (parsing, validation, variables: no path yet) and our coded
+    ones are the client's to see; anything else raised while resolving is not."""
+    original = error.original_error
+    return original is None or error.path is None or isinstance(original, GraphQLError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """MaskErrors that keeps our coded errors and GraphQL's own validation errors, and gives
+    the masked ones the INTERNAL code (the original goes to the log, never to the client)."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not _is_expected(error),
+                         error_message="Internal error: the request could not be completed.")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        log.error("unexpected error in GraphQL at %s", error.path, exc_info=error.original_error)
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL"}
+        return masked
+
+
+def with_code(error: GraphQLError, anonymous: bool) -> GraphQLError:
+    """Every error leaves with a code: those without one are about the document or its
+    variables (syntax, validation, limits), so BAD_USER_INPUT. For anonymous callers the
+    "Did you mean ...?" suggestions are cut (they would map a schema with introspection off)."""
+    extensions = dict(error.extensions or {})
+    extensions.setdefault("code", "BAD_USER_INPUT")
+    message = error.message
+    if anonymous and " Did you mean" in message:
+        message = message[: message.index(" Did you mean")]
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, original_error=error.original_error, extensions=extensions)

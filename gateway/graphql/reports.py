@@ -1,0 +1,328 @@
+"""Reports: the public projection for everyone, private fields for those allowed to see them,
+and the Relay connection that pages through the public layer in one statement per page."""
+
+import base64
+import binascii
+import math
+import uuid
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from psycopg import sql
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from gateway.graphql import db
+from gateway.graphql.auth import Role
+from gateway.graphql.categories import Area, AreaLevel, Category, PoliceUnit
+from gateway.graphql.errors import BadInput, Forbidden, NotFound
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
+SOURCES = ("citizen", "local_government", "ngo", "police_system", "partner_platform")
+
+PUBLIC_COLUMNS = sql.SQL("""r.id, r.category_id, r.status, r.occurred_on, r.date_precision,
+       r.county_code, r.voivodeship_code, r.police_unit_id,
+       ST_X(r.geom) AS longitude, ST_Y(r.geom) AS latitude""")
+
+# Any report by id as the public layer would show it (also before it is published): for staff
+# and for the citizen who submitted it, never for an anonymous reader.
+PROJECTED_SQL = """
+SELECT p.id, p.category_id, p.status, p.occurred_on, p.date_precision, p.county_code,
+       p.voivodeship_code, p.police_unit_id, ST_X(p.geom) AS longitude, ST_Y(p.geom) AS latitude
+FROM core.reports AS r CROSS JOIN LATERAL core.public_report(r) AS p
+WHERE r.id = %s
+"""
+
+
+@strawberry.type
+class Point:
+    longitude: float
+    latitude: float
+
+    @strawberry.field(description="The point as a GeoJSON geometry (EPSG:4326).")
+    def geojson(self) -> JSON:
+        return {"type": "Point", "coordinates": [self.longitude, self.latitude]}
+
+
+@strawberry.enum
+class DatePrecision(Enum):
+    DAY = "day"
+    MONTH = "month"
+
+
+@strawberry.type
+class ReportHistoryEvent:
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    at: datetime
+    actor: str | None = strawberry.field(description="Null for the citizen's own view.")
+    comment: str | None
+
+
+@strawberry.type
+class Report:
+    id: strawberry.ID
+    status: str
+    occurred_on: date = strawberry.field(description="Local day (or month, see datePrecision).")
+    date_precision: DatePrecision
+    location: Point = strawberry.field(description="The public point: the centre of a grid cell.")
+    category_id: strawberry.Private[str]
+    area_codes: strawberry.Private[list[str]]
+    police_unit_id: strawberry.Private[str | None]
+    owner_view: strawberry.Private[bool] = False
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], owner_view: bool = False) -> "Report":
+        return cls(id=strawberry.ID(str(row["id"])), status=row["status"],
+                   occurred_on=row["occurred_on"], date_precision=DatePrecision(row["date_precision"]),
+                   location=Point(longitude=row["longitude"], latitude=row["latitude"]),
+                   category_id=row["category_id"],
+                   area_codes=[c for c in (row["voivodeship_code"], row["county_code"]) if c],
+                   police_unit_id=row["police_unit_id"], owner_view=owner_view)
+
+    @strawberry.field
+    async def category(self, info: Info) -> Category:
+        return Category.from_row(await info.context.loaders.categories.load(self.category_id))
+
+    @strawberry.field(description="Voivodeship and county of the public point.")
+    async def areas(self, info: Info) -> list[Area]:
+        rows = await info.context.loaders.areas.load_many(self.area_codes)
+        return [Area.from_row(r) for r in rows if r]
+
+    @strawberry.field
+    async def police_unit(self, info: Info) -> PoliceUnit | None:
+        if self.police_unit_id is None:
+            return None
+        row = await info.context.loaders.units.load(self.police_unit_id)
+        return PoliceUnit.from_row(row) if row else None
+
+    async def _private(self, info: Info) -> dict[str, Any]:
+        """The private row, for an analyst, or an officer whose unit handles the report."""
+        context = info.context
+        viewer = context.require(Role.OFFICER, Role.ANALYST)
+        row = await context.loaders.private.load(str(self.id))
+        if row is None:
+            raise NotFound("The report no longer exists.")
+        if viewer.role is Role.OFFICER and not await context.may_handle(
+                row["county_code"], row["voivodeship_code"], row["police_unit_id"]):
+            raise Forbidden("This report is outside your police unit's area.")
+        return row
+
+    @strawberry.field(description="Private: the exact point as reported.")
+    async def exact_location(self, info: Info) -> Point | None:
+        row = await self._private(info)
+        return Point(longitude=row["longitude"], latitude=row["latitude"])
+
+    @strawberry.field(description="Private: the exact time of the event.")
+    async def occurred_at(self, info: Info) -> datetime | None:
+        return (await self._private(info))["occurred_at"]
+
+    @strawberry.field(description="Private.")
+    async def description(self, info: Info) -> str | None:
+        return (await self._private(info))["description"]
+
+    @strawberry.field(description="Private: erased after the retention period.")
+    async def contact(self, info: Info) -> str | None:
+        return (await self._private(info))["contact"]
+
+    @strawberry.field(description="Private.")
+    async def source(self, info: Info) -> str | None:
+        return (await self._private(info))["source"]
+
+    @strawberry.field(description="Private: the audit trail (the citizen's token shows a summary).")
+    async def history(self, info: Info) -> list[ReportHistoryEvent] | None:
+        if not self.owner_view:
+            await self._private(info)
+        rows = await info.context.loaders.history.load(str(self.id))
+        return [ReportHistoryEvent(
+            kind=r["kind"], from_status=r["from_status"], to_status=r["to_status"], at=r["at"],
+            actor=None if self.owner_view else r["actor"],
+            comment=r["comment"] if not self.owner_view or r["kind"] == "information_added" else None,
+        ) for r in rows]
+
+
+@strawberry.input
+class BBox:
+    west: float
+    south: float
+    east: float
+    north: float
+
+
+@strawberry.input
+class ReportFilter:
+    bbox: BBox | None = None
+    categories: list[str] | None = None
+    statuses: list[str] | None = None
+    occurred_from: date | None = None
+    occurred_to: date | None = None
+    area_code: str | None = None
+    source: str | None = strawberry.field(default=None,
+                                          description="Officers and analysts only.")
+
+
+@strawberry.enum
+class ReportOrder(Enum):
+    OCCURRED_ON_DESC = "occurred_on_desc"
+    OCCURRED_ON_ASC = "occurred_on_asc"
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class ReportEdge:
+    cursor: str
+    node: Report
+
+
+@strawberry.type
+class ReportConnection:
+    edges: list[ReportEdge]
+    page_info: PageInfo
+    total_count: int | None = strawberry.field(description="Reports matching the filter.")
+
+
+def encode_cursor(order: ReportOrder, occurred_on: date, report_id: Any) -> str:
+    raw = f"{order.value}|{occurred_on.isoformat()}|{report_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str, order: ReportOrder) -> tuple[date, uuid.UUID]:
+    try:
+        kind, day, report_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        if kind != order.value:
+            raise ValueError
+        return date.fromisoformat(day), uuid.UUID(report_id)
+    except (ValueError, binascii.Error, UnicodeError):
+        raise BadInput("`after` is not a cursor of this ordering: use an endCursor you were given.",
+                       argument="after") from None
+
+
+def filter_sql(f: ReportFilter | None) -> tuple[list[sql.Composable], dict[str, Any], bool]:
+    """WHERE conditions on open.reports (alias r) and whether core must be joined (source)."""
+    conditions: list[sql.Composable] = []
+    params: dict[str, Any] = {}
+    if f is None:
+        return conditions, params, False
+    if f.bbox is not None:
+        b = f.bbox
+        values = (b.west, b.south, b.east, b.north)
+        if not all(math.isfinite(v) for v in values) or not (
+                -180 <= b.west < b.east <= 180 and -90 <= b.south < b.north <= 90):
+            raise BadInput("bbox needs finite west < east in [-180, 180] and south < north in "
+                           "[-90, 90] (longitude/latitude, EPSG:4326).", argument="filter.bbox")
+        conditions.append(sql.SQL("r.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, "
+                                  "%(north)s, 4326)"))
+        params |= {"west": b.west, "south": b.south, "east": b.east, "north": b.north}
+    if f.categories is not None:
+        conditions.append(sql.SQL("r.category_id = ANY(%(categories)s)"))
+        params["categories"] = f.categories
+    if f.statuses is not None:
+        conditions.append(sql.SQL("r.status = ANY(%(statuses)s)"))
+        params["statuses"] = f.statuses
+    if f.occurred_from is not None:
+        conditions.append(sql.SQL("r.occurred_on >= %(occurred_from)s"))
+        params["occurred_from"] = f.occurred_from
+    if f.occurred_to is not None:
+        conditions.append(sql.SQL("r.occurred_on <= %(occurred_to)s"))
+        params["occurred_to"] = f.occurred_to
+    if f.area_code is not None:
+        conditions.append(sql.SQL("(r.county_code = %(area)s OR r.voivodeship_code = %(area)s)"))
+        params["area"] = f.area_code
+    if f.source is not None:
+        if f.source not in SOURCES:
+            raise BadInput(f"source must be one of {', '.join(SOURCES)}.", argument="filter.source")
+        conditions.append(sql.SQL("c.source = %(source)s"))
+        params["source"] = f.source
+    return conditions, params, f.source is not None
+
+
+def page_sql(conditions: list[sql.Composable], join_core: bool, order: ReportOrder,
+             with_total: bool, with_cursor: bool) -> sql.Composed:
+    desc = order is ReportOrder.OCCURRED_ON_DESC
+    source = sql.SQL("open.reports AS r") + (
+        sql.SQL(" JOIN core.reports AS c ON c.id = r.id") if join_core else sql.SQL(""))
+    where = sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
+    keyset = sql.SQL("(r.occurred_on, r.id) {} (%(after_day)s, %(after_id)s)").format(
+        sql.SQL("<" if desc else ">")) if with_cursor else sql.SQL("true")
+    direction = sql.SQL("DESC" if desc else "ASC")
+    total = (sql.SQL("(SELECT count(*) FROM {source} WHERE {where})").format(source=source, where=where)
+             if with_total else sql.SQL("NULL::bigint"))
+    return sql.SQL("""
+SELECT {total} AS total,
+       (SELECT coalesce(json_agg(page), '[]'::json) FROM (
+            SELECT {columns} FROM {source}
+            WHERE {where} AND {keyset}
+            ORDER BY r.occurred_on {direction}, r.id {direction}
+            LIMIT %(limit)s) AS page) AS rows
+""").format(total=total, columns=PUBLIC_COLUMNS, source=source, where=where, keyset=keyset,
+            direction=direction)
+
+
+def _parse_json_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["occurred_on"] = date.fromisoformat(row["occurred_on"])
+    return row
+
+
+def _selects_total(info: Info) -> bool:
+    """Whether totalCount is asked for (directly or through fragments): counting costs."""
+    def asks(selections: list[Any]) -> bool:
+        return any(getattr(s, "name", None) == "totalCount" or
+                   (not hasattr(s, "name") and asks(s.selections)) for s in selections)
+    return any(asks(field.selections) for field in info.selected_fields)
+
+
+@strawberry.type
+class ReportQuery:
+    @strawberry.field(description="Public reports, newest first, a Relay connection.")
+    async def reports(self, info: Info, filter: ReportFilter | None = None, first: int = DEFAULT_PAGE,
+                      after: str | None = None,
+                      order_by: ReportOrder = ReportOrder.OCCURRED_ON_DESC) -> ReportConnection:
+        context = info.context
+        if not 0 <= first <= MAX_PAGE:
+            raise BadInput(f"first must be between 0 and {MAX_PAGE}.", argument="first")
+        conditions, params, join_core = filter_sql(filter)
+        pool = context.runtime.public_pool
+        if join_core:
+            context.require(Role.OFFICER, Role.ANALYST)
+            pool = context.runtime.app_pool
+        if after is not None:
+            params["after_day"], params["after_id"] = decode_cursor(after, order_by)
+        params["limit"] = first + 1
+        query = page_sql(conditions, join_core, order_by, _selects_total(info), after is not None)
+        result = (await db.fetch(pool, query, params))[0]
+        rows = [_parse_json_row(r) for r in result["rows"]]
+        edges = [ReportEdge(cursor=encode_cursor(order_by, r["occurred_on"], r["id"]),
+                            node=Report.from_row(r)) for r in rows[:first]]
+        return ReportConnection(
+            edges=edges, total_count=result["total"],
+            page_info=PageInfo(has_next_page=len(rows) > first, has_previous_page=after is not None,
+                               start_cursor=edges[0].cursor if edges else None,
+                               end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(description="One report: public ones for everyone; staff also see unpublished.")
+    async def report(self, info: Info, id: strawberry.ID) -> Report | None:
+        context = info.context
+        try:
+            report_id = uuid.UUID(str(id))
+        except ValueError:
+            raise BadInput("id must be a report's UUID.", argument="id") from None
+        if context.viewer is not None and context.viewer.role in (Role.OFFICER, Role.ANALYST):
+            rows = await db.fetch(context.runtime.app_pool, PROJECTED_SQL, [report_id])
+        else:
+            query = sql.SQL("SELECT {} FROM open.reports AS r WHERE r.id = %s").format(PUBLIC_COLUMNS)
+            rows = await db.fetch(context.runtime.public_pool, query, [report_id])
+        return Report.from_row(rows[0]) if rows else None
+
+
+__all__ = ["AreaLevel", "Report", "ReportConnection", "ReportFilter", "ReportQuery"]

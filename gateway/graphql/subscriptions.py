@@ -1,0 +1,67 @@
+"""Live public changes: PostgreSQL announces each change of open.reports (migration 0020) on a
+channel; every gateway process listens, so all replicas deliver the same events."""
+
+import json
+from collections.abc import AsyncGenerator
+from enum import Enum
+from typing import Any
+
+import psycopg
+import strawberry
+from strawberry.types import Info
+
+CHANNEL = "threatmap_report_events"
+
+
+@strawberry.enum
+class ReportEventKind(Enum):
+    ADDED = "added"
+    CHANGED = "changed"
+    REMOVED = "removed"
+    REFRESHED = "refreshed"
+
+
+@strawberry.type
+class ReportEvent:
+    kind: ReportEventKind = strawberry.field(
+        description="REFRESHED: many reports changed at once; reload what you show.")
+    report_id: strawberry.ID | None
+    category: str | None
+    status: str | None
+    county_code: str | None
+    voivodeship_code: str | None
+
+
+@strawberry.input
+class ReportEventFilter:
+    categories: list[str] | None = None
+    statuses: list[str] | None = None
+    area_code: str | None = None
+
+
+def matches(event: dict[str, Any], f: ReportEventFilter | None) -> bool:
+    if f is None or event["kind"] == "refreshed":
+        return True
+    return ((f.categories is None or event["category"] in f.categories)
+            and (f.statuses is None or event["status"] in f.statuses)
+            and (f.area_code is None or f.area_code in (event["county"], event["voivodeship"])))
+
+
+@strawberry.type
+class ReportSubscription:
+    @strawberry.subscription(description="Public reports added, changed or removed, as it happens.")
+    async def report_events(self, info: Info, filter: ReportEventFilter | None = None
+                            ) -> AsyncGenerator[ReportEvent, None]:
+        # The public role listens: the channel carries public columns only.
+        url = info.context.runtime.urls.public
+        async with await psycopg.AsyncConnection.connect(
+                url, autocommit=True, application_name="threatmap-subscription") as conn:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            async for notice in conn.notifies():
+                event = json.loads(notice.payload)
+                if not matches(event, filter):
+                    continue
+                yield ReportEvent(kind=ReportEventKind(event["kind"]), report_id=event.get("id"),
+                                  category=event.get("category"), status=event.get("status"),
+                                  county_code=event.get("county"),
+                                  voivodeship_code=event.get("voivodeship"))

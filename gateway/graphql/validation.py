@@ -1,0 +1,63 @@
+"""Checks on what citizens send: each failure is a BAD_USER_INPUT naming the field."""
+
+import math
+import unicodedata
+from datetime import UTC, datetime, timedelta
+
+from gateway.graphql.errors import BadInput
+
+MAX_DESCRIPTION = 4000
+MAX_CONTACT = 500
+MAX_COMMENT = 4000
+MAX_IDEMPOTENCY_KEY = 200
+CLOCK_SKEW = timedelta(minutes=5)
+ALLOWED_CONTROLS = {"\n", "\t", "\r"}
+
+
+def text(value: str | None, field: str, limit: int, *, single_line: bool = False) -> str | None:
+    """Trimmed text within its length, free of control characters; empty becomes None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > limit:
+        raise BadInput(f"{field} is {len(value)} characters long; the limit is {limit}.", field=field)
+    allowed = set() if single_line else ALLOWED_CONTROLS
+    for ch in value:
+        if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co"):
+            raise BadInput(f"{field} contains a control character (U+{ord(ch):04X}).", field=field)
+    return value
+
+
+def coordinates(longitude: float, latitude: float) -> None:
+    if not (math.isfinite(longitude) and math.isfinite(latitude)):
+        raise BadInput("longitude and latitude must be finite numbers.", field="longitude")
+    if not -180 <= longitude <= 180:
+        raise BadInput("longitude must be between -180 and 180 (degrees, EPSG:4326).", field="longitude")
+    if not -90 <= latitude <= 90:
+        hint = " Are longitude and latitude swapped?" if -90 <= longitude <= 90 else ""
+        raise BadInput(f"latitude must be between -90 and 90 (degrees, EPSG:4326).{hint}",
+                       field="latitude")
+
+
+def occurred_at(value: datetime, max_age_days: int, now: datetime | None = None) -> datetime:
+    if value.tzinfo is None:
+        raise BadInput("occurredAt needs a time zone offset, e.g. 2026-11-25T18:30:00+01:00.",
+                       field="occurredAt")
+    now = now or datetime.now(UTC)
+    if value > now + CLOCK_SKEW:
+        raise BadInput("occurredAt is in the future.", field="occurredAt")
+    if value < now - timedelta(days=max_age_days):
+        raise BadInput(f"occurredAt is more than {max_age_days} days ago; older events are not "
+                       "taken through this form.", field="occurredAt")
+    return value
+
+
+def idempotency_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value or len(value) > MAX_IDEMPOTENCY_KEY or not value.isprintable():
+        raise BadInput(f"idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters "
+                       "(a UUID is a good choice).", field="idempotencyKey")
+    return value

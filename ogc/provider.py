@@ -1,0 +1,252 @@
+"""A pygeoapi feature provider on psycopg 3 and the app's public pool.
+
+Why not pygeoapi's PostgreSQLProvider with SQLAlchemy's `postgresql+psycopg`: it reflects each
+table through SQLAlchemy + GeoAlchemy2 (two more dependencies), opens its own engine and pool
+beside the app's, counts every query, and reprojects every feature in Python with pyproj. This
+provider reads the app's own pool (role threatmap_public), reprojects in PostGIS, writes GeoJSON
+geometry in PostGIS, counts only when asked, and compiles CQL2 to SQL with bound parameters
+(ogc/cql.py). Every name that reaches SQL is checked against the relation's columns and quoted
+as an identifier; every value is a parameter.
+"""
+
+import functools
+import logging
+import uuid
+from datetime import date, datetime
+from http import HTTPStatus
+from typing import Any
+
+import psycopg
+import pyproj
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import PoolTimeout
+from pygeoapi.crs import get_srid
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderGenericError,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+    ProviderQueryError,
+)
+
+from ogc.cql import FilterError, to_sql
+from ogc.database import JSON_TYPES, PublicDatabase, lookup
+
+log = logging.getLogger(__name__)
+
+STORAGE_SRID = 4326
+GEOJSON_DIGITS = 7  # about 1 cm in degrees; metres get the same count of decimals
+
+
+class DatabaseUnavailable(ProviderGenericError):
+    """The database is down, overloaded or took longer than the public statement timeout."""
+    ogc_exception_code = "ServiceUnavailable"
+    http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    default_msg = "the database is unavailable or the query took too long; try again or narrow it"
+
+
+class BadQuery(ProviderInvalidQueryError):
+    ogc_exception_code = "InvalidParameterValue"
+
+
+@functools.cache
+def _lat_first(crs_uri: str) -> bool:
+    """Whether the CRS's first axis is northing/latitude (EPSG:4326, EPSG:2180)."""
+    first = pyproj.CRS.from_user_input(crs_uri).axis_info[0].direction.lower()
+    return first in ("north", "south")
+
+
+def _instant(text: str) -> date:
+    try:
+        return datetime.fromisoformat(text).date() if "T" in text else date.fromisoformat(text)
+    except ValueError:
+        raise BadQuery("datetime must be an RFC 3339 date or date-time, or an interval of them") from None
+
+
+class OpenLayerProvider(BaseProvider):
+    """Features of one relation in schema `open` (every column of which is public)."""
+
+    def __init__(self, provider_def: dict[str, Any]) -> None:
+        super().__init__(provider_def)
+        self.table: str = provider_def["table"]
+        self.geom: str | None = provider_def.get("geom_field")
+        self.count = bool(provider_def.get("count", False))
+        self.database: PublicDatabase = lookup(self.data)
+        self.columns = self.database.columns[self.table]
+        self.get_fields()
+
+    # -- pygeoapi's interface ---------------------------------------------------------------
+
+    def get_fields(self) -> dict[str, dict[str, str]]:
+        if not self._fields:
+            for name, pg_type in self.columns.items():
+                if name == self.geom:
+                    continue
+                json_type, json_format = JSON_TYPES.get(pg_type, ("string", None))
+                self._fields[name] = {"type": json_type} | ({"format": json_format} if json_format else {})
+        return self._fields
+
+    def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
+              bbox: list[float] | None = None, datetime_: str | None = None,
+              properties: list[tuple[str, str]] | None = None, sortby: list[dict] | None = None,
+              select_properties: list[str] | None = None, skip_geometry: bool = False,
+              filterq: Any = None, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
+        where, params = self._where(bbox or [], datetime_, properties or [], filterq)
+        response: dict[str, Any] = {"type": "FeatureCollection", "features": [], "numberReturned": 0}
+        if self.count or resulttype == "hits":
+            count_sql = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._relation(), where)
+            response["numberMatched"] = self._fetch(count_sql, params)[0]["n"]
+        if resulttype == "hits":
+            return response
+        names = self._selected(select_properties or [])
+        statement = sql.SQL("SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
+                            "LIMIT {limit} OFFSET {offset}").format(
+            columns=self._columns(names, skip_geometry, crs_transform_spec),
+            relation=self._relation(), where=where, order=self._order(sortby or []),
+            limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
+        rows = self._fetch(statement, params | {"limit": int(limit), "offset": int(offset)})
+        response["features"] = [self._feature(row, names) for row in rows]
+        response["numberReturned"] = len(rows)
+        return response
+
+    def get(self, identifier: str, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
+        if self.columns.get(self.id_field) == "uuid":
+            try:
+                identifier = str(uuid.UUID(identifier))
+            except ValueError:
+                raise ProviderItemNotFoundError(f"no such item: {identifier}") from None
+        names = list(self.fields)
+        statement = sql.SQL("SELECT {} FROM {} WHERE {} = {}").format(
+            self._columns(names, False, crs_transform_spec), self._relation(),
+            sql.Identifier(self.id_field), sql.Placeholder("id"))
+        rows = self._fetch(statement, {"id": identifier})
+        if not rows:
+            raise ProviderItemNotFoundError(f"no such item: {identifier}")
+        return self._feature(rows[0], names)
+
+    # -- SQL --------------------------------------------------------------------------------
+
+    def _relation(self) -> sql.Composable:
+        return sql.Identifier("open", self.table)
+
+    def _known(self, name: str, what: str) -> sql.Identifier:
+        if name not in self.fields:
+            raise BadQuery(f"unknown {what}: {name}")
+        return sql.Identifier(name)
+
+    def _selected(self, select_properties: list[str]) -> list[str]:
+        for name in select_properties:
+            self._known(name, "property")
+        wanted = list(dict.fromkeys(select_properties)) or list(self.fields)
+        return [self.id_field, *(n for n in wanted if n != self.id_field)]
+
+    def _columns(self, names: list[str], skip_geometry: bool, crs_transform_spec: Any) -> sql.Composable:
+        columns = [sql.Identifier(n) for n in names]
+        if self.geom and not skip_geometry:
+            columns.append(sql.SQL("ST_AsGeoJSON({}, {})::json AS {}").format(
+                self._output_geometry(crs_transform_spec), sql.Literal(GEOJSON_DIGITS),
+                sql.Identifier("__geometry")))
+        return sql.SQL(", ").join(columns)
+
+    def _output_geometry(self, crs_transform_spec: Any) -> sql.Composable:
+        geometry: sql.Composable = sql.Identifier(self.geom)
+        if crs_transform_spec is None:
+            return geometry
+        srid = get_srid(crs_transform_spec.target_crs_uri)
+        if srid is None:
+            raise BadQuery("unsupported crs")
+        if srid != STORAGE_SRID:
+            geometry = sql.SQL("ST_Transform({}, {})").format(geometry, sql.Literal(srid))
+        if not crs_transform_spec.always_xy and _lat_first(crs_transform_spec.target_crs_uri):
+            geometry = sql.SQL("ST_FlipCoordinates({})").format(geometry)
+        return geometry
+
+    def _order(self, sortby: list[dict]) -> sql.Composable:
+        keys = [sql.SQL("{} {}").format(self._known(s["property"], "sortby property"),
+                                        sql.SQL("DESC" if s.get("order") == "-" else "ASC"))
+                for s in sortby]
+        keys.append(sql.Identifier(self.id_field))  # a stable order for paging
+        return sql.SQL(", ").join(keys)
+
+    def _where(self, bbox: list[float], datetime_: str | None, properties: list[tuple[str, str]],
+               filterq: Any) -> tuple[sql.Composable, dict[str, Any]]:
+        clauses: list[sql.Composable] = [sql.SQL("true")]
+        params: dict[str, Any] = {}
+        if bbox:
+            if not self.geom:
+                raise BadQuery("this collection has no geometry: bbox does not apply")
+            minx, miny, maxx, maxy = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else bbox
+            if minx > maxx:  # an antimeridian-crossing box: no data of ours is near it
+                raise BadQuery("bbox: minx must not be greater than maxx")
+            clauses.append(sql.SQL("ST_Intersects({}, ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, "
+                                   "{}))").format(sql.Identifier(self.geom), sql.Literal(STORAGE_SRID)))
+            params |= {"bx0": minx, "by0": miny, "bx1": maxx, "by1": maxy}
+        if datetime_ not in (None, "../.."):
+            clauses.append(self._time_clause(datetime_, params))
+        for i, (name, value) in enumerate(properties):
+            clauses.append(sql.SQL("{} = {}").format(self._known(name, "property"),
+                                                     sql.Placeholder(f"prop_{i}")))
+            params[f"prop_{i}"] = value
+        if filterq is not None:
+            try:
+                clause, filter_params = to_sql(filterq, set(self.fields), self.geom, STORAGE_SRID)
+            except FilterError as error:
+                raise BadQuery(str(error)) from None
+            clauses.append(clause)
+            params |= filter_params
+        return sql.SQL(" AND ").join(clauses), params
+
+    def _time_clause(self, datetime_: str, params: dict[str, Any]) -> sql.Composable:
+        if not self.time_field:
+            raise BadQuery("this collection has no time: datetime does not apply")
+        column = sql.Identifier(self.time_field)
+        if "/" not in datetime_:
+            params["t"] = _instant(datetime_)
+            return sql.SQL("{} = %(t)s").format(column)
+        start, end = datetime_.split("/", 1)
+        parts = []
+        if start not in ("", ".."):
+            params["t0"] = _instant(start)
+            parts.append(sql.SQL("{} >= %(t0)s").format(column))
+        if end not in ("", ".."):
+            params["t1"] = _instant(end)
+            parts.append(sql.SQL("{} <= %(t1)s").format(column))
+        return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
+
+    def _fetch(self, statement: sql.Composable, params: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            return self.database.run(self._execute(statement, params))
+        except (psycopg.errors.QueryCanceled, psycopg.OperationalError, PoolTimeout, TimeoutError) as error:
+            log.warning("OGC query on %s failed: %s", self.table, error)
+            raise DatabaseUnavailable() from None
+        except psycopg.errors.DivisionByZero:
+            raise BadQuery("division by zero in the filter") from None
+        except psycopg.Error as error:
+            if error.sqlstate and error.sqlstate[:2] in ("22", "42"):
+                # data exception (a value of the wrong type for its property) or an operator or
+                # function the property's type does not have: the request's fault
+                log.info("OGC query on %s refused: %s", self.table, error)
+                raise BadQuery("a value or operator does not fit the property's type") from None
+            log.error("OGC query on %s failed: %s", self.table, error)
+            raise ProviderQueryError("query failed") from None
+
+    async def _execute(self, statement: sql.Composable, params: dict[str, Any]) -> list[dict[str, Any]]:
+        async with self.database.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(statement, params)
+            return await cur.fetchall()
+
+    def _feature(self, row: dict[str, Any], names: list[str]) -> dict[str, Any]:
+        identifier = row[self.id_field]
+        return {
+            "type": "Feature",
+            "id": str(identifier) if isinstance(identifier, uuid.UUID) else identifier,
+            "geometry": row.get("__geometry"),
+            "properties": {n: _json_value(row[n]) for n in names if n != self.id_field},
+        }
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date | uuid.UUID):
+        return str(value)
+    return value

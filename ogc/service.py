@@ -1,0 +1,208 @@
+"""pygeoapi mounted in our Starlette app: its routes, its start-up, and the errors it gets wrong.
+
+We do not import `pygeoapi.starlette_app`: at import time it reads PYGEOAPI_CONFIG and
+PYGEOAPI_OPENAPI, loads both files and builds a global `API`. Instead this module keeps the
+part of it that matters (a route per endpoint calling pygeoapi's api functions in a worker
+thread, as its `execute_from_starlette` does) and builds the `API` from a configuration and an
+OpenAPI document made in memory at our start-up. No environment variable, no generated file.
+"""
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pygeoapi
+import pygeoapi.api as core_api
+import pygeoapi.api.itemtypes as itemtypes_api
+import pygeoapi.api.tiles as tiles_api
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from pygeoapi.api import API, APIRequest, apply_gzip
+from pygeoapi.openapi import get_oas
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ogc import database as databases
+from ogc.config import add_temporal_extents, feature_providers, load_config
+
+log = logging.getLogger(__name__)
+
+# Query parameters of /items that are not property filters (OGC API Features Parts 1-3).
+RESERVED = {"bbox", "bbox-crs", "crs", "f", "lang", "limit", "offset", "resulttype", "datetime",
+            "sortby", "properties", "skipGeometry", "q", "filter", "filter-lang", "filter-crs"}
+
+
+def _threadsafe(loop: asyncio.AbstractEventLoop, call: Callable[..., tuple], *args: Any) -> tuple:
+    asyncio.set_event_loop(loop)  # pygeoapi's api functions may ask for the running loop
+    return call(*args)
+
+
+def _response(headers: dict, status: int, content: Any) -> Response:
+    if headers.get("Content-Type") == "text/html":
+        response: Response = HTMLResponse(content, status_code=status)
+    elif isinstance(content, dict):
+        response = JSONResponse(content, status_code=status)
+    else:
+        response = Response(content, status_code=status)
+    response.headers.update(headers)
+    return response
+
+
+class OgcService:
+    """The /ogc door: `routes()` at app build time, `start()` / `stop()` in the app's lifespan."""
+
+    def __init__(self, config_path: Path, base_url: str) -> None:
+        self.config_path = config_path
+        self.url = base_url.rstrip("/") + "/ogc"
+        self.api: API | None = None
+        self.database: databases.PublicDatabase | None = None
+        self.fields: dict[str, set[str]] = {}
+
+    async def start(self, public_pool: AsyncConnectionPool) -> None:
+        database = databases.PublicDatabase(public_pool, asyncio.get_running_loop())
+        config = load_config(self.config_path, {"THREATMAP_OGC_URL": self.url,
+                                                "THREATMAP_OPEN_DATABASE": database.key})
+        providers = feature_providers(config)
+        await database.load_columns([p["table"] for p in providers.values()])
+        await add_temporal_extents(config, database)
+        databases.register(database)
+        self.database = database
+        self.fields = {name: set(database.columns[p["table"]]) - {p.get("geom_field")}
+                       for name, p in providers.items()}
+        # get_oas asks each provider for its fields: run it off the loop the providers use.
+        openapi = await asyncio.to_thread(get_oas, config)
+        self.api = await asyncio.to_thread(API, config, openapi)
+
+    async def stop(self) -> None:
+        self.api = None
+        if self.database:
+            databases.unregister(self.database)
+            self.database = None
+
+    # -- calling pygeoapi -------------------------------------------------------------------
+
+    async def _call(self, request: Request, function: Callable[..., tuple], *args: Any,
+                    skip_valid_check: bool = False) -> Response:
+        api = self.api
+        if api is None:
+            return JSONResponse({"code": "ServiceUnavailable", "description": "starting up"},
+                                status_code=HTTPStatus.SERVICE_UNAVAILABLE)
+        api_request = await APIRequest.from_starlette(request, api.locales)
+        if not skip_valid_check and not api_request.is_valid():
+            return _response(*api.get_format_exception(api_request))
+        loop = asyncio.get_running_loop()
+        try:
+            headers, status, content = await loop.run_in_executor(
+                None, functools.partial(_threadsafe, loop, function, api, api_request, *args))
+        except Exception:
+            log.exception("pygeoapi failed on %s", request.url.path)
+            headers, status, content = api.get_exception(
+                HTTPStatus.INTERNAL_SERVER_ERROR, api_request.get_response_headers(**api.api_headers),
+                api_request.format, "NoApplicableCode", "internal error")
+        if status != HTTPStatus.NO_CONTENT:
+            content = apply_gzip(headers, content)
+        return _response(headers, status, content)
+
+    async def _refuse(self, request: Request, status: int, code: str, message: str) -> Response:
+        api = self.api
+        assert api is not None
+        api_request = await APIRequest.from_starlette(request, api.locales)
+        headers = api_request.get_response_headers(**api.api_headers)
+        return _response(*api.get_exception(status, headers, api_request.format, code, message))
+
+    # -- endpoints --------------------------------------------------------------------------
+
+    async def landing_page(self, request: Request) -> Response:
+        return await self._call(request, core_api.landing_page)
+
+    async def openapi(self, request: Request) -> Response:
+        return await self._call(request, core_api.openapi_)
+
+    async def conformance(self, request: Request) -> Response:
+        return await self._call(request, core_api.conformance)
+
+    async def _refresh_extents(self) -> None:
+        if self.api is not None and self.database is not None:
+            with contextlib.suppress(psycopg.Error, PoolTimeout):
+                await add_temporal_extents(self.api.config, self.database)
+
+    async def collections(self, request: Request) -> Response:
+        await self._refresh_extents()
+        return await self._call(request, core_api.describe_collections,
+                                request.path_params.get("collection_id"))
+
+    async def schema(self, request: Request) -> Response:
+        return await self._call(request, core_api.get_collection_schema,
+                                request.path_params["collection_id"])
+
+    async def queryables(self, request: Request) -> Response:
+        return await self._call(request, itemtypes_api.get_collection_queryables,
+                                request.path_params["collection_id"])
+
+    async def items(self, request: Request) -> Response:
+        collection = request.path_params["collection_id"]
+        await self._refresh_extents()
+        if self.api is not None and collection in self.fields:
+            # pygeoapi silently ignores an unknown ?name=value (so it matches every row): refuse it.
+            unknown = sorted(set(request.query_params) - RESERVED - self.fields[collection])
+            if unknown:
+                return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue",
+                                          f"unknown query parameter: {', '.join(unknown)}")
+        if request.method == "POST" and request.headers.get("content-type") == "application/geo+json":
+            return await self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED, "InvalidParameterValue",
+                                      "collections are read-only")
+        return await self._call(request, itemtypes_api.get_collection_items, collection,
+                                skip_valid_check=True)
+
+    async def item(self, request: Request) -> Response:
+        return await self._call(request, itemtypes_api.get_collection_item,
+                                request.path_params["collection_id"], request.path_params["item_id"])
+
+    async def tilematrixsets(self, request: Request) -> Response:
+        if "tileMatrixSetId" in request.path_params:
+            return await self._call(request, tiles_api.tilematrixset, request.path_params["tileMatrixSetId"])
+        return await self._call(request, tiles_api.tilematrixsets)
+
+    async def tiles(self, request: Request) -> Response:
+        return await self._call(request, tiles_api.get_collection_tiles, request.path_params["collection_id"])
+
+    async def tiles_metadata(self, request: Request) -> Response:
+        p = request.path_params
+        return await self._call(request, tiles_api.get_collection_tiles_metadata, p["collection_id"],
+                                p["tileMatrixSetId"], skip_valid_check=True)
+
+    async def tile(self, request: Request) -> Response:
+        p = request.path_params
+        return await self._call(request, tiles_api.get_collection_tiles_data, p["collection_id"],
+                                p["tileMatrixSetId"], p["tile_matrix"], p["tileRow"], p["tileCol"],
+                                skip_valid_check=True)
+
+    def routes(self) -> list[BaseRoute]:
+        """pygeoapi's Features, Part 3 and Tiles routes (the paths of its starlette_app)."""
+        collection = "/collections/{collection_id}"
+        tms = collection + "/tiles/{tileMatrixSetId}"
+        return [
+            Mount("/static", StaticFiles(directory=Path(pygeoapi.__file__).parent / "static")),
+            Route("/", self.landing_page),
+            Route("/openapi", self.openapi),
+            Route("/conformance", self.conformance),
+            Route("/TileMatrixSets", self.tilematrixsets),
+            Route("/TileMatrixSets/{tileMatrixSetId}", self.tilematrixsets),
+            Route("/collections", self.collections),
+            Route(collection, self.collections),
+            Route(collection + "/schema", self.schema),
+            Route(collection + "/queryables", self.queryables),
+            Route(collection + "/items", self.items, methods=["GET", "POST"]),
+            Route(collection + "/items/{item_id}", self.item),
+            Route(collection + "/tiles", self.tiles),
+            Route(tms, self.tiles_metadata),
+            Route(tms + "/metadata", self.tiles_metadata),
+            Route(tms + "/{tile_matrix}/{tileRow}/{tileCol}", self.tile),
+        ]

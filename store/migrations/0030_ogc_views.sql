@@ -1,0 +1,31 @@
+-- Relations shaped for OGC API Features collections. pygeoapi's `properties:` only hides
+-- columns from the output: filters, sortby and ?name=value reach every column of the relation.
+-- So each collection reads a view whose EVERY column is public, with the published geometry
+-- (a cell centre or an area) and the published date: nothing here can be used to count rows
+-- by a private value. Each view has a unique `id` for /items/{id}.
+SET LOCAL ROLE threatmap_app;
+
+CREATE VIEW open.ogc_reports AS
+    SELECT r.id, r.category_id, c.name_en AS category_name_en, c.name_pl AS category_name_pl,
+           c.group_id AS category_group_id, r.status, r.occurred_on, r.date_precision, r.cell_m,
+           r.voivodeship_code, r.county_code, r.police_unit_id, r.geom
+    FROM open.reports AS r
+    JOIN core.categories AS c ON c.id = r.category_id;
+
+CREATE VIEW open.ogc_report_density AS
+    SELECT concat_ws(':', cell_m, cx, cy, category_id, status, month) AS id,
+           cell_m, cx, cy, category_id, status, month, count, geom
+    FROM open.report_density;
+
+CREATE VIEW open.ogc_area_statistics AS
+    SELECT concat_ws(':', area_code, category_id, status, month) AS id,
+           area_code, level, area_name, category_id, status, month, count, geom
+    FROM open.area_statistics;
+
+CREATE VIEW open.ogc_police_units AS
+    SELECT id, name, level, area_code, parent_id, geom FROM open.police_units;
+
+CREATE VIEW open.ogc_categories AS
+    SELECT id, group_id, group_name_en, group_name_pl, name_en, name_pl, colour, icon,
+           sensitive, active, sort_order
+    FROM open.categories;
