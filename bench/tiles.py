@@ -47,7 +47,7 @@ GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 12
 
 
 def tile_list(ctx: Context) -> list[mercantile.Tile]:
-    with psycopg.connect(ctx.urls.public) as conn:
+    with psycopg.connect(ctx.urls.app) as conn:
         total = conn.execute("SELECT count(*) FROM open.reports").fetchone()[0]
         percent = min(100.0, 100.0 * TILE_COUNT * 3 / max(total, 1))
         points = conn.execute(SAMPLE, {"percent": percent, "count": TILE_COUNT}).fetchall()
@@ -55,7 +55,7 @@ def tile_list(ctx: Context) -> list[mercantile.Tile]:
 
 
 def densest_tiles(ctx: Context) -> list[mercantile.Tile]:
-    with psycopg.connect(ctx.urls.public) as conn:
+    with psycopg.connect(ctx.urls.app) as conn:
         return [mercantile.Tile(x, y, z) for z, x, y, _ in conn.execute(DENSEST)]
 
 
@@ -84,6 +84,7 @@ async def _floor(url: str, tiles: list[mercantile.Tile], concurrency: int, durat
     async def worker(offset: int) -> None:
         conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
         async with conn:
+            await conn.execute("SET jit = off")  # as the tile service does
             position = offset
             while time.monotonic() < deadline:
                 statement, params = statements[position % len(statements)]
