@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, urls, argv: list[str] | None) -> int:
     ctx = Context(urls, args.duration, [int(c) for c in args.concurrency.split(",")], args.reports)
-    command = "python -m bench " + shlex.join(a for a in (argv if argv is not None else sys.argv[1:])
-                                               if "://" not in a)
+    given = argv if argv is not None else sys.argv[1:]
+    command = "python -m bench " + shlex.join("URL" if "://" in a else a for a in given)
     for name in args.suites or list(SUITES):
         module = importlib.import_module(SUITES[name])
         ctx.say(f"== suite {name}")
