@@ -46,14 +46,22 @@ CREATE TABLE core.tile_areas (
 );
 
 CREATE FUNCTION core.suppressed(counts jsonb, k integer) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(jsonb_object_agg(key, value), '{}'::jsonb)
-    FROM jsonb_each(counts) WHERE value::integer >= k
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$  -- plpgsql: plans kept per session
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_object_agg(key, value), '{}'::jsonb)
+        FROM jsonb_each(counts) WHERE value::integer >= k
+    );
+END
 $$;
 
 CREATE FUNCTION core.top_category(counts jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT key FROM jsonb_each(counts) ORDER BY value::integer DESC, key LIMIT 1
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$  -- plpgsql: plans kept per session
+BEGIN
+    RETURN (
+        SELECT key FROM jsonb_each(counts) ORDER BY value::integer DESC, key LIMIT 1
+    );
+END
 $$;
 
 -- Recomputes the pyramid rows of the given cells from core.density_counts (the backfill).
@@ -130,18 +138,23 @@ $$;
 
 -- Sums two {category: n} objects, dropping categories that reach zero.
 CREATE FUNCTION core.jsonb_add(a jsonb, b jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(jsonb_object_agg(key, n), '{}'::jsonb)
-    FROM (SELECT key, sum(value::integer) AS n
-          FROM (SELECT * FROM jsonb_each(a) UNION ALL SELECT * FROM jsonb_each(b)) AS e
-          GROUP BY key HAVING sum(value::integer) <> 0) AS s
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$  -- plpgsql: plans kept per session
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_object_agg(key, n), '{}'::jsonb)
+        FROM (SELECT key, sum(value::integer) AS n
+              FROM (SELECT * FROM jsonb_each(a) UNION ALL SELECT * FROM jsonb_each(b)) AS e
+              GROUP BY key HAVING sum(value::integer) <> 0) AS s
+    );
+END
 $$;
 
 -- Applies count changes (one element per changed count row, n signed) to the pyramid:
 -- a published report changes seven rows here, a bulk rebuild all of them in one pass.
 CREATE FUNCTION core.add_tile_density(cell_ms integer[], cxs integer[], cys integer[],
                                       categories text[], deltas integer[]) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$  -- plpgsql, not sql: its plans are kept for the session
+BEGIN
     WITH per_category AS (
         SELECT cell_m, cx, cy, category_id, sum(n)::integer AS n
         FROM unnest(cell_ms, cxs, cys, categories, deltas) AS d(cell_m, cx, cy, category_id, n)
@@ -170,10 +183,12 @@ LANGUAGE sql AS $$
     DELETE FROM core.tile_density AS t
     USING unnest(cell_ms, cxs, cys) AS d(cell_m, cx, cy)
     WHERE (t.cell_m, t.cx, t.cy) = (d.cell_m, d.cx, d.cy) AND t.n <= 0;
+END
 $$;
 
 CREATE FUNCTION core.add_tile_areas(codes text[], categories text[], deltas integer[]) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     WITH per_category AS (
         SELECT area_code, category_id, sum(n)::integer AS n
         FROM unnest(codes, categories, deltas) AS d(area_code, category_id, n)
@@ -198,6 +213,7 @@ LANGUAGE sql AS $$
             core.jsonb_add(t.by_category, EXCLUDED.by_category), EXCLUDED.k_applied)),
         k_applied = EXCLUDED.k_applied;
     DELETE FROM core.tile_areas AS t WHERE t.area_code = ANY(codes) AND t.n <= 0;
+END
 $$;
 
 -- Statement triggers (transition tables): the changed counts, as signed deltas.
