@@ -31,7 +31,11 @@ CATALOGUE_TEXT_COLUMNS = {
     "police_unit_id", "group_id", "group_name_pl", "group_name_en", "name_pl", "name_en", "colour",
     "icon", "code", "level", "name", "parent_code", "area_code", "parent_id", "area_name", "offence",
     "from_status", "to_status", "category_name_pl", "category_name_en", "category_group_id",
+    "top_category",
 }
+# jsonb columns the public may see: counts by category id (checked in
+# test_category_count_maps_hold_only_category_ids_and_counts_of_at_least_k).
+CATEGORY_COUNT_MAPS = {("tile_density", "categories"), ("tile_areas", "categories")}
 TIME_TYPES = {"timestamp without time zone", "timestamp with time zone", "time without time zone",
               "time with time zone", "interval"}
 MARKER = "Jan Kowalski, ul. Tajna 7, tel. 600100200"
@@ -182,6 +186,24 @@ def test_areas_and_police_unit_are_functions_of_the_public_point_only(
 
 # ----------------------------------------------------------------------------- what is public
 
+def test_category_count_maps_hold_only_category_ids_and_counts_of_at_least_k(
+        app_conn: psycopg.Connection, public_conn: psycopg.Connection, clean_reports: None) -> None:
+    for _ in range(3):
+        insert_report(app_conn, status="confirmed")
+    insert_report(app_conn, status="confirmed", category="speeding")
+    k = public_conn.execute("SELECT k FROM open.privacy_policy").fetchone()[0]
+    categories = {row[0] for row in public_conn.execute("SELECT id FROM open.categories")}
+    seen = 0
+    for table, column in sorted(CATEGORY_COUNT_MAPS):
+        rows = public_conn.execute(
+            f"SELECT key, value FROM open.{table}, jsonb_each({column})").fetchall()
+        for key, value in rows:
+            assert key in categories, f"open.{table}.{column} has key {key!r}"
+            assert isinstance(value, int) and value >= k, f"open.{table}.{column}: {key}={value}"
+        seen += len(rows)
+    assert seen > 0, "the maps were empty: the test proved nothing"
+
+
 def test_no_open_column_can_carry_reporter_text_or_an_exact_time(
         public_conn: psycopg.Connection) -> None:
     columns = public_conn.execute("""
@@ -192,6 +214,9 @@ def test_no_open_column_can_carry_reporter_text_or_an_exact_time(
                                                 "report_density", "area_statistics", "police_units"}
     for table, column, data_type, udt in columns:
         assert data_type not in TIME_TYPES, f"open.{table}.{column} is a {data_type}"
+        if (table, column) in CATEGORY_COUNT_MAPS:
+            assert udt == "jsonb"
+            continue
         assert udt not in ("json", "jsonb", "bytea", "xml", "hstore", "tsvector"), f"open.{table}.{column}"
         if data_type in ("text", "character varying", "character") or udt in ("_text", "_varchar"):
             assert column in CATALOGUE_TEXT_COLUMNS, f"open.{table}.{column} is free text"
