@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ogc = OgcService(PROJECT_ROOT / "pygeoapi-config.yml", settings.base_url)
     tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", index),
             Route("/api", api_index),
@@ -111,3 +111,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan(settings, ogc, tile_service),
     )
+    app.state.tile_service = tile_service
+    return app

@@ -2,6 +2,7 @@
 
 import asyncio
 import gzip
+import json
 import re
 import time
 
@@ -10,9 +11,11 @@ import mercantile
 import psycopg
 import pytest
 
-from tests.conftest import WARSAW, insert_report
+from tests.conftest import WARSAW, insert_report, running_app
 from tests.tiles_helpers import decode
 from tiles.cache import TileBody, TileCache
+from tiles.changes import TileRange
+from tiles.grid import REPORTS_MIN_ZOOM, density_level
 
 MVT = "application/vnd.mapbox-vector-tile"
 pytestmark = pytest.mark.usefixtures("clean_reports")
@@ -115,7 +118,7 @@ async def test_tile_headers_etag_304_and_gzip(client: httpx.AsyncClient,
     response = await eventually(has_reports)
     assert response is not None
     assert response.headers["content-type"] == MVT
-    assert re.fullmatch(r'W/"\d+-all"', response.headers["etag"])
+    assert re.fullmatch(r'W/"[0-9a-f]{16}-all"', response.headers["etag"])
     assert "max-age=" in response.headers["cache-control"]
     assert len(decode(response.content, t.z, t.x, t.y)["reports"]) == 3
 
@@ -307,17 +310,22 @@ async def test_index_is_the_map_for_browsers_and_json_for_clients(client: httpx.
 
 
 # -- the cache itself -----------------------------------------------------------------------------
-def test_cache_is_bounded_in_bytes_and_keeps_one_version() -> None:
+def test_cache_is_bounded_in_bytes_and_evicts_tile_by_tile() -> None:
     cache = TileCache(max_bytes=10_000)
     for i in range(20):
-        cache.put(i, TileBody(1, bytes(1000)))
+        cache.put((16, i, 0, ""), TileBody(1, bytes(1000)))
     assert cache.bytes <= 10_000 and len(cache) < 20
-    assert cache.get(19, 1) is not None and cache.get(0, 1) is None
-    assert cache.get(19, 2) is None  # a newer data version: a miss
-    cache.put("new", TileBody(2, b"x"))
-    assert len(cache) == 1 and cache.get(19, 2) is None
-    cache.put("old", TileBody(1, b"y"))  # rendered from an older snapshot: not kept
-    assert cache.get("old", 2) is None
+    assert cache.get((16, 19, 0, "")) is not None and cache.get((16, 0, 0, "")) is None
+    cache = TileCache(max_bytes=10**6)
+    for z, x, y, filters in [(5, 17, 10, ""), (5, 17, 10, "categories=speeding"), (5, 18, 10, ""),
+                             (6, 35, 21, "")]:
+        cache.put((z, x, y, filters), TileBody(1, f"{z}/{x}/{y}?{filters}".encode()))
+    assert cache.evict([TileRange(5, range(16, 18), range(9, 12))]) == 2  # both variants of 5/17/10
+    assert (5, 17, 10, "") not in cache and (5, 17, 10, "categories=speeding") not in cache
+    assert (5, 18, 10, "") in cache and (6, 35, 21, "") in cache
+    assert cache.evict([TileRange(6, range(0, 64), range(0, 64))]) == 1  # a wide range, few entries
+    assert len(cache) == 1
+    assert TileBody(1, b"a").etag == TileBody(7, b"a").etag != TileBody(1, b"b").etag
 
 
 # -- the pyramid stays equal to its counts ------------------------------------------------------
@@ -365,3 +373,94 @@ def test_pyramid_survives_a_rebuild_of_the_public_layer(app_conn: psycopg.Connec
         "SELECT count(*) FROM core.tile_density AS t JOIN core.density_cells AS c USING (cell_m, cx, cy) "
         "WHERE ST_Distance(t.centre_3857, c.centre_3857) > 0.01").fetchone()[0]
     assert centres == 0
+
+
+# -- targeted invalidation ------------------------------------------------------------------------
+KRAKOW = (19.945, 50.065)
+
+
+def density_sum(response: httpx.Response, t: mercantile.Tile) -> int:
+    if response.status_code == 204:
+        return 0
+    got = decode(response.content, t.z, t.x, t.y)
+    return sum(f["properties"]["count"] for f in got.get("density", [])) + len(got.get("reports", []))
+
+
+def warsaw_tiles(conn: psycopg.Connection, levels: list[int]) -> list[mercantile.Tile]:
+    """At every zoom, the tile that shows Warsaw's reports: below the switch zoom the one holding
+    the centre of Warsaw's density cell, from it the one holding the public point."""
+    found = []
+    for z in range(17):
+        if z >= REPORTS_MIN_ZOOM:
+            lon, lat = conn.execute("SELECT ST_X(geom), ST_Y(geom) FROM open.reports "
+                                    "ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 1",
+                                    WARSAW).fetchone()
+        else:
+            lon, lat = conn.execute(
+                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Transform(centre_3857, 4326) AS c "
+                "FROM core.tile_density WHERE cell_m = %s) AS t "
+                "ORDER BY c <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 1",
+                [density_level(z, levels), *WARSAW]).fetchone()
+        found.append(tile_of(lon, lat, z))
+    return found
+
+
+async def test_a_publish_evicts_only_the_tiles_it_touches(settings, app_conn: psycopg.Connection) -> None:
+    publish(app_conn, 3)
+    publish(app_conn, 3, *KRAKOW)
+    async with running_app(settings) as (http, app):
+        service = app.state.tile_service
+        warsaw = warsaw_tiles(app_conn, service.levels)
+        krakow = [tile_of(*KRAKOW, z) for z in range(7, 17)]
+        before = {t: await get_tile(http, t) for t in warsaw + krakow}
+        filtered = "?categories=vandalism"
+        before_filtered = {t: await get_tile(http, t, filtered) for t in warsaw}
+        assert all(r.status_code == 200 for r in before.values())
+
+        publish(app_conn, 1)
+        version = app_conn.execute("SELECT version FROM core.data_version").fetchone()[0]
+
+        async def applied() -> bool:
+            return service._version >= version
+
+        assert await eventually(applied), "the change note did not arrive"
+        renders = service.renders
+        for t in krakow:
+            again = await get_tile(http, t)
+            assert again.content == before[t].content and again.headers["etag"] == before[t].headers["etag"]
+            revalidated = await get_tile(http, t, **{"If-None-Match": before[t].headers["etag"]})
+            assert revalidated.status_code == 304
+        assert service.renders == renders, "a Kraków tile was made again: the publish evicted it"
+
+        for t in warsaw:
+            for query, old in (("", before[t]), (filtered, before_filtered[t])):
+                after = await get_tile(http, t, query)
+                assert after.headers["etag"] != old.headers["etag"], f"z{t.z}{query} kept its ETag"
+                assert density_sum(after, t) == density_sum(old, t) + 1, f"z{t.z}{query} is stale"
+                stale = await get_tile(http, t, query, **{"If-None-Match": old.headers["etag"]})
+                assert stale.status_code == 200
+        assert service.renders == renders + 2 * len(warsaw)
+
+
+async def test_change_notes_carry_only_public_places(public_conn: psycopg.Connection,
+                                                     app_conn: psycopg.Connection) -> None:
+    public_conn.execute("LISTEN threatmap_open_tiles")   # the public role may listen: an attacker
+    exact = (21.01234, 52.23111)
+    publish(app_conn, 1, *exact)
+    notes = list(public_conn.notifies(timeout=5, stop_after=1))
+    assert notes, "no change note"
+    note = json.loads(notes[0].payload)
+    assert set(note) == {"version", "points", "areas"}
+    x, y, county, voivodeship = public_conn.execute(
+        "SELECT round(ST_X(geom_3857)), round(ST_Y(geom_3857)), county_code, voivodeship_code "
+        "FROM open.reports").fetchone()
+    assert note["points"] == [[x, y]]                      # the public cell centre, nothing else
+    assert note["areas"] == sorted([county, voivodeship])
+    exact_x, exact_y = app_conn.execute(
+        "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), 3857) AS p",
+        exact).fetchone()
+    assert abs(exact_x - x) + abs(exact_y - y) > 10
+    # a rebuild of the layer is too big to place: one note saying so
+    app_conn.execute("SELECT core.rebuild_public_layer()")
+    payloads = [json.loads(n.payload) for n in public_conn.notifies(timeout=2, stop_after=2)]
+    assert all(set(p) in ({"version", "points", "areas"}, {"version", "everything"}) for p in payloads)

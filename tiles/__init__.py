@@ -1,4 +1,4 @@
-"""Vector tiles of the `open` layer: MVT made in the database, cached by data version."""
+"""Vector tiles of the `open` layer: MVT made in the database, cached tile by tile."""
 
 from tiles.http import ogc_routes, routes
 from tiles.page import map_page, static_files

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tiles.cache import TileBody
 from tiles.errors import BadTileRequest
 from tiles.filters import TileFilters, parse_filters
 from tiles.grid import TileAddress, parse_address
@@ -47,25 +48,22 @@ class TileEndpoints:
     def _filters(self, request: Request) -> TileFilters:
         return parse_filters(request.query_params, self.service.category_ids, self.service.status_ids)
 
-    def _headers(self, version: int, filters: TileFilters) -> dict[str, str]:
-        return {"ETag": f'W/"{version}-{filters.digest}"',
+    def _headers(self, body: TileBody, filters: TileFilters) -> dict[str, str]:
+        return {"ETag": f'W/"{body.etag}-{filters.digest}"',
                 "Cache-Control": f"public, max-age={self.service.config.max_age_s}",
                 "Vary": "Accept-Encoding", **CORS}
 
     async def _respond(self, request: Request, address: TileAddress, filters: TileFilters) -> Response:
         try:
-            revalidating = request.headers.get("if-none-match")
-            if revalidating:  # answered from the data version alone, without making the tile
-                headers = self._headers(await self.service.version(), filters)
-                if _etag_matches(revalidating, headers["ETag"]):
-                    return Response(status_code=304, headers=headers)
+            # The tag is the tile's content: a revalidation is answered from the cache, or by
+            # making the tile, never from a version number that could outlive the bytes.
             body = await self.service.tile(address, filters)
         except (psycopg.Error, PoolTimeout) as error:
             log.warning("tile %s failed: %s", address, error)
             return JSONResponse({"code": "unavailable", "detail": "the tile could not be made now"},
                                 status_code=503, headers={"Retry-After": "5", "Cache-Control": "no-store",
                                                           **CORS})
-        headers = self._headers(body.version, filters)
+        headers = self._headers(body, filters)
         if _etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
             return Response(status_code=304, headers=headers)
         if not body.raw:

@@ -1,9 +1,21 @@
-"""The tile engine: renders tiles in the database, caches them by data version, and follows
-the public layer's changes over LISTEN so a cache hit needs no query at all."""
+"""The tile engine: renders tiles in the database, caches them, and follows the public layer's
+changes over LISTEN, so a cache hit needs no query at all and a change evicts only the tiles
+it touches (tiles.changes).
+
+Correctness of the cache rests on three rules:
+- a change note evicts every cached tile it touches, all zooms, all filter variants; a bare
+  version with no note (categories, privacy policy, truncation) or a note naming an unknown
+  area evicts everything;
+- a tile rendered from a snapshot older than the changes already applied is cached only if
+  none of the changes since its snapshot touches it (a short log of recent changes says so);
+- while the listener is down nothing is read from or written to the cache, and it is emptied
+  when the listener is back (changes may have been missed meanwhile).
+"""
 
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,18 +23,25 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from store.catalogue import Catalogue, load_catalogue, load_workflow
-from tiles.cache import TileBody, TileCache
+from tiles.cache import CacheKey, TileBody, TileCache
+from tiles.changes import Box, Change, ChangeGeometry, parse_note
 from tiles.filters import TileFilters
 from tiles.grid import TileAddress, density_level
 from tiles.queries import tile_statement
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "threatmap_open_changed"
+CHANNEL = "threatmap_open_changed"     # every new data version (digits)
+PLACES = "threatmap_open_tiles"        # where the change was, sent just before its version
 READ_STATE = """
 SELECT (SELECT version FROM open.data_version), (SELECT density_cell_m FROM open.privacy_policy)
 """
+READ_AREAS = """
+SELECT code, level, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
+FROM (SELECT code, level, Box2D(geom_3857) AS b FROM open.areas) AS boxes
+"""
 RECONNECT_S = (0.5, 1, 2, 5, 10)
+CHANGE_LOG = 512   # recent changes kept to judge tiles rendered from slightly older snapshots
 
 
 @dataclass(frozen=True)
@@ -40,19 +59,27 @@ class TileService:
         self.status_ids = frozenset(s.id for s in load_workflow(config_dir).statuses)
         self.cache = TileCache(self.config.cache_bytes)
         self.levels: list[int] = [1000, 2000, 4000, 8000, 16000, 32000, 64000]
+        self.geometry = ChangeGeometry(self.levels, {}, self.config.max_zoom)
+        self.renders = 0                          # tiles made in the database
         self._pool: AsyncConnectionPool | None = None
         self._listen_url: str | None = None
-        self._version: int | None = None        # as last seen by the listener
+        self._version: int | None = None          # the newest version whose change is applied
+        self._log: deque[Change] = deque(maxlen=CHANGE_LOG)
+        self._placed: dict[int, Change] = {}      # notes waiting for their bare version
         self._listening = asyncio.Event()
         self._listener: asyncio.Task | None = None
-        self._inflight: dict[tuple, asyncio.Future] = {}
+        self._inflight: dict[CacheKey, asyncio.Future] = {}
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self, pool: AsyncConnectionPool, listen_url: str) -> None:
         self._pool = pool
         self._listen_url = listen_url
         async with pool.connection() as conn:
-            self._version, self.levels = await (await conn.execute(READ_STATE)).fetchone()
+            self._version, levels = await (await conn.execute(READ_STATE)).fetchone()
+            rows = await (await conn.execute(READ_AREAS)).fetchall()
+        boxes: dict[str, tuple[str, Box]] = {code: (level, (x0, y0, x1, y1))
+                                            for code, level, x0, y0, x1, y1 in rows}
+        self._set_geometry(levels, boxes)
         self._listener = asyncio.create_task(self._listen_forever(), name="tiles-listen")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._listening.wait(), 5)
@@ -63,6 +90,13 @@ class TileService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
 
+    def _set_geometry(self, levels: list[int] | None, boxes: dict[str, tuple[str, Box]] | None
+                      ) -> None:
+        if levels:
+            self.levels = levels
+        self.geometry = ChangeGeometry(self.levels, self.geometry.area_boxes if boxes is None else boxes,
+                                       self.config.max_zoom)
+
     async def _listen_forever(self) -> None:
         attempt = 0
         while True:
@@ -70,46 +104,69 @@ class TileService:
                 conn = await psycopg.AsyncConnection.connect(
                     self._listen_url, autocommit=True, application_name="threatmap-tiles-listen")
                 async with conn:
+                    await conn.execute(f"LISTEN {PLACES}")
                     await conn.execute(f"LISTEN {CHANNEL}")
                     # Read after LISTEN: no change can fall between the read and the first note.
-                    self._apply(*await (await conn.execute(READ_STATE)).fetchone())
+                    version, levels = await (await conn.execute(READ_STATE)).fetchone()
+                    self._resync(version, levels)
                     self._listening.set()
                     attempt = 0
                     async for note in conn.notifies():
-                        if note.payload.isdigit():
-                            self._apply(int(note.payload), None)
-                            if self.cache.version is not None and self._version > self.cache.version:
-                                self.cache.clear()
+                        if note.channel == PLACES:
+                            change = parse_note(note.payload)
+                            if change is not None:
+                                self._placed[change.version] = change
+                        elif note.payload.isdigit():
+                            self._apply(int(note.payload))
             except (psycopg.Error, OSError) as error:
                 log.warning("tile change listener lost its connection (%s); reconnecting", error)
             self._listening.clear()
             await asyncio.sleep(RECONNECT_S[min(attempt, len(RECONNECT_S) - 1)])
             attempt += 1
 
-    def _apply(self, version: int, levels: list[int] | None) -> None:
+    def _resync(self, version: int, levels: list[int] | None) -> None:
+        """(Re)connected: changes may have been missed, so nothing cached is trusted."""
+        self.cache.clear()
+        self._log.clear()
+        self._placed.clear()
+        self._version = version
+        if levels and levels != self.levels:
+            self._set_geometry(levels, None)
+
+    def _apply(self, version: int) -> None:
+        change = self._placed.pop(version, None) or Change(version, everything=True)
+        if change.everything or not self.geometry.knows_all_areas(change):
+            self.cache.clear()
+            change = Change(version, everything=True)
+        else:
+            self.cache.evict(self.geometry.ranges(change))
+        self._log.append(change)
         if self._version is None or version > self._version:
             self._version = version
-        if levels:
-            self.levels = levels
+
+    def _still_valid(self, key: CacheKey, body: TileBody) -> bool:
+        """May a tile made from snapshot body.version be cached, given the changes applied?"""
+        if self._version is None or body.version >= self._version:
+            return True   # changes newer than the snapshot evict it when their notes arrive
+        since = [c for c in self._log if c.version > body.version]
+        if not since or since[0].version != body.version + 1:
+            return False  # the log does not reach back to the snapshot
+        z, x, y, _ = key
+        return not any(self.geometry.touches(c, z, x, y) for c in since)
 
     # -- reading ------------------------------------------------------------------------------
-    async def version(self) -> int:
-        """The public layer's current version: the listener's, or a query while it is down."""
-        if self._listening.is_set() and self._version is not None:
-            return self._version
-        async with self._pool.connection() as conn:
-            version, levels = await (await conn.execute(READ_STATE)).fetchone()
-        self._apply(version, levels)
-        return version
+    @property
+    def synced(self) -> bool:
+        return self._listening.is_set() and self._version is not None
 
     async def tile(self, address: TileAddress, filters: TileFilters) -> TileBody:
         key = (address.z, address.x, address.y, filters.key)
-        version = await self.version()
-        cached = self.cache.get(key, version)
-        if cached is not None:
-            return cached
+        if self.synced:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
         if not address.touches_data():
-            return TileBody(version, b"")
+            return TileBody(self._version or 0, b"")
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -124,7 +181,8 @@ class TileService:
             raise
         finally:
             del self._inflight[key]
-        self.cache.put(key, body)
+        if self.synced and self._still_valid(key, body):
+            self.cache.put(key, body)
         return body
 
     def note_gzipped(self, address: TileAddress, filters: TileFilters) -> None:
@@ -132,9 +190,9 @@ class TileService:
 
     async def _render(self, address: TileAddress, filters: TileFilters) -> TileBody:
         statement, params = tile_statement(address, filters, density_level(address.z, self.levels))
+        self.renders += 1
         async with self._pool.connection() as conn, conn.transaction():
             # JIT compiles for 100+ ms when a plan looks big; a tile query never gains from it.
             await conn.execute("SET LOCAL jit = off")
             version, data = await (await conn.execute(statement, params)).fetchone()
-        self._apply(version, None)
         return TileBody(version, bytes(data))
