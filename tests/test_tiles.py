@@ -343,6 +343,15 @@ WHERE truth.n IS DISTINCT FROM t.n
            GROUP BY 1 HAVING sum(n) > 0) AS per_category)
 """
 
+PUBLIC_DIFF = """
+SELECT count(*) FROM (SELECT by_category, public_by_category, public_top FROM core.tile_density
+                      UNION ALL
+                      SELECT by_category, public_by_category, public_top FROM core.tile_areas) AS t
+CROSS JOIN core.privacy_policy AS p
+WHERE t.public_by_category IS DISTINCT FROM core.suppressed(t.by_category, p.k)
+   OR t.public_top IS DISTINCT FROM core.top_category(core.suppressed(t.by_category, p.k))
+"""
+
 
 def test_pyramid_follows_publishing_status_changes_and_deletion(app_conn: psycopg.Connection) -> None:
     ids = publish(app_conn, 4) + publish(app_conn, 3, 19.945, 50.065, category="speeding")
@@ -350,6 +359,10 @@ def test_pyramid_follows_publishing_status_changes_and_deletion(app_conn: psycop
     app_conn.execute("UPDATE core.reports SET category_id = 'drug-use' WHERE id = %s", [ids[5]])
     app_conn.execute("DELETE FROM core.reports WHERE id = %s", [ids[1]])
     assert app_conn.execute(PYRAMID_DIFF).fetchone()[0] == 0
+    assert app_conn.execute(PUBLIC_DIFF).fetchone()[0] == 0
+    publics = app_conn.execute("SELECT public_by_category, public_top FROM core.tile_density "
+                               "WHERE cell_m = 64000 ORDER BY by_category::text").fetchall()
+    assert publics == [({}, None), ({"vandalism": 3}, "vandalism")]  # Kraków: 2 + 1, below k
     areas = app_conn.execute(
         "SELECT sum(n) FROM core.tile_areas AS t JOIN core.areas AS a ON a.code = t.area_code "
         "WHERE a.level = 'voivodeship'").fetchone()[0]
