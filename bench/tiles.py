@@ -2,7 +2,9 @@
 
 - URL list: points sampled from open.reports (deterministic), one zoom each from 5 to 16, so
   the tiles are weighted to where the data is, as a map's traffic is.
-- ours: the app under uvicorn (one process), the cache off (cold) and on and pre-warmed (warm).
+- ours: the app under uvicorn (one process), the cache off (cold) and on and pre-warmed (warm);
+  warm again while a writer publishes one report a second at places of the tile list (each
+  publish evicts only the cached tiles that show it).
 - floor: the very statements our tiles run (tiles.queries), straight to PostgreSQL over as many
   connections as the concurrency, from an asyncio psycopg driver: no HTTP, no Python web stack.
 - tipg: tipg (its own virtualenv in bench/.work) serving open.reports with the same attributes,
@@ -10,10 +12,14 @@
 """
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,6 +28,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from bench.common import WORK_DIR, Context, Measurement, free_port, server, wrk
+from bench.privacy_refresh import INSERT as PUBLISH
 from tiles.filters import TileFilters
 from tiles.grid import TileAddress, density_level
 from tiles.queries import tile_statement
@@ -108,6 +115,36 @@ def floor(ctx: Context, tiles: list[mercantile.Tile], concurrency: int) -> Measu
     return asyncio.run(_floor(ctx.urls.public, tiles, concurrency, ctx.duration_s))
 
 
+@contextlib.contextmanager
+def publishing(ctx: Context, tiles: list[mercantile.Tile], every_s: float = 1.0) -> Iterator[None]:
+    """A writer publishing one report every `every_s` at the centre of a tile of the list (so
+    near the data), removed again afterwards."""
+    places = [mercantile.ul(t.x + 0.5, t.y + 0.5, t.z) for t in tiles if t.z >= 12]
+    stop = threading.Event()
+    prefix = "bench-tiles-"
+
+    def write() -> None:
+        with psycopg.connect(ctx.urls.app, autocommit=True) as conn:
+            categories = [c for (c,) in conn.execute(
+                "SELECT id FROM core.categories WHERE active ORDER BY id")]
+            i = 0
+            while not stop.wait(every_s):
+                lon, lat = places[i % len(places)]
+                conn.execute(PUBLISH, [categories[i % len(categories)], "confirmed", lon, lat,
+                                       f"{prefix}{uuid.uuid4()}"])
+                i += 1
+
+    writer = threading.Thread(target=write, name="bench-publisher")
+    writer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        writer.join()
+        with psycopg.connect(ctx.urls.app, autocommit=True) as conn:
+            conn.execute("DELETE FROM core.reports WHERE external_id LIKE %s", [prefix + "%"])
+
+
 # -- servers --------------------------------------------------------------------------------------
 def ours(ctx: Context, cache_mb: int) -> tuple[list[str], str, dict[str, str]]:
     port = free_port()
@@ -179,13 +216,16 @@ def run(ctx: Context) -> dict:
         warm_up(base, our_paths(tiles[:50]))  # connections and plans, not tiles: the cache is off
         for c in ctx.concurrency:
             record(wrk("ours cold", base, our_paths(tiles), c, ctx.duration_s))
-        for c in ctx.concurrency[:1]:
+        for c in ctx.concurrency:
             record(wrk("ours cold densest z5-8", base, our_paths(dense), c, ctx.duration_s), extra)
     command, base, env = ours(ctx, cache_mb=1024)
     with server(command, f"{base}/health", env, "ours-warm"):
         warm_up(base, our_paths(tiles))
         for c in ctx.concurrency:
             record(wrk("ours warm", base, our_paths(tiles), c, ctx.duration_s))
+        with publishing(ctx, tiles):
+            for c in ctx.concurrency:
+                record(wrk("ours warm, 1 publish/s", base, our_paths(tiles), c, ctx.duration_s))
     for c in ctx.concurrency:
         record(floor(ctx, tiles, c))
     command, base, env = tipg(ctx)
@@ -210,6 +250,9 @@ def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
             row["cold p95 / floor p95 (target <= 1.5)"] = cold.p95_ms / sql_floor.p95_ms
         if cold and warm:
             row["warm rps / cold rps (target >= 20)"] = warm.rps / cold.rps
+        publishing_warm = by.get(("ours warm, 1 publish/s", c))
+        if cold and publishing_warm:
+            row["warm rps while publishing / cold rps"] = publishing_warm.rps / cold.rps
         rows.append((c, row))
     return rows
 
