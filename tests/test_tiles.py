@@ -11,11 +11,12 @@ import mercantile
 import psycopg
 import pytest
 
-from tests.conftest import WARSAW, insert_report, running_app
+from tests.conftest import CONFIG_DIR, WARSAW, insert_report, running_app
 from tests.tiles_helpers import decode
 from tiles.cache import TileBody, TileCache
-from tiles.changes import TileRange
+from tiles.changes import Change, ChangeGeometry, TileRange
 from tiles.grid import REPORTS_MIN_ZOOM, density_level
+from tiles.service import TileService
 
 MVT = "application/vnd.mapbox-vector-tile"
 pytestmark = pytest.mark.usefixtures("clean_reports")
@@ -477,3 +478,60 @@ async def test_change_notes_carry_only_public_places(public_conn: psycopg.Connec
     app_conn.execute("SELECT core.rebuild_public_layer()")
     payloads = [json.loads(n.payload) for n in public_conn.notifies(timeout=2, stop_after=2)]
     assert all(set(p) in ({"version", "points", "areas"}, {"version", "everything"}) for p in payloads)
+
+
+async def test_a_bare_version_change_empties_the_cache(settings, app_conn: psycopg.Connection) -> None:
+    publish(app_conn, 3, *KRAKOW)
+    async with running_app(settings) as (http, app):
+        service = app.state.tile_service
+        t = tile_of(*KRAKOW, 14)
+        first = await get_tile(http, t)
+        await get_tile(http, t)
+        renders = service.renders
+        # a category's colour changes what a style shows; the tiles cannot tell: drop them all
+        app_conn.execute("UPDATE core.categories SET sort_order = sort_order WHERE id = 'vandalism'")
+        version = app_conn.execute("SELECT version FROM core.data_version").fetchone()[0]
+        assert await eventually(lambda: _at_least(service, version)), "the version did not arrive"
+        assert len(service.cache) == 0
+        again = await get_tile(http, t)
+        assert service.renders == renders + 1 and again.headers["etag"] == first.headers["etag"]
+
+
+async def _at_least(service, version: int) -> bool:
+    return service._version >= version
+
+
+def test_a_tile_from_an_older_snapshot_is_cached_only_if_no_later_change_touches_it() -> None:
+    service = TileService(CONFIG_DIR)
+    service.geometry = ChangeGeometry(service.levels, {}, 16)
+    warsaw_x, warsaw_y = mercantile.xy(*WARSAW)
+    warsaw, krakow = tile_of(*WARSAW, 14), tile_of(*KRAKOW, 14)
+    service._resync(10, None)
+    service._placed[11] = Change(11, ((warsaw_x, warsaw_y),))
+    service._apply(11)
+    old = TileBody(10, b"rendered before version 11")
+    assert not service._still_valid((14, warsaw.x, warsaw.y, ""), old)
+    assert service._still_valid((14, krakow.x, krakow.y, ""), old)
+    assert service._still_valid((14, warsaw.x, warsaw.y, ""), TileBody(11, b"after"))
+    assert not service._still_valid((14, krakow.x, krakow.y, ""), TileBody(9, b"before the log"))
+    service._apply(12)   # a bare version: everything
+    assert not service._still_valid((14, krakow.x, krakow.y, ""), TileBody(11, b"x"))
+
+
+def test_change_geometry_reaches_density_centres_and_areas() -> None:
+    x, y = mercantile.xy(*WARSAW)
+    geometry = ChangeGeometry([1000, 2000, 4000, 8000, 16000, 32000, 64000],
+                              {"14": ("voivodeship", (x - 2e5, y - 2e5, x + 2e5, y + 2e5)),
+                               "1465": ("county", (x - 1e4, y - 1e4, x + 1e4, y + 1e4))}, 16)
+    change = Change(5, ((x, y),), ("14", "1465"))
+    krakow = tile_of(*KRAKOW, 9)
+    assert not geometry.touches(change, krakow.z, krakow.x, krakow.y)
+    for z in range(17):
+        home = tile_of(*WARSAW, z)
+        assert geometry.touches(change, z, home.x, home.y)
+    # a 64 km cell's centre may lie up to ~80 Mercator km from a place: z 5 neighbours within
+    # that reach are evicted too, but no more than a 2 x 2 block
+    z5 = tile_of(*WARSAW, 5)
+    reach = next(iter(geometry.ranges(Change(5, ((x, y),)), range(5, 6))))
+    assert (z5.x, z5.y) in reach and len(reach) <= 4
+    assert geometry.touches(Change(6, areas=("unknown",)), 0, 0, 0)   # unknown area: everything
