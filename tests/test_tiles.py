@@ -535,3 +535,31 @@ def test_change_geometry_reaches_density_centres_and_areas() -> None:
     reach = next(iter(geometry.ranges(Change(5, ((x, y),)), range(5, 6))))
     assert (z5.x, z5.y) in reach and len(reach) <= 4
     assert geometry.touches(Change(6, areas=("unknown",)), 0, 0, 0)   # unknown area: everything
+
+
+CLIPPED_AT_REQUEST = """
+SELECT ST_AsMVT(t, 'areas', 4096, 'geom') FROM (
+    SELECT ST_AsMVTGeom(a.geom_3857, ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true) AS geom,
+           a.area_code AS code, a.area_name AS name, a.level, a.count, a.top_category
+    FROM open.tile_areas AS a
+    WHERE a.level = %(level)s AND a.geom_3857 && ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 0.015625)
+) AS t
+"""
+
+
+async def test_areas_clipped_in_advance_equal_clipping_at_request(client: httpx.AsyncClient,
+                                                                  app_conn: psycopg.Connection,
+                                                                  public_conn: psycopg.Connection) -> None:
+    publish(app_conn, 3)
+    publish(app_conn, 3, *KRAKOW)
+    publish(app_conn, 3, 22.5, 50.9)
+    for z in range(0, 12):
+        for place in (WARSAW, KRAKOW, (22.5, 50.9), (14.6, 53.4)):
+            t = tile_of(*place, z)
+            level = "county" if z >= 7 else "voivodeship"
+            expected = public_conn.execute(CLIPPED_AT_REQUEST, {"z": z, "x": t.x, "y": t.y,
+                                                                "level": level}).fetchone()[0] or b""
+            want = decode(bytes(expected), z, t.x, t.y).get("areas", [])
+            got = (await layers(client, t)).get("areas", [])
+            key = lambda f: f["properties"]["code"]  # noqa: E731
+            assert sorted(got, key=key) == sorted(want, key=key), f"z{z} {place}"

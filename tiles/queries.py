@@ -3,7 +3,8 @@
 Each layer is one readable SELECT; a tile concatenates the layers it shows (MVT layers are
 independent messages, so concatenated bytes are a valid tile). The statement also returns the
 data version it saw, in the same snapshot, so a cached tile is keyed by what it shows.
-Filters add bound conditions; without filters the precomputed pyramid (migration 0040) serves.
+Filters add bound conditions; without filters the precomputed pyramid (migration 0040) serves,
+with area outlines clipped per tile in advance (migration 0044).
 """
 
 from psycopg import sql
@@ -42,12 +43,14 @@ SELECT ST_AsMVT(t, 'density', {extent}, 'geom') FROM (
 ) AS t
 """
 
+# The outlines come clipped in advance, per tile (migration 0044: open.area_tiles holds
+# ST_AsMVTGeom of each area with this extent and buffer), so the layer only joins the counts.
 AREAS = """
 SELECT ST_AsMVT(t, 'areas', {extent}, 'geom') FROM (
-    SELECT ST_AsMVTGeom(a.geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
-           a.area_code AS code, a.area_name AS name, a.level, a.count, a.top_category
-    FROM open.tile_areas AS a
-    WHERE a.level = %(area_level)s AND a.geom_3857 && {search}
+    SELECT s.geom, a.area_code AS code, a.area_name AS name, a.level, a.count, a.top_category
+    FROM open.area_tiles AS s
+    JOIN open.tile_areas AS a ON a.area_code = s.code
+    WHERE s.z = %(z)s AND s.x = %(x)s AND s.y = %(y)s AND a.level = %(area_level)s
 ) AS t
 """
 
