@@ -460,6 +460,7 @@ async def test_change_notes_carry_only_public_places(public_conn: psycopg.Connec
                                                      app_conn: psycopg.Connection) -> None:
     public_conn.execute("LISTEN threatmap_open_tiles")   # the public role may listen: an attacker
     exact = (21.01234, 52.23111)
+    insert_report(app_conn, lon=19.93, lat=50.06)          # not published: no note at all
     publish(app_conn, 1, *exact)
     notes = list(public_conn.notifies(timeout=5, stop_after=1))
     assert notes, "no change note"
