@@ -65,6 +65,7 @@ class TileService:
         self._listen_url: str | None = None
         self._version: int | None = None          # the newest version whose change is applied
         self._log: deque[Change] = deque(maxlen=CHANGE_LOG)
+        self._since = 0                           # the version the listener (re)started from
         self._placed: dict[int, Change] = {}      # notes waiting for their bare version
         self._listening = asyncio.Event()
         self._listener: asyncio.Task | None = None
@@ -130,6 +131,7 @@ class TileService:
         self._log.clear()
         self._placed.clear()
         self._version = version
+        self._since = version
         if levels and levels != self.levels:
             self._set_geometry(levels, None)
 
@@ -148,9 +150,11 @@ class TileService:
         """May a tile made from snapshot body.version be cached, given the changes applied?"""
         if self._version is None or body.version >= self._version:
             return True   # changes newer than the snapshot evict it when their notes arrive
+        if body.version < self._since:
+            return False  # from before the listener (re)connected: changes may be unknown
         since = [c for c in self._log if c.version > body.version]
-        if not since or since[0].version != body.version + 1:
-            return False  # the log does not reach back to the snapshot
+        if {c.version for c in since} != set(range(body.version + 1, self._version + 1)):
+            return False  # the log does not hold every change since the snapshot
         z, x, y, _ = key
         return not any(self.geometry.touches(c, z, x, y) for c in since)
 
