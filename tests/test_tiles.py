@@ -547,13 +547,29 @@ SELECT ST_AsMVT(t, 'areas', 4096, 'geom') FROM (
 ) AS t
 """
 
+FILTERED_AT_REQUEST = """
+SELECT ST_AsMVT(t, 'areas', 4096, 'geom') FROM (
+    SELECT ST_AsMVTGeom(geom_3857, ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true) AS geom,
+           area_code AS code, area_name AS name, level, sum(n)::integer AS count,
+           (array_agg(category_id ORDER BY n DESC, category_id))[1] AS top_category
+    FROM (SELECT s.area_code, s.area_name, s.level, s.geom_3857, s.category_id, sum(s.count)::integer AS n
+          FROM open.area_statistics AS s
+          WHERE s.level = %(level)s AND s.category_id = ANY(%(categories)s)
+            AND s.geom_3857 && ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 0.015625)
+          GROUP BY s.area_code, s.area_name, s.level, s.geom_3857, s.category_id) AS per_category
+    GROUP BY area_code, area_name, level, geom_3857
+) AS t
+"""
+
 
 async def test_areas_clipped_in_advance_equal_clipping_at_request(client: httpx.AsyncClient,
                                                                   app_conn: psycopg.Connection,
                                                                   public_conn: psycopg.Connection) -> None:
     publish(app_conn, 3)
     publish(app_conn, 3, *KRAKOW)
-    publish(app_conn, 3, 22.5, 50.9)
+    publish(app_conn, 3, 22.5, 50.9, category="speeding")
+    publish(app_conn, 1, 22.5, 50.9)
+    seen = 0
     for z in range(0, 12):
         for place in (WARSAW, KRAKOW, (22.5, 50.9), (14.6, 53.4)):
             t = tile_of(*place, z)
@@ -564,3 +580,11 @@ async def test_areas_clipped_in_advance_equal_clipping_at_request(client: httpx.
             got = (await layers(client, t)).get("areas", [])
             key = lambda f: f["properties"]["code"]  # noqa: E731
             assert sorted(got, key=key) == sorted(want, key=key), f"z{z} {place}"
+            expected = public_conn.execute(FILTERED_AT_REQUEST, {
+                "z": z, "x": t.x, "y": t.y, "level": level, "categories": ["speeding", "vandalism"]
+            }).fetchone()[0] or b""
+            want = decode(bytes(expected), z, t.x, t.y).get("areas", [])
+            got = (await layers(client, t, "?categories=speeding,vandalism")).get("areas", [])
+            assert sorted(got, key=key) == sorted(want, key=key), f"z{z} {place} filtered"
+            seen += len(want)
+    assert seen > 40   # the comparison is not between empty layers

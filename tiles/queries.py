@@ -56,15 +56,18 @@ SELECT ST_AsMVT(t, 'areas', {extent}, 'geom') FROM (
 
 AREAS_FILTERED = """
 SELECT ST_AsMVT(t, 'areas', {extent}, 'geom') FROM (
-    SELECT ST_AsMVTGeom(geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
-           area_code AS code, area_name AS name, level, sum(n)::integer AS count,
-           (array_agg(category_id ORDER BY n DESC, category_id))[1] AS top_category
-    FROM (SELECT s.area_code, s.area_name, s.level, s.geom_3857, s.category_id,
-                 sum(s.count)::integer AS n
-          FROM open.area_statistics AS s
-          WHERE s.level = %(area_level)s AND s.geom_3857 && {search} {conditions}
-          GROUP BY s.area_code, s.area_name, s.level, s.geom_3857, s.category_id) AS per_category
-    GROUP BY area_code, area_name, level, geom_3857
+    SELECT g.geom, c.code, c.name, c.level, c.count, c.top_category
+    FROM open.area_tiles AS g
+    CROSS JOIN LATERAL (
+        SELECT area_code AS code, area_name AS name, level, sum(n)::integer AS count,
+               (array_agg(category_id ORDER BY n DESC, category_id))[1] AS top_category
+        FROM (SELECT s.area_code, s.area_name, s.level, s.category_id, sum(s.count)::integer AS n
+              FROM open.area_statistics AS s
+              WHERE s.area_code = g.code AND s.level = %(area_level)s {conditions}
+              GROUP BY s.area_code, s.area_name, s.level, s.category_id) AS per_category
+        GROUP BY area_code, area_name, level
+    ) AS c
+    WHERE g.z = %(z)s AND g.x = %(x)s AND g.y = %(y)s
 ) AS t
 """
 
