@@ -12,12 +12,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from gateway.graphql import graphql_app
+from gateway.graphql.subscriptions import CHANNEL as REPORT_EVENTS
 from gateway.health import health
 from gateway.maintenance import privacy_jobs_forever
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.state import Runtime
 from ogc.service import OgcService
 from store.database import ManagedDatabase, external_urls
+from store.notify import ChannelListener
 from store.setup import prepare_database
 
 log = logging.getLogger(__name__)
@@ -54,9 +56,12 @@ def lifespan(settings: Settings, ogc: OgcService):
             await asyncio.to_thread(prepare_database, urls, settings.config_dir,
                                     settings.demo_on_first_start)
             runtime = Runtime(settings, urls, _pool(urls.app, settings, "app"),
-                              _pool(urls.public, settings, "public"), managed)
+                              _pool(urls.public, settings, "public"), managed,
+                              # one LISTEN connection (public role) for every subscription
+                              report_events=ChannelListener(urls.public, REPORT_EVENTS))
             await runtime.app_pool.open(wait=True, timeout=30)
             await runtime.public_pool.open(wait=True, timeout=30)
+            await runtime.report_events.start()
             app.state.runtime = runtime
             await ogc.start(runtime.public_pool)
             jobs = asyncio.create_task(
@@ -65,6 +70,7 @@ def lifespan(settings: Settings, ogc: OgcService):
                 yield
             finally:
                 await ogc.stop()
+                await runtime.report_events.stop()
                 jobs.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await jobs
