@@ -40,8 +40,9 @@ VOIVODESHIP_UNIT_SCOPE = sql.SQL(
     "(r.county_code IN (SELECT code FROM core.areas WHERE parent_code = %(unit_area)s)"
     " OR r.police_unit_id = %(unit_id)s)")
 
-# The page: core rows in order, each with its public projection (open.reports when published,
-# else computed as the public layer would show it) and the private columns.
+# The page: the keys first (an index-only scan of reports_worklist unless bbox needs the point),
+# then each row with its public projection (open.reports when published, else computed as the
+# public layer would show it) and its private columns.
 PAGE_SQL = """
 SELECT {total} AS total,
        (SELECT coalesce(json_agg(page ORDER BY page.occurred_at {direction}, page.id {direction}),
@@ -52,10 +53,11 @@ SELECT {total} AS total,
                      r.occurred_at, ST_X(r.geom) AS exact_longitude, ST_Y(r.geom) AS exact_latitude,
                      r.description, r.contact, r.source, r.county_code AS core_county_code,
                      a.parent_code AS core_voivodeship_code, r.police_unit_id AS core_police_unit_id
-              FROM (SELECT r.* FROM core.reports AS r
+              FROM (SELECT r.id FROM core.reports AS r
                     WHERE {where} AND {keyset}
                     ORDER BY r.occurred_at {direction}, r.id {direction}
-                    LIMIT %(limit)s) AS r
+                    LIMIT %(limit)s) AS k
+              JOIN core.reports AS r ON r.id = k.id
               LEFT JOIN open.reports AS o ON o.id = r.id
               CROSS JOIN LATERAL (SELECT CASE WHEN o.id IS NOT NULL THEN o
                                               ELSE core.public_report(r) END AS p OFFSET 0) AS x
