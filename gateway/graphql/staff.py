@@ -165,7 +165,9 @@ class StaffQuery:
             params["after_at"], params["after_id"] = decode_cursor(after, order_by)
         params["limit"] = first + 1
         query = page_sql(conditions, order_by, selects_total(info), after is not None)
-        result = (await db.fetch(context.runtime.app_pool, query, params))[0]
+        # Never prepared: a generic plan (no unit area, no bbox values) took 0.4-2 s where the
+        # custom one takes 5-40 ms on a million reports.
+        result = (await db.fetch(context.runtime.app_pool, query, params, prepare=False))[0]
         edges = []
         for row in result["rows"][:first]:
             public, private = _split(row)
