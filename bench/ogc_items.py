@@ -298,7 +298,7 @@ async def floor(public_url: str, limit: int, concurrency: int, duration_s: int) 
                 start = time.perf_counter()
                 try:
                     async with conn.cursor(row_factory=dict_row) as cur:
-                        await cur.execute(statement, params)
+                        await cur.execute(statement, params, prepare=False)  # as ogc.provider
                         await cur.fetchall()
                 except psycopg.Error:
                     errors += 1
@@ -317,8 +317,8 @@ async def floor(public_url: str, limit: int, concurrency: int, duration_s: int) 
 
 ITEM_IDS_SQL = {
     "reports": "SELECT id::text FROM open.ogc_reports ORDER BY id DESC LIMIT 1",
-    "report-density": "SELECT id FROM open.ogc_report_density ORDER BY count DESC LIMIT 1",
-    "area-statistics": "SELECT id FROM open.ogc_area_statistics ORDER BY count DESC LIMIT 1",
+    "report-density": "SELECT id FROM open.ogc_report_density LIMIT 1",
+    "area-statistics": "SELECT id FROM open.ogc_area_statistics LIMIT 1",
     "police-units": "SELECT id FROM open.ogc_police_units ORDER BY id LIMIT 1",
 }
 
