@@ -1,7 +1,10 @@
 """Items benchmark for /ogc (issue 5): our OGC API Features door side by side with pygeoapi's
 stock PostgreSQL provider, tipg, and the raw SQL floor, on the same `open.ogc_reports` view.
 
-    .venv/bin/python bench/ogc_items.py 'postgresql://threatmap_app@/threatmap_bench?host=/work/bench-data/run'
+    .venv/bin/python bench/ogc_items.py \
+        'postgresql://threatmap_app@/threatmap_bench?host=/work/bench-data/run' \
+        --admin-url 'postgresql://postgres@/threatmap_bench?host=/work/bench-data/run'
+    python -m bench ogc [--database-url URL] [--concurrency 8]   # the suite (bench/__main__.py)
 
 Cases: /collections/{reports}/items?bbox=CITY&limit=L for L in 100 and 1000, the city bboxes in
 CITIES requested round-robin by wrk (bench/ogc_wrk.lua) at a fixed concurrency; requests/s and
@@ -390,16 +393,27 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
-    WORK_DIR.mkdir(exist_ok=True)
     public_url = external_urls(args.database_url, None).public
     for migration in migrate(args.admin_url or args.database_url):
         print(f"applied migration {migration.version}_{migration.name}", flush=True)
-    wanted = args.servers.split(",")
     print(f"machine: {machine()}", flush=True)
+    results, items = measure(args.database_url, public_url, args.servers.split(","), args.concurrency,
+                             args.duration, args.item_runs)
+    print(f"\nconcurrency {args.concurrency}, {args.duration} s a run\n\n{report(results)}\n")
+    if items:
+        print("| collection | id | median ms | max ms |\n|---|---|---:|---:|")
+        for name, identifier, median, worst in items:
+            print(f"| {name} | `{identifier}` | {median:.1f} | {worst:.1f} |")
+
+
+def measure(database_url: str, public_url: str, wanted: list[str], concurrency: int, duration_s: int,
+            item_runs: int) -> tuple[list[Result], list[tuple[str, str, float, float]]]:
+    """Starts the servers, checks they agree, loads each; the single items on ours."""
+    WORK_DIR.mkdir(exist_ok=True)
     with ExitStack() as stack:
         port = free_port()
         bases = {"ours": f"http://127.0.0.1:{port}"}
-        stack.enter_context(server("ours", [sys.executable, __file__, args.database_url, "--serve-ours",
+        stack.enter_context(server("ours", [sys.executable, __file__, database_url, "--serve-ours",
                                             str(port)], f"{bases['ours']}/ogc/collections/reports?f=json"))
         if "stock" in wanted:
             bases["stock"] = stack.enter_context(stock_server(public_url))
@@ -411,20 +425,49 @@ def main() -> None:
         for limit in LIMITS:
             for name in wanted:
                 if name == "floor":
-                    result = asyncio.run(floor(public_url, limit, args.concurrency, args.duration))
+                    result = asyncio.run(floor(public_url, limit, concurrency, duration_s))
                 else:
-                    wrk(name, bases[name], limit, args.concurrency, 3)  # warm-up
-                    result = wrk(name, bases[name], limit, args.concurrency, args.duration)
+                    wrk(name, bases[name], limit, concurrency, 3)  # warm-up
+                    result = wrk(name, bases[name], limit, concurrency, duration_s)
                 print(f"{result.server} limit {limit}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} "
                       f"p95 {result.p95_ms:.1f} p99 {result.p99_ms:.1f} ms, {result.errors} errors",
                       flush=True)
                 results.append(result)
-        print(f"\nconcurrency {args.concurrency}, {args.duration} s a run\n\n{report(results)}\n")
-        if args.item_runs:
-            print("| collection | id | median ms | max ms |\n|---|---|---:|---:|")
-            for name, identifier, median, worst in single_items(bases["ours"], public_url, args.item_runs):
-                print(f"| {name} | `{identifier}` | {median:.1f} | {worst:.1f} |")
+        items = single_items(bases["ours"], public_url, item_runs) if item_runs else []
+    return results, items
 
+
+# -- `python -m bench ogc` (bench/__main__.py) ----------------------------------------------
+
+def run(ctx: Any) -> dict:
+    """The suite: every server and the floor at each of ctx.concurrency (the database is
+    already migrated by bench.common.database)."""
+    from bench.common import Measurement
+
+    measurements = []
+    for concurrency in ctx.concurrency:
+        results, _ = measure(ctx.urls.app, ctx.urls.public, ["ours", "stock", "tipg", "floor"],
+                             concurrency, ctx.duration_s, 0)
+        measurements += [Measurement(f"{r.server} limit {r.limit}", concurrency, r.rps, r.p50_ms, r.p95_ms,
+                                     r.p99_ms, r.requests, r.errors) for r in results]
+    return {"results": measurements}
+
+
+def ratios(results: list[Any]) -> list[tuple[int, dict[str, float]]]:
+    by = {(m.case, m.concurrency): m for m in results}
+    rows = []
+    for concurrency in sorted({m.concurrency for m in results}):
+        row = {}
+        for limit in LIMITS:
+            ours = by.get((f"ours limit {limit}", concurrency))
+            for other in ("stock", "tipg", "floor"):
+                o = by.get((f"{other} limit {limit}", concurrency))
+                if ours and o and o.rps:
+                    row[f"limit {limit}: ours/{other} req/s"] = ours.rps / o.rps
+                if ours and o and o.p95_ms:
+                    row[f"limit {limit}: ours/{other} p95"] = ours.p95_ms / o.p95_ms
+        rows.append((concurrency, row))
+    return rows
 
 if __name__ == "__main__":
     main()
