@@ -7,7 +7,7 @@ stock PostgreSQL provider, tipg, and the raw SQL floor, on the same `open.ogc_re
     python -m bench ogc [--database-url URL] [--concurrency 8]   # the suite (bench/__main__.py)
 
 Cases: /collections/{reports}/items?bbox=CITY&limit=L for L in 100 and 1000, the city bboxes in
-CITIES requested round-robin by wrk (bench/ogc_wrk.lua) at a fixed concurrency; requests/s and
+CITIES requested round-robin by wrk (bench.common.wrk) at a fixed concurrency; requests/s and
 p50/p95/p99 per server and limit. Every server is a separate process with one uvicorn worker:
 - ours: the app (create_app; it applies pending migrations) as `threatmap serve` runs it;
 - stock: pygeoapi 0.24's starlette app with `pygeoapi.provider.sql.PostgreSQLProvider`
@@ -27,19 +27,14 @@ The virtualenvs are created on first use (PyPI access needed then).
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -50,14 +45,21 @@ import yaml
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-WORK_DIR = BENCH_DIR / ".work"
-sys.path.insert(0, str(PROJECT_ROOT))  # run by path: the project's packages
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path: the project's packages
 
-from gateway.settings import Settings  # noqa: E402
-from store.database import external_urls  # noqa: E402
-from store.migrate import migrate  # noqa: E402
+from bench.common import (
+    PROJECT_ROOT,
+    WORK_DIR,
+    Context,
+    Measurement,
+    free_port,
+    machine,
+    server,
+    venv,
+    wrk,
+)
+from store.database import external_urls
+from store.migrate import migrate
 
 CITIES = {
     "Warszawa": (20.85, 52.10, 21.27, 52.37), "Kraków": (19.79, 49.97, 20.22, 50.13),
@@ -72,78 +74,21 @@ VENVS = {
 }
 
 
-@dataclass
-class Result:
-    server: str
-    limit: int
-    rps: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    requests: int
-    errors: int
+READY_TIMEOUT_S = 180  # pygeoapi and tipg take a while to start on a busy machine
 
 
 # -- processes ------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def venv(name: str) -> Path:
-    """bench/.work/NAME with the pinned packages of VENVS[NAME]; created on first use."""
-    path = WORK_DIR / name
-    if not (path / ".installed").exists():
-        print(f"creating {path} ({', '.join(VENVS[name])})", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
-        subprocess.run([str(path / "bin" / "pip"), "install", "-q", *VENVS[name]], check=True)
-        (path / ".installed").touch()
-    return path / "bin"
-
-
 @contextmanager
-def server(name: str, command: list[str], ready_url: str, env: dict[str, str] | None = None,
-           timeout_s: float = 180) -> Iterator[None]:
-    """Runs a server process (its own session) while the block runs; waits until it answers."""
-    log_path = WORK_DIR / f"{name}.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=log,
-                                   stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}: see {log_path}")
-                try:
-                    if httpx.get(ready_url, timeout=10).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not answer {ready_url}: see {log_path}")
-                time.sleep(0.5)
-            yield
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-
-
-def serve_ours(database_url: str, port: int) -> None:
-    """The app as `threatmap serve` runs it, without access logs."""
-    import uvicorn
-
-    from gateway.app import create_app
-
-    settings = Settings(database_url=database_url, port=port, maintenance_interval_s=3600)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False, proxy_headers=False)
+def our_server(database_url: str) -> Iterator[str]:
+    """The app as `threatmap serve` runs it (create_app, one uvicorn worker), without access logs."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", "--no-access-log", "--no-proxy-headers"]
+    env = {"DATABASE_URL": database_url, "PORT": str(port), "THREATMAP_MAINTENANCE_INTERVAL_S": "3600"}
+    with server(command, f"{base}/ogc/collections/reports?f=json", env, "ours", READY_TIMEOUT_S):
+        yield base
 
 
 def stock_config(public_url: str, port: int) -> Path:
@@ -173,7 +118,7 @@ def stock_config(public_url: str, port: int) -> Path:
 
 @contextmanager
 def stock_server(public_url: str) -> Iterator[str]:
-    bin_dir = venv("pygeoapi")
+    bin_dir = venv("pygeoapi", VENVS["pygeoapi"])
     port = free_port()
     config = stock_config(public_url, port)
     openapi = WORK_DIR / "stock-openapi.yml"
@@ -183,13 +128,13 @@ def stock_server(public_url: str) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     command = [str(bin_dir / "uvicorn"), "pygeoapi.starlette_app:APP", "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    with server("stock-pygeoapi", command, f"{base}/collections/reports?f=json", env):
+    with server(command, f"{base}/collections/reports?f=json", env, "stock-pygeoapi", READY_TIMEOUT_S):
         yield base
 
 
 @contextmanager
 def tipg_server(public_url: str) -> Iterator[str]:
-    bin_dir = venv("tipg")
+    bin_dir = venv("tipg", VENVS["tipg"])
     port = free_port()
     conn = conninfo_to_dict(public_url)
     # asyncpg passes unknown DSN parameters as server settings: tipg needs pg_temp functions.
@@ -201,7 +146,7 @@ def tipg_server(public_url: str) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     command = [str(bin_dir / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
                "--log-level", "warning", "--no-access-log"]
-    with server("tipg", command, f"{base}/collections/open.ogc_reports", env):
+    with server(command, f"{base}/collections/open.ogc_reports", env, "tipg", READY_TIMEOUT_S):
         yield base
 
 
@@ -242,17 +187,8 @@ def check_same_features(bases: dict[str, str]) -> list[str]:
 
 # -- load -----------------------------------------------------------------------------------
 
-def wrk(server_name: str, base: str, limit: int, concurrency: int, duration_s: int) -> Result:
-    paths_file = WORK_DIR / f"paths-{server_name}-{limit}.txt"
-    paths_file.write_text("\n".join(items_paths(server_name, limit)) + "\n")
-    command = ["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-d", f"{duration_s}s",
-               "--timeout", "30s", "-s", str(BENCH_DIR / "ogc_wrk.lua"), base]
-    done = subprocess.run(command, env={**os.environ, "OGC_PATHS": str(paths_file)},
-                          capture_output=True, text=True, check=True)
-    line = next(x for x in done.stdout.splitlines() if x.startswith("JSON "))
-    data = json.loads(line[5:])
-    return Result(server_name, limit, data["requests"] / (data["duration_us"] / 1e6), data["p50"] / 1000,
-                  data["p95"] / 1000, data["p99"] / 1000, data["requests"], data["errors"] + data["non2xx"])
+def load(server_name: str, base: str, limit: int, concurrency: int, duration_s: int) -> Measurement:
+    return wrk(f"{server_name} limit {limit}", base, items_paths(server_name, limit), concurrency, duration_s)
 
 
 def provider_statements(public_url: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
@@ -285,7 +221,7 @@ def provider_statements(public_url: str, limit: int) -> list[tuple[str, dict[str
         return [(statement.as_string(conn), params) for statement, params in captured]
 
 
-async def floor(public_url: str, limit: int, concurrency: int, duration_s: int) -> Result:
+async def floor(public_url: str, limit: int, concurrency: int, duration_s: int) -> Measurement:
     statements = provider_statements(public_url, limit)
     latencies: list[float] = []
     errors = 0
@@ -312,8 +248,8 @@ async def floor(public_url: str, limit: int, concurrency: int, duration_s: int) 
     await asyncio.gather(*(client(i * len(statements) // concurrency) for i in range(concurrency)))
     elapsed = time.perf_counter() - started
     q = statistics.quantiles(latencies, n=100)
-    return Result("floor", limit, len(latencies) / elapsed, q[49] * 1000, q[94] * 1000, q[98] * 1000,
-                  len(latencies), errors)
+    return Measurement(f"floor limit {limit}", concurrency, len(latencies) / elapsed, q[49] * 1000,
+                       q[94] * 1000, q[98] * 1000, len(latencies), errors)
 
 
 # -- single items ---------------------------------------------------------------------------
@@ -345,20 +281,12 @@ def single_items(base: str, public_url: str, runs: int) -> list[tuple[str, str, 
 
 # -- report ---------------------------------------------------------------------------------
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
-    load = os.getloadavg()
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-            f"Python {sys.version.split()[0]}; load average {load[0]:.1f} at the start")
-
-
-def report(results: list[Result]) -> str:
+def report(by: dict[tuple[str, int], Measurement]) -> str:
+    """The table by server and limit, then the ratios of ours to the others."""
     lines = ["| server | limit | requests/s | p50 ms | p95 ms | p99 ms | requests | errors |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r.server} | {r.limit} | {r.rps:.1f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
-              f"{r.requests} | {r.errors} |" for r in results]
-    by = {(r.server, r.limit): r for r in results}
+    lines += [f"| {server_name} | {limit} | {r.rps:.1f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
+              f"{r.requests} | {r.errors} |" for (server_name, limit), r in by.items()]
     ratio_lines = ["", "| limit | ours/stock req/s | ours/tipg req/s | ours/floor req/s | "
                    "ours/stock p95 | ours/tipg p95 | ours/floor p95 |",
                    "|---:|---:|---:|---:|---:|---:|---:|"]
@@ -386,17 +314,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--servers", default="ours,stock,tipg,floor")
     parser.add_argument("--item-runs", type=int, default=20, help="GETs per single-item case (0: skip)")
-    parser.add_argument("--serve-ours", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_ours:
-        serve_ours(args.database_url, args.serve_ours)
-        return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     public_url = external_urls(args.database_url, None).public
     for migration in migrate(args.admin_url or args.database_url):
         print(f"applied migration {migration.version}_{migration.name}", flush=True)
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     results, items = measure(args.database_url, public_url, args.servers.split(","), args.concurrency,
                              args.duration, args.item_runs)
     print(f"\nconcurrency {args.concurrency}, {args.duration} s a run\n\n{report(results)}\n")
@@ -407,53 +331,48 @@ def main() -> None:
 
 
 def measure(database_url: str, public_url: str, wanted: list[str], concurrency: int, duration_s: int,
-            item_runs: int) -> tuple[list[Result], list[tuple[str, str, float, float]]]:
-    """Starts the servers, checks they agree, loads each; the single items on ours."""
+            item_runs: int) -> tuple[dict[tuple[str, int], Measurement], list[tuple[str, str, float, float]]]:
+    """Starts the servers, checks they agree, loads each; the single items on ours. The results
+    by (server, limit), each a Measurement named "SERVER limit LIMIT"."""
     WORK_DIR.mkdir(exist_ok=True)
     with ExitStack() as stack:
-        port = free_port()
-        bases = {"ours": f"http://127.0.0.1:{port}"}
-        stack.enter_context(server("ours", [sys.executable, __file__, database_url, "--serve-ours",
-                                            str(port)], f"{bases['ours']}/ogc/collections/reports?f=json"))
+        bases = {"ours": stack.enter_context(our_server(database_url))}
         if "stock" in wanted:
             bases["stock"] = stack.enter_context(stock_server(public_url))
         if "tipg" in wanted:
             bases["tipg"] = stack.enter_context(tipg_server(public_url))
         for note in check_same_features(bases):
             print(f"same features from {', '.join(bases)}: {note}", flush=True)
-        results = []
+        results = {}
         for limit in LIMITS:
             for name in wanted:
                 if name == "floor":
                     result = asyncio.run(floor(public_url, limit, concurrency, duration_s))
                 else:
-                    wrk(name, bases[name], limit, concurrency, 3)  # warm-up
-                    result = wrk(name, bases[name], limit, concurrency, duration_s)
-                print(f"{result.server} limit {limit}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} "
+                    load(name, bases[name], limit, concurrency, 3)  # warm-up
+                    result = load(name, bases[name], limit, concurrency, duration_s)
+                print(f"{result.case}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} "
                       f"p95 {result.p95_ms:.1f} p99 {result.p99_ms:.1f} ms, {result.errors} errors",
                       flush=True)
-                results.append(result)
+                results[name, limit] = result
         items = single_items(bases["ours"], public_url, item_runs) if item_runs else []
     return results, items
 
 
 # -- `python -m bench ogc` (bench/__main__.py) ----------------------------------------------
 
-def run(ctx: Any) -> dict:
+def run(ctx: Context) -> dict:
     """The suite: every server and the floor at each of ctx.concurrency (the database is
     already migrated by bench.common.database)."""
-    from bench.common import Measurement
-
-    measurements = []
+    measurements: list[Measurement] = []
     for concurrency in ctx.concurrency:
         results, _ = measure(ctx.urls.app, ctx.urls.public, ["ours", "stock", "tipg", "floor"],
                              concurrency, ctx.duration_s, 0)
-        measurements += [Measurement(f"{r.server} limit {r.limit}", concurrency, r.rps, r.p50_ms, r.p95_ms,
-                                     r.p99_ms, r.requests, r.errors) for r in results]
+        measurements += results.values()
     return {"results": measurements}
 
 
-def ratios(results: list[Any]) -> list[tuple[int, dict[str, float]]]:
+def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
     by = {(m.case, m.concurrency): m for m in results}
     rows = []
     for concurrency in sorted({m.concurrency for m in results}):
@@ -468,6 +387,7 @@ def ratios(results: list[Any]) -> list[tuple[int, dict[str, float]]]:
                     row[f"limit {limit}: ours/{other} p95"] = ours.p95_ms / o.p95_ms
         rows.append((concurrency, row))
     return rows
+
 
 if __name__ == "__main__":
     main()
