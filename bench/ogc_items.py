@@ -72,8 +72,6 @@ VENVS = {
                  "uvicorn[standard]==0.54.0"],
     "tipg": ["tipg==1.6.1", "uvicorn[standard]==0.54.0"],
 }
-
-
 READY_TIMEOUT_S = 180  # pygeoapi and tipg take a while to start on a busy machine
 
 
