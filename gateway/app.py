@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 
+import tiles
 from gateway.graphql import graphql_app
 from gateway.graphql.subscriptions import CHANNEL as REPORT_EVENTS
 from gateway.health import health
@@ -25,14 +26,24 @@ from store.setup import prepare_database
 log = logging.getLogger(__name__)
 
 
-async def index(request: Request) -> JSONResponse:
+async def api_index(request: Request) -> JSONResponse:
     base = str(request.base_url).rstrip("/")
     return JSONResponse({
         "service": "threatmap",
         "description": "Public-safety threat map: citizen reports verified by the police, "
                        "published anonymized.",
-        "links": {"health": f"{base}/health", "graphql": f"{base}/graphql"},
+        "links": {"health": f"{base}/health", "graphql": f"{base}/graphql", "map": f"{base}/",
+                  "tilejson": f"{base}/tiles/reports.json", "style": f"{base}/tiles/style.json",
+                  "ogc_tiles": f"{base}/ogc/collections/reports/tiles"},
     })
+
+
+async def index(request: Request) -> Response:
+    """The map page for browsers; the JSON link list for clients that ask for JSON."""
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        return await api_index(request)
+    return await tiles.map_page(request)
 
 
 def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
@@ -43,7 +54,7 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
     )
 
 
-def lifespan(settings: Settings, ogc: OgcService):
+def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService):
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         managed = None
@@ -64,12 +75,14 @@ def lifespan(settings: Settings, ogc: OgcService):
             await runtime.report_events.start()
             app.state.runtime = runtime
             await ogc.start(runtime.public_pool)
+            await tile_service.start(runtime.public_pool, urls.public)
             jobs = asyncio.create_task(
                 privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s))
             try:
                 yield
             finally:
                 await ogc.stop()
+                await tile_service.stop()
                 await runtime.report_events.stop()
                 jobs.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -87,13 +100,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     graphql = graphql_app(settings)
     ogc = OgcService(PROJECT_ROOT / "pygeoapi-config.yml", settings.base_url)
+    tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
+        cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
     return Starlette(
         routes=[
             Route("/", index),
+            Route("/api", api_index),
             Route("/health", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Mount("/tiles/static", tiles.static_files()),
+            Mount("/tiles", routes=tiles.routes(tile_service)),
+            # OGC API Tiles paths of the same tile engine: listed before the /ogc mount.
+            *tiles.ogc_routes(tile_service),
             Mount("/ogc", routes=ogc.routes()),
         ],
-        lifespan=lifespan(settings, ogc),
+        lifespan=lifespan(settings, ogc, tile_service),
     )

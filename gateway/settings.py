@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default=[], description="Peer addresses whose X-Forwarded-For is believed (JSON list).")
     report_max_age_days: int = Field(default=30, ge=1, description="Oldest occurredAt accepted.")
+    # Vector tiles (issue 6)
+    tile_cache_mb: int = Field(default=64, ge=0, description="In-process tile cache; 0 disables it.")
+    tile_max_age_s: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")
 
     @field_validator("port")
     @classmethod

@@ -1,0 +1,7 @@
+"""Vector tiles of the `open` layer: MVT made in the database, cached by data version."""
+
+from tiles.http import ogc_routes, routes
+from tiles.page import map_page, static_files
+from tiles.service import TileConfig, TileService
+
+__all__ = ["TileConfig", "TileService", "map_page", "ogc_routes", "routes", "static_files"]

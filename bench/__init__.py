@@ -1,0 +1,1 @@
+"""threatmap's benchmark suite: `python -m bench [SUITE ...]` (see bench/README.md)."""

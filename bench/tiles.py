@@ -1,0 +1,207 @@
+"""Suite `tiles`: our /tiles (cold and warm cache) against the raw SQL floor and tipg.
+
+- URL list: points sampled from open.reports (deterministic), one zoom each from 5 to 16, so
+  the tiles are weighted to where the data is, as a map's traffic is.
+- ours: the app under uvicorn (one process), the cache off (cold) and on and pre-warmed (warm).
+- floor: the very statements our tiles run (tiles.queries), straight to PostgreSQL over as many
+  connections as the concurrency, from an asyncio psycopg driver: no HTTP, no Python web stack.
+- tipg: tipg (its own virtualenv in bench/.work) serving open.reports with the same attributes,
+  its standard tile query (raw points, at most 10,000 features a tile).
+"""
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import mercantile
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from bench.common import Context, Measurement, free_port, server, venv, wrk
+from tiles.filters import TileFilters
+from tiles.grid import TileAddress, density_level
+from tiles.queries import tile_statement
+
+TILE_COUNT = 2000
+ZOOMS = range(5, 17)
+SEED = 0.42
+TIPG_VERSION = "1.6.1"
+TIPG_PROPERTIES = "category_id,status,occurred_on"
+
+SAMPLE = """
+SELECT ST_X(geom), ST_Y(geom) FROM open.reports TABLESAMPLE BERNOULLI (%(percent)s) REPEATABLE (7)
+ORDER BY id LIMIT %(count)s
+"""
+
+DENSEST = """
+SELECT z, floor((ST_X(geom_3857) + 20037508.342789244) / (40075016.68557849 / 2 ^ z))::int AS x,
+       floor((20037508.342789244 - ST_Y(geom_3857)) / (40075016.68557849 / 2 ^ z))::int AS y,
+       count(*)
+FROM open.reports CROSS JOIN generate_series(5, 8) AS z
+GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 12
+"""
+
+
+def tile_list(ctx: Context) -> list[mercantile.Tile]:
+    with psycopg.connect(ctx.urls.app) as conn:
+        total = conn.execute("SELECT count(*) FROM open.reports").fetchone()[0]
+        percent = min(100.0, 100.0 * TILE_COUNT * 3 / max(total, 1))
+        points = conn.execute(SAMPLE, {"percent": percent, "count": TILE_COUNT}).fetchall()
+    return [mercantile.tile(lon, lat, ZOOMS[i % len(ZOOMS)]) for i, (lon, lat) in enumerate(points)]
+
+
+def densest_tiles(ctx: Context) -> list[mercantile.Tile]:
+    with psycopg.connect(ctx.urls.app) as conn:
+        return [mercantile.Tile(x, y, z) for z, x, y, _ in conn.execute(DENSEST)]
+
+
+def our_paths(tiles: list[mercantile.Tile]) -> list[str]:
+    return [f"/tiles/reports/{t.z}/{t.x}/{t.y}.mvt" for t in tiles]
+
+
+def tipg_paths(tiles: list[mercantile.Tile]) -> list[str]:
+    return [f"/collections/open.reports/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
+            f"?properties={TIPG_PROPERTIES}" for t in tiles]
+
+
+# -- the floor ----------------------------------------------------------------------------------
+async def _floor(url: str, tiles: list[mercantile.Tile], concurrency: int, duration_s: int
+                 ) -> Measurement:
+    with psycopg.connect(url) as conn:
+        levels = conn.execute("SELECT density_cell_m FROM open.privacy_policy").fetchone()[0]
+    statements = []
+    for t in tiles:
+        statement, params = tile_statement(TileAddress(t.z, t.x, t.y), TileFilters(),
+                                           density_level(t.z, levels))
+        statements.append((statement.as_string(), params))
+    latencies: list[float] = []
+    deadline = time.monotonic() + duration_s
+
+    async def worker(offset: int) -> None:
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        async with conn:
+            await conn.execute("SET jit = off")  # as the tile service does
+            position = offset
+            while time.monotonic() < deadline:
+                statement, params = statements[position % len(statements)]
+                started = time.perf_counter()
+                await (await conn.execute(statement, params)).fetchone()
+                latencies.append(time.perf_counter() - started)
+                position += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker(i * len(statements) // concurrency) for i in range(concurrency)))
+    elapsed = time.monotonic() - started
+    ms = sorted(x * 1000 for x in latencies)
+
+    def pct(p: float) -> float:
+        return ms[min(len(ms) - 1, round(p / 100 * (len(ms) - 1)))]
+
+    return Measurement("raw SQL floor", concurrency, len(ms) / elapsed, pct(50), pct(95), pct(99), len(ms))
+
+
+def floor(ctx: Context, tiles: list[mercantile.Tile], concurrency: int) -> Measurement:
+    return asyncio.run(_floor(ctx.urls.public, tiles, concurrency, ctx.duration_s))
+
+
+# -- servers --------------------------------------------------------------------------------------
+def ours(ctx: Context, cache_mb: int) -> tuple[list[str], str, dict[str, str]]:
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app",
+               "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    env = {"DATABASE_URL": ctx.urls.app, "THREATMAP_PUBLIC_DATABASE_URL": ctx.urls.public,
+           "THREATMAP_TILE_CACHE_MB": str(cache_mb), "THREATMAP_MAINTENANCE_INTERVAL_S": "3600",
+           "THREATMAP_POOL_MAX_SIZE": "32"}
+    return command, f"http://127.0.0.1:{port}", env
+
+
+def tipg_python() -> Path:
+    return venv("tipg-venv", [f"tipg=={TIPG_VERSION}", "uvicorn"]) / "python"
+
+
+def asyncpg_url(conninfo: str) -> str:
+    """tipg wants a URL with a host: a socket directory goes percent-encoded in the host part."""
+    params = conninfo_to_dict(conninfo)
+    host = quote(params.get("host") or "localhost", safe="")
+    port = params.get("port") or "5432"
+    return f"postgresql://{quote(params['user'])}@{host}:{port}/{quote(params['dbname'])}"
+
+
+def tipg(ctx: Context) -> tuple[list[str], str, dict[str, str]]:
+    port = free_port()
+    command = [str(tipg_python()), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1",
+               "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    # tipg installs catalogue functions in pg_temp, which a read-only role may not: it reads
+    # through the application role (which owns open.reports).
+    env = {"DATABASE_URL": asyncpg_url(ctx.urls.app), "TIPG_DB_SCHEMAS": '["open"]',
+           "TIPG_DB_TABLES": '["open.reports"]', "TIPG_DB_MAX_CONN_SIZE": "32",
+           "TIPG_DB_MIN_CONN_SIZE": "1", "TIPG_DEBUG": "FALSE"}
+    return command, f"http://127.0.0.1:{port}", env
+
+
+def warm_up(base: str, paths: list[str]) -> None:
+    import httpx
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for path in dict.fromkeys(paths):
+            client.get(path)
+
+
+# -- the suite ------------------------------------------------------------------------------------
+def run(ctx: Context) -> dict:
+    tiles = tile_list(ctx)
+    dense = densest_tiles(ctx)
+    ctx.say(f"tiles: {len(tiles)} URLs ({len(set(tiles))} distinct), z {ZOOMS.start}-{ZOOMS.stop - 1}; "
+            f"densest z5-8: {len(dense)}")
+    results: list[Measurement] = []
+    extra: list[Measurement] = []
+
+    def record(m: Measurement, into: list[Measurement] = results) -> None:
+        into.append(m)
+        ctx.say(f"  {m.case:<22} c={m.concurrency:<3} {m.rps:9.1f} req/s  p50 {m.p50_ms:8.1f} ms  "
+                f"p95 {m.p95_ms:8.1f} ms  p99 {m.p99_ms:8.1f} ms  ({m.requests} requests, "
+                f"{m.errors} errors)")
+
+    command, base, env = ours(ctx, cache_mb=0)
+    with server(command, f"{base}/health", env, "ours-cold"):
+        warm_up(base, our_paths(tiles[:50]))  # connections and plans, not tiles: the cache is off
+        for c in ctx.concurrency:
+            record(wrk("ours cold", base, our_paths(tiles), c, ctx.duration_s))
+        for c in ctx.concurrency[:1]:
+            record(wrk("ours cold densest z5-8", base, our_paths(dense), c, ctx.duration_s), extra)
+    command, base, env = ours(ctx, cache_mb=1024)
+    with server(command, f"{base}/health", env, "ours-warm"):
+        warm_up(base, our_paths(tiles))
+        for c in ctx.concurrency:
+            record(wrk("ours warm", base, our_paths(tiles), c, ctx.duration_s))
+    for c in ctx.concurrency:
+        record(floor(ctx, tiles, c))
+    command, base, env = tipg(ctx)
+    with server(command, f"{base}/collections", env, "tipg"):
+        warm_up(base, tipg_paths(tiles[:50]))
+        for c in ctx.concurrency:
+            record(wrk("tipg", base, tipg_paths(tiles), c, ctx.duration_s))
+    return {"results": results, "extra": extra, "tiles": len(tiles), "distinct": len(set(tiles))}
+
+
+def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
+    by = {(m.case, m.concurrency): m for m in results}
+    rows = []
+    for c in sorted({m.concurrency for m in results}):
+        cold, warm = by.get(("ours cold", c)), by.get(("ours warm", c))
+        sql_floor, other = by.get(("raw SQL floor", c)), by.get(("tipg", c))
+        row = {}
+        if cold and other:
+            row["cold rps / tipg rps (target >= 1.5)"] = cold.rps / other.rps
+        if cold and sql_floor:
+            row["cold rps / floor rps"] = cold.rps / sql_floor.rps
+            row["cold p95 / floor p95 (target <= 1.5)"] = cold.p95_ms / sql_floor.p95_ms
+        if cold and warm:
+            row["warm rps / cold rps (target >= 20)"] = warm.rps / cold.rps
+        rows.append((c, row))
+    return rows
+
+
+os.environ.setdefault("PYTHONUNBUFFERED", "1")

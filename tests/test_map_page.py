@@ -1,0 +1,96 @@
+"""The map page in a real headless Chromium: MapLibre loads the shipped files, the style and
+the tiles from a real server, and draws them."""
+
+import base64
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+import uvicorn
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.conftest import WARSAW, insert_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does): "
+                             "the map page screenshot test needs it")
+playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is missing")
+
+COUNT_COLOURS = """
+async (dataUrl) => {
+  const image = new Image();
+  image.src = dataUrl;
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = image.width; canvas.height = image.height;
+  const context = canvas.getContext("2d");
+  context.drawImage(image, 0, 0);
+  const pixels = context.getImageData(0, 0, image.width, image.height).data;
+  const colours = new Set();
+  for (let i = 0; i < pixels.length; i += 4 * 7) {
+    colours.add(pixels[i] << 16 | pixels[i + 1] << 8 | pixels[i + 2]);
+  }
+  return colours.size;
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(settings: Settings, urls, clean_reports) -> Iterator[str]:
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        for i in range(30):
+            insert_report(conn, lon=WARSAW[0] + i * 0.02, lat=WARSAW[1], published=True,
+                          status="confirmed")
+    port = _free_port()
+    app = create_app(settings.model_copy(update={"port": port}))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+async def test_map_page_draws_the_tiles(server: str) -> None:
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader",
+                  "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"])
+        try:
+            page = await browser.new_page(viewport={"width": 800, "height": 600})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            tiles_loaded: list[int] = []
+            page.on("response", lambda r: tiles_loaded.append(r.status) if ".mvt" in r.url else None)
+            await page.goto(f"{server}/#6/52.2/21.1")
+            await page.wait_for_function("window.map && window.map.loaded() && window.map.areTilesLoaded()",
+                                         timeout=60_000)
+            assert not errors, errors
+            assert 200 in tiles_loaded, f"no tile with data was fetched: {tiles_loaded}"
+            legend = await page.locator("#categories li").count()
+            assert legend == 22
+            shot = await page.locator("#map canvas").screenshot()
+            colours = await page.evaluate(COUNT_COLOURS,
+                                          "data:image/png;base64," + base64.b64encode(shot).decode())
+            assert colours > 3, f"the map canvas looks blank ({colours} colours)"
+        finally:
+            await browser.close()

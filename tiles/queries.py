@@ -1,0 +1,134 @@
+"""The tile SQL: one statement per tile, ST_AsMVT made in the database from the `open` layer.
+
+Each layer is one readable SELECT; a tile concatenates the layers it shows (MVT layers are
+independent messages, so concatenated bytes are a valid tile). The statement also returns the
+data version it saw, in the same snapshot, so a cached tile is keyed by what it shows.
+Filters add bound conditions; without filters the precomputed pyramid (migration 0040) serves.
+"""
+
+from psycopg import sql
+
+from tiles.filters import TileFilters
+from tiles.grid import AREAS_MAX_ZOOM, REPORTS_MIN_ZOOM, TileAddress, area_level
+
+EXTENT = 4096
+BUFFER = 64
+REPORT_ID_MIN_ZOOM = 15  # report ids only where tiles hold few points: keeps tiles compact
+
+ENVELOPE = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)")
+SEARCH = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {margin})").format(
+    margin=sql.Literal(BUFFER / EXTENT))
+
+DENSITY = """
+SELECT ST_AsMVT(t, 'density', {extent}, 'geom') FROM (
+    SELECT ST_AsMVTGeom(d.centre_3857, {envelope}, {extent}, {buffer}, true) AS geom,
+           d.count, d.top_category, d.categories
+    FROM open.tile_density AS d
+    WHERE d.cell_m = %(cell_m)s AND d.centre_3857 && {search}
+) AS t
+"""
+
+DENSITY_FILTERED = """
+SELECT ST_AsMVT(t, 'density', {extent}, 'geom') FROM (
+    SELECT ST_AsMVTGeom(centre_3857, {envelope}, {extent}, {buffer}, true) AS geom,
+           sum(n)::integer AS count,
+           (array_agg(category_id ORDER BY n DESC, category_id))[1] AS top_category,
+           jsonb_object_agg(category_id, n) AS categories
+    FROM (SELECT d.cx, d.cy, d.centre_3857, d.category_id, sum(d.count)::integer AS n
+          FROM open.report_density AS d
+          WHERE d.cell_m = %(cell_m)s AND d.centre_3857 && {search} {conditions}
+          GROUP BY d.cx, d.cy, d.centre_3857, d.category_id) AS per_category
+    GROUP BY cx, cy, centre_3857
+) AS t
+"""
+
+AREAS = """
+SELECT ST_AsMVT(t, 'areas', {extent}, 'geom') FROM (
+    SELECT ST_AsMVTGeom(a.geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
+           a.area_code AS code, a.area_name AS name, a.level, a.count, a.top_category
+    FROM open.tile_areas AS a
+    WHERE a.level = %(area_level)s AND a.geom_3857 && {search}
+) AS t
+"""
+
+AREAS_FILTERED = """
+SELECT ST_AsMVT(t, 'areas', {extent}, 'geom') FROM (
+    SELECT ST_AsMVTGeom(geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
+           area_code AS code, area_name AS name, level, sum(n)::integer AS count,
+           (array_agg(category_id ORDER BY n DESC, category_id))[1] AS top_category
+    FROM (SELECT s.area_code, s.area_name, s.level, s.geom_3857, s.category_id,
+                 sum(s.count)::integer AS n
+          FROM open.area_statistics AS s
+          WHERE s.level = %(area_level)s AND s.geom_3857 && {search} {conditions}
+          GROUP BY s.area_code, s.area_name, s.level, s.geom_3857, s.category_id) AS per_category
+    GROUP BY area_code, area_name, level, geom_3857
+) AS t
+"""
+
+REPORTS = """
+SELECT ST_AsMVT(t, 'reports', {extent}, 'geom') FROM (
+    SELECT ST_AsMVTGeom(r.geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
+           {id} r.category_id AS category, r.status,
+           CASE WHEN r.date_precision = 'month' THEN to_char(r.occurred_on, 'YYYY-MM')
+                ELSE to_char(r.occurred_on, 'YYYY-MM-DD') END AS date
+    FROM open.reports AS r
+    WHERE r.geom_3857 && {search} {conditions}
+) AS t
+"""
+
+TILE = "SELECT (SELECT version FROM open.data_version), {layers}"
+
+
+def _conditions(filters: TileFilters, alias: str, *, by_month: bool) -> sql.Composable:
+    """Bound conditions for the filters; the aggregates are monthly, the reports daily."""
+    parts: list[sql.Composable] = []
+    col = sql.Identifier(alias)
+    if filters.categories:
+        parts.append(sql.SQL("{}.category_id = ANY(%(categories)s)").format(col))
+    if filters.statuses:
+        parts.append(sql.SQL("{}.status = ANY(%(statuses)s)").format(col))
+    if by_month:
+        if filters.date_from:
+            parts.append(sql.SQL("{}.month >= date_trunc('month', %(date_from)s::date)").format(col))
+        if filters.date_to:
+            parts.append(sql.SQL("{}.month <= %(date_to)s::date").format(col))
+    else:
+        if filters.date_from:
+            parts.append(sql.SQL("{}.occurred_on >= %(date_from)s::date").format(col))
+        if filters.date_to:
+            parts.append(sql.SQL("{}.occurred_on <= %(date_to)s::date").format(col))
+    return sql.SQL("").join(sql.SQL(" AND ") + p for p in parts)
+
+
+def _layer(template: str, **parts: sql.Composable) -> sql.Composable:
+    statement = sql.SQL(template.strip()).format(
+        extent=sql.Literal(EXTENT), buffer=sql.Literal(BUFFER), envelope=ENVELOPE, search=SEARCH,
+        **parts)
+    return sql.SQL("coalesce(({}), ''::bytea)").format(statement)
+
+
+def layers_for(address: TileAddress, filters: TileFilters) -> list[sql.Composable]:
+    if address.z >= REPORTS_MIN_ZOOM:
+        report_id = sql.SQL("r.id::text AS id,") if address.z >= REPORT_ID_MIN_ZOOM else sql.SQL("")
+        return [_layer(REPORTS, id=report_id, conditions=_conditions(filters, "r", by_month=False))]
+    layers = []
+    if filters.empty:
+        layers.append(_layer(DENSITY))
+    else:
+        layers.append(_layer(DENSITY_FILTERED, conditions=_conditions(filters, "d", by_month=True)))
+    if address.z <= AREAS_MAX_ZOOM:
+        if filters.empty:
+            layers.append(_layer(AREAS))
+        else:
+            layers.append(_layer(AREAS_FILTERED, conditions=_conditions(filters, "s", by_month=True)))
+    return layers
+
+
+def tile_statement(address: TileAddress, filters: TileFilters, cell_m: int
+                   ) -> tuple[sql.Composable, dict]:
+    layers = sql.SQL(" || ").join(layers_for(address, filters))
+    params = {"z": address.z, "x": address.x, "y": address.y, "cell_m": cell_m,
+              "area_level": area_level(address.z), "categories": list(filters.categories),
+              "statuses": list(filters.statuses), "date_from": filters.date_from,
+              "date_to": filters.date_to}
+    return sql.SQL(TILE).format(layers=layers), params
