@@ -49,6 +49,9 @@ async def index(request: Request) -> Response:
 def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
     return AsyncConnectionPool(
         url, name=name, min_size=1, max_size=settings.pool_max_size, open=False,
+        # A request waits at most this long for a connection: with the database down the
+        # client gets its 503 / UNAVAILABLE in seconds, not after psycopg_pool's default 30 s.
+        timeout=settings.pool_timeout_s,
         check=AsyncConnectionPool.check_connection, reconnect_timeout=0,
         kwargs={"connect_timeout": 5, "application_name": f"threatmap-{name}"},
     )

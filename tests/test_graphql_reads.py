@@ -210,3 +210,16 @@ async def test_source_filter_for_analysts(
     assert (await gql(graphql_client, query, {"s": "ngo"}, analyst))["data"]["reports"] == {
         "totalCount": 0}
     assert codes(await gql(graphql_client, query, {"s": "rumour"}, analyst)) == ["BAD_USER_INPUT"]
+
+
+async def test_database_down_is_unavailable_not_internal_and_recovers(
+        graphql_client, managed_db) -> None:
+    managed_db.cluster.stop()
+    try:
+        body = await gql(graphql_client, "{ categories { id } }")
+        assert codes(body) == ["UNAVAILABLE"]
+        assert "psycopg" not in str(body) and "socket" not in str(body)
+    finally:
+        managed_db.cluster.start()
+    body = await gql(graphql_client, "{ categories { id } }")
+    assert "errors" not in body and len(body["data"]["categories"]) == 22
