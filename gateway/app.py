@@ -15,7 +15,7 @@ import tiles
 from gateway.graphql import graphql_app
 from gateway.graphql.subscriptions import CHANNEL as REPORT_EVENTS
 from gateway.health import health
-from gateway.maintenance import privacy_jobs_forever
+from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.state import Runtime
 from ogc.service import OgcService
@@ -52,7 +52,7 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
         # A request waits at most this long for a connection: with the database down the
         # client gets its 503 / UNAVAILABLE in seconds, not after psycopg_pool's default 30 s.
         timeout=settings.pool_timeout_s,
-        check=AsyncConnectionPool.check_connection, reconnect_timeout=0,
+        check=AsyncConnectionPool.check_connection,
         kwargs={"connect_timeout": 5, "application_name": f"threatmap-{name}"},
     )
 
@@ -81,15 +81,18 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             await tile_service.start(runtime.public_pool, urls.public)
             jobs = asyncio.create_task(
                 privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s))
+            pool_checks = asyncio.create_task(
+                pools_checked_forever([runtime.app_pool, runtime.public_pool]))
             try:
                 yield
             finally:
                 await ogc.stop()
                 await tile_service.stop()
                 await runtime.report_events.stop()
-                jobs.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await jobs
+                for task in (jobs, pool_checks):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 await runtime.public_pool.close()
                 await runtime.app_pool.close()
         finally:
