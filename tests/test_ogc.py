@@ -252,7 +252,7 @@ async def test_injection_in_sortby_properties_and_names(client: httpx.AsyncClien
 async def own_app(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     """An app of this test's own, whose pools the test may break."""
     app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=120) as manager:
+    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield app, http
