@@ -20,7 +20,7 @@ from bench.common import (
     postgres_version,
 )
 
-SUITES = {"tiles": "bench.tiles"}
+SUITES = {"tiles": "bench.tiles", "ogc": "bench.ogc_items"}
 RESULTS = BENCH_DIR / "RESULTS.md"
 
 

@@ -84,18 +84,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def venv(name: str, packages: list[str]) -> Path:
+    """bench/.work/NAME, a virtualenv with `packages` (pin them) installed; (re)installed when
+    the list changes. Returns its bin/ directory."""
+    path = WORK_DIR / name
+    marker = path / ".installed"
+    wanted = "\n".join(packages) + "\n"
+    if not marker.exists() or marker.read_text() != wanted:
+        print(f"preparing {path} ({', '.join(packages)})", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+        subprocess.run([str(path / "bin" / "python"), "-m", "pip", "install", "-q", *packages], check=True)
+        marker.write_text(wanted)
+    return path / "bin"
+
+
 @contextmanager
-def server(command: list[str], url: str, env: dict[str, str], name: str,
+def server(command: list[str], url: str, env: dict[str, str] | None, name: str,
            timeout_s: float = 120) -> Iterator[None]:
-    """Runs a server process until the block ends; waits until `url` answers."""
+    """Runs a server process (its own session, log in bench/.work/NAME.log, `env` over this
+    process's environment) until the block ends; waits until `url` answers below 500."""
     log = open(WORK_DIR / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
-    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                               cwd=PROJECT_ROOT, start_new_session=True)
+    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=log,
+                               stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True)
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"{name} exited: see {log.name}")
+                raise RuntimeError(f"{name} exited with {process.returncode}: see {log.name}")
             try:
                 if httpx.get(url, timeout=5).status_code < 500:
                     break

@@ -1,80 +1,391 @@
-"""Items benchmark for /ogc (issue 5): latency of /collections/reports/items at limit 100 and
-1000, whole country and city bboxes, against a database of your choice (the shared 1M one).
+"""Items benchmark for /ogc (issue 5): our OGC API Features door side by side with pygeoapi's
+stock PostgreSQL provider, tipg, and the raw SQL floor, on the same `open.ogc_reports` view.
 
-    .venv/bin/python bench/ogc_items.py 'postgresql://threatmap_app@/threatmap_bench?host=/work/bench-data/run'
+    .venv/bin/python bench/ogc_items.py \
+        'postgresql://threatmap_app@/threatmap_bench?host=/work/bench-data/run' \
+        --admin-url 'postgresql://postgres@/threatmap_bench?host=/work/bench-data/run'
+    python -m bench ogc [--database-url URL] [--concurrency 8]   # the suite (bench/__main__.py)
 
-It starts the app (which applies pending migrations, e.g. 0030's open.ogc_* views) under
-uvicorn on a free port and times sequential GETs with httpx: median and p95 of N runs each.
-Other servers (pygeoapi's stock PostgreSQL provider, tipg) can be given with --url NAME=BASE,
-their items path being BASE/collections/reports/items.
+Cases: /collections/{reports}/items?bbox=CITY&limit=L for L in 100 and 1000, the city bboxes in
+CITIES requested round-robin by wrk (bench.common.wrk) at a fixed concurrency; requests/s and
+p50/p95/p99 per server and limit. Every server is a separate process with one uvicorn worker:
+- ours: the app (create_app; it applies pending migrations) as `threatmap serve` runs it;
+- stock: pygeoapi 0.24's starlette app with `pygeoapi.provider.sql.PostgreSQLProvider`
+  (SQLAlchemy + psycopg2 + GeoAlchemy2) in its own virtualenv, bench/.work/pygeoapi, reading
+  open.ogc_reports as the public role; `count: false` like ours (its default counts);
+- tipg: tipg in its own virtualenv, bench/.work/tipg, serving schema `open`, table ogc_reports,
+  as the public role (tipg creates its catalogue functions in pg_temp, so its connections turn
+  the role's default_transaction_read_only off; the role still reads schema `open` only). tipg
+  always counts the matches (numberMatched); ours and stock do not;
+- floor: the very statement our provider runs for each URL (captured from ogc.provider), sent
+  by an asyncio psycopg driver over as many connections as the concurrency.
+All four order by id (stable paging) and return the same features: checked before measuring.
+
+Also measures single items (`/items/{id}`) of every collection on our server, one client.
+The virtualenvs are created on first use (PyPI access needed then).
 """
 
 import argparse
 import asyncio
-import socket
+import os
+import shutil
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import httpx
-import uvicorn
+import psycopg
+import yaml
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
 
-from gateway.app import create_app
-from gateway.settings import Settings
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path: the project's packages
 
-CITIES = {"Warszawa": "20.85,52.10,21.27,52.37", "Kraków": "19.79,49.97,20.22,50.13",
-          "Gdańsk": "18.43,54.27,18.95,54.45", "Poland": "14.07,49.0,24.15,54.84"}
+from bench.common import (
+    PROJECT_ROOT,
+    WORK_DIR,
+    Context,
+    Measurement,
+    free_port,
+    machine,
+    server,
+    venv,
+    wrk,
+)
+from store.database import external_urls
+from store.migrate import migrate
+
+CITIES = {
+    "Warszawa": (20.85, 52.10, 21.27, 52.37), "Kraków": (19.79, 49.97, 20.22, 50.13),
+    "Wrocław": (16.80, 51.04, 17.18, 51.21), "Gdańsk": (18.43, 54.27, 18.95, 54.45),
+    "Poznań": (16.73, 52.33, 17.07, 52.51), "Łódź": (19.32, 51.69, 19.64, 51.86),
+}
 LIMITS = (100, 1000)
+VENVS = {
+    "pygeoapi": ["pygeoapi==0.24.0", "psycopg2-binary==2.9.13", "GeoAlchemy2==0.20.0", "starlette==1.10.0",
+                 "uvicorn[standard]==0.54.0"],
+    "tipg": ["tipg==1.6.1", "uvicorn[standard]==0.54.0"],
+}
+READY_TIMEOUT_S = 180  # pygeoapi and tipg take a while to start on a busy machine
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# -- processes ------------------------------------------------------------------------------
+
+@contextmanager
+def our_server(database_url: str) -> Iterator[str]:
+    """The app as `threatmap serve` runs it (create_app, one uvicorn worker), without access logs."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", "--no-access-log", "--no-proxy-headers"]
+    env = {"DATABASE_URL": database_url, "PORT": str(port), "THREATMAP_MAINTENANCE_INTERVAL_S": "3600"}
+    with server(command, f"{base}/ogc/collections/reports?f=json", env, "ours", READY_TIMEOUT_S):
+        yield base
 
 
-async def measure(base: str, runs: int) -> list[tuple[str, int, float, float, int]]:
-    rows = []
-    async with httpx.AsyncClient(timeout=60) as http:
-        for city, bbox in CITIES.items():
-            for limit in LIMITS:
-                params = {"f": "json", "bbox": bbox, "limit": limit}
-                times, returned = [], 0
-                for _ in range(runs):
-                    start = time.perf_counter()
-                    response = await http.get(f"{base}/collections/reports/items", params=params)
-                    times.append((time.perf_counter() - start) * 1000)
+def stock_config(public_url: str, port: int) -> Path:
+    """Our pygeoapi configuration's server and metadata, one `reports` collection read by
+    pygeoapi's own PostgreSQLProvider from the same view, as the public role."""
+    from ogc.config import load_config
+
+    base = f"http://127.0.0.1:{port}"
+    ours = load_config(PROJECT_ROOT / "pygeoapi-config.yml",
+                       {"THREATMAP_OGC_URL": base, "THREATMAP_OPEN_DATABASE": "unused"})
+    conn = conninfo_to_dict(public_url)
+    reports = ours["resources"]["reports"]
+    reports["providers"] = [{
+        "type": "feature", "name": "PostgreSQL", "table": "ogc_reports", "id_field": "id",
+        "geom_field": "geom", "time_field": "occurred_on", "count": False,
+        "data": {"host": conn.get("host", "localhost"), "port": int(conn.get("port", 5432)),
+                 "dbname": conn["dbname"], "user": conn["user"], "search_path": ["open"]},
+    }]
+    reports.setdefault("extents", {}).pop("temporal", None)
+    config = {"server": ours["server"] | {"bind": {"host": "127.0.0.1", "port": port}},
+              "logging": {"level": "ERROR"}, "metadata": ours["metadata"],
+              "resources": {"reports": reports}}
+    path = WORK_DIR / "stock-pygeoapi.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    return path
+
+
+@contextmanager
+def stock_server(public_url: str) -> Iterator[str]:
+    bin_dir = venv("pygeoapi", VENVS["pygeoapi"])
+    port = free_port()
+    config = stock_config(public_url, port)
+    openapi = WORK_DIR / "stock-openapi.yml"
+    env = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
+    subprocess.run([str(bin_dir / "pygeoapi"), "openapi", "generate", str(config), "--output-file",
+                    str(openapi)], env={**os.environ, **env}, check=True, capture_output=True)
+    base = f"http://127.0.0.1:{port}"
+    command = [str(bin_dir / "uvicorn"), "pygeoapi.starlette_app:APP", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    with server(command, f"{base}/collections/reports?f=json", env, "stock-pygeoapi", READY_TIMEOUT_S):
+        yield base
+
+
+@contextmanager
+def tipg_server(public_url: str) -> Iterator[str]:
+    bin_dir = venv("tipg", VENVS["tipg"])
+    port = free_port()
+    conn = conninfo_to_dict(public_url)
+    # asyncpg passes unknown DSN parameters as server settings: tipg needs pg_temp functions.
+    # A socket directory goes in the host part, percent-encoded (tipg's URL type wants a host).
+    host = quote(conn.get("host", "localhost"), safe="")
+    dsn = f"postgresql://{conn['user']}@{host}/{conn['dbname']}?default_transaction_read_only=off"
+    env = {"DATABASE_URL": dsn, "TIPG_DB_SCHEMAS": '["open"]', "TIPG_DB_TABLES": '["open.ogc_reports"]',
+           "TIPG_DB_EXCLUDE_FUNCTION_SCHEMAS": '["public", "open"]', "TIPG_MAX_FEATURES_PER_QUERY": "10000"}
+    base = f"http://127.0.0.1:{port}"
+    command = [str(bin_dir / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", "warning", "--no-access-log"]
+    with server(command, f"{base}/collections/open.ogc_reports", env, "tipg", READY_TIMEOUT_S):
+        yield base
+
+
+# -- what is requested ----------------------------------------------------------------------
+
+def bbox_text(bbox: tuple[float, ...]) -> str:
+    return ",".join(f"{v:g}" for v in bbox)
+
+
+def items_paths(server_name: str, limit: int) -> list[str]:
+    prefix, collection, fmt = {
+        "ours": ("/ogc", "reports", "json"), "stock": ("", "reports", "json"),
+        "tipg": ("", "open.ogc_reports", "geojson"),
+    }[server_name]
+    return [f"{prefix}/collections/{collection}/items?f={fmt}&limit={limit}&bbox={bbox_text(b)}"
+            for b in CITIES.values()]
+
+
+def check_same_features(bases: dict[str, str]) -> list[str]:
+    """One request per server and case: every server must return the same ids as ours."""
+    notes = []
+    with httpx.Client(timeout=120) as http:
+        for limit in LIMITS:
+            for i, city in enumerate(CITIES):
+                seen: dict[str, list[str]] = {}
+                for name, base in bases.items():
+                    response = http.get(base + items_paths(name, limit)[i])
                     response.raise_for_status()
-                    returned = len(response.json()["features"])
-                times.sort()
-                p95 = times[max(0, int(len(times) * 0.95) - 1)]
-                rows.append((city, limit, statistics.median(times), p95, returned))
+                    seen[name] = [str(f["id"]) for f in response.json()["features"]]
+                reference = seen["ours"]
+                for name, ids in seen.items():
+                    if ids != reference:
+                        raise RuntimeError(f"{name} returned other features than ours for {city} "
+                                           f"limit {limit} ({len(ids)} vs {len(reference)})")
+                notes.append(f"{city} limit {limit}: {len(reference)} features")
+    return notes
+
+
+# -- load -----------------------------------------------------------------------------------
+
+def load(server_name: str, base: str, limit: int, concurrency: int, duration_s: int) -> Measurement:
+    return wrk(f"{server_name} limit {limit}", base, items_paths(server_name, limit), concurrency, duration_s)
+
+
+def provider_statements(public_url: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
+    """The SQL our provider runs for each city at `limit` (what pygeoapi asks it for ?bbox&limit)."""
+    from ogc import database as databases
+    from ogc.config import feature_providers, load_config
+    from ogc.provider import OpenLayerProvider
+
+    class Capture(OpenLayerProvider):
+        def _fetch(self, statement, params):
+            captured.append((statement, params))
+            return []
+
+    captured: list[tuple[Any, dict[str, Any]]] = []
+    database = databases.PublicDatabase(pool=None, loop=None)  # type: ignore[arg-type]
+    config = load_config(PROJECT_ROOT / "pygeoapi-config.yml",
+                         {"THREATMAP_OGC_URL": "http://127.0.0.1/ogc",
+                          "THREATMAP_OPEN_DATABASE": database.key})
+    definition = feature_providers(config)["reports"]
+    with psycopg.connect(public_url) as conn:
+        rows = conn.execute(databases.COLUMNS_SQL, {"relation": f"open.{definition['table']}"}).fetchall()
+        database.columns[definition["table"]] = dict(rows)
+        databases.register(database)
+        try:
+            provider = Capture(definition)
+            for bbox in CITIES.values():
+                provider.query(offset=0, limit=limit, bbox=list(bbox))
+        finally:
+            databases.unregister(database)
+        return [(statement.as_string(conn), params) for statement, params in captured]
+
+
+async def floor(public_url: str, limit: int, concurrency: int, duration_s: int) -> Measurement:
+    statements = provider_statements(public_url, limit)
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + duration_s
+
+    async def client(offset: int) -> None:
+        nonlocal errors
+        async with await psycopg.AsyncConnection.connect(public_url, autocommit=True) as conn:
+            position = offset
+            while time.perf_counter() < stop_at:
+                statement, params = statements[position % len(statements)]
+                position += 1
+                start = time.perf_counter()
+                try:
+                    async with conn.cursor(row_factory=dict_row) as cur:
+                        await cur.execute(statement, params, prepare=False)  # as ogc.provider
+                        await cur.fetchall()
+                except psycopg.Error:
+                    errors += 1
+                    continue
+                latencies.append(time.perf_counter() - start)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i * len(statements) // concurrency) for i in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    q = statistics.quantiles(latencies, n=100)
+    return Measurement(f"floor limit {limit}", concurrency, len(latencies) / elapsed, q[49] * 1000,
+                       q[94] * 1000, q[98] * 1000, len(latencies), errors)
+
+
+# -- single items ---------------------------------------------------------------------------
+
+ITEM_IDS_SQL = {
+    "reports": "SELECT id::text FROM open.ogc_reports ORDER BY id DESC LIMIT 1",
+    "report-density": "SELECT id FROM open.ogc_report_density LIMIT 1",
+    "area-statistics": "SELECT id FROM open.ogc_area_statistics LIMIT 1",
+    "police-units": "SELECT id FROM open.ogc_police_units ORDER BY id LIMIT 1",
+}
+
+
+def single_items(base: str, public_url: str, runs: int) -> list[tuple[str, str, float, float]]:
+    rows = []
+    with psycopg.connect(public_url) as conn:
+        ids = {name: conn.execute(query).fetchone()[0] for name, query in ITEM_IDS_SQL.items()}
+    with httpx.Client(timeout=60) as http:
+        for name, identifier in ids.items():
+            url = f"{base}/ogc/collections/{name}/items/{identifier}?f=json"
+            times = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                response = http.get(url)
+                times.append((time.perf_counter() - start) * 1000)
+                response.raise_for_status()
+            rows.append((name, identifier, statistics.median(times), max(times)))
     return rows
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description="OGC items benchmark")
-    parser.add_argument("database_url")
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--url", action="append", default=[], help="NAME=BASE of another server")
+# -- report ---------------------------------------------------------------------------------
+
+def report(by: dict[tuple[str, int], Measurement]) -> str:
+    """The table by server and limit, then the ratios of ours to the others."""
+    lines = ["| server | limit | requests/s | p50 ms | p95 ms | p99 ms | requests | errors |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {server_name} | {limit} | {r.rps:.1f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
+              f"{r.requests} | {r.errors} |" for (server_name, limit), r in by.items()]
+    ratio_lines = ["", "| limit | ours/stock req/s | ours/tipg req/s | ours/floor req/s | "
+                   "ours/stock p95 | ours/tipg p95 | ours/floor p95 |",
+                   "|---:|---:|---:|---:|---:|---:|---:|"]
+    for limit in LIMITS:
+        ours = by.get(("ours", limit))
+        if not ours:
+            continue
+        cells = []
+        for attr in ("rps", "p95_ms"):
+            for other in ("stock", "tipg", "floor"):
+                o = by.get((other, limit))
+                value = getattr(o, attr) if o else 0
+                cells.append(f"{getattr(ours, attr) / value:.2f}" if value else "-")
+        ratio_lines.append(f"| {limit} | " + " | ".join(cells) + " |")
+    return "\n".join(lines + ratio_lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("database_url", help="the threatmap database, owner role (threatmap_app)")
+    parser.add_argument("--admin-url", help="a role that may migrate the database (default: database_url);"
+                        " on /work/bench-data: postgresql://postgres@/threatmap_bench?host=...")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per load run")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--servers", default="ours,stock,tipg,floor")
+    parser.add_argument("--item-runs", type=int, default=20, help="GETs per single-item case (0: skip)")
     args = parser.parse_args()
-    port = free_port()
-    settings = Settings(database_url=args.database_url, port=port, maintenance_interval_s=3600)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.1)
-    try:
-        targets = {"threatmap /ogc": f"http://127.0.0.1:{port}/ogc"}
-        targets |= dict(spec.split("=", 1) for spec in args.url)
-        print("| server | bbox | limit | median ms | p95 ms | features |\n|---|---|---|---|---|---|")
-        for name, base in targets.items():
-            for city, limit, median, p95, returned in await measure(base.rstrip("/"), args.runs):
-                print(f"| {name} | {city} | {limit} | {median:.1f} | {p95:.1f} | {returned} |")
-    finally:
-        server.should_exit = True
-        await task
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    public_url = external_urls(args.database_url, None).public
+    for migration in migrate(args.admin_url or args.database_url):
+        print(f"applied migration {migration.version}_{migration.name}", flush=True)
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the start", flush=True)
+    results, items = measure(args.database_url, public_url, args.servers.split(","), args.concurrency,
+                             args.duration, args.item_runs)
+    print(f"\nconcurrency {args.concurrency}, {args.duration} s a run\n\n{report(results)}\n")
+    if items:
+        print("| collection | id | median ms | max ms |\n|---|---|---:|---:|")
+        for name, identifier, median, worst in items:
+            print(f"| {name} | `{identifier}` | {median:.1f} | {worst:.1f} |")
+
+
+def measure(database_url: str, public_url: str, wanted: list[str], concurrency: int, duration_s: int,
+            item_runs: int) -> tuple[dict[tuple[str, int], Measurement], list[tuple[str, str, float, float]]]:
+    """Starts the servers, checks they agree, loads each; the single items on ours. The results
+    by (server, limit), each a Measurement named "SERVER limit LIMIT"."""
+    WORK_DIR.mkdir(exist_ok=True)
+    with ExitStack() as stack:
+        bases = {"ours": stack.enter_context(our_server(database_url))}
+        if "stock" in wanted:
+            bases["stock"] = stack.enter_context(stock_server(public_url))
+        if "tipg" in wanted:
+            bases["tipg"] = stack.enter_context(tipg_server(public_url))
+        for note in check_same_features(bases):
+            print(f"same features from {', '.join(bases)}: {note}", flush=True)
+        results = {}
+        for limit in LIMITS:
+            for name in wanted:
+                if name == "floor":
+                    result = asyncio.run(floor(public_url, limit, concurrency, duration_s))
+                else:
+                    load(name, bases[name], limit, concurrency, 3)  # warm-up
+                    result = load(name, bases[name], limit, concurrency, duration_s)
+                print(f"{result.case}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} "
+                      f"p95 {result.p95_ms:.1f} p99 {result.p99_ms:.1f} ms, {result.errors} errors",
+                      flush=True)
+                results[name, limit] = result
+        items = single_items(bases["ours"], public_url, item_runs) if item_runs else []
+    return results, items
+
+
+# -- `python -m bench ogc` (bench/__main__.py) ----------------------------------------------
+
+def run(ctx: Context) -> dict:
+    """The suite: every server and the floor at each of ctx.concurrency (the database is
+    already migrated by bench.common.database)."""
+    measurements: list[Measurement] = []
+    for concurrency in ctx.concurrency:
+        results, _ = measure(ctx.urls.app, ctx.urls.public, ["ours", "stock", "tipg", "floor"],
+                             concurrency, ctx.duration_s, 0)
+        measurements += results.values()
+    return {"results": measurements}
+
+
+def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
+    by = {(m.case, m.concurrency): m for m in results}
+    rows = []
+    for concurrency in sorted({m.concurrency for m in results}):
+        row = {}
+        for limit in LIMITS:
+            ours = by.get((f"ours limit {limit}", concurrency))
+            for other in ("stock", "tipg", "floor"):
+                o = by.get((f"{other} limit {limit}", concurrency))
+                if ours and o and o.rps:
+                    row[f"limit {limit}: ours/{other} req/s"] = ours.rps / o.rps
+                if ours and o and o.p95_ms:
+                    row[f"limit {limit}: ours/{other} p95"] = ours.p95_ms / o.p95_ms
+        rows.append((concurrency, row))
+    return rows
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -14,7 +14,6 @@
 import asyncio
 import contextlib
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -27,7 +26,7 @@ import mercantile
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from bench.common import WORK_DIR, Context, Measurement, free_port, server, wrk
+from bench.common import Context, Measurement, free_port, server, venv, wrk
 from bench.privacy_refresh import INSERT as PUBLISH
 from tiles.filters import TileFilters
 from tiles.grid import TileAddress, density_level
@@ -157,16 +156,7 @@ def ours(ctx: Context, cache_mb: int) -> tuple[list[str], str, dict[str, str]]:
 
 
 def tipg_python() -> Path:
-    venv = WORK_DIR / "tipg-venv"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    probe = subprocess.run([str(python), "-c", "import tipg; print(tipg.__version__)"],
-                           capture_output=True, text=True)
-    if probe.stdout.strip() != TIPG_VERSION:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", f"tipg=={TIPG_VERSION}",
-                        "uvicorn"], check=True)
-    return python
+    return venv("tipg-venv", [f"tipg=={TIPG_VERSION}", "uvicorn"]) / "python"
 
 
 def asyncpg_url(conninfo: str) -> str:

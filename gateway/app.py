@@ -13,12 +13,14 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 import tiles
 from gateway.graphql import graphql_app
+from gateway.graphql.subscriptions import CHANNEL as REPORT_EVENTS
 from gateway.health import health
-from gateway.maintenance import privacy_jobs_forever
+from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.state import Runtime
 from ogc.service import OgcService
 from store.database import ManagedDatabase, external_urls
+from store.notify import ChannelListener
 from store.setup import prepare_database
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,10 @@ async def index(request: Request) -> Response:
 def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
     return AsyncConnectionPool(
         url, name=name, min_size=1, max_size=settings.pool_max_size, open=False,
-        check=AsyncConnectionPool.check_connection, reconnect_timeout=0,
+        # A request waits at most this long for a connection: with the database down the
+        # client gets its 503 / UNAVAILABLE in seconds, not after psycopg_pool's default 30 s.
+        timeout=settings.pool_timeout_s,
+        check=AsyncConnectionPool.check_connection,
         kwargs={"connect_timeout": 5, "application_name": f"threatmap-{name}"},
     )
 
@@ -65,22 +70,29 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             await asyncio.to_thread(prepare_database, urls, settings.config_dir,
                                     settings.demo_on_first_start)
             runtime = Runtime(settings, urls, _pool(urls.app, settings, "app"),
-                              _pool(urls.public, settings, "public"), managed)
+                              _pool(urls.public, settings, "public"), managed,
+                              # one LISTEN connection (public role) for every subscription
+                              report_events=ChannelListener(urls.public, REPORT_EVENTS))
             await runtime.app_pool.open(wait=True, timeout=30)
             await runtime.public_pool.open(wait=True, timeout=30)
+            await runtime.report_events.start()
             app.state.runtime = runtime
             await ogc.start(runtime.public_pool)
             await tile_service.start(runtime.public_pool, urls.public)
             jobs = asyncio.create_task(
                 privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s))
+            pool_checks = asyncio.create_task(
+                pools_checked_forever([runtime.app_pool, runtime.public_pool]))
             try:
                 yield
             finally:
                 await ogc.stop()
                 await tile_service.stop()
-                jobs.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await jobs
+                await runtime.report_events.stop()
+                for task in (jobs, pool_checks):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 await runtime.public_pool.close()
                 await runtime.app_pool.close()
         finally:

@@ -26,3 +26,24 @@ async def privacy_jobs_forever(pool: AsyncConnectionPool, interval_s: float) -> 
         except (psycopg.Error, PoolTimeout) as error:
             log.warning("privacy jobs skipped: %s", error)
         await asyncio.sleep(interval_s)
+
+
+POOL_CHECK_INTERVAL_S = 2.0
+
+
+async def pools_checked_forever(pools: list[AsyncConnectionPool],
+                                interval_s: float = POOL_CHECK_INTERVAL_S) -> None:
+    """Drops broken idle connections every few seconds.
+
+    After a database restart every idle connection is dead; psycopg_pool finds that out one
+    connection per request, backing off 1, 2, 4... seconds between them, so requests would time
+    out for a while after the database is back. Checking the idle ones in the background keeps
+    recovery to a couple of seconds.
+    """
+    while True:
+        await asyncio.sleep(interval_s)
+        for pool in pools:
+            try:
+                await pool.check()
+            except (psycopg.Error, PoolTimeout) as error:
+                log.debug("pool check of %s failed: %s", pool.name, error)

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
         default=None, description="The URL clients reach the service at (links in OGC, TileJSON)."
     )
     pool_max_size: int = Field(default=10, ge=1)
+    pool_timeout_s: float = Field(default=5.0, gt=0, description="Longest wait for a database connection.")
     maintenance_interval_s: float = Field(
         default=60.0, gt=0, description="How often the server publishes due reports and purges."
     )

@@ -6,6 +6,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from gateway.settings import Settings
 from store.database import DatabaseUrls, ManagedDatabase
+from store.notify import ChannelListener
 
 
 @dataclass
@@ -15,3 +16,4 @@ class Runtime:
     app_pool: AsyncConnectionPool
     public_pool: AsyncConnectionPool
     managed: ManagedDatabase | None = None
+    report_events: ChannelListener | None = None  # open.reports changes (migration 0020)

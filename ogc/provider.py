@@ -74,6 +74,11 @@ class OpenLayerProvider(BaseProvider):
         self.count = bool(provider_def.get("count", False))
         self.database: PublicDatabase = lookup(self.data)
         self.columns = self.database.columns[self.table]
+        # A composite id (the view's concat_ws(':', key columns)): the key columns in order.
+        self.id_columns: list[str] = list(provider_def.get("id_columns", []))
+        for name in self.id_columns:
+            if name not in self.columns:
+                raise RuntimeError(f"id_columns of open.{self.table}: no column {name}")
         self.get_fields()
 
     # -- pygeoapi's interface ---------------------------------------------------------------
@@ -111,19 +116,38 @@ class OpenLayerProvider(BaseProvider):
         return response
 
     def get(self, identifier: str, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
-        if self.columns.get(self.id_field) == "uuid":
-            try:
-                identifier = str(uuid.UUID(identifier))
-            except ValueError:
-                raise ProviderItemNotFoundError(f"no such item: {identifier}") from None
+        try:
+            where, params = self._identity(identifier)
+        except ValueError:
+            raise ProviderItemNotFoundError(f"no such item: {identifier}") from None
         names = list(self.fields)
-        statement = sql.SQL("SELECT {} FROM {} WHERE {} = {}").format(
-            self._columns(names, False, crs_transform_spec), self._relation(),
-            sql.Identifier(self.id_field), sql.Placeholder("id"))
-        rows = self._fetch(statement, {"id": identifier})
+        statement = sql.SQL("SELECT {} FROM {} WHERE {}").format(
+            self._columns(names, False, crs_transform_spec), self._relation(), where)
+        rows = self._fetch(statement, params)
         if not rows:
             raise ProviderItemNotFoundError(f"no such item: {identifier}")
         return self._feature(rows[0], names)
+
+    def _identity(self, identifier: str) -> tuple[sql.Composable, dict[str, Any]]:
+        """The condition that finds one item; ValueError when `identifier` cannot be an id.
+
+        A composite id is computed by the view for every row, so `id = %s` alone would compute
+        it for the whole relation (millions of density cells). So it is split into its key
+        columns, whose index finds the row; the id itself is compared as well, so that only
+        the exact spelling matches (no `05` for `5`).
+        """
+        if self.columns.get(self.id_field) == "uuid":
+            identifier = str(uuid.UUID(identifier))
+        clauses = [sql.SQL("{} = %(id)s").format(sql.Identifier(self.id_field))]
+        params: dict[str, Any] = {"id": identifier}
+        if self.id_columns:
+            parts = identifier.split(":")
+            if len(parts) != len(self.id_columns):
+                raise ValueError("not a composite id of this collection")
+            for i, (name, part) in enumerate(zip(self.id_columns, parts, strict=True)):
+                params[f"key_{i}"] = _key_value(self.columns[name], part)
+                clauses.append(sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(f"key_{i}")))
+        return sql.SQL(" AND ").join(clauses), params
 
     # -- SQL --------------------------------------------------------------------------------
 
@@ -232,8 +256,11 @@ class OpenLayerProvider(BaseProvider):
             raise ProviderQueryError("query failed") from None
 
     async def _execute(self, statement: sql.Composable, params: dict[str, Any]) -> list[dict[str, Any]]:
+        # Not prepared: a prepared statement goes generic after five runs, planned without the
+        # bbox's values, and a generic plan sorts every report in the box (0.6 s for Gdańsk on
+        # 1M reports, where the plan for the actual box takes 0.25 s); see bench/RESULTS.md.
         async with self.database.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(statement, params)
+            await cur.execute(statement, params, prepare=False)
             return await cur.fetchall()
 
     def _feature(self, row: dict[str, Any], names: list[str]) -> dict[str, Any]:
@@ -244,6 +271,21 @@ class OpenLayerProvider(BaseProvider):
             "geometry": row.get("__geometry"),
             "properties": {n: _json_value(row[n]) for n in names if n != self.id_field},
         }
+
+
+INT_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
+
+
+def _key_value(pg_type: str, text: str) -> Any:
+    """One part of a composite id as its column's type; ValueError if it cannot be one."""
+    if pg_type in INT_RANGES:
+        value = int(text)
+        if not -INT_RANGES[pg_type] <= value < INT_RANGES[pg_type]:
+            raise ValueError("out of range")
+        return value
+    if pg_type == "date":
+        return date.fromisoformat(text)
+    return text
 
 
 def _json_value(value: Any) -> Any:

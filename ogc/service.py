@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ogc import bbox as bbox_shortcut
 from ogc import database as databases
 from ogc.config import add_temporal_extents, feature_providers, load_config
 
@@ -66,6 +67,7 @@ class OgcService:
         self.fields: dict[str, set[str]] = {}
 
     async def start(self, public_pool: AsyncConnectionPool) -> None:
+        bbox_shortcut.install()
         database = databases.PublicDatabase(public_pool, asyncio.get_running_loop())
         config = load_config(self.config_path, {"THREATMAP_OGC_URL": self.url,
                                                 "THREATMAP_OPEN_DATABASE": database.key})

@@ -55,7 +55,7 @@ def settings(urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Se
 @pytest.fixture(scope="session")
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=120) as manager:
+    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
@@ -111,7 +111,7 @@ async def running_app(settings: Settings, peer: tuple[str, int] = ("127.0.0.1", 
                       ) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     """An app of its own (its own rate limiter) and a client whose socket peer is `peer`."""
     app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=120) as manager:
+    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app, client=peer)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http, app

@@ -3,6 +3,7 @@ connection, and a page of reports costs the same number of SQL statements whatev
 
 import asyncio
 import contextlib
+import functools
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ import websockets
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from store.database import DatabaseUrls
+from store.database import DatabaseUrls, ManagedDatabase
 from tests.conftest import WARSAW, insert_report, running_app
 from tests.graphql_helpers import gql, token
 
@@ -28,7 +29,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-async def live_url(settings: Settings) -> AsyncIterator[str]:
+async def live(settings: Settings) -> AsyncIterator[tuple[str, Any]]:
+    """A real uvicorn on a free port: its host:port, and the app (to look at its runtime)."""
     port = free_port()
     app = create_app(settings.model_copy(update={"port": port}))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
@@ -38,25 +40,79 @@ async def live_url(settings: Settings) -> AsyncIterator[str]:
         assert not task.done(), "uvicorn did not start"
         await asyncio.sleep(0.05)
     try:
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", app
     finally:
         server.should_exit = True
         await task
 
 
-async def wait_for_listener(urls: DatabaseUrls) -> None:
+@pytest.fixture(scope="module")
+def live_url(live: tuple[str, Any]) -> str:
+    return live[0]
+
+
+SUBSCRIBE = """subscription($f: ReportEventFilter) { reportEvents(filter: $f) {
+    kind reportId category status countyCode } }"""
+
+
+async def subscribe(ws: Any, filter: dict[str, Any] | None = None) -> None:
+    await ws.send(json.dumps({"type": "connection_init"}))
+    assert (await next_message(ws))["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                              "payload": {"query": SUBSCRIBE, "variables": {"f": filter}}}))
+
+
+async def wait_until_subscribed(urls: DatabaseUrls, *sockets: Any) -> None:
+    """Announces `refreshed` on the channel until every socket has received it: from then on
+    each subscription is registered with the process's listener."""
+    waiting = set(sockets)
     async with await psycopg.AsyncConnection.connect(urls.admin, autocommit=True) as conn:
         for _ in range(100):
-            cur = await conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                                     "'threatmap-subscription' AND query LIKE 'LISTEN%%'")
-            if (await cur.fetchone())[0]:
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError("the subscription never listened")
+            await conn.execute("SELECT pg_notify('threatmap_report_events', '{\"kind\": \"refreshed\"}')")
+            for ws in list(waiting):
+                with contextlib.suppress(TimeoutError):
+                    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.1))
+                    assert message["payload"]["data"]["reportEvents"]["kind"] == "REFRESHED", message
+                    waiting.discard(ws)
+            if not waiting:
+                break
+        else:
+            raise AssertionError("a subscription never received the listener's notices")
+    for ws in sockets:  # what is still on its way from the loop above
+        with contextlib.suppress(TimeoutError):
+            while True:
+                await asyncio.wait_for(ws.recv(), timeout=0.3)
 
 
 async def next_message(ws: Any) -> dict[str, Any]:
     return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+
+
+async def next_event(ws: Any, timeout: float = 10) -> dict[str, Any]:
+    """The next report event, past REFRESHED ones (left over from wait_until_subscribed)."""
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), timeout=timeout))
+        assert message["type"] == "next", message
+        assert "description" not in json.dumps(message)
+        event = message["payload"]["data"]["reportEvents"]
+        if event["kind"] != "REFRESHED":
+            return event
+
+
+async def confirm(live_url: str, settings: Settings, *reports: str) -> None:
+    officer = token(settings, "officer", "kpp-1405")
+    async with httpx.AsyncClient(base_url=f"http://{live_url}") as http:
+        for report in reports:
+            body = await gql(http, """mutation($id: ID!) { setReportStatus(id: $id,
+                status: "confirmed") { status } }""", {"id": report}, officer)
+            assert "errors" not in body, body
+
+
+async def listening_backends(urls: DatabaseUrls) -> int:
+    async with await psycopg.AsyncConnection.connect(urls.admin, autocommit=True) as conn:
+        cur = await conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%%' "
+                                 "AND datname = current_database()")
+        return (await cur.fetchone())[0]
 
 
 async def test_subscription_delivers_an_event_from_another_connection(
@@ -66,24 +122,63 @@ async def test_subscription_delivers_an_event_from_another_connection(
     other = str(insert_report(app_conn, category="poaching"))
     async with websockets.connect(f"ws://{live_url}/graphql",
                                   subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert (await next_message(ws))["type"] == "connection_ack"
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": """
-            subscription { reportEvents(filter: {categories: ["vandalism"]}) {
-                kind reportId category status countyCode } }"""}}))
-        await wait_for_listener(urls)
-        officer = token(settings, "officer", "kpp-1405")
-        async with httpx.AsyncClient(base_url=f"http://{live_url}") as http:
-            for changed in (other, report):
-                body = await gql(http, """mutation($id: ID!) { setReportStatus(id: $id,
-                    status: "confirmed") { status } }""", {"id": changed}, officer)
-                assert "errors" not in body, body
-        message = await next_message(ws)
-    assert message["type"] == "next", message
-    assert message["payload"]["data"]["reportEvents"] == {
-        "kind": "ADDED", "reportId": report, "category": "vandalism", "status": "confirmed",
-        "countyCode": "1405"}
-    assert "description" not in json.dumps(message)
+        await subscribe(ws, {"categories": ["vandalism"]})
+        await wait_until_subscribed(urls, ws)
+        await confirm(live_url, settings, other, report)
+        event = await next_event(ws)
+    assert event == {"kind": "ADDED", "reportId": report, "category": "vandalism",
+                     "status": "confirmed", "countyCode": "1405"}
+
+
+async def test_two_subscribers_share_one_listening_connection(
+        live: tuple[str, Any], settings: Settings, urls: DatabaseUrls, app_conn: psycopg.Connection,
+        clean_reports: None) -> None:
+    live_url, app = live
+    listener = app.state.runtime.report_events
+    vandalism = str(insert_report(app_conn))
+    poaching = str(insert_report(app_conn, category="poaching"))
+    before = await listening_backends(urls)
+    connect = functools.partial(websockets.connect, f"ws://{live_url}/graphql",
+                                subprotocols=["graphql-transport-ws"])
+    async with connect() as only_vandalism, connect() as everything:
+        await asyncio.gather(subscribe(only_vandalism, {"categories": ["vandalism"]}),
+                             subscribe(everything))
+        await wait_until_subscribed(urls, only_vandalism, everything)
+        assert listener.subscribers == 2
+        assert await listening_backends(urls) == before   # no connection per subscriber
+        await confirm(live_url, settings, poaching, vandalism)
+        assert [(await next_event(everything))["reportId"] for _ in range(2)] == [poaching, vandalism]
+        assert (await next_event(only_vandalism))["reportId"] == vandalism
+    for _ in range(100):
+        if listener.subscribers == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert listener.subscribers == 0 and listener.listening.is_set()
+
+
+async def test_listener_reconnects_after_a_database_restart(
+        live: tuple[str, Any], settings: Settings, urls: DatabaseUrls, managed_db: ManagedDatabase,
+        clean_reports: None) -> None:
+    live_url, app = live
+    listener = app.state.runtime.report_events
+    async with websockets.connect(f"ws://{live_url}/graphql",
+                                  subprotocols=["graphql-transport-ws"]) as ws:
+        await subscribe(ws)
+        await wait_until_subscribed(urls, ws)
+        connections = listener.connections
+        await asyncio.to_thread(managed_db.cluster.stop)
+        await asyncio.to_thread(managed_db.cluster.start)
+        for _ in range(300):
+            if listener.connections > connections and listener.listening.is_set():
+                break
+            await asyncio.sleep(0.1)
+        assert listener.connections == connections + 1, "the listener did not reconnect"
+        gap = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+        assert gap["payload"]["data"]["reportEvents"]["kind"] == "REFRESHED"   # reload: may have missed some
+        with psycopg.connect(urls.app, autocommit=True) as conn:
+            report = str(insert_report(conn))
+        await confirm(live_url, settings, report)
+        assert (await next_event(ws))["reportId"] == report
 
 
 class CountingPool:

@@ -1,6 +1,8 @@
 """GraphQL reads through HTTP: reference data, the public reports connection, private fields
 by role, tokens, statistics, and what an anonymous caller can never get."""
 
+import asyncio
+
 import httpx
 import psycopg
 import pytest
@@ -210,3 +212,23 @@ async def test_source_filter_for_analysts(
     assert (await gql(graphql_client, query, {"s": "ngo"}, analyst))["data"]["reports"] == {
         "totalCount": 0}
     assert codes(await gql(graphql_client, query, {"s": "rumour"}, analyst)) == ["BAD_USER_INPUT"]
+
+
+async def test_database_down_is_unavailable_not_internal_and_recovers(
+        graphql_client, managed_db, settings: Settings) -> None:
+    graphql_client_settings = settings
+    managed_db.cluster.stop()
+    try:
+        body = await gql(graphql_client, "{ categories { id } }")
+        assert codes(body) == ["UNAVAILABLE"]
+        assert "psycopg" not in str(body) and "socket" not in str(body)
+    finally:
+        managed_db.cluster.start()
+    # Recovered within seconds: the app drops the dead connections in the background.
+    for _ in range(20):
+        body = await gql(graphql_client, '{ categories { id } staffReports(first: 1) { totalCount } }',
+                         token=token(graphql_client_settings, "analyst"))
+        if "errors" not in body:
+            break
+        await asyncio.sleep(0.5)
+    assert "errors" not in body and len(body["data"]["categories"]) == 22

@@ -252,7 +252,7 @@ async def test_injection_in_sortby_properties_and_names(client: httpx.AsyncClien
 async def own_app(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     """An app of this test's own, whose pools the test may break."""
     app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=120) as manager:
+    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield app, http
@@ -324,3 +324,24 @@ async def test_private_names_are_refused_everywhere(client: httpx.AsyncClient, p
     for params in ({"filter": f"{name} IS NOT NULL"}, {"filter": f"{name} = 'x'"}, {"sortby": name},
                    {"properties": name}, {name: "x"}):
         assert_ogc_error(await items(client, "reports", **params), 400)
+
+
+@pytest.mark.parametrize("collection", ["report-density", "area-statistics"])
+async def test_composite_id_finds_its_item_and_nothing_else(client: httpx.AsyncClient, published: dict,
+                                                             collection: str) -> None:
+    page = (await items(client, collection, limit=5)).json()
+    assert page["features"]
+    for feature in page["features"]:
+        item = await client.get(f"/ogc/collections/{collection}/items/{feature['id']}", params={"f": "json"})
+        assert item.status_code == 200
+        assert item.json()["id"] == feature["id"]
+        assert item.json()["properties"] == feature["properties"]
+    parts = page["features"][0]["id"].split(":")
+    wrong = [":".join([*parts, "x"]), ":".join(parts[:-1]), ":".join(["x", *parts[1:]]),
+             ":".join(["0" + parts[0], *parts[1:]]), ":".join(["99999999999", *parts[1:]]),
+             ":".join([*parts[:-1], "2026-13-01"]), ":".join([*parts[:-1], parts[-1].replace("-", "")]),
+             ":".join([*parts[:-2], "' OR '1'='1", parts[-1]]), "1' OR '1'='1"]
+    for identifier in wrong:
+        response = await client.get(f"/ogc/collections/{collection}/items/{identifier}", params={"f": "json"})
+        assert response.status_code == 404, identifier
+        assert response.json()["code"] == "NotFound"

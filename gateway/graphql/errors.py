@@ -4,7 +4,9 @@
 import logging
 from typing import Any
 
+import psycopg
 from graphql import GraphQLError
+from psycopg_pool import PoolTimeout
 from strawberry.extensions import MaskErrors
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,11 @@ class RateLimited(ApiError):
     code = "RATE_LIMITED"
 
 
+# The database is down, overloaded, or the statement ran past the public role's timeout: the
+# request may succeed later, so the client gets a code it can retry on rather than INTERNAL.
+UNAVAILABLE = (psycopg.errors.QueryCanceled, psycopg.OperationalError, PoolTimeout)
+
+
 def _is_expected(error: GraphQLError) -> bool:
     """Errors about the request (parsing, validation, variables: no path yet) and our coded
     ones are the client's to see; anything else raised while resolving is not."""
@@ -57,8 +64,14 @@ class MaskUnexpectedErrors(MaskErrors):
                          error_message="Internal error: the request could not be completed.")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        log.error("unexpected error in GraphQL at %s", error.path, exc_info=error.original_error)
         masked = super().anonymise_error(error)
+        if isinstance(error.original_error, UNAVAILABLE):
+            log.warning("database unavailable in GraphQL at %s: %s", error.path, error.original_error)
+            masked.message = ("The database is unavailable or the query took too long; "
+                              "try again later, or narrow the query.")
+            masked.extensions = {"code": "UNAVAILABLE"}
+            return masked
+        log.error("unexpected error in GraphQL at %s", error.path, exc_info=error.original_error)
         masked.extensions = {"code": "INTERNAL"}
         return masked
 

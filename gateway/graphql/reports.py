@@ -208,6 +208,29 @@ def decode_cursor(cursor: str, order: ReportOrder) -> tuple[date, uuid.UUID]:
                        argument="after") from None
 
 
+BBOX_CONDITION = sql.SQL("r.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)")
+
+
+def bbox_params(b: BBox) -> dict[str, float]:
+    values = (b.west, b.south, b.east, b.north)
+    if not all(math.isfinite(v) for v in values) or not (
+            -180 <= b.west < b.east <= 180 and -90 <= b.south < b.north <= 90):
+        raise BadInput("bbox needs finite west < east in [-180, 180] and south < north in "
+                       "[-90, 90] (longitude/latitude, EPSG:4326).", argument="filter.bbox")
+    return {"west": b.west, "south": b.south, "east": b.east, "north": b.north}
+
+
+def status_ids(statuses: list[str]) -> list[str]:
+    """Status ids are lower-case (`under_verification`); `UNDER_VERIFICATION` means the same."""
+    return [s.lower() for s in statuses]
+
+
+def check_source(source: str) -> str:
+    if source not in SOURCES:
+        raise BadInput(f"source must be one of {', '.join(SOURCES)}.", argument="filter.source")
+    return source
+
+
 def filter_sql(f: ReportFilter | None) -> tuple[list[sql.Composable], dict[str, Any], bool]:
     """WHERE conditions on open.reports (alias r) and whether core must be joined (source)."""
     conditions: list[sql.Composable] = []
@@ -215,21 +238,14 @@ def filter_sql(f: ReportFilter | None) -> tuple[list[sql.Composable], dict[str, 
     if f is None:
         return conditions, params, False
     if f.bbox is not None:
-        b = f.bbox
-        values = (b.west, b.south, b.east, b.north)
-        if not all(math.isfinite(v) for v in values) or not (
-                -180 <= b.west < b.east <= 180 and -90 <= b.south < b.north <= 90):
-            raise BadInput("bbox needs finite west < east in [-180, 180] and south < north in "
-                           "[-90, 90] (longitude/latitude, EPSG:4326).", argument="filter.bbox")
-        conditions.append(sql.SQL("r.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, "
-                                  "%(north)s, 4326)"))
-        params |= {"west": b.west, "south": b.south, "east": b.east, "north": b.north}
+        conditions.append(BBOX_CONDITION)
+        params |= bbox_params(f.bbox)
     if f.categories is not None:
         conditions.append(sql.SQL("r.category_id = ANY(%(categories)s)"))
         params["categories"] = f.categories
     if f.statuses is not None:
         conditions.append(sql.SQL("r.status = ANY(%(statuses)s)"))
-        params["statuses"] = f.statuses
+        params["statuses"] = status_ids(f.statuses)
     if f.occurred_from is not None:
         conditions.append(sql.SQL("r.occurred_on >= %(occurred_from)s"))
         params["occurred_from"] = f.occurred_from
@@ -240,10 +256,8 @@ def filter_sql(f: ReportFilter | None) -> tuple[list[sql.Composable], dict[str, 
         conditions.append(sql.SQL("(r.county_code = %(area)s OR r.voivodeship_code = %(area)s)"))
         params["area"] = f.area_code
     if f.source is not None:
-        if f.source not in SOURCES:
-            raise BadInput(f"source must be one of {', '.join(SOURCES)}.", argument="filter.source")
         conditions.append(sql.SQL("c.source = %(source)s"))
-        params["source"] = f.source
+        params["source"] = check_source(f.source)
     return conditions, params, f.source is not None
 
 
@@ -274,7 +288,7 @@ def _parse_json_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _selects_total(info: Info) -> bool:
+def selects_total(info: Info) -> bool:
     """Whether totalCount is asked for (directly or through fragments): counting costs."""
     def asks(selections: list[Any]) -> bool:
         return any(getattr(s, "name", None) == "totalCount" or
@@ -299,7 +313,7 @@ class ReportQuery:
         if after is not None:
             params["after_day"], params["after_id"] = decode_cursor(after, order_by)
         params["limit"] = first + 1
-        query = page_sql(conditions, join_core, order_by, _selects_total(info), after is not None)
+        query = page_sql(conditions, join_core, order_by, selects_total(info), after is not None)
         result = (await db.fetch(pool, query, params))[0]
         rows = [_parse_json_row(r) for r in result["rows"]]
         edges = [ReportEdge(cursor=encode_cursor(order_by, r["occurred_on"], r["id"]),

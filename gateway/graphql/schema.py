@@ -17,12 +17,13 @@ from strawberry.tools import merge_types
 from gateway.graphql.categories import CatalogueMutation, CatalogueQuery
 from gateway.graphql.errors import MaskUnexpectedErrors
 from gateway.graphql.reports import ReportQuery
+from gateway.graphql.staff import StaffQuery
 from gateway.graphql.stats import StatsQuery
 from gateway.graphql.subscriptions import ReportSubscription
 from gateway.graphql.workflow import WorkflowMutation, WorkflowQuery
 from gateway.settings import Settings
 
-Query = merge_types("Query", (CatalogueQuery, ReportQuery, StatsQuery, WorkflowQuery))
+Query = merge_types("Query", (CatalogueQuery, ReportQuery, StaffQuery, StatsQuery, WorkflowQuery))
 Mutation = merge_types("Mutation", (WorkflowMutation, CatalogueMutation))
 Subscription = merge_types("Subscription", (ReportSubscription,))
 

@@ -1,14 +1,19 @@
 """Live public changes: PostgreSQL announces each change of open.reports (migration 0020) on a
-channel; every gateway process listens, so all replicas deliver the same events."""
+channel; every gateway process listens on one shared connection (store.notify, started by the
+app's lifespan) and hands each notice to its subscriptions, so all replicas deliver the same
+events. When notices may have been missed (the database restarted, or a subscriber fell far
+behind), the subscriber gets a REFRESHED event."""
 
 import json
 from collections.abc import AsyncGenerator
 from enum import Enum
 from typing import Any
 
-import psycopg
 import strawberry
 from strawberry.types import Info
+
+from gateway.graphql.errors import ApiError
+from store.notify import CLOSED, GAP
 
 CHANNEL = "threatmap_report_events"
 
@@ -52,13 +57,12 @@ class ReportSubscription:
     @strawberry.subscription(description="Public reports added, changed or removed, as it happens.")
     async def report_events(self, info: Info, filter: ReportEventFilter | None = None
                             ) -> AsyncGenerator[ReportEvent, None]:
-        # The public role listens: the channel carries public columns only.
-        url = info.context.runtime.urls.public
-        async with await psycopg.AsyncConnection.connect(
-                url, autocommit=True, application_name="threatmap-subscription") as conn:
-            await conn.execute(f"LISTEN {CHANNEL}")
-            async for notice in conn.notifies():
-                event = json.loads(notice.payload)
+        listener = info.context.runtime.report_events
+        if listener is None:
+            raise ApiError("Live events are not available in this process.")
+        async with listener.subscribe() as queue:
+            while (message := await queue.get()) is not CLOSED:
+                event = {"kind": "refreshed"} if message is GAP else json.loads(message)
                 if not matches(event, filter):
                     continue
                 yield ReportEvent(kind=ReportEventKind(event["kind"]), report_id=event.get("id"),
