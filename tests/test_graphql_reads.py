@@ -199,6 +199,10 @@ async def test_stats_are_suppressed_below_k(
                                       "areaName": "powiat Warszawa", "count": 3}]
     body = await gql(graphql_client, "{ stats(groupBy: []) { count } }")
     assert body["data"]["stats"] == [{"count": 3}]
+    for spelling in ("under_verification", "UNDER_VERIFICATION"):  # as in reports' filter
+        body = await gql(graphql_client, '{ stats(groupBy: [STATUS], filter: {statuses: ["%s"]}) '
+                                         '{ status count } }' % spelling)
+        assert body["data"]["stats"] == [{"status": "under_verification", "count": 3}], spelling
 
 
 async def test_source_filter_for_analysts(

@@ -231,12 +231,11 @@ def check_source(source: str) -> str:
     return source
 
 
-def filter_sql(f: ReportFilter | None) -> tuple[list[sql.Composable], dict[str, Any], bool]:
-    """WHERE conditions on open.reports (alias r) and whether core must be joined (source)."""
+def shared_filter_sql(f: ReportFilter) -> tuple[list[sql.Composable], dict[str, Any]]:
+    """The conditions that read the same on open.reports and core.reports (alias r): bbox,
+    categories, statuses. Dates and areas differ (public day and cell vs exact time and point)."""
     conditions: list[sql.Composable] = []
     params: dict[str, Any] = {}
-    if f is None:
-        return conditions, params, False
     if f.bbox is not None:
         conditions.append(BBOX_CONDITION)
         params |= bbox_params(f.bbox)
@@ -246,6 +245,14 @@ def filter_sql(f: ReportFilter | None) -> tuple[list[sql.Composable], dict[str, 
     if f.statuses is not None:
         conditions.append(sql.SQL("r.status = ANY(%(statuses)s)"))
         params["statuses"] = status_ids(f.statuses)
+    return conditions, params
+
+
+def filter_sql(f: ReportFilter | None) -> tuple[list[sql.Composable], dict[str, Any], bool]:
+    """WHERE conditions on open.reports (alias r) and whether core must be joined (source)."""
+    if f is None:
+        return [], {}, False
+    conditions, params = shared_filter_sql(f)
     if f.occurred_from is not None:
         conditions.append(sql.SQL("r.occurred_on >= %(occurred_from)s"))
         params["occurred_from"] = f.occurred_from

@@ -17,7 +17,6 @@ from gateway.graphql import db
 from gateway.graphql.auth import Role
 from gateway.graphql.errors import BadInput
 from gateway.graphql.reports import (
-    BBOX_CONDITION,
     DEFAULT_PAGE,
     MAX_PAGE,
     PageInfo,
@@ -26,10 +25,9 @@ from gateway.graphql.reports import (
     ReportEdge,
     ReportFilter,
     ReportOrder,
-    bbox_params,
     check_source,
     selects_total,
-    status_ids,
+    shared_filter_sql,
 )
 
 CURSOR_KIND = "staff"
@@ -85,19 +83,9 @@ def decode_cursor(cursor: str, order: ReportOrder) -> tuple[datetime, uuid.UUID]
 def staff_filter_sql(f: ReportFilter | None) -> tuple[list[sql.Composable], dict[str, Any]]:
     """WHERE conditions on core.reports (alias r): the exact point, the local day of the exact
     time (the policy's time zone), the report's own county and its voivodeship."""
-    conditions: list[sql.Composable] = []
-    params: dict[str, Any] = {}
     if f is None:
-        return conditions, params
-    if f.bbox is not None:
-        conditions.append(BBOX_CONDITION)
-        params |= bbox_params(f.bbox)
-    if f.categories is not None:
-        conditions.append(sql.SQL("r.category_id = ANY(%(categories)s)"))
-        params["categories"] = f.categories
-    if f.statuses is not None:
-        conditions.append(sql.SQL("r.status = ANY(%(statuses)s)"))
-        params["statuses"] = status_ids(f.statuses)
+        return [], {}
+    conditions, params = shared_filter_sql(f)
     if f.occurred_from is not None:
         conditions.append(sql.SQL("r.occurred_at >= %(occurred_from)s::date::timestamp AT TIME ZONE "
                                   "(SELECT timezone FROM core.privacy_policy)"))

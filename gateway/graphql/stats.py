@@ -11,6 +11,7 @@ from strawberry.types import Info
 from gateway.graphql import db
 from gateway.graphql.categories import AreaLevel
 from gateway.graphql.errors import BadInput
+from gateway.graphql.reports import status_ids
 
 
 @strawberry.enum
@@ -58,7 +59,7 @@ class StatsQuery:
             params["categories"] = f.categories
         if f.statuses is not None:
             conditions.append(sql.SQL("s.status = ANY(%(statuses)s)"))
-            params["statuses"] = f.statuses
+            params["statuses"] = status_ids(f.statuses)
         if f.area_code is not None:
             conditions.append(sql.SQL("s.area_code IN (SELECT code FROM open.areas "
                                       "WHERE code = %(area)s OR parent_code = %(area)s)"))
