@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *tiles.ogc_routes(tile_service),
             Mount("/ogc", routes=ogc.routes()),
         ],
+        # Cached tiles are answered before routing (the app's one middleware): see tiles.shortcut.
+        middleware=[Middleware(tiles.CachedTileShortcut, service=tile_service)],
         lifespan=lifespan(settings, ogc, tile_service),
     )
     app.state.tile_service = tile_service

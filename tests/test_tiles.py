@@ -17,6 +17,7 @@ from tiles.cache import TileBody, TileCache
 from tiles.changes import Change, ChangeGeometry, TileRange
 from tiles.grid import REPORTS_MIN_ZOOM, density_level
 from tiles.service import TileService
+from tiles.shortcut import CachedTileShortcut
 
 MVT = "application/vnd.mapbox-vector-tile"
 pytestmark = pytest.mark.usefixtures("clean_reports")
@@ -588,3 +589,62 @@ async def test_areas_clipped_in_advance_equal_clipping_at_request(client: httpx.
             assert sorted(got, key=key) == sorted(want, key=key), f"z{z} {place} filtered"
             seen += len(want)
     assert seen > 40   # the comparison is not between empty layers
+
+
+# -- cache hits answered before routing (tiles.shortcut) ----------------------------------------
+ANSWER_HEADERS = ("content-type", "content-length", "content-encoding", "etag", "cache-control", "vary",
+                  "access-control-allow-origin")
+
+
+async def test_cache_hits_skip_the_router_and_answer_exactly_as_the_endpoint(
+        settings, app_conn: psycopg.Connection) -> None:
+    publish(app_conn, 3)
+    t = tile_of(*WARSAW, 14)
+    ogc = f"/ogc/collections/reports/tiles/WebMercatorQuad/{t.z}/{t.y}/{t.x}"
+    async with running_app(settings) as (_, app):
+        reached: list[str] = []
+
+        async def app_behind(scope, receive, send) -> None:
+            """Stands where the router stands: records what the shortcut let through."""
+            reached.append(scope["path"])
+            await app.router(scope, receive, send)
+
+        shortcut = CachedTileShortcut(app_behind, app.state.tile_service)
+        direct = httpx.AsyncClient(transport=httpx.ASGITransport(app=shortcut), base_url="http://testserver")
+        endpoint = httpx.AsyncClient(transport=httpx.ASGITransport(app=app_behind),
+                                     base_url="http://testserver")
+        miss = url(tile_of(*WARSAW, 15))
+        assert (await direct.get(miss)).status_code == 200 and reached == [miss], "a miss goes on"
+
+        cases = [(url(t), {}), (url(t), {"Accept-Encoding": "gzip"}), (url(t, "?categories=vandalism"), {}),
+                 (url(t, "?statuses=confirmed&categories=vandalism"), {"Accept-Encoding": "gzip"}),
+                 (ogc, {}), (ogc + "?f=mvt", {"Accept-Encoding": "gzip"})]
+        for path, headers in cases:
+            # the endpoint's answer, which also leaves the tile in the cache
+            first = await eventually(lambda p=path, h=headers: _ok(endpoint.get(p, headers=h)))
+            assert first is not None, path
+            reached.clear()
+            hit = await direct.get(path, headers=headers)
+            assert not reached, f"a cache hit for {path} went through the router"
+            assert hit.status_code == 200 and hit.content == first.content
+            assert {h: hit.headers.get(h) for h in ANSWER_HEADERS} == \
+                   {h: first.headers.get(h) for h in ANSWER_HEADERS}, path
+            not_modified = await direct.get(path, headers={**headers, "If-None-Match": hit.headers["etag"]})
+            assert not reached and not_modified.status_code == 304 and not_modified.content == b""
+            assert not_modified.headers["etag"] == hit.headers["etag"]
+
+        # What the shortcut is unsure of goes on, and the endpoint words the answer.
+        for path in (url(t, "?categories=no-such-category"), ogc + "?f=json", url(t, "?from=yesterday")):
+            reached.clear()
+            response = await direct.get(path)
+            assert reached and response.status_code == 400, path
+        reached.clear()
+        head = await direct.head(url(t))
+        assert reached and head.status_code == 200 and head.content == b""
+        await direct.aclose()
+        await endpoint.aclose()
+
+
+async def _ok(request) -> httpx.Response | None:
+    response = await request
+    return response if response.status_code == 200 else None

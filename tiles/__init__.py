@@ -3,5 +3,7 @@
 from tiles.http import ogc_routes, routes
 from tiles.page import map_page, static_files
 from tiles.service import TileConfig, TileService
+from tiles.shortcut import CachedTileShortcut
 
-__all__ = ["TileConfig", "TileService", "map_page", "ogc_routes", "routes", "static_files"]
+__all__ = ["CachedTileShortcut", "TileConfig", "TileService", "map_page", "ogc_routes", "routes",
+           "static_files"]

@@ -3,6 +3,7 @@
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from starlette.datastructures import QueryParams
 
@@ -22,12 +23,12 @@ class TileFilters:
     def empty(self) -> bool:
         return not (self.categories or self.statuses or self.date_from or self.date_to)
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Canonical text of the filters: equal filters give equal keys whatever the URL order."""
         return "&".join(f"{name}={value}" for name, value in self.query_items())
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return hashlib.blake2s(self.key.encode(), digest_size=6).hexdigest() if self.key else "all"
 

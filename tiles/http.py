@@ -9,17 +9,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tiles.cache import TileBody
 from tiles.errors import BadTileRequest
 from tiles.filters import TileFilters, parse_filters
 from tiles.grid import TileAddress, parse_address
 from tiles.metadata import ogc_tileset, ogc_tilesets, style, tilejson
+from tiles.reply import CORS, MVT, tile_reply
 from tiles.service import TileService
 
 log = logging.getLogger(__name__)
-
-MVT = "application/vnd.mapbox-vector-tile"
-CORS = {"Access-Control-Allow-Origin": "*"}
 
 
 def _bad(error: BadTileRequest) -> JSONResponse:
@@ -32,26 +29,12 @@ def base_url(request: Request) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    opaque = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == opaque for tag in header.split(","))
-
-
 class TileEndpoints:
     def __init__(self, service: TileService) -> None:
         self.service = service
 
     def _filters(self, request: Request) -> TileFilters:
         return parse_filters(request.query_params, self.service.category_ids, self.service.status_ids)
-
-    def _headers(self, body: TileBody, filters: TileFilters) -> dict[str, str]:
-        return {"ETag": f'W/"{body.etag}-{filters.digest}"',
-                "Cache-Control": f"public, max-age={self.service.config.max_age_s}",
-                "Vary": "Accept-Encoding", **CORS}
 
     async def _respond(self, request: Request, address: TileAddress, filters: TileFilters) -> Response:
         try:
@@ -63,20 +46,10 @@ class TileEndpoints:
             return JSONResponse({"code": "unavailable", "detail": "the tile could not be made now"},
                                 status_code=503, headers={"Retry-After": "5", "Cache-Control": "no-store",
                                                           **CORS})
-        headers = self._headers(body, filters)
-        if _etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
-            return Response(status_code=304, headers=headers)
-        if not body.raw:
-            return Response(status_code=204, headers=headers)
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            fresh = not body.has_gzip
-            content = body.gzipped
-            if fresh:
-                self.service.note_gzipped(address, filters)
-            headers["Content-Encoding"] = "gzip"
-        else:
-            content = body.raw
-        return Response(content, media_type=MVT, headers=headers)
+        reply = tile_reply(self.service, address, filters, body, request.headers.get("if-none-match"),
+                           request.headers.get("accept-encoding", ""))
+        return Response(reply.content, status_code=reply.status, headers=reply.headers,
+                        media_type=MVT if reply.content else None)
 
     async def xyz_tile(self, request: Request) -> Response:
         p = request.path_params

@@ -163,12 +163,17 @@ class TileService:
     def synced(self) -> bool:
         return self._listening.is_set() and self._version is not None
 
+    def cached(self, address: TileAddress, filters: TileFilters) -> TileBody | None:
+        """The cached tile, if there is one that can be trusted now."""
+        if not self.synced:
+            return None
+        return self.cache.get((address.z, address.x, address.y, filters.key))
+
     async def tile(self, address: TileAddress, filters: TileFilters) -> TileBody:
+        cached = self.cached(address, filters)
+        if cached is not None:
+            return cached
         key = (address.z, address.x, address.y, filters.key)
-        if self.synced:
-            cached = self.cache.get(key)
-            if cached is not None:
-                return cached
         if not address.touches_data():
             return TileBody(self._version or 0, b"")
         pending = self._inflight.get(key)
