@@ -5,6 +5,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -184,11 +185,7 @@ class WorkflowMutation:
     @strawberry.mutation(description="Officer: move a report along the verification workflow.")
     async def set_report_status(self, info: Info, id: strawberry.ID, status: str,
                                 comment: str | None = None) -> Report | None:
-        context = info.context
-        viewer = context.require(Role.OFFICER)
-        note = validation.text(comment, "comment", validation.MAX_COMMENT)
-        async with context.runtime.app_pool.connection() as conn:
-            report = await _locked(context, conn, _parse_id(id))
+        async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
             check = (await db.fetch_on(conn, TRANSITION_SQL, {"from": report["status"], "to": status}))[0]
             if not check["known"]:
                 raise BadInput(f"There is no status {status!r}; see `statuses`.", field="status")
@@ -197,25 +194,39 @@ class WorkflowMutation:
                                "`statuses { next }`.", field="status")
             await db.fetch_on(conn, SET_STATUS_SQL, [status, report["id"]])
             await db.fetch_on(conn, EVENT_SQL, [report["id"], "status_changed", report["status"],
-                                                status, viewer.actor, note])
-            return await _projected(conn, report["id"])
+                                                status, actor, note])
+
+        return await _officer_change(info, id, comment, change)
 
     @strawberry.mutation(description="Officer: hand a report to another police unit.")
     async def assign_report(self, info: Info, id: strawberry.ID, police_unit_id: str,
                             comment: str | None = None) -> Report | None:
-        context = info.context
-        viewer = context.require(Role.OFFICER)
-        note = validation.text(comment, "comment", validation.MAX_COMMENT)
-        async with context.runtime.app_pool.connection() as conn:
-            report = await _locked(context, conn, _parse_id(id))
+        async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
             if not await db.fetch_on(conn, "SELECT 1 FROM core.police_units WHERE id = %s",
                                      [police_unit_id]):
                 raise NotFound(f"There is no police unit {police_unit_id!r}.", field="policeUnitId")
             await db.fetch_on(conn, ASSIGN_SQL, [police_unit_id, report["id"]])
-            await db.fetch_on(conn, EVENT_SQL, [
-                report["id"], "assigned", None, None, viewer.actor,
-                f"to {police_unit_id}" + (f": {note}" if note else "")])
-            return await _projected(conn, report["id"])
+            await db.fetch_on(conn, EVENT_SQL, [report["id"], "assigned", None, None, actor,
+                                                f"to {police_unit_id}" + (f": {note}" if note else "")])
+
+        return await _officer_change(info, id, comment, change)
+
+
+OfficerChange = Callable[[AsyncConnection, dict[str, Any], str, str | None], Awaitable[None]]
+
+
+async def _officer_change(info: Info, report_id: strawberry.ID, comment: str | None,
+                          change: OfficerChange) -> Report:
+    """One officer's change to one report, in one transaction: the role and the comment checked,
+    the report locked and checked to be in the unit's area, the change made (with its event),
+    and the report read back."""
+    context = info.context
+    viewer = context.require(Role.OFFICER)
+    note = validation.text(comment, "comment", validation.MAX_COMMENT)
+    async with context.runtime.app_pool.connection() as conn:
+        report = await _locked(context, conn, _parse_id(report_id))
+        await change(conn, report, viewer.actor, note)
+        return await _projected(conn, report["id"])
 
 
 async def _locked(context: Any, conn: AsyncConnection, report_id: uuid.UUID) -> dict[str, Any]:
