@@ -67,7 +67,8 @@ def database(database_url: str | None, reports: int) -> Iterator[DatabaseUrls]:
     try:
         print(f"benchmark database: {urls.app} (loading {reports} reports on first use; "
               "a million take a while)", flush=True)
-        prepare_database(urls, CONFIG_DIR, demo_on_first_start=reports)
+        prepare_database(urls, CONFIG_DIR, demo_on_first_start=reports,
+                         progress=lambda text: print(f"  {text}", flush=True))
         yield urls
     finally:
         managed.stop()

@@ -70,8 +70,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
         with psycopg.connect(urls.app) as conn:
             apply_policy(conn, load_policy(settings.config_dir / "privacy.yml"))
             added = seed(conn, settings.config_dir, args.demo, args.demo_seed,
-                         progress=lambda done, total: print(f"  {done}/{total} reports",
-                                                            flush=True))
+                         progress=lambda text: print(f"  {text}", flush=True))
     print(f"seeded the catalogue, areas and police units; {added} demo reports added")
 
 

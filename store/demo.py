@@ -8,6 +8,7 @@ set-based rebuild of the public layer, so a million reports load in minutes, not
 import json
 import math
 import random
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,8 @@ import shapely
 from shapely.geometry import shape
 
 # (name, longitude, latitude, population in thousands)
+Progress = Callable[[str], None]   # told what a long step is doing
+
 CITIES = [
     ("Warszawa", 21.012, 52.230, 1860), ("Kraków", 19.945, 50.065, 800),
     ("Wrocław", 17.038, 51.108, 670), ("Łódź", 19.457, 51.759, 660),
@@ -118,9 +121,16 @@ def demo_rows(count: int, seed: int, categories: list[str], outline: shapely.Geo
 
 
 def load_demo(conn: psycopg.Connection, count: int, seed: int, data_dir: Path,
-              progress: Callable[[int, int], None] | None = None) -> int:
-    """Adds `count` demo reports for this seed unless they are there. Returns how many it added."""
+              progress: Progress | None = None) -> int:
+    """Adds `count` demo reports for this seed unless they are there. Returns how many it added.
+    `progress` hears of each step as it starts (a million reports take a quarter of an hour)."""
+    say = progress or (lambda _: None)
     prefix = f"demo-{seed}-%"
+    started = time.monotonic()
+
+    def step(text: str) -> None:
+        say(f"demo data, {time.monotonic() - started:.0f} s: {text}")
+
     with conn.transaction():
         if conn.execute("SELECT 1 FROM core.reports WHERE external_id LIKE %s LIMIT 1",
                         [prefix]).fetchone():
@@ -129,16 +139,22 @@ def load_demo(conn: psycopg.Connection, count: int, seed: int, data_dir: Path,
             "SELECT id FROM core.categories WHERE active ORDER BY sort_order")]
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         conn.execute("SET LOCAL threatmap.bulk = 'on'")
+        every = max(10_000, count // 10)
         with conn.cursor().copy(COPY_REPORTS) as copy:
             for written, row in enumerate(
                     demo_rows(count, seed, categories, poland_outline(data_dir), now), 1):
                 copy.write_row(row)
-                if progress and written % 50_000 == 0:
-                    progress(written, count)
+                if written % every == 0 or written == count:
+                    step(f"{written:,} of {count:,} reports written")
+        step("assigning police units")
         conn.execute(ASSIGN_UNITS, [prefix])
+        step("writing the reports' history")
         conn.execute(ADD_CREATED_EVENTS, [prefix])
         conn.execute(ADD_STATUS_EVENTS, [prefix])
+        step("publishing what is due")
         conn.execute("SELECT core.publish_due_reports()")
         conn.execute("SET LOCAL threatmap.bulk = 'off'")
+        step("building the public layer (points, density pyramid, area statistics: the longest step)")
         conn.execute("SELECT core.rebuild_public_layer()")
+    step(f"{count:,} demo reports loaded")
     return count

@@ -1,19 +1,18 @@
 """`threatmap seed`: the catalogue, the workflow, areas and police units, and optional demo data."""
 
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 
 from store.areas import seed_areas
 from store.catalogue import load_catalogue, load_workflow, seed_catalogue
-from store.demo import load_demo
+from store.demo import Progress, load_demo
 
 DEMO_SEED = 20261125
 
 
 def seed(conn: psycopg.Connection, config_dir: Path, demo: int = 0, demo_seed: int = DEMO_SEED,
-         progress: Callable[[int, int], None] | None = None) -> int:
+         progress: Progress | None = None) -> int:
     """Loads reference data (idempotent) and `demo` synthetic reports; returns reports added."""
     seed_catalogue(conn, load_catalogue(config_dir), load_workflow(config_dir))
     seed_areas(conn, config_dir / "poland")

@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 
 from store.database import DatabaseUrls, check_connects
+from store.demo import Progress
 from store.migrate import migrate
 from store.privacy import apply_policy, load_policy
 from store.seed import has_reports, seed
@@ -20,8 +21,8 @@ class SetupResult:
     demo_reports_added: int
 
 
-def prepare_database(urls: DatabaseUrls, config_dir: Path, demo_on_first_start: int = 0
-                     ) -> SetupResult:
+def prepare_database(urls: DatabaseUrls, config_dir: Path, demo_on_first_start: int = 0,
+                     progress: Progress | None = None) -> SetupResult:
     policy = load_policy(config_dir / "privacy.yml")  # a bad policy fails before anything runs
     check_connects(urls.admin, "owner")
     applied = migrate(urls.admin)
@@ -31,7 +32,7 @@ def prepare_database(urls: DatabaseUrls, config_dir: Path, demo_on_first_start: 
         apply_policy(conn, policy)
         first_start = not has_reports(conn)
         added = seed(conn, config_dir, demo_on_first_start if first_start else 0,
-                     progress=lambda done, total: log.info("demo reports: %d/%d", done, total))
+                     progress=progress or log.info)
         conn.commit()
     if added:
         log.info("seeded %d demo reports", added)

@@ -116,3 +116,26 @@ async def test_health_is_503_while_the_database_is_down_and_recovers(
             break
         await asyncio.sleep(0.5)
     assert response.status_code == 200
+
+
+def test_demo_data_is_deterministic_varied_and_tells_its_progress(urls: DatabaseUrls,
+                                                                   clean_reports: None) -> None:
+    listing = ("SELECT id, category_id, status, ST_AsText(geom), occurred_at FROM core.reports "
+               "WHERE external_id LIKE 'demo-7-%' ORDER BY external_id")
+    messages: list[str] = []
+    with psycopg.connect(urls.app) as conn:
+        assert seed(conn, CONFIG_DIR, demo=2000, demo_seed=7, progress=messages.append) == 2000
+        first = conn.execute(listing).fetchall()
+        assert seed(conn, CONFIG_DIR, demo=2000, demo_seed=7) == 0, "a second load must add nothing"
+        conn.execute("DELETE FROM core.reports")
+        seed(conn, CONFIG_DIR, demo=2000, demo_seed=7)
+        conn.commit()
+        assert conn.execute(listing).fetchall()[:50] == first[:50], "same seed, different data"
+        statuses = {row[2] for row in first}
+        published = conn.execute("SELECT count(*) FROM open.reports").fetchone()[0]
+    assert statuses == {"under_verification", "confirmed", "not_confirmed", "confirmed_eliminated",
+                        "confirmed_forwarded"}
+    assert len({row[1] for row in first}) >= 10
+    assert 0 < published <= 2000
+    assert any("2,000 of 2,000 reports written" in m for m in messages)
+    assert any("public layer" in m for m in messages) and messages[-1].endswith("2,000 demo reports loaded")
