@@ -20,7 +20,7 @@ from bench.common import (
     postgres_version,
 )
 
-SUITES = {"tiles": "bench.tiles", "ogc": "bench.ogc_items"}
+SUITES = {"tiles": "bench.tiles", "ogc": "bench.ogc_items", "graphql": "bench.graphql_pages"}
 RESULTS = BENCH_DIR / "RESULTS.md"
 
 

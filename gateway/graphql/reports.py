@@ -321,7 +321,10 @@ class ReportQuery:
             params["after_day"], params["after_id"] = decode_cursor(after, order_by)
         params["limit"] = first + 1
         query = page_sql(conditions, join_core, order_by, selects_total(info), after is not None)
-        result = (await db.fetch(pool, query, params))[0]
+        # Never prepared: after five runs on a connection PostgreSQL may settle on a generic plan,
+        # planned without the bbox; counting a city bbox then took 260 ms instead of 110 ms
+        # (bench/RESULTS.md, suite graphql).
+        result = (await db.fetch(pool, query, params, prepare=False))[0]
         rows = [_parse_json_row(r) for r in result["rows"]]
         edges = [ReportEdge(cursor=encode_cursor(order_by, r["occurred_on"], r["id"]),
                             node=Report.from_row(r)) for r in rows[:first]]

@@ -1,18 +1,14 @@
-"""GraphQL benchmarks (issue 4): a page of 100 public reports in a city bbox, side by side with
-the raw SQL floor (the same page statement, and the same three statements, run directly with
-psycopg over the same cursors); the staff work list; and submitReport throughput. Runs the real
-app in-process (ASGI, real pools, real PostGIS) against a database that already holds data,
-e.g. the shared one:
-
-    .venv/bin/python bench/graphql_bench.py \\
-        --database-url 'postgresql://threatmap_app@/threatmap_bench?host=/work/bench-data/run'
+"""Suite `graphql` (issue 4): a Relay page of 100 public reports in a city bbox (with and
+without totalCount), each page timed through GraphQL and then, right after it, as the raw SQL
+floor (the same statements the resolvers run, straight through psycopg on one connection, for
+the same cursor); the police work list (staffReports); submitReport throughput at 1 and 8
+clients. The real app runs in-process (ASGI through httpx, real pools, real PostGIS): no
+network hop, so the figures are the app's own cost.
 
 Reports it submits carry idempotency keys starting with `bench-` and are deleted at the end.
 """
 
-import argparse
 import asyncio
-import os
 import statistics
 import time
 import uuid
@@ -22,6 +18,7 @@ import httpx
 import psycopg
 from asgi_lifespan import LifespanManager
 
+from bench.common import Context, Measurement
 from gateway.app import create_app
 from gateway.graphql.auth import Role, mint_token
 from gateway.graphql.context import AREAS_SQL, CATEGORIES_SQL
@@ -44,11 +41,20 @@ SUBMIT = """mutation($input: SubmitReportInput!, $key: String) {
   submitReport(input: $input, idempotencyKey: $key) { trackingToken report { id } } }"""
 
 
-def summary(name: str, seconds: list[float]) -> str:
+PAGES = 50
+SUBMISSIONS = 300
+
+
+def measured(case: str, seconds: list[float], concurrency: int = 1, errors: int = 0,
+             wall_s: float | None = None) -> Measurement:
+    """Latencies of one case as a Measurement (requests/s from the wall time when given)."""
     ms = sorted(s * 1000 for s in seconds)
-    p95 = ms[int(len(ms) * 0.95) - 1]
-    return (f"{name}: n={len(ms)} median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, "
-            f"max {ms[-1]:.1f} ms")
+
+    def pct(p: float) -> float:
+        return ms[min(len(ms) - 1, max(0, round(len(ms) * p) - 1))]
+
+    rps = len(ms) / (wall_s if wall_s else sum(seconds))
+    return Measurement(case, concurrency, rps, statistics.median(ms), pct(0.95), pct(0.99), len(ms), errors)
 
 
 class Failed(Exception):
@@ -96,7 +102,8 @@ class Floor:
             values["after_day"], values["after_id"] = decode_cursor(after, order)
         query = page_sql(self.conditions, False, order, with_total, after is not None)
         start = time.perf_counter()
-        rows = (await (await self.conn.execute(query, values)).fetchone())[1][:100]
+        # unprepared, as the resolver sends it (gateway/graphql/reports.py)
+        rows = (await (await self.conn.execute(query, values, prepare=False)).fetchone())[1][:100]
         if with_loaders:
             await (await self.conn.execute(CATEGORIES_SQL, [list({r["category_id"] for r in rows})])
                    ).fetchall()
@@ -106,7 +113,7 @@ class Floor:
 
 
 async def paired_pages(client: httpx.AsyncClient, floor: Floor, query: str, with_total: bool,
-                       n: int) -> tuple[list[float], list[float], list[float]]:
+                       n: int, say=print) -> tuple[list[float], list[float], list[float], int]:
     """Walks n pages; each page is timed through GraphQL, then as the SQL floor (the page
     statement; the three statements) right after it, so that both see the same load."""
     ours, statement, statements = [], [], []
@@ -117,85 +124,90 @@ async def paired_pages(client: httpx.AsyncClient, floor: Floor, query: str, with
             elapsed, body = await timed(client, query, {"bbox": WARSAW_BBOX, "after": after})
         except Failed as error:
             failures += 1
-            print(f"  page failed ({error}); it is left out and tried again")
+            say(f"  page failed ({error}); it is left out and tried again")
             continue
         ours.append(elapsed)
         statement.append(await floor.page(after, with_total, False))
         statements.append(await floor.page(after, with_total, True))
         info = body["data"]["reports"]["pageInfo"]
         after = info["endCursor"] if info["hasNextPage"] else None
-    if failures:
-        print(f"  {failures} of {n} pages failed")
-    return ours, statement, statements
+    return ours, statement, statements, failures
 
 
-async def submissions(client: httpx.AsyncClient, n: int, concurrency: int) -> float:
+async def submissions(client: httpx.AsyncClient, n: int, concurrency: int) -> Measurement:
     occurred = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     queue = list(range(n))
+    times: list[float] = []
 
     async def worker() -> None:
         while queue:
             i = queue.pop()
-            await timed(client, SUBMIT, {"key": f"bench-{uuid.uuid4()}", "input": {
+            elapsed, _ = await timed(client, SUBMIT, {"key": f"bench-{uuid.uuid4()}", "input": {
                 "categoryId": "illegal-dumping", "longitude": 21.0 + (i % 50) * 0.002,
                 "latitude": 52.2 + (i // 50 % 50) * 0.002, "occurredAt": occurred,
                 "description": f"benchmark report {i}"}})
+            times.append(elapsed)
 
     start = time.perf_counter()
     await asyncio.gather(*[worker() for _ in range(concurrency)])
-    return n / (time.perf_counter() - start)
+    return measured("submitReport", times, concurrency, wall_s=time.perf_counter() - start)
 
 
-def ratio(ours: list[float], base: list[float]) -> str:
-    """The median of the per-page ratios (each pair timed back to back)."""
-    return f"{statistics.median(o / b for o, b in zip(ours, base, strict=True)):.2f}x"
+def run(ctx: Context) -> dict:
+    return asyncio.run(_run(ctx))
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--public-database-url", help="default: the same with user threatmap_public")
-    parser.add_argument("--pages", type=int, default=50)
-    parser.add_argument("--submissions", type=int, default=300)
-    args = parser.parse_args()
-    settings = Settings(database_url=args.database_url, public_database_url=args.public_database_url,
+async def _run(ctx: Context) -> dict:
+    settings = Settings(database_url=ctx.urls.app, public_database_url=ctx.urls.public,
                         submit_rate_limit="1000000/hour", maintenance_interval_s=3600)
     officer = {"Authorization": "Bearer " + mint_token(settings.jwt_secret, Role.OFFICER, "bench",
                                                        "kwp-14")}
-    print(f"load average before: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
+    results: list[Measurement] = []
+
+    def record(m: Measurement) -> None:
+        results.append(m)
+        ctx.say(f"  {m.case:<58} c={m.concurrency:<2} p50 {m.p50_ms:7.1f} ms  p95 {m.p95_ms:7.1f} ms"
+                f"  {m.rps:7.1f}/s  ({m.requests}, {m.errors} failed)")
+
     app = create_app(settings)
     try:
         async with LifespanManager(app, startup_timeout=600) as manager:
-            public_url = app.state.runtime.urls.public
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench",
                                          timeout=60) as client:
                 _, first = await timed(client, PAGE, {"bbox": WARSAW_BBOX, "after": None})
-                print(f"reports in the Warsaw bbox: {first['data']['reports']['totalCount']}")
-                async with await psycopg.AsyncConnection.connect(public_url, autocommit=True) as conn:
+                ctx.say(f"reports in the Warsaw bbox: {first['data']['reports']['totalCount']:,}")
+                async with await psycopg.AsyncConnection.connect(ctx.urls.public, autocommit=True) as conn:
                     floor = Floor(conn)
                     for name, query, with_total in (("with totalCount", PAGE, True),
                                                     ("without totalCount", PAGE_NO_TOTAL, False)):
-                        await paired_pages(client, floor, query, with_total, 5)  # warm-up
-                        ours, statement, statements = await paired_pages(
-                            client, floor, query, with_total, args.pages)
-                        print(summary(f"page of 100 {name}: GraphQL over ASGI", ours))
-                        print(summary(f"page of 100 {name}: SQL floor, the page statement",
-                                      statement) + f"; ours/floor {ratio(ours, statement)}")
-                        print(summary(f"page of 100 {name}: SQL floor, all 3 statements",
-                                      statements) + f"; ours/floor {ratio(ours, statements)}")
+                        await paired_pages(client, floor, query, with_total, 5, ctx.say)  # warm-up
+                        ours, statement, statements, failed = await paired_pages(
+                            client, floor, query, with_total, PAGES, ctx.say)
+                        record(measured(f"page of 100, Warsaw bbox, {name}: GraphQL", ours, errors=failed))
+                        record(measured(f"page of 100, Warsaw bbox, {name}: SQL floor, page statement",
+                                        statement))
+                        record(measured(f"page of 100, Warsaw bbox, {name}: SQL floor, 3 statements",
+                                        statements))
                 await pages(client, STAFF, 3, "staffReports", officer)  # warm-up
-                staff = await pages(client, STAFF, args.pages, "staffReports", officer)
-                print(summary("staffReports page of 100, officer kwp-14, private fields", staff))
+                record(measured("staffReports page of 100, officer kwp-14, private fields",
+                                await pages(client, STAFF, PAGES, "staffReports", officer)))
                 for concurrency in (1, 8):
-                    rate = await submissions(client, args.submissions, concurrency)
-                    print(f"submitReport, {concurrency} concurrent: {rate:.0f} reports/s")
+                    record(await submissions(client, SUBMISSIONS, concurrency))
     finally:
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
+        with psycopg.connect(ctx.urls.app, autocommit=True) as conn:
             gone = conn.execute("DELETE FROM core.reports WHERE idempotency_key LIKE 'bench-%'").rowcount
-        print(f"removed {gone} benchmark reports")
-        print(f"load average after: {os.getloadavg()[0]:.1f} (1 min)")
+        ctx.say(f"removed {gone} benchmark reports")
+    return {"results": results}
 
 
-if __name__ == "__main__":
-    asyncio.run(main())
+def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
+    """GraphQL over its SQL floor, per page case (medians)."""
+    by = {m.case: m for m in results}
+    row = {}
+    for name in ("with totalCount", "without totalCount"):
+        ours = by.get(f"page of 100, Warsaw bbox, {name}: GraphQL")
+        base = by.get(f"page of 100, Warsaw bbox, {name}: SQL floor, 3 statements")
+        if ours and base:
+            row[f"page {name}: GraphQL p50 / floor p50 (3 statements)"] = ours.p50_ms / base.p50_ms
+    return [(1, row)]
