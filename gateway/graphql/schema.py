@@ -6,11 +6,14 @@ from collections.abc import Iterator
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.tools import merge_types
 
@@ -40,14 +43,21 @@ class RefuseBadCredentials(SchemaExtension):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    # The depth and alias limits are validation rules; their classes are made once here, not per
+    # request, so that ValidationCache (keyed by schema, document and rules) can hit: a client
+    # paging with the same query text is then parsed and validated once (bench/RESULTS.md,
+    # suite graphql). Both caches are bounded LRUs (128 query texts).
+    rules = [*QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+             *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules]
+    if not settings.graphql_introspection:
+        rules += DisableIntrospection().validation_rules
     extensions = [
         RefuseBadCredentials,
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        ParserCache,
+        ValidationCache,
         MaskUnexpectedErrors,
     ]
-    if not settings.graphql_introspection:
-        extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions)
