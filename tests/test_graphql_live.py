@@ -250,3 +250,38 @@ async def test_a_page_costs_a_constant_number_of_statements(
             counted[size] = (public.statements, private.statements)
     # The page, then one batch each for categories, areas and police units (none here).
     assert counted[1] == counted[10] == counted[100] == (3, 0), counted
+
+
+async def test_a_page_fetches_only_the_related_data_asked_for(
+        settings: Settings, app_conn: psycopg.Connection, clean_reports: None) -> None:
+    """A page fetches its nodes' category and areas once for all of them (gateway/graphql/
+    reports.py, prefetch_related), and only those asked for: through fragments, not when skipped."""
+    for i in range(30):
+        insert_report(app_conn, lon=WARSAW[0] + (i % 6) * 0.05, lat=WARSAW[1] + (i // 6) * 0.05,
+                      category=("vandalism", "poaching", "speeding")[i % 3], published=True)
+    queries = {
+        "fragment": ("""query { reports(first: 30) { edges { ...E } } }
+            fragment E on ReportEdge { node { id ... on Report { category { id } } } }""", 2),
+        "skipped": ("""query($no: Boolean!) { reports(first: 30) { edges { node { id
+            category @skip(if: $no) { id } areas @include(if: false) { code } } } } }""", 1),
+        "areas": ("""query($no: Boolean!) { reports(first: 30) { edges { node { id
+            category @skip(if: $no) { id } areas { code level } } } } }""", 2),
+    }
+    async with running_app(settings) as (client, app):
+        runtime = app.state.runtime
+        for name, (query, expected) in queries.items():
+            public = CountingPool(runtime.public_pool)
+            runtime.public_pool = public
+            try:
+                body = await gql(client, query, {"no": True} if "$no" in query else None)
+            finally:
+                runtime.public_pool = public.pool
+            assert "errors" not in body, body
+            nodes = [edge["node"] for edge in body["data"]["reports"]["edges"]]
+            assert len(nodes) == 30, name
+            assert public.statements == expected, (name, public.statements)
+            if name == "fragment":
+                assert {n["category"]["id"] for n in nodes} == {"vandalism", "poaching", "speeding"}
+            if name == "areas":
+                assert all("category" not in n for n in nodes)
+                assert all({a["level"] for a in n["areas"]} == {"VOIVODESHIP", "COUNTY"} for n in nodes)
