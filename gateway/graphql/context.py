@@ -108,6 +108,15 @@ class Context:
             self._officer_unit = rows[0]
         return self._officer_unit
 
+    def may_handle_now(self, county_code: str | None, voivodeship_code: str | None,
+                       assigned_unit: str | None) -> bool | None:
+        """may_handle without waiting, once the officer's unit is loaded (a page of the work list
+        loads it first); None when it is not yet."""
+        unit = self._officer_unit
+        if unit is None:
+            return None
+        return unit["id"] == assigned_unit or unit["area_code"] in (county_code, voivodeship_code)
+
     async def may_handle(self, county_code: str | None, voivodeship_code: str | None,
                          assigned_unit: str | None) -> bool:
         """An officer handles reports in the unit's area (a county unit: its county; a

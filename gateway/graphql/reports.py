@@ -6,8 +6,10 @@ import base64
 import binascii
 import math
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
+from operator import itemgetter
 from typing import Any
 
 import strawberry
@@ -130,26 +132,58 @@ class Report:
             raise Forbidden("This report is outside your police unit's area.")
         return row
 
+    def _private_now(self, info: Info) -> dict[str, Any] | None:
+        """_private without waiting, when the row is already loaded (a work-list page primes the
+        private DataLoader) and so is an officer's unit: the same checks and errors. None when
+        something is still to be loaded, or the row is missing: _private then decides."""
+        context = info.context
+        viewer = context.require(Role.OFFICER, Role.ANALYST)
+        future = context.loaders.private.cache_map.get(str(self.id))
+        if future is None or not future.done() or future.cancelled() or future.exception() is not None:
+            return None
+        row = future.result()
+        if row is None:
+            return None
+        if viewer.role is Role.OFFICER:
+            handles = context.may_handle_now(row["county_code"], row["voivodeship_code"],
+                                             row["police_unit_id"])
+            if handles is None:
+                return None
+            if not handles:
+                raise Forbidden("This report is outside your police unit's area.")
+        return row
+
+    def _private_field(self, info: Info, pick: Callable[[dict[str, Any]], Any]) -> Any:
+        """A private field's value, at once when the row is at hand (no coroutine per field and
+        node), else an awaitable of it (graphql-core awaits what a sync resolver returns)."""
+        row = self._private_now(info)
+        if row is not None:
+            return pick(row)
+
+        async def later() -> Any:
+            return pick(await self._private(info))
+        return later()
+
     @strawberry.field(description="Private: the exact point as reported.")
-    async def exact_location(self, info: Info) -> Point | None:
-        row = await self._private(info)
-        return Point(longitude=row["longitude"], latitude=row["latitude"])
+    def exact_location(self, info: Info) -> Point | None:
+        return self._private_field(info, lambda row: Point(longitude=row["longitude"],
+                                                           latitude=row["latitude"]))
 
     @strawberry.field(description="Private: the exact time of the event.")
-    async def occurred_at(self, info: Info) -> datetime | None:
-        return (await self._private(info))["occurred_at"]
+    def occurred_at(self, info: Info) -> datetime | None:
+        return self._private_field(info, itemgetter("occurred_at"))
 
     @strawberry.field(description="Private.")
-    async def description(self, info: Info) -> str | None:
-        return (await self._private(info))["description"]
+    def description(self, info: Info) -> str | None:
+        return self._private_field(info, itemgetter("description"))
 
     @strawberry.field(description="Private: erased after the retention period.")
-    async def contact(self, info: Info) -> str | None:
-        return (await self._private(info))["contact"]
+    def contact(self, info: Info) -> str | None:
+        return self._private_field(info, itemgetter("contact"))
 
     @strawberry.field(description="Private.")
-    async def source(self, info: Info) -> str | None:
-        return (await self._private(info))["source"]
+    def source(self, info: Info) -> str | None:
+        return self._private_field(info, itemgetter("source"))
 
     @strawberry.field(description="Private: the audit trail (the citizen's token shows a summary).")
     async def history(self, info: Info) -> list[ReportHistoryEvent] | None:

@@ -26,6 +26,7 @@ from gateway.graphql.reports import (
     ReportFilter,
     ReportOrder,
     check_source,
+    prefetch_related,
     selects_total,
     shared_filter_sql,
 )
@@ -162,6 +163,7 @@ class StaffQuery:
             context.loaders.private.prime(str(row["id"]), private)
             edges.append(ReportEdge(cursor=encode_cursor(order_by, private["occurred_at"], row["id"]),
                                     node=Report.from_row(public)))
+        await prefetch_related(info, [edge.node for edge in edges])
         return ReportConnection(
             edges=edges, total_count=result["total"],
             page_info=PageInfo(has_next_page=len(result["rows"]) > first,
