@@ -113,13 +113,17 @@ class Context:
         """may_handle without waiting, once the officer's unit is loaded (a page of the work list
         loads it first); None when it is not yet."""
         unit = self._officer_unit
-        if unit is None:
-            return None
-        return unit["id"] == assigned_unit or unit["area_code"] in (county_code, voivodeship_code)
+        return None if unit is None else _handles(unit, county_code, voivodeship_code, assigned_unit)
 
     async def may_handle(self, county_code: str | None, voivodeship_code: str | None,
                          assigned_unit: str | None) -> bool:
         """An officer handles reports in the unit's area (a county unit: its county; a
         voivodeship unit: the counties of its voivodeship) and reports handed to the unit."""
-        unit = await self.officer_unit()
-        return unit["id"] == assigned_unit or unit["area_code"] in (county_code, voivodeship_code)
+        return _handles(await self.officer_unit(), county_code, voivodeship_code, assigned_unit)
+
+
+def _handles(unit: dict[str, Any], county_code: str | None, voivodeship_code: str | None,
+             assigned_unit: str | None) -> bool:
+    """An officer handles reports in the unit's area (a county unit: its county; a voivodeship
+    unit: the counties of its voivodeship) and reports handed to the unit."""
+    return unit["id"] == assigned_unit or unit["area_code"] in (county_code, voivodeship_code)
