@@ -15,7 +15,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from gateway.graphql.categories import CatalogueMutation, CatalogueQuery
-from gateway.graphql.errors import MaskUnexpectedErrors
+from gateway.graphql.errors import MaskUnexpectedErrors, NoSuggestionsForAnonymous
 from gateway.graphql.reports import ReportQuery
 from gateway.graphql.staff import StaffQuery
 from gateway.graphql.stats import StatsQuery
@@ -46,6 +46,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         MaskUnexpectedErrors,
+        NoSuggestionsForAnonymous,
     ]
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)
