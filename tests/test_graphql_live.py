@@ -130,6 +130,21 @@ async def test_subscription_delivers_an_event_from_another_connection(
                      "status": "confirmed", "countyCode": "1405"}
 
 
+async def test_anonymous_websocket_gets_no_field_suggestions(live_url: str) -> None:
+    """The WebSocket door answers validation errors itself (not through the HTTP result hook):
+    its "Did you mean" would name private fields, e.g. through a fragment on Report."""
+    document = ("subscription { reportEvents { kind ...f } } "
+                "fragment f on Report { descriptio }")
+    async with websockets.connect(f"ws://{live_url}/graphql",
+                                  subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert (await next_message(ws))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": document}}))
+        message = await next_message(ws)
+    assert message["type"] == "error" and message["payload"], message
+    assert "Did you mean" not in json.dumps(message)
+
+
 async def test_two_subscribers_share_one_listening_connection(
         live: tuple[str, Any], settings: Settings, urls: DatabaseUrls, app_conn: psycopg.Connection,
         clean_reports: None) -> None:

@@ -275,6 +275,18 @@ async def test_syntax_errors_have_a_code_and_no_suggestions_for_anonymous(
     assert codes(body) == ["BAD_USER_INPUT"]
 
 
+@pytest.mark.parametrize("header", ["Bearer not-a-token", "Basic eDp5", "", "Bearer"])
+async def test_a_bad_authorization_header_does_not_buy_field_suggestions(
+        graphql_client: httpx.AsyncClient, header: str) -> None:
+    """Suggestions map the private fields that introspection (off) would list: a caller whose
+    header names no valid token is anonymous for them too."""
+    body = await gql(graphql_client, "{ reports { edges { node { descriptio contac } } } }",
+                     headers={"Authorization": header})
+    assert body["errors"]
+    for error in body["errors"]:
+        assert "Did you mean" not in error["message"], error
+
+
 async def test_unexpected_errors_are_masked(
         graphql_client: httpx.AsyncClient, settings: Settings, app_conn: psycopg.Connection,
         clean_reports: None) -> None:

@@ -345,3 +345,31 @@ async def test_composite_id_finds_its_item_and_nothing_else(client: httpx.AsyncC
         response = await client.get(f"/ogc/collections/{collection}/items/{identifier}", params={"f": "json"})
         assert response.status_code == 404, identifier
         assert response.json()["code"] == "NotFound"
+
+
+async def test_guessing_ids_of_unpublished_and_abusive_reports_finds_nothing(
+        client: httpx.AsyncClient, app_conn: psycopg.Connection) -> None:
+    """An attacker who learnt an id (their own fresh report, a leaked link) tries every door that
+    takes one: the item, a CQL2 filter and a property filter on it (counted), GraphQL `report`."""
+    fresh = insert_report(app_conn)
+    spam = insert_report(app_conn, status="confirmed", abusive=True)
+    withdrawn = insert_report(app_conn, status="confirmed", published=True)
+    found = await client.get(f"/ogc/collections/reports/items/{withdrawn}", params={"f": "json"})
+    assert found.status_code == 200   # the same request finds a public report
+    app_conn.execute("UPDATE core.reports SET abusive = true WHERE id = %s", [withdrawn])
+    try:
+        for report in (fresh, spam, withdrawn):
+            item = await client.get(f"/ogc/collections/reports/items/{report}", params={"f": "json"})
+            assert item.status_code == 404, report
+            for params in ({"filter": f"id = '{report}'"}, {"id": str(report)}):
+                hits = await items(client, "reports", resulttype="hits", **params)
+                assert hits.status_code == 200 and hits.json()["numberMatched"] == 0, params
+            cql_json = {"op": "=", "args": [{"property": "id"}, str(report)]}
+            posted = await client.post("/ogc/collections/reports/items?f=json", content=json.dumps(cql_json),
+                                       headers={"Content-Type": "application/query-cql-json"})
+            assert posted.status_code == 200 and posted.json()["features"] == []
+            body = (await client.post("/graphql", json={"query": "query($id: ID!) { report(id: $id) { id } }",
+                                                        "variables": {"id": str(report)}})).json()
+            assert body == {"data": {"report": None}}
+    finally:
+        app_conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [[fresh, spam, withdrawn]])

@@ -4,6 +4,7 @@ Every test writes reports into core as the gateway would and then looks at what 
 can read in schema `open` (or cannot read anywhere else).
 """
 
+import json
 import math
 import random
 import uuid
@@ -309,6 +310,52 @@ def test_reports_past_the_delay_are_published_in_whole_hours(
     assert public_report(public_conn, old)["status"] == "under_verification"
     for report in (young, batch, abusive):
         assert public_report(public_conn, report) is None
+
+
+def _announced(urls: DatabaseUrls, action) -> list[uuid.UUID]:
+    """The report ids of the change notices (what `reportEvents` subscribers receive) that
+    `action` causes, in the order they are sent, as the public role hears them."""
+    with psycopg.connect(urls.public, autocommit=True) as listener:
+        listener.execute("LISTEN threatmap_report_events")
+        expected = action()
+        notices = [json.loads(n.payload) for n in listener.notifies(timeout=5, stop_after=expected)]
+    return [uuid.UUID(n["id"]) for n in notices]
+
+
+def test_a_publication_batch_is_announced_in_id_order_not_submission_order(
+        app_conn: psycopg.Connection, urls: DatabaseUrls) -> None:
+    """A clock hour's reports are published together so that the moment tells only the hour; in
+    the order they were submitted, the notices would rank each report within its hour, and
+    reports of one's own sent at known minutes would then date the others to the minute."""
+    now = app_conn.execute("SELECT now()").fetchone()[0]
+    hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
+    minutes = list(range(0, 60, 3))
+    random.Random(7).shuffle(minutes)  # written in another order than submitted
+    submitted = [insert_report(app_conn, created_at=hour + timedelta(minutes=m)) for m in minutes]
+    announced = _announced(
+        urls, lambda: app_conn.execute("SELECT core.publish_due_reports()").fetchone()[0])
+    assert announced == sorted(submitted)  # the id: a random UUID, no time in it
+
+
+def test_reprojecting_and_rebuilding_announce_reports_in_id_order(
+        app_conn: psycopg.Connection, urls: DatabaseUrls) -> None:
+    """Statements that change many public reports at once announce them by id, not in the
+    order the reports were stored (which is the order they were submitted)."""
+    reports = [insert_report(app_conn, lon=WARSAW[0] + i * 0.003, lat=WARSAW[1], status="confirmed")
+               for i in range(6)]
+    try:
+        announced = _announced(urls, lambda: app_conn.execute(
+            "UPDATE core.categories SET sensitive = true WHERE id = 'vandalism'").rowcount * len(reports))
+        assert announced == sorted(reports)
+    finally:
+        app_conn.execute("UPDATE core.categories SET sensitive = false WHERE id = 'vandalism'")
+
+    def rebuild() -> int:
+        app_conn.execute("SELECT core.rebuild_public_layer()")
+        return 2 * len(reports)   # removed, then added
+
+    announced = _announced(urls, rebuild)
+    assert announced == sorted(reports) * 2
 
 
 # -------------------------------------------------------------------------------- aggregates

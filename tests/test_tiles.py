@@ -5,6 +5,7 @@ import gzip
 import json
 import re
 import time
+import uuid
 
 import httpx
 import mercantile
@@ -271,6 +272,22 @@ async def test_tiles_around_an_exact_report_show_only_its_public_cell_centre(
     for z in range(0, 12):
         got = await layers(client, tile_of(*exact, z))
         assert not got.get("density") and not got.get("areas")
+
+
+async def test_report_points_come_in_id_order_not_the_order_they_were_published(
+        client: httpx.AsyncClient, app_conn: psycopg.Connection) -> None:
+    """Points in the order open.reports stores them would be in the order they were published
+    (a batch: in the order submitted; a rebuilt layer: every report in the order submitted)."""
+    reports = publish(app_conn, 12)
+    app_conn.execute("SELECT core.rebuild_public_layer()")
+    t = tile_of(*WARSAW, 16)
+    features = await eventually(lambda: _report_features(client, t, len(reports)))
+    assert [uuid.UUID(f["properties"]["id"]) for f in features] == sorted(reports)
+
+
+async def _report_features(client: httpx.AsyncClient, t: mercantile.Tile, expected: int) -> list:
+    features = (await layers(client, t)).get("reports", [])
+    return features if len(features) == expected else []
 
 
 # -- OGC API Tiles ------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from tiles.grid import AREAS_MAX_ZOOM, REPORTS_MIN_ZOOM, TileAddress, area_level
 EXTENT = 4096
 BUFFER = 64
 REPORT_ID_MIN_ZOOM = 15  # report ids only where tiles hold few points: keeps tiles compact
+# Points are sorted by id (random, public): in the order open.reports stores them they would come
+# in the order they were published, which for a batch, or a rebuilt layer, is the order submitted.
 
 ENVELOPE = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)")
 SEARCH = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {margin})").format(
@@ -79,6 +81,7 @@ SELECT ST_AsMVT(t, 'reports', {extent}, 'geom') FROM (
                 ELSE to_char(r.occurred_on, 'YYYY-MM-DD') END AS date
     FROM open.reports AS r
     WHERE r.geom_3857 && {search} {conditions}
+    ORDER BY r.id
 ) AS t
 """
 

@@ -42,8 +42,7 @@ class ThreatmapGraphQL(GraphQL):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:
-            anonymous = "authorization" not in request.headers
-            result.errors = [with_code(error, anonymous) for error in result.errors]
+            result.errors = [with_code(error) for error in result.errors]
         return await super().process_result(request, result)
 
 

@@ -2,12 +2,13 @@
 `extensions.code` a client can switch on; anything unexpected is masked as INTERNAL."""
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 from graphql import GraphQLError
 from psycopg_pool import PoolTimeout
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +77,25 @@ class MaskUnexpectedErrors(MaskErrors):
         return masked
 
 
-def with_code(error: GraphQLError, anonymous: bool) -> GraphQLError:
+class NoSuggestionsForAnonymous(SchemaExtension):
+    """The "Did you mean ...?" of validation errors would map the schema, private fields
+    included, that introspection (off) does not: cut for every caller without a valid token
+    (none, or a malformed, forged or expired one), over HTTP and WebSocket alike."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        if getattr(self.execution_context.context, "viewer", None) is not None:
+            return
+        for error in self.execution_context.pre_execution_errors or []:
+            if " Did you mean" in error.message:
+                error.message = error.message[: error.message.index(" Did you mean")]
+
+
+def with_code(error: GraphQLError) -> GraphQLError:
     """Every error leaves with a code: those without one are about the document or its
-    variables (syntax, validation, limits), so BAD_USER_INPUT. For anonymous callers the
-    "Did you mean ...?" suggestions are cut (they would map a schema with introspection off)."""
+    variables (syntax, validation, limits), so BAD_USER_INPUT."""
     extensions = dict(error.extensions or {})
     extensions.setdefault("code", "BAD_USER_INPUT")
-    message = error.message
-    if anonymous and " Did you mean" in message:
-        message = message[: message.index(" Did you mean")]
-    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
-                        path=error.path, original_error=error.original_error, extensions=extensions)
+    return GraphQLError(error.message, nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path,
+                        original_error=error.original_error, extensions=extensions)

@@ -18,7 +18,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from gateway.graphql.categories import CatalogueMutation, CatalogueQuery
-from gateway.graphql.errors import MaskUnexpectedErrors
+from gateway.graphql.errors import MaskUnexpectedErrors, NoSuggestionsForAnonymous
 from gateway.graphql.reports import ReportQuery
 from gateway.graphql.staff import StaffQuery
 from gateway.graphql.stats import StatsQuery
@@ -58,6 +58,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         ParserCache,
         ValidationCache,
         MaskUnexpectedErrors,
+        NoSuggestionsForAnonymous,
     ]
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions)
