@@ -83,12 +83,27 @@ class NoSuggestionsForAnonymous(SchemaExtension):
     (none, or a malformed, forged or expired one), over HTTP and WebSocket alike."""
 
     def on_validate(self) -> Iterator[None]:
+        anonymous = getattr(self.execution_context.context, "viewer", None) is None
+        errors = self.execution_context.pre_execution_errors
+        if anonymous and errors:
+            # ValidationCache (listed before this) has validated already: its list and errors are
+            # shared with later callers, so this caller gets copies, cut.
+            self.execution_context.pre_execution_errors = [_without_suggestion(e) for e in errors]
         yield
-        if getattr(self.execution_context.context, "viewer", None) is not None:
-            return
-        for error in self.execution_context.pre_execution_errors or []:
-            if " Did you mean" in error.message:
-                error.message = error.message[: error.message.index(" Did you mean")]
+        if anonymous:
+            # Validated after the hooks began (no cache): strawberry has already put this list
+            # in the result, so it is cut in place; its errors belong to this request alone.
+            for error in self.execution_context.pre_execution_errors or []:
+                if " Did you mean" in error.message:
+                    error.message = error.message[: error.message.index(" Did you mean")]
+
+
+def _without_suggestion(error: GraphQLError) -> GraphQLError:
+    if " Did you mean" not in error.message:
+        return error
+    return GraphQLError(error.message[: error.message.index(" Did you mean")], nodes=error.nodes,
+                        source=error.source, positions=error.positions, path=error.path,
+                        original_error=error.original_error, extensions=error.extensions)
 
 
 def with_code(error: GraphQLError) -> GraphQLError:
