@@ -18,6 +18,7 @@ from gateway.graphql.subscriptions import CHANNEL as REPORT_EVENTS
 from gateway.health import health
 from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
 from gateway.settings import PROJECT_ROOT, Settings
+from gateway.shutdown import cancel_task, stop_step
 from gateway.state import Runtime
 from ogc.service import OgcService
 from store.database import ManagedDatabase, external_urls
@@ -87,15 +88,13 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             try:
                 yield
             finally:
-                await ogc.stop()
-                await tile_service.stop()
-                await runtime.report_events.stop()
-                for task in (jobs, pool_checks):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                await runtime.public_pool.close()
-                await runtime.app_pool.close()
+                await stop_step("the OGC service", ogc.stop())
+                await stop_step("the tile change listener", tile_service.stop())
+                await stop_step("the report event listener", runtime.report_events.stop())
+                await stop_step("the privacy jobs", cancel_task(jobs))
+                await stop_step("the pool checks", cancel_task(pool_checks))
+                await stop_step("the public pool", runtime.public_pool.close())
+                await stop_step("the application pool", runtime.app_pool.close())
         finally:
             if managed:
                 await asyncio.to_thread(managed.stop)

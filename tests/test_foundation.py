@@ -5,10 +5,11 @@ import asyncio
 import psycopg
 import pytest
 
+from gateway.shutdown import stop_step
 from store.database import DatabaseUrls, ManagedDatabase
 from store.migrate import available, migrate, status
 from store.seed import seed
-from tests.conftest import CONFIG_DIR, insert_report
+from tests.conftest import CONFIG_DIR, insert_report, running_app
 
 
 def test_migrations_apply_once_and_a_second_run_changes_nothing(urls: DatabaseUrls) -> None:
@@ -139,3 +140,42 @@ def test_demo_data_is_deterministic_varied_and_tells_its_progress(urls: Database
     assert 0 < published <= 2000
     assert any("2,000 of 2,000 reports written" in m for m in messages)
     assert any("public layer" in m for m in messages) and messages[-1].endswith("2,000 demo reports loaded")
+
+
+async def test_a_stuck_shutdown_step_is_named_and_left_behind(caplog: pytest.LogCaptureFixture) -> None:
+    released = asyncio.Event()
+
+    async def refuses_to_stop() -> None:
+        while not released.is_set():
+            try:
+                await released.wait()
+            except asyncio.CancelledError:
+                continue   # ignores cancellation, as a wedged part would
+
+    started = asyncio.get_running_loop().time()
+    with caplog.at_level("ERROR", logger="gateway.shutdown"):
+        assert await stop_step("the wedged part", refuses_to_stop(), timeout_s=0.3) is False
+        assert await stop_step("a failing part", _fails(), timeout_s=1) is False
+        assert await stop_step("a quick part", asyncio.sleep(0), timeout_s=1) is True
+    assert asyncio.get_running_loop().time() - started < 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("the wedged part did not finish" in m for m in messages)
+    assert any("a failing part failed" in m for m in messages)
+    assert not any("a quick part" in m for m in messages)
+    released.set()   # the step left behind may now end
+    await asyncio.sleep(0.05)
+
+
+async def _fails() -> None:
+    raise RuntimeError("broken")
+
+
+async def test_the_app_stops_its_parts_and_its_pools(settings) -> None:
+    """The lifespan's stop steps all run: after shutdown both pools are closed and the listeners
+    have let go of their connections."""
+    async with running_app(settings) as (http, app):
+        assert (await http.get("/health")).status_code == 200
+        runtime = app.state.runtime
+    assert runtime.app_pool.closed and runtime.public_pool.closed
+    assert not runtime.report_events.listening.is_set()
+    assert not app.state.tile_service.synced

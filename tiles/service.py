@@ -90,6 +90,7 @@ class TileService:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
+        self._listening.clear()   # no longer following changes: the cache is not to be trusted
 
     def _set_geometry(self, levels: list[int] | None, boxes: dict[str, tuple[str, Box]] | None
                       ) -> None:
