@@ -144,8 +144,11 @@ def wrk(case: str, base_url: str, paths: list[str], concurrency: int, duration_s
                "--timeout", "30s", "-s", str(WRK_SCRIPT)]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    result = subprocess.run([*command, base_url], env={**os.environ, "URLS": str(list_file)},
-                            capture_output=True, text=True, check=True)
+    try:
+        result = subprocess.run([*command, base_url], env={**os.environ, "URLS": str(list_file)},
+                                capture_output=True, text=True, check=True)
+    finally:
+        list_file.unlink(missing_ok=True)
     line = next(line for line in result.stdout.splitlines() if line.startswith("JSON "))
     data = json.loads(line[5:])
     return Measurement(case, concurrency, data["requests"] / (data["duration_us"] / 1e6),
