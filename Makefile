@@ -24,6 +24,12 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 bench: venv postgis
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing wrk (the load generator the benchmarks use)..."; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }; \
+	  else echo "The benchmarks need wrk: install it (e.g. 'sudo apt-get install wrk')."; exit 1; fi; }
 	$(PY) -m bench $(BENCH_ARGS)
 
 venv: $(STAMP)
