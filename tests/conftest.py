@@ -4,6 +4,7 @@ over HTTP (ASGI, with its lifespan), and connections as the application and publ
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,17 +26,25 @@ CONFIG_DIR = PROJECT_ROOT / "config"
 WARSAW = (21.012, 52.230)
 
 
+def _interrupted(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session")
 def managed_db() -> Iterator[ManagedDatabase]:
-    root = Path(tempfile.mkdtemp(prefix="threatmap-test-"))
+    root = Path(os.environ.get("THREATMAP_TEST_ROOT") or tempfile.mkdtemp(prefix="threatmap-test-"))
     os.chmod(root, 0o755)
     managed = ManagedDatabase(root / "data", "threatmap_test")
+    # A run stopped by SIGTERM (a CI timeout, `timeout`) ends like Ctrl-C: pytest then runs the
+    # finalizers, and the throwaway cluster does not outlive the run.
+    previous = signal.signal(signal.SIGTERM, _interrupted)
     managed.start()
     try:
         yield managed
     finally:
         managed.cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="session")
