@@ -300,3 +300,46 @@ async def test_a_page_fetches_only_the_related_data_asked_for(
             if name == "areas":
                 assert all("category" not in n for n in nodes)
                 assert all({a["level"] for a in n["areas"]} == {"VOIVODESHIP", "COUNTY"} for n in nodes)
+
+
+KRAKOW = (19.94, 50.06)   # county 1201, unit kpp-1201 (not kpp-1405)
+PRIVATE = 'query($id: ID!) { report(id: $id) { id description } }'
+
+
+async def ws_query(ws: Any, op: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """One query operation over graphql-transport-ws: its `next` payload (or `error`)."""
+    await ws.send(json.dumps({"id": op, "type": "subscribe",
+                              "payload": {"query": query, "variables": variables}}))
+    message = await next_message(ws)
+    if message["type"] == "next":
+        assert (await next_message(ws))["type"] == "complete"
+    return message
+
+
+async def test_a_websocket_connection_rechecks_access_for_each_operation(
+        live_url: str, settings: Settings, app_conn: psycopg.Connection, clean_reports: None) -> None:
+    """One WebSocket connection may carry many operations: what the first one loaded (the
+    report's unit, the officer's unit) and the token's validity must not carry over to the next."""
+    report = insert_report(app_conn, lon=KRAKOW[0], lat=KRAKOW[1])
+    app_conn.execute("UPDATE core.reports SET police_unit_id = 'kpp-1405' WHERE id = %s", [report])
+    officer = token(settings, "officer", "kpp-1405", hours=3 / 3600)
+    async with websockets.connect(f"ws://{live_url}/graphql", subprotocols=["graphql-transport-ws"],
+                                  additional_headers={"Authorization": f"Bearer {officer}"}) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert (await next_message(ws))["type"] == "connection_ack"
+        first = await ws_query(ws, "1", PRIVATE, {"id": str(report)})
+        assert first["payload"]["data"]["report"]["description"] == "a private description", first
+
+        # handed to the Kraków unit: no longer this officer's report
+        app_conn.execute("UPDATE core.reports SET police_unit_id = 'kpp-1201' WHERE id = %s", [report])
+        second = await ws_query(ws, "2", PRIVATE, {"id": str(report)})
+        errors = second["payload"].get("errors") or []
+        assert [e["extensions"]["code"] for e in errors] == ["FORBIDDEN"], second
+        assert "a private description" not in json.dumps(second)
+
+        app_conn.execute("UPDATE core.reports SET police_unit_id = 'kpp-1405' WHERE id = %s", [report])
+        await asyncio.sleep(3.2)   # the token has expired meanwhile
+        third = await ws_query(ws, "3", PRIVATE, {"id": str(report)})
+        errors = third["payload"].get("errors") or (third["payload"] if third["type"] == "error" else [])
+        assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"], third
+        assert "a private description" not in json.dumps(third)

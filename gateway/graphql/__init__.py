@@ -11,9 +11,9 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from gateway.graphql.auth import client_address, viewer_from_header
-from gateway.graphql.context import Context, Loaders
-from gateway.graphql.errors import Unauthenticated, with_code
+from gateway.graphql.auth import client_address
+from gateway.graphql.context import Context, Loaders, authenticate
+from gateway.graphql.errors import with_code
 from gateway.graphql.limits import BodySizeLimit
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
@@ -29,11 +29,7 @@ class ThreatmapGraphQL(GraphQL):
 
     async def get_context(self, request: HTTPConnection, response: Any) -> Context:
         runtime = request.app.state.runtime
-        viewer, auth_error = None, None
-        try:
-            viewer = viewer_from_header(self.settings.jwt_secret, request.headers.get("authorization"))
-        except Unauthenticated as error:
-            auth_error = error
+        viewer, auth_error = authenticate(self.settings.jwt_secret, request.headers.get("authorization"))
         client = client_address(request.client.host if request.client else None,
                                 request.headers.get("x-forwarded-for"), self.settings.trusted_proxies)
         return Context(request=request, response=response, runtime=runtime, viewer=viewer,

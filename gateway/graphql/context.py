@@ -9,8 +9,8 @@ from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
 from gateway.graphql import db
-from gateway.graphql.auth import Role, Viewer
-from gateway.graphql.errors import ApiError, Forbidden
+from gateway.graphql.auth import Role, Viewer, viewer_from_header
+from gateway.graphql.errors import ApiError, Forbidden, Unauthenticated
 from gateway.settings import Settings
 from gateway.state import Runtime
 
@@ -88,6 +88,15 @@ class Context:
     def settings(self) -> Settings:
         return self.runtime.settings
 
+    def start_operation(self) -> None:
+        """Over a WebSocket one context serves every operation of the connection: each one starts
+        with the token checked again (it may have expired) and nothing loaded by an earlier one
+        (a report handed to another unit since must not stay readable from a cache)."""
+        self.viewer, self.auth_error = authenticate(self.settings.jwt_secret,
+                                                    self.request.headers.get("authorization"))
+        self.loaders = Loaders.create(self.runtime)
+        self._officer_unit = None
+
     @property
     def anonymous(self) -> bool:
         return self.viewer is None
@@ -127,3 +136,11 @@ def _handles(unit: dict[str, Any], county_code: str | None, voivodeship_code: st
     """An officer handles reports in the unit's area (a county unit: its county; a voivodeship
     unit: the counties of its voivodeship) and reports handed to the unit."""
     return unit["id"] == assigned_unit or unit["area_code"] in (county_code, voivodeship_code)
+
+
+def authenticate(secret: str, authorization: str | None) -> tuple[Viewer | None, ApiError | None]:
+    """The caller a header names, or the error a bad header gets (never a silent downgrade)."""
+    try:
+        return viewer_from_header(secret, authorization), None
+    except Unauthenticated as error:
+        return None, error

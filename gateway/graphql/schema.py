@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
+from starlette.websockets import WebSocket
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -31,6 +32,18 @@ Mutation = merge_types("Mutation", (WorkflowMutation, CatalogueMutation))
 Subscription = merge_types("Subscription", (ReportSubscription,))
 
 
+class FreshForEachOperation(SchemaExtension):
+    """Over a WebSocket every operation of a connection shares one context: each starts afresh
+    (token checked again, empty DataLoaders; Context.start_operation). HTTP requests have a
+    context of their own already."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(getattr(context, "request", None), WebSocket):
+            context.start_operation()
+        yield
+
+
 class RefuseBadCredentials(SchemaExtension):
     """A request with a bad, expired or forged token runs nothing: it gets UNAUTHENTICATED
     rather than being served as anonymous."""
@@ -52,6 +65,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if not settings.graphql_introspection:
         rules += DisableIntrospection().validation_rules
     extensions = [
+        FreshForEachOperation,
         RefuseBadCredentials,
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
