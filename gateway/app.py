@@ -18,7 +18,7 @@ from gateway.graphql.subscriptions import CHANNEL as REPORT_EVENTS
 from gateway.health import health
 from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
 from gateway.settings import PROJECT_ROOT, Settings
-from gateway.shutdown import cancel_task, stop_step
+from gateway.shutdown import cancel_task, stop_in_order
 from gateway.state import Runtime
 from ogc.service import OgcService
 from store.database import ManagedDatabase, external_urls
@@ -88,13 +88,15 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             try:
                 yield
             finally:
-                await stop_step("the OGC service", ogc.stop())
-                await stop_step("the tile change listener", tile_service.stop())
-                await stop_step("the report event listener", runtime.report_events.stop())
-                await stop_step("the privacy jobs", cancel_task(jobs))
-                await stop_step("the pool checks", cancel_task(pool_checks))
-                await stop_step("the public pool", runtime.public_pool.close())
-                await stop_step("the application pool", runtime.app_pool.close())
+                await stop_in_order([
+                    ("the OGC service", ogc.stop()),
+                    ("the tile change listener", tile_service.stop()),
+                    ("the report event listener", runtime.report_events.stop()),
+                    ("the privacy jobs", cancel_task(jobs)),
+                    ("the pool checks", cancel_task(pool_checks)),
+                    ("the public pool", runtime.public_pool.close()),
+                    ("the application pool", runtime.app_pool.close()),
+                ])
         finally:
             if managed:
                 await asyncio.to_thread(managed.stop)

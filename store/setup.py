@@ -32,7 +32,7 @@ def prepare_database(urls: DatabaseUrls, config_dir: Path, demo_on_first_start: 
         apply_policy(conn, policy)
         first_start = not has_reports(conn)
         added = seed(conn, config_dir, demo_on_first_start if first_start else 0,
-                     progress=progress or log.info)
+                     progress=progress or (lambda text: log.info("%s", text)))
         conn.commit()
     if added:
         log.info("seeded %d demo reports", added)

@@ -32,16 +32,18 @@ def _interrupted(signum: int, frame: Any) -> None:
 
 @pytest.fixture(scope="session")
 def managed_db() -> Iterator[ManagedDatabase]:
-    root = Path(os.environ.get("THREATMAP_TEST_ROOT") or tempfile.mkdtemp(prefix="threatmap-test-"))
+    # THREATMAP_TEST_ROOT: where the throwaway folder goes (default the system's temporary folder)
+    root = Path(tempfile.mkdtemp(prefix="threatmap-test-", dir=os.environ.get("THREATMAP_TEST_ROOT")))
     os.chmod(root, 0o755)
     managed = ManagedDatabase(root / "data", "threatmap_test")
     # A run stopped by SIGTERM (a CI timeout, `timeout`) ends like Ctrl-C: pytest then runs the
     # finalizers, and the throwaway cluster does not outlive the run.
     previous = signal.signal(signal.SIGTERM, _interrupted)
-    managed.start()
     try:
+        managed.start()
         yield managed
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a second TERM must not cut the clean-up short
         managed.cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous)

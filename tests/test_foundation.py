@@ -5,7 +5,7 @@ import asyncio
 import psycopg
 import pytest
 
-from gateway.shutdown import stop_step
+from gateway.shutdown import stop_in_order, stop_step
 from store.database import DatabaseUrls, ManagedDatabase
 from store.migrate import available, migrate, status
 from store.seed import seed
@@ -162,7 +162,19 @@ async def test_a_stuck_shutdown_step_is_named_and_left_behind(caplog: pytest.Log
     assert any("the wedged part did not finish" in m for m in messages)
     assert any("a failing part failed" in m for m in messages)
     assert not any("a quick part" in m for m in messages)
-    released.set()   # the step left behind may now end
+
+    # In order, within a budget: the parts after a wedged one still stop.
+    stopped: list[str] = []
+
+    async def stops(name: str) -> None:
+        stopped.append(name)
+
+    started = asyncio.get_running_loop().time()
+    assert await stop_in_order([("first", stops("first")), ("wedged", refuses_to_stop()),
+                                ("last", stops("last"))], budget_s=0.5, step_s=0.3) is False
+    assert stopped == ["first", "last"]
+    assert asyncio.get_running_loop().time() - started < 1.5
+    released.set()   # the steps left behind may now end
     await asyncio.sleep(0.05)
 
 

@@ -313,3 +313,20 @@ def test_token_command_mints_a_token_the_gateway_accepts(capsys: pytest.CaptureF
     assert viewer is not None and (viewer.role, viewer.unit) == ("officer", "kpp-1401")
     with pytest.raises(SystemExit, match="police unit"):
         main(["token", "--role", "officer"])
+
+
+INTROSPECT = "{ __schema { types { name } } }"
+
+
+async def test_introspection_is_on_by_default_and_a_setting_turns_it_off(
+        graphql_client: httpx.AsyncClient, settings: Settings) -> None:
+    body = await gql(graphql_client, INTROSPECT)
+    assert "Report" in {t["name"] for t in body["data"]["__schema"]["types"]}
+    async with running_app(settings.model_copy(update={"graphql_introspection": False})) as (http, _):
+        for _ in range(2):   # the second time from the validation cache
+            body = await gql(http, INTROSPECT)
+            assert set(codes(body)) == {"BAD_USER_INPUT"} and body.get("data") is None, body
+            body = await gql(http, '{ __type(name: "Report") { fields { name } } }',
+                             token=token(settings, "analyst"))
+            assert set(codes(body)) == {"BAD_USER_INPUT"} and "description" not in json.dumps(body)
+        assert "errors" not in await gql(http, "{ statuses { id } }")

@@ -618,7 +618,10 @@ async def test_cache_hits_skip_the_router_and_answer_exactly_as_the_endpoint(
     publish(app_conn, 3)
     t = tile_of(*WARSAW, 14)
     ogc = f"/ogc/collections/reports/tiles/WebMercatorQuad/{t.z}/{t.y}/{t.x}"
-    async with running_app(settings) as (_, app):
+    async with running_app(settings) as (http, app):
+        assert (await http.get("/health")).status_code == 200
+        assert any(isinstance(layer, CachedTileShortcut) for layer in _layers(app.middleware_stack)), \
+            "the app does not put the shortcut in front of its routes"
         reached: list[str] = []
 
         async def app_behind(scope, receive, send) -> None:
@@ -658,6 +661,10 @@ async def test_cache_hits_skip_the_router_and_answer_exactly_as_the_endpoint(
         reached.clear()
         head = await direct.head(url(t))
         assert reached and head.status_code == 200 and head.content == b""
+        # With the change listener down the cache cannot be trusted: cached tiles go on too.
+        app.state.tile_service._listening.clear()
+        reached.clear()
+        assert (await direct.get(url(t))).status_code == 200 and reached == [url(t)]
         await direct.aclose()
         await endpoint.aclose()
 
@@ -665,3 +672,10 @@ async def test_cache_hits_skip_the_router_and_answer_exactly_as_the_endpoint(
 async def _ok(request) -> httpx.Response | None:
     response = await request
     return response if response.status_code == 200 else None
+
+
+def _layers(app):
+    """The ASGI layers from the outermost middleware inwards."""
+    while app is not None:
+        yield app
+        app = getattr(app, "app", None)

@@ -13,6 +13,7 @@ import re
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tiles.cache import TileBody
 from tiles.errors import BadTileRequest
 from tiles.filters import TileFilters, parse_filters
 from tiles.grid import TileAddress, parse_address
@@ -38,7 +39,7 @@ class CachedTileShortcut:
                 return
         await self.app(scope, receive, send)
 
-    def _hit(self, scope: Scope):
+    def _hit(self, scope: Scope) -> tuple[TileAddress, TileFilters, TileBody] | None:
         path: str = scope["path"]
         root = scope.get("root_path", "")
         if root and path.startswith(root):
@@ -65,7 +66,7 @@ class CachedTileShortcut:
         return None if body is None else (address, filters, body)
 
     async def _answer(self, scope: Scope, send: Send, address: TileAddress, filters: TileFilters,
-                      body) -> None:
+                      body: TileBody) -> None:
         if_none_match = accept_encoding = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":

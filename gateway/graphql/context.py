@@ -126,8 +126,7 @@ class Context:
 
     async def may_handle(self, county_code: str | None, voivodeship_code: str | None,
                          assigned_unit: str | None) -> bool:
-        """An officer handles reports in the unit's area (a county unit: its county; a
-        voivodeship unit: the counties of its voivodeship) and reports handed to the unit."""
+        """Whether the officer's unit handles the report (see _handles)."""
         return _handles(await self.officer_unit(), county_code, voivodeship_code, assigned_unit)
 
 

@@ -83,19 +83,12 @@ class NoSuggestionsForAnonymous(SchemaExtension):
     (none, or a malformed, forged or expired one), over HTTP and WebSocket alike."""
 
     def on_validate(self) -> Iterator[None]:
-        anonymous = getattr(self.execution_context.context, "viewer", None) is None
+        # ValidationCache, listed before this in build_schema, has validated already: its list
+        # and errors are shared with later callers, so this caller gets cut copies.
         errors = self.execution_context.pre_execution_errors
-        if anonymous and errors:
-            # ValidationCache (listed before this) has validated already: its list and errors are
-            # shared with later callers, so this caller gets copies, cut.
+        if errors and getattr(self.execution_context.context, "viewer", None) is None:
             self.execution_context.pre_execution_errors = [_without_suggestion(e) for e in errors]
         yield
-        if anonymous:
-            # Validated after the hooks began (no cache): strawberry has already put this list
-            # in the result, so it is cut in place; its errors belong to this request alone.
-            for error in self.execution_context.pre_execution_errors or []:
-                if " Did you mean" in error.message:
-                    error.message = error.message[: error.message.index(" Did you mean")]
 
 
 def _without_suggestion(error: GraphQLError) -> GraphQLError:

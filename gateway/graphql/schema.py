@@ -72,7 +72,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         ParserCache,
         ValidationCache,
         MaskUnexpectedErrors,
-        NoSuggestionsForAnonymous,
+        NoSuggestionsForAnonymous,   # after ValidationCache: it cuts what the cache validated
     ]
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions)
