@@ -281,7 +281,10 @@ async def test_a_page_fetches_only_the_related_data_asked_for(
             category @skip(if: $no) { id } areas @include(if: false) { code } } } } }""", 1),
         "areas": ("""query($no: Boolean!) { reports(first: 30) { edges { node { id
             category @skip(if: $no) { id } areas { code level } } } } }""", 2),
+        "units": ("""query { reports(first: 30) { edges { node { id
+            category { id } policeUnit { id name } } } } }""", 3),
     }
+    app_conn.execute("UPDATE core.reports SET police_unit_id = 'kpp-1405'")  # public unit: per county
     async with running_app(settings) as (client, app):
         runtime = app.state.runtime
         for name, (query, expected) in queries.items():
@@ -297,6 +300,8 @@ async def test_a_page_fetches_only_the_related_data_asked_for(
             assert public.statements == expected, (name, public.statements)
             if name == "fragment":
                 assert {n["category"]["id"] for n in nodes} == {"vandalism", "poaching", "speeding"}
+            if name == "units":
+                assert all(n["policeUnit"]["id"].startswith(("kpp-", "kwp-")) for n in nodes)
             if name == "areas":
                 assert all("category" not in n for n in nodes)
                 assert all({a["level"] for a in n["areas"]} == {"VOIVODESHIP", "COUNTY"} for n in nodes)

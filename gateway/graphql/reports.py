@@ -375,18 +375,23 @@ def selects_total(info: Info) -> bool:
 
 async def prefetch_related(info: Info, reports: list[Report]) -> None:
     """Category and areas of a page's nodes, when asked for, through the same DataLoaders (one
-    statement each for the page, both at once) but awaited here once, so that each node
-    resolves them synchronously. On any failure the nodes are left to the DataLoaders, whose
-    cached results then give each node what it would have got without this."""
-    wanted = selected(info, "edges", "node") & {"category", "areas"}
+    statement each for the page, all at once) but awaited here once, so that each node
+    resolves them synchronously. The police units are loaded in the same round (each node still
+    reads its unit from the loader, now without waiting for the database). On any failure the
+    nodes are left to the DataLoaders, whose cached results then give each node what it would
+    have got without this."""
+    wanted = selected(info, "edges", "node") & {"category", "areas", "policeUnit"}
     if not reports or not wanted:
         return
     loaders = info.context.loaders
     category_ids = list(dict.fromkeys(r.category_id for r in reports)) if "category" in wanted else []
     area_codes = list(dict.fromkeys(c for r in reports for c in r.area_codes)) if "areas" in wanted else []
+    unit_ids = (list(dict.fromkeys(r.police_unit_id for r in reports if r.police_unit_id))
+                if "policeUnit" in wanted else [])
     try:
-        category_rows, area_rows = await asyncio.gather(loaders.categories.load_many(category_ids),
-                                                        loaders.areas.load_many(area_codes))
+        category_rows, area_rows, _ = await asyncio.gather(loaders.categories.load_many(category_ids),
+                                                           loaders.areas.load_many(area_codes),
+                                                           loaders.units.load_many(unit_ids))
     except Exception:  # the nodes' own resolvers meet (and report) the same error
         return
     categories = {key: Category.from_row(row) for key, row in zip(category_ids, category_rows, strict=True)
