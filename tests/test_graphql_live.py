@@ -281,6 +281,9 @@ async def test_a_page_fetches_only_the_related_data_asked_for(
             category @skip(if: $no) { id } areas @include(if: false) { code } } } } }""", 1),
         "areas": ("""query($no: Boolean!) { reports(first: 30) { edges { node { id
             category @skip(if: $no) { id } areas { code level } } } } }""", 2),
+        "skipped fragment": ("""query($no: Boolean!) { reports(first: 30) { edges { node { id
+            ...C @skip(if: $no) ... on Report @include(if: false) { areas { code } } } } } }
+            fragment C on Report { category { id } }""", 1),
         "units": ("""query { reports(first: 30) { edges { node { id
             category { id } policeUnit { id name } } } } }""", 3),
     }

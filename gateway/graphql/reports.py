@@ -348,14 +348,17 @@ def _parse_json_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fields(selections: list[Selection]) -> list[SelectedField]:
-    """The fields of a selection set, fragments flattened, @skip/@include applied."""
+    """The fields of a selection set, fragments flattened, @skip/@include applied (to fields and
+    fragments alike)."""
     fields = []
     for s in selections:
-        if not isinstance(s, SelectedField):
-            fields += _fields(s.selections)
-        elif not (s.directives.get("skip", {}).get("if") is True
-                  or s.directives.get("include", {}).get("if") is False):
+        skipped = s.directives.get("skip", {}).get("if") is True
+        if skipped or s.directives.get("include", {}).get("if") is False:
+            continue
+        if isinstance(s, SelectedField):
             fields.append(s)
+        else:
+            fields += _fields(s.selections)
     return fields
 
 
