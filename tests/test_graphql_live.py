@@ -351,3 +351,26 @@ async def test_a_websocket_connection_rechecks_access_for_each_operation(
         errors = third["payload"].get("errors") or (third["payload"] if third["type"] == "error" else [])
         assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"], third
         assert "a private description" not in json.dumps(third)
+
+
+@pytest.mark.parametrize("payload, code", [
+    ({"Authorization": "Bearer {officer}"}, None), ({"authorization": "Bearer {officer}"}, None),
+    ({"Authorization": "Bearer not-a-token"}, "UNAUTHENTICATED"), ({"Authorization": 42}, "UNAUTHENTICATED"),
+    ({}, "FORBIDDEN")])
+async def test_a_browser_websocket_authenticates_in_connection_init(
+        live_url: str, settings: Settings, app_conn: psycopg.Connection, clean_reports: None,
+        payload: dict[str, Any], code: str | None) -> None:
+    """Browsers cannot set headers on a WebSocket: the token may come in connection_init."""
+    report = insert_report(app_conn, published=True, status="confirmed")
+    officer = token(settings, "officer", "kpp-1405")
+    sent = {k: v.format(officer=officer) if isinstance(v, str) else v for k, v in payload.items()}
+    async with websockets.connect(f"ws://{live_url}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": sent}))
+        assert (await next_message(ws))["type"] == "connection_ack"
+        answer = await ws_query(ws, "1", PRIVATE, {"id": str(report)})
+    errors = answer["payload"].get("errors") or (answer["payload"] if answer["type"] == "error" else [])
+    if code is None:
+        assert not errors and answer["payload"]["data"]["report"]["description"] == "a private description"
+    else:
+        assert code in {e["extensions"]["code"] for e in errors}, answer
+        assert "a private description" not in json.dumps(answer)

@@ -88,12 +88,22 @@ class Context:
     def settings(self) -> Settings:
         return self.runtime.settings
 
+    def authorization(self) -> str | None:
+        """The Authorization header, or for a WebSocket whose upgrade request had none, the
+        `Authorization` of its connection_init payload (browsers cannot set headers on a
+        WebSocket; Apollo and graphql-ws clients send it there as connectionParams)."""
+        header = self.request.headers.get("authorization")
+        params = self.connection_params
+        if header is None and isinstance(params, dict):
+            given = params.get("Authorization", params.get("authorization"))
+            return None if given is None else str(given)
+        return header
+
     def start_operation(self) -> None:
         """Over a WebSocket one context serves every operation of the connection: each one starts
         with the token checked again (it may have expired) and nothing loaded by an earlier one
         (a report handed to another unit since must not stay readable from a cache)."""
-        self.viewer, self.auth_error = authenticate(self.settings.jwt_secret,
-                                                    self.request.headers.get("authorization"))
+        self.viewer, self.auth_error = authenticate(self.settings.jwt_secret, self.authorization())
         self.loaders = Loaders.create(self.runtime)
         self._officer_unit = None
 
