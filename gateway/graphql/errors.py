@@ -94,9 +94,14 @@ class NoSuggestionsForAnonymous(SchemaExtension):
 def _without_suggestion(error: GraphQLError) -> GraphQLError:
     if " Did you mean" not in error.message:
         return error
-    return GraphQLError(error.message[: error.message.index(" Did you mean")], nodes=error.nodes,
-                        source=error.source, positions=error.positions, path=error.path,
-                        original_error=error.original_error, extensions=error.extensions)
+    return _copy(error, error.message[: error.message.index(" Did you mean")], error.extensions)
+
+
+def _copy(error: GraphQLError, message: str, extensions: dict[str, Any] | None) -> GraphQLError:
+    """The same error (place, path, cause) with another message or extensions: errors may be
+    shared (ValidationCache), so they are copied, never edited."""
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, original_error=error.original_error, extensions=extensions)
 
 
 def with_code(error: GraphQLError) -> GraphQLError:
@@ -104,6 +109,4 @@ def with_code(error: GraphQLError) -> GraphQLError:
     variables (syntax, validation, limits), so BAD_USER_INPUT."""
     extensions = dict(error.extensions or {})
     extensions.setdefault("code", "BAD_USER_INPUT")
-    return GraphQLError(error.message, nodes=error.nodes, source=error.source,
-                        positions=error.positions, path=error.path,
-                        original_error=error.original_error, extensions=extensions)
+    return _copy(error, error.message, extensions)
