@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from gateway.settings import Settings
 from store.database import DatabaseUrls, ManagedDatabase, external_urls
 from store.errors import StoreSetupError
-from store.migrate import migrate, status
+from store.migrate import migrate, sql_status, status, upgrade
 from store.privacy import (
     PolicyError,
     apply_policy,
@@ -53,15 +53,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> None:
     with database(settings) as urls:
-        applied = migrate(urls.admin)
-    print("\n".join(f"applied {m.version}_{m.name}" for m in applied) or "nothing to apply")
+        applied = upgrade(urls.admin)
+    lines = [f"applied {m.label}" for m in applied.migrations]
+    lines += [f"applied sql/{f.name}" for f in applied.sql_files]
+    print("\n".join(lines) or "nothing to apply")
 
 
 def cmd_db_status(settings: Settings, args: argparse.Namespace) -> None:
     with database(settings) as urls:
         for state in status(urls.admin):
             when = state.applied_at.isoformat(timespec="seconds") if state.applied_at else "pending"
-            print(f"{state.migration.version}_{state.migration.name}: {when}")
+            changed = " CHANGED since applied: the next start refuses it" if state.changed else ""
+            print(f"{state.migration.label}: {when}{changed}")
+        for code in sql_status(urls.admin):
+            when = code.applied_at.isoformat(timespec="seconds") if code.applied_at else "new"
+            stale = "" if code.current else " (changed: re-applied on the next start)"
+            print(f"sql/{code.file.name}: {when}{stale}")
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
@@ -105,8 +112,8 @@ def parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db",
                                                                              required=True)
-    db.add_parser("migrate", help="apply pending migrations").set_defaults(run=cmd_db_migrate)
-    db.add_parser("status", help="list migrations and when they were applied").set_defaults(
+    db.add_parser("migrate", help="apply pending migrations and changed database code").set_defaults(run=cmd_db_migrate)
+    db.add_parser("status", help="list migrations and database code files, and when they were applied").set_defaults(
         run=cmd_db_status)
 
     seed_cmd = commands.add_parser("seed", help="load the catalogue, areas, police units")

@@ -1,4 +1,5 @@
-"""Bringing a database to a usable state: reachable, migrated, policy applied, reference data."""
+"""Bringing a database to a usable state: reachable, migrated (tables and code), policy applied,
+reference data."""
 
 import logging
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ import psycopg
 
 from store.database import DatabaseUrls, check_connects
 from store.demo import Progress
-from store.migrate import migrate
+from store.migrate import upgrade
 from store.privacy import apply_policy, load_policy
 from store.seed import has_reports, seed
 
@@ -19,15 +20,18 @@ log = logging.getLogger(__name__)
 class SetupResult:
     migrations_applied: int
     demo_reports_added: int
+    sql_files_applied: int = 0
 
 
 def prepare_database(urls: DatabaseUrls, config_dir: Path, demo_on_first_start: int = 0,
                      progress: Progress | None = None) -> SetupResult:
     policy = load_policy(config_dir / "privacy.yml")  # a bad policy fails before anything runs
     check_connects(urls.admin, "owner")
-    applied = migrate(urls.admin)
-    for migration in applied:
-        log.info("applied migration %s_%s", migration.version, migration.name)
+    applied = upgrade(urls.admin)
+    for migration in applied.migrations:
+        log.info("applied migration %s", migration.label)
+    if applied.sql_files:
+        log.info("applied the database code: %s", ", ".join(f.name for f in applied.sql_files))
     with psycopg.connect(urls.app) as conn:
         apply_policy(conn, policy)
         first_start = not has_reports(conn)
@@ -37,4 +41,4 @@ def prepare_database(urls: DatabaseUrls, config_dir: Path, demo_on_first_start: 
     if added:
         log.info("seeded %d demo reports", added)
     check_connects(urls.public, "public read-only")
-    return SetupResult(len(applied), added)
+    return SetupResult(len(applied.migrations), added, len(applied.sql_files))

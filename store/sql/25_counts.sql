@@ -1,9 +1,13 @@
--- One public report moves its counts at every density level in one statement per table, not one
--- per level: fewer statements in the writer's transaction, and statement-level triggers on the
--- counts (tile pyramids keep theirs that way) fire once per report instead of once per level.
--- Rows are still touched in level order, so concurrent writers lock them in the same order.
+-- The aggregates of the public layer: unsuppressed counts per density cell (every level of the
+-- policy), category, status and month, and per area. Private (core); the open views publish
+-- them with counts below k removed (store/sql/60_open_views.sql, 50_tile_pyramid.sql).
 SET LOCAL ROLE threatmap_app;
 
+-- Adds (delta = 1) or removes (delta = -1) one public report from the aggregates, with the
+-- cells' totals. One statement per table for every density level, not one per level: fewer
+-- statements in the writer's transaction, and statement-level triggers on the counts (the
+-- tile pyramid keeps its rows that way) fire once per report instead of once per level.
+-- Rows are touched in level order, so concurrent writers lock them in the same order.
 CREATE OR REPLACE FUNCTION core.count_public_report(p open.reports, in_month date, delta integer)
 RETURNS void
 LANGUAGE plpgsql AS $$
@@ -44,4 +48,14 @@ BEGIN
     WHERE code IS NOT NULL
     ON CONFLICT ON CONSTRAINT area_counts_pkey DO UPDATE SET n = a.n + delta;
 END
+$$;
+
+-- Recomputes every density cell's total from the counts (after a bulk rebuild).
+CREATE OR REPLACE FUNCTION core.recount_density_cells() RETURNS void
+LANGUAGE sql AS $$
+    UPDATE core.density_cells SET n = 0 WHERE n <> 0;
+    UPDATE core.density_cells AS c SET n = t.n
+    FROM (SELECT cell_m, cx, cy, sum(n)::integer AS n FROM core.density_counts
+          GROUP BY cell_m, cx, cy) AS t
+    WHERE (c.cell_m, c.cx, c.cy) = (t.cell_m, t.cx, t.cy) AND t.n <> 0;
 $$;

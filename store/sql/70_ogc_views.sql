@@ -5,27 +5,32 @@
 -- by a private value. Each view has a unique `id` for /items/{id}.
 SET LOCAL ROLE threatmap_app;
 
-CREATE VIEW open.ogc_reports AS
+CREATE OR REPLACE VIEW open.ogc_reports AS
     SELECT r.id, r.category_id, c.name_en AS category_name_en, c.name_pl AS category_name_pl,
            c.group_id AS category_group_id, r.status, r.occurred_on, r.date_precision, r.cell_m,
            r.voivodeship_code, r.county_code, r.police_unit_id, r.geom
     FROM open.reports AS r
     JOIN core.categories AS c ON c.id = r.category_id;
+GRANT SELECT ON open.ogc_reports TO threatmap_public;
 
-CREATE VIEW open.ogc_report_density AS
+CREATE OR REPLACE VIEW open.ogc_report_density AS
     SELECT concat_ws(':', cell_m, cx, cy, category_id, status, month) AS id,
            cell_m, cx, cy, category_id, status, month, count, geom
     FROM open.report_density;
+GRANT SELECT ON open.ogc_report_density TO threatmap_public;
 
-CREATE VIEW open.ogc_area_statistics AS
+CREATE OR REPLACE VIEW open.ogc_area_statistics AS
     SELECT concat_ws(':', area_code, category_id, status, month) AS id,
            area_code, level, area_name, category_id, status, month, count, geom
     FROM open.area_statistics;
+GRANT SELECT ON open.ogc_area_statistics TO threatmap_public;
 
-CREATE VIEW open.ogc_police_units AS
+CREATE OR REPLACE VIEW open.ogc_police_units AS
     SELECT id, name, level, area_code, parent_id, geom FROM open.police_units;
+GRANT SELECT ON open.ogc_police_units TO threatmap_public;
 
-CREATE VIEW open.ogc_categories AS
+CREATE OR REPLACE VIEW open.ogc_categories AS
     SELECT id, group_id, group_name_en, group_name_pl, name_en, name_pl, colour, icon,
            sensitive, active, sort_order
     FROM open.categories;
+GRANT SELECT ON open.ogc_categories TO threatmap_public;

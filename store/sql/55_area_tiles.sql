@@ -1,24 +1,9 @@
--- The areas layer's outlines clipped once, not at every request: ST_AsMVTGeom of the county
--- and voivodeship polygons cost a z 5 tile about 5 ms (0.3 ms a polygon: clipping, snapping to
--- the tile grid, making the result valid), against about 1.5 ms for its density layer
--- (measured on 100,000 reports). Each area's outline is stored per tile it touches, already in
--- tile coordinates (extent 4096, buffer 64, as tiles.queries asks), for zooms 0-11 (the areas
--- layer stops at the switch zoom, 12) and both levels; a tile then only joins the counts.
--- Kept in step with core.areas by statement triggers (areas change rarely).
+-- The areas layer's outlines, clipped per tile in advance (table core.area_tiles: see the
+-- baseline migration for why), kept in step with core.areas by statement triggers.
 -- Public data: the boundaries are published as they are in open.areas.
 SET LOCAL ROLE threatmap_app;
 
-CREATE TABLE core.area_tiles (
-    z       integer NOT NULL,
-    x       integer NOT NULL,
-    y       integer NOT NULL,
-    code    text NOT NULL REFERENCES core.areas ON DELETE CASCADE,
-    geom    geometry NOT NULL,           -- ST_AsMVTGeom's output: tile coordinates, no SRID
-    PRIMARY KEY (z, x, y, code)
-);
-CREATE INDEX area_tiles_code ON core.area_tiles (code);
-
-CREATE FUNCTION core.refresh_area_tiles(codes text[]) RETURNS void
+CREATE OR REPLACE FUNCTION core.refresh_area_tiles(codes text[]) RETURNS void
 LANGUAGE sql AS $$
     DELETE FROM core.area_tiles WHERE code = ANY(codes);
     WITH zooms AS (
@@ -49,22 +34,20 @@ LANGUAGE sql AS $$
     ORDER BY 1, 2, 3, 4;
 $$;
 
-CREATE FUNCTION core.areas_changed() RETURNS trigger
+CREATE OR REPLACE FUNCTION core.areas_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM core.refresh_area_tiles((SELECT array_agg(code) FROM new_rows));
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER area_tiles_inserted AFTER INSERT ON core.areas
+CREATE OR REPLACE TRIGGER area_tiles_inserted AFTER INSERT ON core.areas
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION core.areas_changed();
-CREATE TRIGGER area_tiles_updated AFTER UPDATE ON core.areas
+CREATE OR REPLACE TRIGGER area_tiles_updated AFTER UPDATE ON core.areas
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION core.areas_changed();
 
-SELECT core.refresh_area_tiles((SELECT coalesce(array_agg(code), '{}') FROM core.areas));
-ANALYZE core.area_tiles;
-
-CREATE VIEW open.area_tiles AS
+CREATE OR REPLACE VIEW open.area_tiles AS
     SELECT z, x, y, code, geom FROM core.area_tiles;
+GRANT SELECT ON open.area_tiles TO threatmap_public;

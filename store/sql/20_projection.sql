@@ -1,0 +1,83 @@
+-- The public projection: what open.reports shows of one core.reports row. This is the
+-- anonymization itself; every public door reads its result, never core.
+--
+-- Privacy reasoning (review of the first public layer):
+-- - The place is the centre of the report's grid cell (store/sql/10_grid.sql), coarser for
+--   sensitive categories; the date is the local day, or the month for sensitive categories.
+-- - The county and voivodeship are those of the PUBLIC point, so that they tell nothing the
+--   point does not. Where a cell centre falls in no county (coast, national border), the county
+--   nearest the public point is used (the report's own county would be a function of the
+--   exact point). Among counties touching the centre, the lowest code wins (deterministic).
+-- - The responsible police unit: the police assign it from the exact point, so in a cell that
+--   straddles a county border the assigned unit told which side the report is on. The public
+--   unit is the assigned one only when it is the unit of the public county or voivodeship
+--   (both functions of the public point); otherwise the public county's unit.
+SET LOCAL ROLE threatmap_app;
+
+-- The police unit the public may see: a function of the public place and of the assignment
+-- (none yet, or handled at voivodeship level), never of the exact point.
+CREATE OR REPLACE FUNCTION core.public_police_unit(assigned text, county text, voivodeship text)
+RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN assigned IS NULL THEN NULL ELSE coalesce(
+        (SELECT u.id FROM core.police_units AS u
+         WHERE u.id = assigned AND u.area_code IN (county, voivodeship)),
+        (SELECT u.id FROM core.police_units AS u WHERE u.area_code = county)) END
+$$;
+
+-- The public projection of one report row: what open.reports shows of it.
+CREATE OR REPLACE FUNCTION core.public_report(r core.reports) RETURNS open.reports
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    policy      core.privacy_policy;
+    sensitive   boolean;
+    result      open.reports;
+    local_time  timestamp;
+BEGIN
+    SELECT * INTO policy FROM core.privacy_policy;
+    SELECT c.sensitive INTO sensitive FROM core.categories AS c WHERE c.id = r.category_id;
+    local_time := r.occurred_at AT TIME ZONE policy.timezone;
+    result.id := r.id;
+    result.category_id := r.category_id;
+    result.status := r.status;
+    result.cell_m := CASE WHEN sensitive THEN policy.sensitive_cell_m ELSE policy.cell_m END;
+    result.geom := core.cell_centre(r.geom, result.cell_m);
+    result.geom_3857 := ST_Transform(result.geom, 3857);
+    IF sensitive THEN
+        result.occurred_on := date_trunc('month', local_time)::date;
+        result.date_precision := 'month';
+    ELSE
+        result.occurred_on := local_time::date;
+        result.date_precision := 'day';
+    END IF;
+    -- Everything below depends on the public point only.
+    SELECT a.code, a.parent_code INTO result.county_code, result.voivodeship_code
+    FROM core.areas AS a
+    WHERE a.level = 'county' AND ST_Intersects(a.geom, result.geom)
+    ORDER BY a.code
+    LIMIT 1;
+    IF result.county_code IS NULL THEN
+        SELECT a.code, a.parent_code INTO result.county_code, result.voivodeship_code
+        FROM core.areas AS a
+        WHERE a.level = 'county'
+        ORDER BY a.geom <-> result.geom, a.code
+        LIMIT 1;
+    END IF;
+    result.police_unit_id := core.public_police_unit(r.police_unit_id, result.county_code,
+                                                     result.voivodeship_code);
+    RETURN result;
+END
+$$;
+
+-- Published (by the police taking it up, or by the delay of core.publish_due_reports) and not
+-- marked abusive.
+CREATE OR REPLACE FUNCTION core.is_public(r core.reports) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT r.published_at IS NOT NULL AND NOT r.abusive
+$$;
+
+-- The month a report counts in, in the policy's time zone.
+CREATE OR REPLACE FUNCTION core.report_month(r core.reports) RETURNS date
+LANGUAGE sql STABLE AS $$
+    SELECT date_trunc('month', r.occurred_at AT TIME ZONE (SELECT timezone FROM core.privacy_policy))::date
+$$;
