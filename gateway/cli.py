@@ -112,9 +112,10 @@ def parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db",
                                                                              required=True)
-    db.add_parser("migrate", help="apply pending migrations and changed database code").set_defaults(run=cmd_db_migrate)
-    db.add_parser("status", help="list migrations and database code files, and when they were applied").set_defaults(
-        run=cmd_db_status)
+    db.add_parser("migrate", help="apply pending migrations and changed database code (store/sql)"
+                  ).set_defaults(run=cmd_db_migrate)
+    db.add_parser("status", help="list migrations and database code files, and when they were applied"
+                  ).set_defaults(run=cmd_db_status)
 
     seed_cmd = commands.add_parser("seed", help="load the catalogue, areas, police units")
     seed_cmd.add_argument("--demo", type=int, default=0, metavar="N",

@@ -144,7 +144,8 @@ def _ensure_tables(conn: psycopg.Connection) -> None:
         conn.execute(SQL_FILES_TABLE)
 
 
-def _recorded(conn: psycopg.Connection) -> tuple[dict[str, _Record], bool]:
+def _recorded(conn: psycopg.Connection, migrations: list[Migration]
+              ) -> tuple[dict[str, _Record], bool]:
     """The applied migrations by version, with squashed ones read as the baseline; and whether
     they were squashed ones (their records still to be rewritten)."""
     if not _exists(conn, "public.threatmap_migrations"):
@@ -164,7 +165,7 @@ def _recorded(conn: psycopg.Connection) -> tuple[dict[str, _Record], bool]:
     last = max(records[v].applied_at for v in squashed)
     for version in squashed:
         del records[version]
-    baseline = next(m for m in available() if m.version == BASELINE)
+    baseline = next(m for m in migrations if m.version == BASELINE)
     records[BASELINE] = _Record(baseline.name, baseline.checksum, last)
     return records, True
 
@@ -174,15 +175,16 @@ def _is_changed(migration: Migration, record: _Record) -> bool:
         record.checksum is not None and record.checksum != migration.checksum)
 
 
-def status(url: str) -> list[MigrationState]:
+def status(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[MigrationState]:
+    migrations = available(migrations_dir)
     with psycopg.connect(url, autocommit=True) as conn:
-        records, _ = _recorded(conn)
+        records, _ = _recorded(conn, migrations)
     return [MigrationState(m, records[m.version].applied_at if m.version in records else None,
                            m.version in records and _is_changed(m, records[m.version]))
-            for m in available()]
+            for m in migrations]
 
 
-def sql_status(url: str) -> list[SqlFileState]:
+def sql_status(url: str, sql_dir: Path = SQL_DIR) -> list[SqlFileState]:
     with psycopg.connect(url, autocommit=True) as conn:
         recorded: dict[str, tuple[str, datetime]] = {}
         if _exists(conn, "public.threatmap_sql_files"):
@@ -190,7 +192,7 @@ def sql_status(url: str) -> list[SqlFileState]:
                 "SELECT name, checksum, applied_at FROM public.threatmap_sql_files")}
     return [SqlFileState(f, recorded[f.name][1] if f.name in recorded else None,
                          f.name in recorded and recorded[f.name][0] == f.checksum)
-            for f in sql_files()]
+            for f in sql_files(sql_dir)]
 
 
 def _execute_file(conn: psycopg.Connection, path: Path) -> None:
@@ -213,20 +215,21 @@ def _check_unchanged(migrations: list[Migration], records: dict[str, _Record]) -
                 f"store/sql/).")
 
 
-def _record_squashed_as_baseline(conn: psycopg.Connection) -> None:
+def _record_squashed_as_baseline(conn: psycopg.Connection, migrations: list[Migration]) -> None:
     with conn.transaction():
         conn.execute("DELETE FROM public.threatmap_migrations WHERE version = ANY(%s)",
                      [list(SQUASHED)])
-        baseline = next(m for m in available() if m.version == BASELINE)
+        baseline = next(m for m in migrations if m.version == BASELINE)
         conn.execute("INSERT INTO public.threatmap_migrations (version, name, checksum) "
                      "VALUES (%s, %s, %s)", [baseline.version, baseline.name, baseline.checksum])
         conn.execute("GRANT SELECT ON public.threatmap_sql_files TO threatmap_app")
         conn.execute("DELETE FROM public.threatmap_sql_files")  # their code: re-applied below
 
 
-def _apply_migrations(conn: psycopg.Connection, records: dict[str, _Record]) -> list[Migration]:
+def _apply_migrations(conn: psycopg.Connection, migrations: list[Migration],
+                      records: dict[str, _Record]) -> list[Migration]:
     done: list[Migration] = []
-    for migration in available():
+    for migration in migrations:
         if migration.version in records:
             continue
         with conn.transaction():
@@ -241,8 +244,7 @@ def _apply_migrations(conn: psycopg.Connection, records: dict[str, _Record]) -> 
     return done
 
 
-def _apply_sql_files(conn: psycopg.Connection) -> list[SqlFile]:
-    files = sql_files()
+def _apply_sql_files(conn: psycopg.Connection, files: list[SqlFile]) -> list[SqlFile]:
     recorded = dict(conn.execute("SELECT name, checksum FROM public.threatmap_sql_files").fetchall())
     if recorded == {f.name: f.checksum for f in files}:
         return []
@@ -256,26 +258,28 @@ def _apply_sql_files(conn: psycopg.Connection) -> list[SqlFile]:
     return files
 
 
-def upgrade(url: str) -> Upgrade:
+def upgrade(url: str, migrations_dir: Path = MIGRATIONS_DIR, sql_dir: Path = SQL_DIR) -> Upgrade:
     """Applies the pending migrations in order, then the code files if they are not current."""
+    migrations = available(migrations_dir)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_ID])
         try:
             _ensure_tables(conn)
-            records, squashed = _recorded(conn)
-            _check_unchanged(available(), records)
+            records, squashed = _recorded(conn, migrations)
+            _check_unchanged(migrations, records)
             if squashed:
-                _record_squashed_as_baseline(conn)
-            _record_missing_checksums(conn, records)
-            migrations = _apply_migrations(conn, records)
-            return Upgrade(migrations, _apply_sql_files(conn))
+                _record_squashed_as_baseline(conn, migrations)
+            _record_missing_checksums(conn, migrations, records)
+            applied = _apply_migrations(conn, migrations, records)
+            return Upgrade(applied, _apply_sql_files(conn, sql_files(sql_dir)))
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_ID])
 
 
-def _record_missing_checksums(conn: psycopg.Connection, records: dict[str, _Record]) -> None:
+def _record_missing_checksums(conn: psycopg.Connection, migrations: list[Migration],
+                              records: dict[str, _Record]) -> None:
     """Migrations applied before checksums were kept: their current text is taken as applied."""
-    params: list[Any] = [(m.checksum, m.version) for m in available()
+    params: list[Any] = [(m.checksum, m.version) for m in migrations
                          if m.version in records and records[m.version].checksum is None]
     if params:
         with conn.cursor() as cur:

@@ -1,0 +1,150 @@
+"""The schema runner: migrations applied once and never changed after, the database code
+(store/sql) re-applied whenever its text changes. Each test builds a database of its own in the
+session's cluster, from copies of store/migrations and store/sql it may edit."""
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from store.cluster import SUPERUSER
+from store.database import ManagedDatabase, create_database, drop_database
+from store.errors import StoreSetupError
+from store.migrate import MIGRATIONS_DIR, SQL_DIR, sql_files, sql_status, status, upgrade
+
+
+@dataclass
+class Scratch:
+    """An empty database and editable copies of the runner's two folders."""
+    url: str
+    migrations: Path
+    sql: Path
+    managed: ManagedDatabase
+    dbname: str
+
+    def upgrade(self):
+        return upgrade(self.url, self.migrations, self.sql)
+
+    def schema(self) -> list[str]:
+        dump = subprocess.run(
+            [self.managed.cluster.bindir / "pg_dump", "--schema-only",
+             "--exclude-table=public.threatmap_*", self.url],
+            capture_output=True, text=True, check=True).stdout
+        # \restrict and \unrestrict carry a random key per dump.
+        return [line for line in dump.splitlines() if not line.startswith(("\\restrict", "\\unrestrict"))]
+
+    def function_source(self, name: str) -> str:
+        with psycopg.connect(self.url) as conn:
+            return conn.execute("SELECT prosrc FROM pg_proc WHERE oid = %s::regproc",
+                                [name]).fetchone()[0]
+
+
+@pytest.fixture
+def scratch(managed_db: ManagedDatabase, tmp_path: Path, request: pytest.FixtureRequest
+            ) -> Iterator[Scratch]:
+    dbname = f"migrations_{request.node.name[:40]}"
+    drop_database(managed_db.cluster, dbname)
+    create_database(managed_db.cluster, dbname)
+    shutil.copytree(MIGRATIONS_DIR, tmp_path / "migrations")
+    shutil.copytree(SQL_DIR, tmp_path / "sql")
+    yield Scratch(managed_db.cluster.url(SUPERUSER, dbname), tmp_path / "migrations",
+                  tmp_path / "sql", managed_db, dbname)
+    drop_database(managed_db.cluster, dbname)
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_new_database_gets_every_migration_and_every_code_file(scratch: Scratch) -> None:
+    done = scratch.upgrade()
+    assert [m.path.name for m in done.migrations] == sorted(p.name for p in scratch.migrations.glob("*.sql"))
+    assert [f.name for f in done.sql_files] == [f.name for f in sql_files(scratch.sql)]
+    assert all(state.current for state in sql_status(scratch.url, scratch.sql))
+    again = scratch.upgrade()
+    assert again.migrations == [] and again.sql_files == []
+
+
+def test_applying_the_code_twice_changes_nothing(scratch: Scratch) -> None:
+    scratch.upgrade()
+    before = scratch.schema()
+    with psycopg.connect(scratch.url, autocommit=True) as conn:
+        conn.execute("DELETE FROM public.threatmap_sql_files")   # forget it was applied
+    assert len(scratch.upgrade().sql_files) == len(sql_files(scratch.sql))
+    assert scratch.schema() == before
+
+
+def test_a_changed_code_file_is_reapplied_on_the_next_start(scratch: Scratch) -> None:
+    scratch.upgrade()
+    replace_in(scratch.sql / "20_projection.sql", "SELECT r.published_at IS NOT NULL AND NOT r.abusive",
+               "SELECT r.published_at IS NOT NULL AND NOT r.abusive  -- changed")
+    assert [s.file.name for s in sql_status(scratch.url, scratch.sql) if not s.current] == [
+        "20_projection.sql"]
+    done = scratch.upgrade()
+    assert done.migrations == []
+    assert [f.name for f in done.sql_files] == [f.name for f in sql_files(scratch.sql)]  # all, in order
+    assert "-- changed" in scratch.function_source("core.is_public")
+    assert scratch.upgrade().sql_files == []
+
+
+def test_a_new_code_file_is_applied(scratch: Scratch) -> None:
+    scratch.upgrade()
+    (scratch.sql / "80_extra.sql").write_text(
+        "SET LOCAL ROLE threatmap_app;\n"
+        "CREATE OR REPLACE FUNCTION core.extra() RETURNS integer LANGUAGE sql AS $$ SELECT 42 $$;\n")
+    assert "80_extra.sql" in [f.name for f in scratch.upgrade().sql_files]
+    with psycopg.connect(scratch.url) as conn:
+        assert conn.execute("SELECT core.extra()").fetchone()[0] == 42
+        owner = conn.execute("SELECT proowner::regrole::text FROM pg_proc "
+                             "WHERE oid = 'core.extra'::regproc").fetchone()[0]
+    assert owner == "threatmap_app"
+
+
+def test_a_new_migration_is_followed_by_the_code_even_unchanged(scratch: Scratch) -> None:
+    """A migration may drop a view to change the table under it; the code brings it back."""
+    scratch.upgrade()
+    (scratch.migrations / "0099_drop_a_view.sql").write_text(
+        "SET LOCAL ROLE threatmap_app;\nDROP VIEW open.ogc_categories;\n")
+    done = scratch.upgrade()
+    assert [m.name for m in done.migrations] == ["drop_a_view"]
+    assert len(done.sql_files) == len(sql_files(scratch.sql))
+    with psycopg.connect(scratch.url) as conn:
+        assert conn.execute("SELECT to_regclass('open.ogc_categories')").fetchone()[0] is not None
+        assert conn.execute("SELECT has_table_privilege('threatmap_public', 'open.ogc_categories', "
+                            "'SELECT')").fetchone()[0]
+
+
+def test_a_changed_applied_migration_is_refused_naming_the_file(scratch: Scratch) -> None:
+    scratch.upgrade()
+    replace_in(scratch.migrations / "0002_baseline.sql", "CREATE INDEX reports_status",
+               "CREATE INDEX reports_status_renamed")
+    with pytest.raises(StoreSetupError, match=r"store/migrations/0002_baseline\.sql has changed since "
+                                              r"it was applied.*put the change in a new migration"):
+        scratch.upgrade()
+    assert [s.migration.name for s in status(scratch.url, scratch.migrations) if s.changed] == ["baseline"]
+
+
+def test_a_failing_code_file_is_named_and_changes_nothing(scratch: Scratch) -> None:
+    scratch.upgrade()
+    replace_in(scratch.sql / "20_projection.sql", "SELECT r.published_at IS NOT NULL AND NOT r.abusive",
+               "SELECT r.published_at IS NOT NULL AND NOT r.abusive  -- changed")
+    (scratch.sql / "85_broken.sql").write_text("SET LOCAL ROLE threatmap_app;\nSELECT no_such_thing;\n")
+    with pytest.raises(StoreSetupError, match=r"store/sql/85_broken\.sql failed.*no_such_thing"):
+        scratch.upgrade()
+    assert "-- changed" not in scratch.function_source("core.is_public")   # rolled back together
+
+
+def test_a_database_built_by_only_some_squashed_migrations_is_refused(scratch: Scratch) -> None:
+    with psycopg.connect(scratch.url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.threatmap_migrations (version text PRIMARY KEY, "
+                     "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+        conn.execute("INSERT INTO public.threatmap_migrations (version, name) "
+                     "VALUES ('0002', 'core'), ('0003', 'open')")
+    with pytest.raises(StoreSetupError, match=r"squashed into 0002_baseline.*missing: 0005_"):
+        scratch.upgrade()
