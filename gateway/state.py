@@ -16,4 +16,4 @@ class Runtime:
     app_pool: AsyncConnectionPool
     public_pool: AsyncConnectionPool
     managed: ManagedDatabase | None = None
-    report_events: ChannelListener | None = None  # open.reports changes (migration 0020)
+    report_events: ChannelListener | None = None  # open.reports changes (store/sql/45_report_events.sql)

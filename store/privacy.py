@@ -1,7 +1,8 @@
 """The anonymization policy (config/privacy.yml) and the jobs that enforce it over time.
 
 The policy is validated here and written to core.privacy_policy, where the triggers of
-migration 0003 read it; a changed policy rebuilds the public layer in one transaction.
+store/sql/ read it (20_projection.sql, 30_publication.sql); a changed policy rebuilds the public
+layer in one transaction.
 """
 
 import logging

@@ -1,6 +1,6 @@
 """Which tiles a change of the public layer touches.
 
-A change note (migration 0041) gives the public places (EPSG:3857 cell centres) of the changed
+A change note (store/sql/40_tile_notices.sql) gives the public places (EPSG:3857 cell centres) of the changed
 reports and their area codes. A tile shows a change when:
 - reports layer (z >= 12): a changed place lies in the tile's buffered envelope;
 - density layer (z < 12): the centre of the density cell holding a changed place lies there.

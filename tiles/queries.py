@@ -3,8 +3,8 @@
 Each layer is one readable SELECT; a tile concatenates the layers it shows (MVT layers are
 independent messages, so concatenated bytes are a valid tile). The statement also returns the
 data version it saw, in the same snapshot, so a cached tile is keyed by what it shows.
-Filters add bound conditions; without filters the precomputed pyramid (migration 0040) serves,
-with area outlines clipped per tile in advance (migration 0044).
+Filters add bound conditions; without filters the precomputed pyramid (store/sql/50_tile_pyramid.sql)
+serves, with area outlines clipped per tile in advance (store/sql/55_area_tiles.sql).
 """
 
 from psycopg import sql
@@ -45,7 +45,7 @@ SELECT ST_AsMVT(t, 'density', {extent}, 'geom') FROM (
 ) AS t
 """
 
-# The outlines come clipped in advance, per tile (migration 0044: open.area_tiles holds
+# The outlines come clipped in advance, per tile (store/sql/55_area_tiles.sql: open.area_tiles holds
 # ST_AsMVTGeom of each area with this extent and buffer), so the layer only joins the counts.
 AREAS = """
 SELECT ST_AsMVT(t, 'areas', {extent}, 'geom') FROM (

@@ -1,8 +1,8 @@
-"""Live public changes: PostgreSQL announces each change of open.reports (migration 0020) on a
-channel; every gateway process listens on one shared connection (store.notify, started by the
-app's lifespan) and hands each notice to its subscriptions, so all replicas deliver the same
-events. When notices may have been missed (the database restarted, or a subscriber fell far
-behind), the subscriber gets a REFRESHED event."""
+"""Live public changes: PostgreSQL announces each change of open.reports
+(store/sql/45_report_events.sql) on a channel; every gateway process listens on one shared
+connection (store.notify, started by the app's lifespan) and hands each notice to its
+subscriptions, so all replicas deliver the same events. When notices may have been missed (the
+database restarted, or a subscriber fell far behind), the subscriber gets a REFRESHED event."""
 
 import json
 from collections.abc import AsyncGenerator
