@@ -9,7 +9,10 @@ Two kinds of SQL file, as Flyway's versioned and repeatable migrations:
   one recorded, a file is new or gone, or a migration was applied, ALL files are re-applied in
   name order, in one transaction: replacing one object may need others of other files, and a
   migration may have dropped a view to change the table under it.
-The directories are scanned: adding a file is all it takes.
+The directories are scanned: adding a file is all it takes. Migrations run first, so a migration
+must not need store/sql (on a new database it does not exist yet): a function a table needs (in
+a CHECK, a default, an index) belongs to the migrations, and a view in the way of a change of
+its table is dropped by the migration (re-created by store/sql right after).
 
 A tiny runner on purpose: the well-kept runners we looked at (yoyo, alembic) either want Python
 migration modules or their own URL parsing, which does not take our socket URLs. An advisory

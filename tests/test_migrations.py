@@ -11,8 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from gateway.cli import main
 from store.cluster import SUPERUSER
-from store.database import ManagedDatabase, create_database, drop_database
+from store.database import DatabaseUrls, ManagedDatabase, create_database, drop_database
 from store.errors import StoreSetupError
 from store.migrate import MIGRATIONS_DIR, SQL_DIR, sql_files, sql_status, status, upgrade
 
@@ -148,3 +149,11 @@ def test_a_database_built_by_only_some_squashed_migrations_is_refused(scratch: S
                      "VALUES ('0002', 'core'), ('0003', 'open')")
     with pytest.raises(StoreSetupError, match=r"squashed into 0002_baseline.*missing: 0005_"):
         scratch.upgrade()
+
+
+def test_db_status_lists_the_code_files_as_current(urls: DatabaseUrls, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DATABASE_URL", urls.app)
+    main(["db", "status"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("sql/")]
+    assert [line.split(":")[0] for line in lines] == [f"sql/{f.name}" for f in sql_files()]
+    assert not any("changed" in line for line in lines)

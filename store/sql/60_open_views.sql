@@ -1,6 +1,9 @@
 -- The views the public role reads. They run with their owner's rights, so the public role
 -- needs no access to core; each exposes only public columns and suppresses counts below k.
 -- (open.reports itself is a table, kept by store/sql/30_publication.sql.)
+--
+-- CREATE OR REPLACE VIEW keeps grants and dependants, and can only append columns: to rename,
+-- retype or remove one, drop the view in a migration (store/sql is re-applied right after).
 SET LOCAL ROLE threatmap_app;
 
 CREATE OR REPLACE VIEW open.categories AS

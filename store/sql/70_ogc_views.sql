@@ -3,6 +3,9 @@
 -- So each collection reads a view whose EVERY column is public, with the published geometry
 -- (a cell centre or an area) and the published date: nothing here can be used to count rows
 -- by a private value. Each view has a unique `id` for /items/{id}.
+--
+-- CREATE OR REPLACE VIEW keeps grants and dependants, and can only append columns: to rename,
+-- retype or remove one, drop the view in a migration (store/sql is re-applied right after).
 SET LOCAL ROLE threatmap_app;
 
 CREATE OR REPLACE VIEW open.ogc_reports AS
