@@ -2,8 +2,7 @@
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 
 import httpx
 import psycopg
@@ -14,30 +13,12 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.settings import Settings
 from store.database import DatabaseUrls
-from tests.conftest import insert_report
+from tests.support import OGC_COLLECTIONS as COLLECTIONS
+from tests.support import PUBLISHED_KRAKOW as KRAKOW
+from tests.support import PUBLISHED_WARSAW as WARSAW
+from tests.support import insert_report
 
-COLLECTIONS = ["reports", "report-density", "area-statistics", "police-units", "categories"]
-# Exact points of the fixture reports: none on a cell centre.
-KRAKOW = (19.93712, 50.06143)
-WARSAW = (21.01234, 52.22977)
 GEOJSON = {"Accept": "application/geo+json"}
-
-
-@pytest.fixture(scope="module")
-def published(urls: DatabaseUrls) -> Iterator[dict[str, uuid.UUID]]:
-    """Five public reports in Kraków (one cell, so the density grid shows them) and one in
-    Warsaw, each with a private description and contact."""
-    occurred = datetime(2026, 3, 5, 14, 37, tzinfo=UTC)
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        ids = {f"krakow-{i}": insert_report(conn, lon=KRAKOW[0] + i * 1e-5, lat=KRAKOW[1],
-                                            category="vandalism", occurred_at=occurred,
-                                            created_at=occurred, published=True)
-               for i in range(5)}
-        ids["warsaw"] = insert_report(conn, lon=WARSAW[0], lat=WARSAW[1], category="vandalism",
-                                      occurred_at=occurred, created_at=occurred, published=True)
-    yield ids
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [list(ids.values())])
 
 
 async def items(client: httpx.AsyncClient, collection: str, **params: str | int) -> httpx.Response:

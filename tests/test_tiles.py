@@ -4,7 +4,6 @@ import asyncio
 import gzip
 import json
 import re
-import time
 import uuid
 
 import httpx
@@ -12,8 +11,7 @@ import mercantile
 import psycopg
 import pytest
 
-from tests.conftest import CONFIG_DIR, WARSAW, insert_report, running_app
-from tests.tiles_helpers import decode
+from tests.support import CONFIG_DIR, WARSAW, decode_tile, eventually, insert_report, running_app
 from tiles.cache import TileBody, TileCache
 from tiles.changes import Change, ChangeGeometry, TileRange
 from tiles.grid import REPORTS_MIN_ZOOM, density_level
@@ -40,17 +38,7 @@ async def get_tile(client: httpx.AsyncClient, t: mercantile.Tile, query: str = "
 async def layers(client: httpx.AsyncClient, t: mercantile.Tile, query: str = "") -> dict:
     response = await get_tile(client, t, query)
     assert response.status_code in (200, 204), response.text
-    return decode(response.content, t.z, t.x, t.y) if response.status_code == 200 else {}
-
-
-async def eventually(check, timeout: float = 3.0):
-    """The listener learns of a change within milliseconds of its commit: wait that long."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.02)
+    return decode_tile(response.content, t.z, t.x, t.y) if response.status_code == 200 else {}
 
 
 def publish(conn: psycopg.Connection, n: int, lon: float = WARSAW[0], lat: float = WARSAW[1],
@@ -123,7 +111,7 @@ async def test_tile_headers_etag_304_and_gzip(client: httpx.AsyncClient,
     assert response.headers["content-type"] == MVT
     assert re.fullmatch(r'W/"[0-9a-f]{16}-all"', response.headers["etag"])
     assert "max-age=" in response.headers["cache-control"]
-    assert len(decode(response.content, t.z, t.x, t.y)["reports"]) == 3
+    assert len(decode_tile(response.content, t.z, t.x, t.y)["reports"]) == 3
 
     again = await get_tile(client, t, **{"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
@@ -414,7 +402,7 @@ KRAKOW = (19.945, 50.065)
 def density_sum(response: httpx.Response, t: mercantile.Tile) -> int:
     if response.status_code == 204:
         return 0
-    got = decode(response.content, t.z, t.x, t.y)
+    got = decode_tile(response.content, t.z, t.x, t.y)
     return sum(f["properties"]["count"] for f in got.get("density", [])) + len(got.get("reports", []))
 
 
@@ -594,14 +582,14 @@ async def test_areas_clipped_in_advance_equal_clipping_at_request(client: httpx.
             level = "county" if z >= 7 else "voivodeship"
             expected = public_conn.execute(CLIPPED_AT_REQUEST, {"z": z, "x": t.x, "y": t.y,
                                                                 "level": level}).fetchone()[0] or b""
-            want = decode(bytes(expected), z, t.x, t.y).get("areas", [])
+            want = decode_tile(bytes(expected), z, t.x, t.y).get("areas", [])
             got = (await layers(client, t)).get("areas", [])
             key = lambda f: f["properties"]["code"]  # noqa: E731
             assert sorted(got, key=key) == sorted(want, key=key), f"z{z} {place}"
             expected = public_conn.execute(FILTERED_AT_REQUEST, {
                 "z": z, "x": t.x, "y": t.y, "level": level, "categories": ["speeding", "vandalism"]
             }).fetchone()[0] or b""
-            want = decode(bytes(expected), z, t.x, t.y).get("areas", [])
+            want = decode_tile(bytes(expected), z, t.x, t.y).get("areas", [])
             got = (await layers(client, t, "?categories=speeding,vandalism")).get("areas", [])
             assert sorted(got, key=key) == sorted(want, key=key), f"z{z} {place} filtered"
             seen += len(want)
