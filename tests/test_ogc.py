@@ -151,6 +151,22 @@ async def test_cql2_text_and_json_filters(client: httpx.AsyncClient, published: 
     assert [f["id"] for f in posted.json()["features"]] == [str(published["warsaw"])]
 
 
+async def test_cql2_during_an_interval_selects_by_day(client: httpx.AsyncClient, published: dict) -> None:
+    march = await items(client, "reports", filter="occurred_on T_DURING "
+                        "INTERVAL('2026-03-01T00:00:00Z','2026-03-31T00:00:00Z')")
+    assert march.status_code == 200, march.text
+    assert len(march.json()["features"]) == 6
+    april = {"op": "t_during", "args": [{"property": "occurred_on"}, {"interval": ["2026-04-01", "2026-04-30"]}]}
+    posted = await client.post("/ogc/collections/reports/items?f=json", content=json.dumps(april),
+                               headers={"Content-Type": "application/query-cql-json"})
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["features"] == []
+    open_ended = {**april, "args": [{"property": "occurred_on"}, {"interval": ["2026-03-01", ".."]}]}
+    refused = await client.post("/ogc/collections/reports/items?f=json", content=json.dumps(open_ended),
+                                headers={"Content-Type": "application/query-cql-json"})
+    assert_ogc_error(refused, 400)
+
+
 async def test_queryables_list_only_public_columns(client: httpx.AsyncClient) -> None:
     queryables = (await client.get("/ogc/collections/reports/queryables", params={"f": "json"})).json()
     names = set(queryables["properties"])
