@@ -156,7 +156,8 @@ async def test_cql2_during_an_interval_selects_by_day(client: httpx.AsyncClient,
                         "INTERVAL('2026-03-01T00:00:00Z','2026-03-31T00:00:00Z')")
     assert march.status_code == 200, march.text
     assert len(march.json()["features"]) == 6
-    april = {"op": "t_during", "args": [{"property": "occurred_on"}, {"interval": ["2026-04-01", "2026-04-30"]}]}
+    april = {"op": "t_during",
+             "args": [{"property": "occurred_on"}, {"interval": ["2026-04-01", "2026-04-30"]}]}
     posted = await client.post("/ogc/collections/reports/items?f=json", content=json.dumps(april),
                                headers={"Content-Type": "application/query-cql-json"})
     assert posted.status_code == 200, posted.text
