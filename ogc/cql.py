@@ -95,11 +95,21 @@ class _Compiler(Evaluator):
     def null(self, node, lhs):
         return sql.SQL("({} IS {}NULL)").format(lhs, sql.SQL("NOT " if node.not_ else ""))
 
+    def evaluate(self, node: Any, adopt_result: bool = True) -> Any:
+        # An interval's ends may be open (None) or relative (a duration), which the generic walk
+        # cannot evaluate as literals: a predicate on an interval is read before its children.
+        if isinstance(node, ast.TemporalPredicate) and isinstance(node.rhs, values.Interval):
+            return self._on_interval(node)
+        return super().evaluate(node, adopt_result)
+
+    def _on_interval(self, node: ast.TemporalPredicate) -> sql.Composable:
+        if node.op is not ast.TemporalComparisonOp.DURING:
+            raise FilterError(f"temporal operator {node.op.value} is not supported on an interval")
+        return sql.SQL("({} BETWEEN {} AND {})").format(
+            self.evaluate(node.lhs, False), self._instant(node.rhs.start), self._instant(node.rhs.end))
+
     @handle(ast.TemporalPredicate, subclasses=True)
     def temporal(self, node, lhs, rhs):
-        if node.op is ast.TemporalComparisonOp.DURING and isinstance(node.rhs, values.Interval):
-            return sql.SQL("({} BETWEEN {} AND {})").format(
-                lhs, self._instant(node.rhs.start), self._instant(node.rhs.end))
         if node.op not in TEMPORAL:
             raise FilterError(f"temporal operator {node.op.value} is not supported")
         return sql.SQL("({} {} {})").format(lhs, sql.SQL(TEMPORAL[node.op]), rhs)
@@ -150,7 +160,7 @@ class _Compiler(Evaluator):
         return self.envelope_sql(node.x1, node.y1, node.x2, node.y2)
 
     @handle(values.Interval)
-    def interval(self, node):
+    def interval(self, node, *ends):
         raise FilterError("an interval is only allowed with T_DURING")
 
     def _bbox_literal(self, corners: list[Any]) -> sql.Composable:

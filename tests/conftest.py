@@ -1,14 +1,13 @@
 """Fixtures that start real things: one throwaway PostGIS cluster per test session, the app
 over HTTP (ASGI, with its lifespan), and connections as the application and public roles."""
 
-import contextlib
 import os
 import shutil
 import signal
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,10 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from gateway.app import create_app
-from gateway.settings import PROJECT_ROOT, Settings
+from gateway.settings import Settings
 from store.database import DatabaseUrls, ManagedDatabase
 from store.setup import prepare_database
-
-CONFIG_DIR = PROJECT_ROOT / "config"
-WARSAW = (21.012, 52.230)
+from tests.support import CONFIG_DIR, PUBLISHED_KRAKOW, PUBLISHED_WARSAW, insert_report, running_app
 
 
 def _interrupted(signum: int, frame: Any) -> None:
@@ -93,43 +90,28 @@ def clean_reports(urls: DatabaseUrls) -> Iterator[None]:
         conn.execute("DELETE FROM core.reports")
 
 
-def insert_report(conn: psycopg.Connection, *, lon: float = WARSAW[0], lat: float = WARSAW[1],
-                  category: str = "vandalism", status: str = "under_verification",
-                  occurred_at: datetime | None = None, created_at: datetime | None = None,
-                  description: str | None = "a private description",
-                  contact: str | None = "private@example.org", published: bool = False,
-                  abusive: bool = False) -> uuid.UUID:
-    """Writes one report straight into core, as the gateway would."""
-    now = datetime.now(UTC)
-    created_at = created_at or now
-    occurred_at = occurred_at or created_at - timedelta(hours=1)
-    row = conn.execute(
-        """
-        INSERT INTO core.reports (category_id, status, geom, occurred_at, created_at,
-                                  description, contact, abusive, published_at)
-        VALUES (%s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, %s, %s, %s, %s)
-        RETURNING id
-        """,
-        [category, status, lon, lat, occurred_at, created_at, description, contact, abusive,
-         now if published else None],
-    ).fetchone()
-    return row[0]
-
-
 # --- GraphQL (issue 4) -----------------------------------------------------------------------
-@contextlib.asynccontextmanager
-async def running_app(settings: Settings, peer: tuple[str, int] = ("127.0.0.1", 50000)
-                      ) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    """An app of its own (its own rate limiter) and a client whose socket peer is `peer`."""
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager:
-        transport = httpx.ASGITransport(app=manager.app, client=peer)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http, app
-
-
 @pytest.fixture(scope="session")
 async def graphql_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app with a submitReport rate limit high enough not to get in the tests' way."""
     async with running_app(settings.model_copy(update={"submit_rate_limit": "10000/hour"})) as (http, _):
         yield http
+
+
+# --- OGC API Features ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def published(urls: DatabaseUrls) -> Iterator[dict[str, uuid.UUID]]:
+    """Five public reports in Kraków (one cell, so the density grid shows them) and one in
+    Warsaw, each with a private description and contact."""
+    occurred = datetime(2026, 3, 5, 14, 37, tzinfo=UTC)
+    krakow, warsaw = PUBLISHED_KRAKOW, PUBLISHED_WARSAW
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        ids = {f"krakow-{i}": insert_report(conn, lon=krakow[0] + i * 1e-5, lat=krakow[1],
+                                            category="vandalism", occurred_at=occurred,
+                                            created_at=occurred, published=True)
+               for i in range(5)}
+        ids["warsaw"] = insert_report(conn, lon=warsaw[0], lat=warsaw[1], category="vandalism",
+                                      occurred_at=occurred, created_at=occurred, published=True)
+    yield ids
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [list(ids.values())])

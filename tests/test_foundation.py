@@ -9,7 +9,7 @@ from gateway.shutdown import stop_in_order, stop_step
 from store.database import DatabaseUrls, ManagedDatabase
 from store.migrate import available, migrate, status
 from store.seed import seed
-from tests.conftest import CONFIG_DIR, insert_report, running_app
+from tests.support import CONFIG_DIR, insert_report, running_app
 
 
 def test_migrations_apply_once_and_a_second_run_changes_nothing(urls: DatabaseUrls) -> None:

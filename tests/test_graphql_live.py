@@ -5,27 +5,29 @@ import asyncio
 import contextlib
 import functools
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-import uvicorn
 import websockets
 
 from gateway.app import create_app
 from gateway.settings import Settings
 from store.database import DatabaseUrls, ManagedDatabase
-from tests.conftest import WARSAW, insert_report, running_app
-from tests.graphql_helpers import gql, token
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support import (
+    WARSAW,
+    CountingPool,
+    free_port,
+    gql,
+    insert_report,
+    next_message,
+    running_app,
+    served,
+    token,
+    ws_query,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +35,8 @@ async def live(settings: Settings) -> AsyncIterator[tuple[str, Any]]:
     """A real uvicorn on a free port: its host:port, and the app (to look at its runtime)."""
     port = free_port()
     app = create_app(settings.model_copy(update={"port": port}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           proxy_headers=False, lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.05)
-    try:
+    async with served(app, port, proxy_headers=False, lifespan="on"):
         yield f"127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +75,6 @@ async def wait_until_subscribed(urls: DatabaseUrls, *sockets: Any) -> None:
         with contextlib.suppress(TimeoutError):
             while True:
                 await asyncio.wait_for(ws.recv(), timeout=0.3)
-
-
-async def next_message(ws: Any) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
 
 
 async def next_event(ws: Any, timeout: float = 10) -> dict[str, Any]:
@@ -196,53 +185,6 @@ async def test_listener_reconnects_after_a_database_restart(
         assert (await next_event(ws))["reportId"] == report
 
 
-class CountingPool:
-    """Counts statements run through a pool's connections (instrumentation, not a stand-in)."""
-
-    def __init__(self, pool: Any) -> None:
-        self.pool = pool
-        self.statements = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.pool, name)
-
-    @contextlib.asynccontextmanager
-    async def connection(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        async with self.pool.connection(*args, **kwargs) as conn:
-            counter = self
-
-            class Cursor:
-                def __init__(self, cursor: Any) -> None:
-                    self.cursor = cursor
-
-                async def __aenter__(self) -> "Cursor":
-                    await self.cursor.__aenter__()
-                    return self
-
-                async def __aexit__(self, *exc: Any) -> None:
-                    await self.cursor.__aexit__(*exc)
-
-                async def execute(self, *a: Any, **k: Any) -> Any:
-                    counter.statements += 1
-                    return await self.cursor.execute(*a, **k)
-
-                def __getattr__(self, name: str) -> Any:
-                    return getattr(self.cursor, name)
-
-            class Connection:
-                def cursor(self, *a: Any, **k: Any) -> Cursor:
-                    return Cursor(conn.cursor(*a, **k))
-
-                async def execute(self, *a: Any, **k: Any) -> Any:
-                    counter.statements += 1
-                    return await conn.execute(*a, **k)
-
-                def __getattr__(self, name: str) -> Any:
-                    return getattr(conn, name)
-
-            yield Connection()
-
-
 async def test_a_page_costs_a_constant_number_of_statements(
         settings: Settings, app_conn: psycopg.Connection, clean_reports: None) -> None:
     for i in range(120):
@@ -312,16 +254,6 @@ async def test_a_page_fetches_only_the_related_data_asked_for(
 
 KRAKOW = (19.94, 50.06)   # county 1201, unit kpp-1201 (not kpp-1405)
 PRIVATE = 'query($id: ID!) { report(id: $id) { id description } }'
-
-
-async def ws_query(ws: Any, op: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    """One query operation over graphql-transport-ws: its `next` payload (or `error`)."""
-    await ws.send(json.dumps({"id": op, "type": "subscribe",
-                              "payload": {"query": query, "variables": variables}}))
-    message = await next_message(ws)
-    if message["type"] == "next":
-        assert (await next_message(ws))["type"] == "complete"
-    return message
 
 
 async def test_a_websocket_connection_rechecks_access_for_each_operation(

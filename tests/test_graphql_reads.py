@@ -8,8 +8,7 @@ import psycopg
 import pytest
 
 from gateway.settings import Settings
-from tests.conftest import WARSAW, insert_report
-from tests.graphql_helpers import codes, gql, token
+from tests.support import WARSAW, codes, gql, insert_report, token
 
 KRAKOW = (19.94, 50.06)
 PRIVATE_FIELDS = ("exactLocation { longitude latitude }", "occurredAt", "description", "contact",

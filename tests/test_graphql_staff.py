@@ -10,9 +10,7 @@ import psycopg
 import pytest
 
 from gateway.settings import Settings
-from tests.conftest import WARSAW, insert_report, running_app
-from tests.graphql_helpers import codes, gql, token
-from tests.test_graphql_live import CountingPool
+from tests.support import WARSAW, CountingPool, codes, gql, insert_report, running_app, token
 
 KRAKOW = (19.94, 50.06)            # county 1201 (powiat Kraków), voivodeship 12
 RADOM_AREA = (21.15, 51.40)        # voivodeship 14 (Masovian), not county 1405

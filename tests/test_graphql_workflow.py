@@ -11,8 +11,7 @@ import psycopg
 import pytest
 
 from gateway.settings import Settings
-from tests.conftest import WARSAW, insert_report, running_app
-from tests.graphql_helpers import codes, gql, token
+from tests.support import WARSAW, codes, gql, insert_report, running_app, token
 
 SUBMIT = """mutation($input: SubmitReportInput!, $key: String) {
     submitReport(input: $input, idempotencyKey: $key) {

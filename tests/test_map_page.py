@@ -3,18 +3,16 @@ the tiles from a real server, and draws them."""
 
 import base64
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-import uvicorn
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.conftest import WARSAW, insert_report
+from tests.support import WARSAW, free_port, insert_report, uvicorn_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -41,21 +39,15 @@ async (dataUrl) => {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(settings: Settings, urls, clean_reports) -> Iterator[str]:
     with psycopg.connect(urls.app, autocommit=True) as conn:
         for i in range(30):
             insert_report(conn, lon=WARSAW[0] + i * 0.02, lat=WARSAW[1], published=True,
                           status="confirmed")
-    port = _free_port()
+    port = free_port()
     app = create_app(settings.model_copy(update={"port": port}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn_server(app, port)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

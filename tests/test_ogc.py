@@ -2,8 +2,7 @@
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 
 import httpx
 import psycopg
@@ -14,30 +13,12 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.settings import Settings
 from store.database import DatabaseUrls
-from tests.conftest import insert_report
+from tests.support import OGC_COLLECTIONS as COLLECTIONS
+from tests.support import PUBLISHED_KRAKOW as KRAKOW
+from tests.support import PUBLISHED_WARSAW as WARSAW
+from tests.support import insert_report
 
-COLLECTIONS = ["reports", "report-density", "area-statistics", "police-units", "categories"]
-# Exact points of the fixture reports: none on a cell centre.
-KRAKOW = (19.93712, 50.06143)
-WARSAW = (21.01234, 52.22977)
 GEOJSON = {"Accept": "application/geo+json"}
-
-
-@pytest.fixture(scope="module")
-def published(urls: DatabaseUrls) -> Iterator[dict[str, uuid.UUID]]:
-    """Five public reports in Kraków (one cell, so the density grid shows them) and one in
-    Warsaw, each with a private description and contact."""
-    occurred = datetime(2026, 3, 5, 14, 37, tzinfo=UTC)
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        ids = {f"krakow-{i}": insert_report(conn, lon=KRAKOW[0] + i * 1e-5, lat=KRAKOW[1],
-                                            category="vandalism", occurred_at=occurred,
-                                            created_at=occurred, published=True)
-               for i in range(5)}
-        ids["warsaw"] = insert_report(conn, lon=WARSAW[0], lat=WARSAW[1], category="vandalism",
-                                      occurred_at=occurred, created_at=occurred, published=True)
-    yield ids
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [list(ids.values())])
 
 
 async def items(client: httpx.AsyncClient, collection: str, **params: str | int) -> httpx.Response:
@@ -168,6 +149,23 @@ async def test_cql2_text_and_json_filters(client: httpx.AsyncClient, published: 
                                headers={"Content-Type": "application/query-cql-json"})
     assert posted.status_code == 200, posted.text
     assert [f["id"] for f in posted.json()["features"]] == [str(published["warsaw"])]
+
+
+async def test_cql2_during_an_interval_selects_by_day(client: httpx.AsyncClient, published: dict) -> None:
+    march = await items(client, "reports", filter="occurred_on T_DURING "
+                        "INTERVAL('2026-03-01T00:00:00Z','2026-03-31T00:00:00Z')")
+    assert march.status_code == 200, march.text
+    assert len(march.json()["features"]) == 6
+    april = {"op": "t_during",
+             "args": [{"property": "occurred_on"}, {"interval": ["2026-04-01", "2026-04-30"]}]}
+    posted = await client.post("/ogc/collections/reports/items?f=json", content=json.dumps(april),
+                               headers={"Content-Type": "application/query-cql-json"})
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["features"] == []
+    open_ended = {**april, "args": [{"property": "occurred_on"}, {"interval": ["2026-03-01", ".."]}]}
+    refused = await client.post("/ogc/collections/reports/items?f=json", content=json.dumps(open_ended),
+                                headers={"Content-Type": "application/query-cql-json"})
+    assert_ogc_error(refused, 400)
 
 
 async def test_queryables_list_only_public_columns(client: httpx.AsyncClient) -> None:

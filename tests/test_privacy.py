@@ -20,7 +20,7 @@ from gateway.maintenance import run_privacy_jobs
 from store.database import DatabaseUrls
 from store.privacy import PolicyError, PrivacyPolicy, apply_policy, load_policy
 from store.setup import prepare_database
-from tests.conftest import CONFIG_DIR, WARSAW, insert_report
+from tests.support import CONFIG_DIR, WARSAW, insert_report
 
 pytestmark = pytest.mark.usefixtures("clean_reports")
 

@@ -4,7 +4,6 @@ import asyncio
 import gzip
 import json
 import re
-import time
 import uuid
 
 import httpx
@@ -12,12 +11,8 @@ import mercantile
 import psycopg
 import pytest
 
-from tests.conftest import CONFIG_DIR, WARSAW, insert_report, running_app
-from tests.tiles_helpers import decode
-from tiles.cache import TileBody, TileCache
-from tiles.changes import Change, ChangeGeometry, TileRange
+from tests.support import WARSAW, decode_tile, eventually, insert_report, running_app
 from tiles.grid import REPORTS_MIN_ZOOM, density_level
-from tiles.service import TileService
 from tiles.shortcut import CachedTileShortcut
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -40,17 +35,7 @@ async def get_tile(client: httpx.AsyncClient, t: mercantile.Tile, query: str = "
 async def layers(client: httpx.AsyncClient, t: mercantile.Tile, query: str = "") -> dict:
     response = await get_tile(client, t, query)
     assert response.status_code in (200, 204), response.text
-    return decode(response.content, t.z, t.x, t.y) if response.status_code == 200 else {}
-
-
-async def eventually(check, timeout: float = 3.0):
-    """The listener learns of a change within milliseconds of its commit: wait that long."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.02)
+    return decode_tile(response.content, t.z, t.x, t.y) if response.status_code == 200 else {}
 
 
 def publish(conn: psycopg.Connection, n: int, lon: float = WARSAW[0], lat: float = WARSAW[1],
@@ -123,7 +108,7 @@ async def test_tile_headers_etag_304_and_gzip(client: httpx.AsyncClient,
     assert response.headers["content-type"] == MVT
     assert re.fullmatch(r'W/"[0-9a-f]{16}-all"', response.headers["etag"])
     assert "max-age=" in response.headers["cache-control"]
-    assert len(decode(response.content, t.z, t.x, t.y)["reports"]) == 3
+    assert len(decode_tile(response.content, t.z, t.x, t.y)["reports"]) == 3
 
     again = await get_tile(client, t, **{"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
@@ -328,25 +313,6 @@ async def test_index_is_the_map_for_browsers_and_json_for_clients(client: httpx.
     assert licence.status_code == 200 and "MapLibre contributors" in licence.text
 
 
-# -- the cache itself -----------------------------------------------------------------------------
-def test_cache_is_bounded_in_bytes_and_evicts_tile_by_tile() -> None:
-    cache = TileCache(max_bytes=10_000)
-    for i in range(20):
-        cache.put((16, i, 0, ""), TileBody(1, bytes(1000)))
-    assert cache.bytes <= 10_000 and len(cache) < 20
-    assert cache.get((16, 19, 0, "")) is not None and cache.get((16, 0, 0, "")) is None
-    cache = TileCache(max_bytes=10**6)
-    for z, x, y, filters in [(5, 17, 10, ""), (5, 17, 10, "categories=speeding"), (5, 18, 10, ""),
-                             (6, 35, 21, "")]:
-        cache.put((z, x, y, filters), TileBody(1, f"{z}/{x}/{y}?{filters}".encode()))
-    assert cache.evict([TileRange(5, range(16, 18), range(9, 12))]) == 2  # both variants of 5/17/10
-    assert (5, 17, 10, "") not in cache and (5, 17, 10, "categories=speeding") not in cache
-    assert (5, 18, 10, "") in cache and (6, 35, 21, "") in cache
-    assert cache.evict([TileRange(6, range(0, 64), range(0, 64))]) == 1  # a wide range, few entries
-    assert len(cache) == 1
-    assert TileBody(1, b"a").etag == TileBody(7, b"a").etag != TileBody(1, b"b").etag
-
-
 # -- the pyramid stays equal to its counts ------------------------------------------------------
 PYRAMID_DIFF = """
 WITH truth AS (
@@ -414,7 +380,7 @@ KRAKOW = (19.945, 50.065)
 def density_sum(response: httpx.Response, t: mercantile.Tile) -> int:
     if response.status_code == 204:
         return 0
-    got = decode(response.content, t.z, t.x, t.y)
+    got = decode_tile(response.content, t.z, t.x, t.y)
     return sum(f["properties"]["count"] for f in got.get("density", [])) + len(got.get("reports", []))
 
 
@@ -453,7 +419,7 @@ async def test_a_publish_evicts_only_the_tiles_it_touches(settings, app_conn: ps
         version = app_conn.execute("SELECT version FROM core.data_version").fetchone()[0]
 
         async def applied() -> bool:
-            return service._version >= version
+            return service.version >= version
 
         assert await eventually(applied), "the change note did not arrive"
         renders = service.renders
@@ -517,43 +483,7 @@ async def test_a_bare_version_change_empties_the_cache(settings, app_conn: psyco
 
 
 async def _at_least(service, version: int) -> bool:
-    return service._version >= version
-
-
-def test_a_tile_from_an_older_snapshot_is_cached_only_if_no_later_change_touches_it() -> None:
-    service = TileService(CONFIG_DIR)
-    service.geometry = ChangeGeometry(service.levels, {}, 16)
-    warsaw_x, warsaw_y = mercantile.xy(*WARSAW)
-    warsaw, krakow = tile_of(*WARSAW, 14), tile_of(*KRAKOW, 14)
-    service._resync(10, None)
-    service._placed[11] = Change(11, ((warsaw_x, warsaw_y),))
-    service._apply(11)
-    old = TileBody(10, b"rendered before version 11")
-    assert not service._still_valid((14, warsaw.x, warsaw.y, ""), old)
-    assert service._still_valid((14, krakow.x, krakow.y, ""), old)
-    assert service._still_valid((14, warsaw.x, warsaw.y, ""), TileBody(11, b"after"))
-    assert not service._still_valid((14, krakow.x, krakow.y, ""), TileBody(9, b"before the log"))
-    service._apply(12)   # a bare version: everything
-    assert not service._still_valid((14, krakow.x, krakow.y, ""), TileBody(11, b"x"))
-
-
-def test_change_geometry_reaches_density_centres_and_areas() -> None:
-    x, y = mercantile.xy(*WARSAW)
-    geometry = ChangeGeometry([1000, 2000, 4000, 8000, 16000, 32000, 64000],
-                              {"14": ("voivodeship", (x - 2e5, y - 2e5, x + 2e5, y + 2e5)),
-                               "1465": ("county", (x - 1e4, y - 1e4, x + 1e4, y + 1e4))}, 16)
-    change = Change(5, ((x, y),), ("14", "1465"))
-    krakow = tile_of(*KRAKOW, 9)
-    assert not geometry.touches(change, krakow.z, krakow.x, krakow.y)
-    for z in range(17):
-        home = tile_of(*WARSAW, z)
-        assert geometry.touches(change, z, home.x, home.y)
-    # a 64 km cell's centre may lie up to ~80 Mercator km from a place: z 5 neighbours within
-    # that reach are evicted too, but no more than a 2 x 2 block
-    z5 = tile_of(*WARSAW, 5)
-    reach = next(iter(geometry.ranges(Change(5, ((x, y),)), range(5, 6))))
-    assert (z5.x, z5.y) in reach and len(reach) <= 4
-    assert geometry.touches(Change(6, areas=("unknown",)), 0, 0, 0)   # unknown area: everything
+    return service.version >= version
 
 
 CLIPPED_AT_REQUEST = """
@@ -594,14 +524,14 @@ async def test_areas_clipped_in_advance_equal_clipping_at_request(client: httpx.
             level = "county" if z >= 7 else "voivodeship"
             expected = public_conn.execute(CLIPPED_AT_REQUEST, {"z": z, "x": t.x, "y": t.y,
                                                                 "level": level}).fetchone()[0] or b""
-            want = decode(bytes(expected), z, t.x, t.y).get("areas", [])
+            want = decode_tile(bytes(expected), z, t.x, t.y).get("areas", [])
             got = (await layers(client, t)).get("areas", [])
             key = lambda f: f["properties"]["code"]  # noqa: E731
             assert sorted(got, key=key) == sorted(want, key=key), f"z{z} {place}"
             expected = public_conn.execute(FILTERED_AT_REQUEST, {
                 "z": z, "x": t.x, "y": t.y, "level": level, "categories": ["speeding", "vandalism"]
             }).fetchone()[0] or b""
-            want = decode(bytes(expected), z, t.x, t.y).get("areas", [])
+            want = decode_tile(bytes(expected), z, t.x, t.y).get("areas", [])
             got = (await layers(client, t, "?categories=speeding,vandalism")).get("areas", [])
             assert sorted(got, key=key) == sorted(want, key=key), f"z{z} {place} filtered"
             seen += len(want)
@@ -662,7 +592,7 @@ async def test_cache_hits_skip_the_router_and_answer_exactly_as_the_endpoint(
         head = await direct.head(url(t))
         assert reached and head.status_code == 200 and head.content == b""
         # With the change listener down the cache cannot be trusted: cached tiles go on too.
-        app.state.tile_service._listening.clear()
+        await app.state.tile_service.stop()
         reached.clear()
         assert (await direct.get(url(t))).status_code == 200 and reached == [url(t)]
         await direct.aclose()

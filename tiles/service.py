@@ -110,24 +110,22 @@ class TileService:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     # Read after LISTEN: no change can fall between the read and the first note.
                     version, levels = await (await conn.execute(READ_STATE)).fetchone()
-                    self._resync(version, levels)
+                    self.resync(version, levels)
                     self._listening.set()
                     attempt = 0
                     async for note in conn.notifies():
-                        if note.channel == PLACES:
-                            change = parse_note(note.payload)
-                            if change is not None:
-                                self._placed[change.version] = change
-                        elif note.payload.isdigit():
-                            self._apply(int(note.payload))
+                        self.receive(note.channel, note.payload)
             except (psycopg.Error, OSError) as error:
                 log.warning("tile change listener lost its connection (%s); reconnecting", error)
             self._listening.clear()
             await asyncio.sleep(RECONNECT_S[min(attempt, len(RECONNECT_S) - 1)])
             attempt += 1
 
-    def _resync(self, version: int, levels: list[int] | None) -> None:
-        """(Re)connected: changes may have been missed, so nothing cached is trusted."""
+    # The listener's steps, public so that the cache's rules can be driven and checked without
+    # a database (tests/test_tiles_service.py).
+    def resync(self, version: int, levels: list[int] | None) -> None:
+        """(Re)connected at `version`: changes may have been missed, so nothing cached is
+        trusted."""
         self.cache.clear()
         self._log.clear()
         self._placed.clear()
@@ -135,6 +133,16 @@ class TileService:
         self._since = version
         if levels and levels != self.levels:
             self._set_geometry(levels, None)
+
+    def receive(self, channel: str, payload: str) -> None:
+        """One notification: a change note (PLACES) is kept until its bare version (CHANNEL)
+        arrives, which applies it."""
+        if channel == PLACES:
+            change = parse_note(payload)
+            if change is not None:
+                self._placed[change.version] = change
+        elif channel == CHANNEL and payload.isdigit():
+            self._apply(int(payload))
 
     def _apply(self, version: int) -> None:
         change = self._placed.pop(version, None) or Change(version, everything=True)
@@ -147,7 +155,7 @@ class TileService:
         if self._version is None or version > self._version:
             self._version = version
 
-    def _still_valid(self, key: CacheKey, body: TileBody) -> bool:
+    def cacheable(self, key: CacheKey, body: TileBody) -> bool:
         """May a tile made from snapshot body.version be cached, given the changes applied?"""
         if self._version is None or body.version >= self._version:
             return True   # changes newer than the snapshot evict it when their notes arrive
@@ -160,6 +168,11 @@ class TileService:
         return not any(self.geometry.touches(c, z, x, y) for c in since)
 
     # -- reading ------------------------------------------------------------------------------
+    @property
+    def version(self) -> int | None:
+        """The newest data version whose change the cache has applied (None before start)."""
+        return self._version
+
     @property
     def synced(self) -> bool:
         return self._listening.is_set() and self._version is not None
@@ -191,7 +204,7 @@ class TileService:
             raise
         finally:
             del self._inflight[key]
-        if self.synced and self._still_valid(key, body):
+        if self.synced and self.cacheable(key, body):
             self.cache.put(key, body)
         return body
 

@@ -1,0 +1,216 @@
+"""What several test modules share, in one place: places and paths, factories (reports, tokens),
+clients (HTTP through ASGI, a real uvicorn on a free port, GraphQL over HTTP and over WebSocket),
+tile decoding, and statement counting. Fixtures live in conftest.py; no test module imports
+another."""
+
+import asyncio
+import contextlib
+import json
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import mapbox_vector_tile
+import mercantile
+import psycopg
+import uvicorn
+from asgi_lifespan import LifespanManager
+from starlette.types import ASGIApp
+
+from gateway.app import create_app
+from gateway.graphql.auth import Role, mint_token
+from gateway.settings import PROJECT_ROOT, Settings
+
+CONFIG_DIR = PROJECT_ROOT / "config"
+WARSAW = (21.012, 52.230)
+
+
+# -- factories ----------------------------------------------------------------------------------
+def insert_report(conn: psycopg.Connection, *, lon: float = WARSAW[0], lat: float = WARSAW[1],
+                  category: str = "vandalism", status: str = "under_verification",
+                  occurred_at: datetime | None = None, created_at: datetime | None = None,
+                  description: str | None = "a private description",
+                  contact: str | None = "private@example.org", published: bool = False,
+                  abusive: bool = False) -> uuid.UUID:
+    """Writes one report straight into core, as the gateway would."""
+    now = datetime.now(UTC)
+    created_at = created_at or now
+    occurred_at = occurred_at or created_at - timedelta(hours=1)
+    row = conn.execute(
+        """
+        INSERT INTO core.reports (category_id, status, geom, occurred_at, created_at,
+                                  description, contact, abusive, published_at)
+        VALUES (%s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, %s, %s, %s, %s)
+        RETURNING id
+        """,
+        [category, status, lon, lat, occurred_at, created_at, description, contact, abusive,
+         now if published else None],
+    ).fetchone()
+    return row[0]
+
+
+def token(settings: Settings, role: str, unit: str | None = None, hours: float = 1) -> str:
+    """A bearer token the app built from `settings` accepts."""
+    return mint_token(settings.jwt_secret, Role(role), f"test-{role}", unit, hours)
+
+
+# -- the app, in process and on a real port ------------------------------------------------------
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings, peer: tuple[str, int] = ("127.0.0.1", 50000)
+                      ) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """An app of its own (its own rate limiter) and a client whose socket peer is `peer`."""
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=peer)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http, app
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def uvicorn_server(app: ASGIApp, port: int, **config: Any) -> uvicorn.Server:
+    return uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                         **config))
+
+
+@contextlib.asynccontextmanager
+async def served(app: ASGIApp, port: int, startup_timeout: float = 120, **config: Any
+                 ) -> AsyncIterator[uvicorn.Server]:
+    """`app` served by a real uvicorn on `port` in this event loop, until the block ends."""
+    server = uvicorn_server(app, port, **config)
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        assert not task.done(), "uvicorn did not start"
+        assert time.monotonic() < deadline, "uvicorn did not start in time"
+        await asyncio.sleep(0.05)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def eventually[T](check: Callable[[], Awaitable[T]], timeout: float = 3.0) -> T:
+    """Polls `check` until it returns something true or `timeout` seconds have passed; returns
+    its last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.02)
+
+
+# -- GraphQL -------------------------------------------------------------------------------------
+async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None,
+              token: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A GraphQL POST; asserts the HTTP status is 200 and returns the body."""
+    sent = dict(headers or {})
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}},
+                                 headers=sent)
+    assert response.status_code == 200, (response.status_code, response.text)
+    return response.json()
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    """The `extensions.code` of each error of a GraphQL answer, in order."""
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+async def next_message(ws: Any, timeout: float = 10) -> dict[str, Any]:
+    """The next graphql-transport-ws message on a WebSocket."""
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout=timeout))
+
+
+async def ws_query(ws: Any, op: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """One query operation over graphql-transport-ws: its `next` payload (or `error`)."""
+    await ws.send(json.dumps({"id": op, "type": "subscribe",
+                              "payload": {"query": query, "variables": variables}}))
+    message = await next_message(ws)
+    if message["type"] == "next":
+        assert (await next_message(ws))["type"] == "complete"
+    return message
+
+
+class CountingPool:
+    """Counts statements run through a pool's connections (instrumentation, not a stand-in)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.statements = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pool, name)
+
+    @contextlib.asynccontextmanager
+    async def connection(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async with self.pool.connection(*args, **kwargs) as conn:
+            counter = self
+
+            class Cursor:
+                def __init__(self, cursor: Any) -> None:
+                    self.cursor = cursor
+
+                async def __aenter__(self) -> "Cursor":
+                    await self.cursor.__aenter__()
+                    return self
+
+                async def __aexit__(self, *exc: Any) -> None:
+                    await self.cursor.__aexit__(*exc)
+
+                async def execute(self, *a: Any, **k: Any) -> Any:
+                    counter.statements += 1
+                    return await self.cursor.execute(*a, **k)
+
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(self.cursor, name)
+
+            class Connection:
+                def cursor(self, *a: Any, **k: Any) -> Cursor:
+                    return Cursor(conn.cursor(*a, **k))
+
+                async def execute(self, *a: Any, **k: Any) -> Any:
+                    counter.statements += 1
+                    return await conn.execute(*a, **k)
+
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(conn, name)
+
+            yield Connection()
+
+
+# -- OGC API Features ------------------------------------------------------------------------------
+OGC_COLLECTIONS = ["reports", "report-density", "area-statistics", "police-units", "categories"]
+# Exact points of the `published` fixture's reports (conftest.py): none on a cell centre.
+PUBLISHED_KRAKOW = (19.93712, 50.06143)
+PUBLISHED_WARSAW = (21.01234, 52.22977)
+
+
+# -- tiles, decoded as a client does ------------------------------------------------------------
+EXTENT = 4096
+
+
+def decode_tile(data: bytes, z: int, x: int, y: int) -> dict[str, list[dict]]:
+    """Layers of an MVT tile, each feature with its properties and its points in EPSG:3857
+    metres."""
+    bounds = mercantile.xy_bounds(mercantile.Tile(x, y, z))
+    width = bounds.right - bounds.left
+
+    def to_mercator(px: float, py: float) -> tuple[float, float]:
+        return bounds.left + px / EXTENT * width, bounds.top - py / EXTENT * width
+
+    layers = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True,
+                                                               "transformer": to_mercator})
+    return {name: layer["features"] for name, layer in layers.items()}
