@@ -58,7 +58,7 @@ from bench.common import (
     venv,
     wrk,
 )
-from store.database import external_urls
+from store.locations import external_urls
 from store.migrate import migrate
 
 CITIES = {
@@ -191,7 +191,7 @@ def load(server_name: str, base: str, limit: int, concurrency: int, duration_s: 
 
 def provider_statements(public_url: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
     """The SQL our provider runs for each city at `limit` (what pygeoapi asks it for ?bbox&limit)."""
-    from ogc import database as databases
+    from ogc import bridge
     from ogc.config import feature_providers, load_config
     from ogc.provider import OpenLayerProvider
 

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 
 import tiles
-from gateway.graphql import graphql_app
+from gateway.graphql.app import graphql_app
 from gateway.graphql.subscriptions import CHANNEL as REPORT_EVENTS
 from gateway.health import health
 from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
@@ -21,7 +21,7 @@ from gateway.settings import PROJECT_ROOT, Settings
 from gateway.shutdown import cancel_task, stop_in_order
 from gateway.state import Runtime
 from ogc.service import OgcService
-from store.database import ManagedDatabase, external_urls
+from store.locations import ManagedDatabase, external_urls
 from store.notify import ChannelListener
 from store.setup import prepare_database
 

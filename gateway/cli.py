@@ -10,7 +10,7 @@ import psycopg
 from pydantic import ValidationError
 
 from gateway.settings import Settings
-from store.database import DatabaseUrls, ManagedDatabase, external_urls
+from store.locations import DatabaseUrls, ManagedDatabase, external_urls
 from store.errors import StoreSetupError
 from store.migrate import migrate, status
 from store.privacy import (

@@ -31,7 +31,7 @@ from pygeoapi.provider.base import (
 )
 
 from ogc.cql import FilterError, to_sql
-from ogc.database import JSON_TYPES, PublicDatabase, lookup
+from ogc.bridge import JSON_TYPES, PublicDatabase, lookup
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psycopg
 
-from store.database import DatabaseUrls, check_connects
+from store.locations import DatabaseUrls, check_connects
 from store.demo import Progress
 from store.migrate import migrate
 from store.privacy import apply_policy, load_policy

@@ -19,7 +19,7 @@ from asgi_lifespan import LifespanManager
 
 from gateway.app import create_app
 from gateway.settings import PROJECT_ROOT, Settings
-from store.database import DatabaseUrls, ManagedDatabase
+from store.locations import DatabaseUrls, ManagedDatabase
 from store.setup import prepare_database
 
 CONFIG_DIR = PROJECT_ROOT / "config"

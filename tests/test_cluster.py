@@ -7,7 +7,7 @@ import pytest
 
 from gateway.cli import main
 from store.cluster import ManagedCluster, server_major
-from store.database import DatabaseUrls
+from store.locations import DatabaseUrls
 from store.errors import StoreSetupError
 
 

@@ -17,7 +17,7 @@ import websockets
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from store.database import DatabaseUrls, ManagedDatabase
+from store.locations import DatabaseUrls, ManagedDatabase
 from tests.conftest import WARSAW, insert_report, running_app
 from tests.graphql_helpers import gql, token
 

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from store.database import DatabaseUrls
+from store.locations import DatabaseUrls
 from tests.conftest import insert_report
 
 COLLECTIONS = ["reports", "report-density", "area-statistics", "police-units", "categories"]

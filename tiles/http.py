@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from tiles.errors import BadTileRequest
 from tiles.filters import TileFilters, parse_filters
-from tiles.grid import TileAddress, parse_address
+from tiles.addresses import TileAddress, parse_address
 from tiles.metadata import ogc_tileset, ogc_tilesets, style, tilejson
 from tiles.reply import CORS, MVT, tile_reply
 from tiles.service import TileService

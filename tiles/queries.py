@@ -10,7 +10,7 @@ with area outlines clipped per tile in advance (migration 0044).
 from psycopg import sql
 
 from tiles.filters import TileFilters
-from tiles.grid import AREAS_MAX_ZOOM, REPORTS_MIN_ZOOM, TileAddress, area_level
+from tiles.addresses import AREAS_MAX_ZOOM, REPORTS_MIN_ZOOM, TileAddress, area_level
 
 EXTENT = 4096
 BUFFER = 64

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from tiles.cache import TileBody
 from tiles.filters import TileFilters
-from tiles.grid import TileAddress
+from tiles.addresses import TileAddress
 from tiles.service import TileService
 
 MVT = "application/vnd.mapbox-vector-tile"

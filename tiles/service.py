@@ -26,7 +26,7 @@ from store.catalogue import Catalogue, load_catalogue, load_workflow
 from tiles.cache import CacheKey, TileBody, TileCache
 from tiles.changes import Box, Change, ChangeGeometry, parse_note
 from tiles.filters import TileFilters
-from tiles.grid import TileAddress, density_level
+from tiles.addresses import TileAddress, density_level
 from tiles.queries import tile_statement
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tiles.cache import TileBody
 from tiles.errors import BadTileRequest
 from tiles.filters import TileFilters, parse_filters
-from tiles.grid import TileAddress, parse_address
+from tiles.addresses import TileAddress, parse_address
 from tiles.reply import MVT, tile_reply
 from tiles.service import TileService
 

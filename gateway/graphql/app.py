@@ -14,7 +14,7 @@ from strawberry.types import ExecutionResult
 from gateway.graphql.auth import client_address
 from gateway.graphql.context import Context, Loaders, authenticate
 from gateway.graphql.errors import with_code
-from gateway.graphql.limits import BodySizeLimit
+from gateway.graphql.body_limit import BodySizeLimit
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
 
