@@ -201,21 +201,21 @@ def provider_statements(public_url: str, limit: int) -> list[tuple[str, dict[str
             return []
 
     captured: list[tuple[Any, dict[str, Any]]] = []
-    database = databases.PublicDatabase(pool=None, loop=None)  # type: ignore[arg-type]
+    database = bridge.PublicDatabase(pool=None, loop=None)  # type: ignore[arg-type]
     config = load_config(PROJECT_ROOT / "pygeoapi-config.yml",
                          {"THREATMAP_OGC_URL": "http://127.0.0.1/ogc",
                           "THREATMAP_OPEN_DATABASE": database.key})
     definition = feature_providers(config)["reports"]
     with psycopg.connect(public_url) as conn:
-        rows = conn.execute(databases.COLUMNS_SQL, {"relation": f"open.{definition['table']}"}).fetchall()
+        rows = conn.execute(bridge.COLUMNS_SQL, {"relation": f"open.{definition['table']}"}).fetchall()
         database.columns[definition["table"]] = dict(rows)
-        databases.register(database)
+        bridge.register(database)
         try:
             provider = Capture(definition)
             for bbox in CITIES.values():
                 provider.query(offset=0, limit=limit, bbox=list(bbox))
         finally:
-            databases.unregister(database)
+            bridge.unregister(database)
         return [(statement.as_string(conn), params) for statement, params in captured]
 
 

@@ -10,8 +10,8 @@ import psycopg
 from pydantic import ValidationError
 
 from gateway.settings import Settings
-from store.locations import DatabaseUrls, ManagedDatabase, external_urls
 from store.errors import StoreSetupError
+from store.locations import DatabaseUrls, ManagedDatabase, external_urls
 from store.migrate import migrate, status
 from store.privacy import (
     PolicyError,

@@ -30,8 +30,8 @@ from pygeoapi.provider.base import (
     ProviderQueryError,
 )
 
-from ogc.cql import FilterError, to_sql
 from ogc.bridge import JSON_TYPES, PublicDatabase, lookup
+from ogc.cql import FilterError, to_sql
 
 log = logging.getLogger(__name__)
 

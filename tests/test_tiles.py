@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import CONFIG_DIR, WARSAW, insert_report, running_app
 from tests.tiles_helpers import decode
+from tiles.addresses import REPORTS_MIN_ZOOM, density_level
 from tiles.cache import TileBody, TileCache
 from tiles.changes import Change, ChangeGeometry, TileRange
-from tiles.addresses import REPORTS_MIN_ZOOM, density_level
 from tiles.service import TileService
 from tiles.shortcut import CachedTileShortcut
 

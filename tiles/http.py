@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tiles.addresses import TileAddress, parse_address
 from tiles.errors import BadTileRequest
 from tiles.filters import TileFilters, parse_filters
-from tiles.addresses import TileAddress, parse_address
 from tiles.metadata import ogc_tileset, ogc_tilesets, style, tilejson
 from tiles.reply import CORS, MVT, tile_reply
 from tiles.service import TileService

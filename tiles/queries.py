@@ -9,8 +9,8 @@ with area outlines clipped per tile in advance (migration 0044).
 
 from psycopg import sql
 
-from tiles.filters import TileFilters
 from tiles.addresses import AREAS_MAX_ZOOM, REPORTS_MIN_ZOOM, TileAddress, area_level
+from tiles.filters import TileFilters
 
 EXTENT = 4096
 BUFFER = 64

@@ -23,10 +23,10 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from store.catalogue import Catalogue, load_catalogue, load_workflow
+from tiles.addresses import TileAddress, density_level
 from tiles.cache import CacheKey, TileBody, TileCache
 from tiles.changes import Box, Change, ChangeGeometry, parse_note
 from tiles.filters import TileFilters
-from tiles.addresses import TileAddress, density_level
 from tiles.queries import tile_statement
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from gateway.graphql.auth import client_address
+from gateway.graphql.body_limit import BodySizeLimit
 from gateway.graphql.context import Context, Loaders, authenticate
 from gateway.graphql.errors import with_code
-from gateway.graphql.body_limit import BodySizeLimit
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
 
