@@ -662,7 +662,7 @@ async def test_cache_hits_skip_the_router_and_answer_exactly_as_the_endpoint(
         head = await direct.head(url(t))
         assert reached and head.status_code == 200 and head.content == b""
         # With the change listener down the cache cannot be trusted: cached tiles go on too.
-        app.state.tile_service._listening.clear()
+        app.state.tile_service.listener.listening.clear()
         reached.clear()
         assert (await direct.get(url(t))).status_code == 200 and reached == [url(t)]
         await direct.aclose()
