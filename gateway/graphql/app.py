@@ -11,7 +11,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from gateway.graphql.auth import client_address
+from gateway.graphql.auth import client_address, proxy_networks
 from gateway.graphql.body_limit import BodySizeLimit
 from gateway.graphql.context import Context, Loaders, authenticate
 from gateway.graphql.errors import with_code
@@ -25,13 +25,15 @@ class ThreatmapGraphQL(GraphQL):
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          max_subscriptions_per_connection=10)
         self.settings = settings
+        # Built here, not on first use: a storage the machine cannot make stops the start.
         self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
+        self.trusted_proxies = proxy_networks(settings.trusted_proxies)
 
     async def get_context(self, request: HTTPConnection, response: Any) -> Context:
         runtime = request.app.state.runtime
         viewer, auth_error = authenticate(self.settings.jwt_secret, request.headers.get("authorization"))
         client = client_address(request.client.host if request.client else None,
-                                request.headers.get("x-forwarded-for"), self.settings.trusted_proxies)
+                                request.headers.get("x-forwarded-for"), self.trusted_proxies)
         return Context(request=request, response=response, runtime=runtime, viewer=viewer,
                        auth_error=auth_error, client=client, limiter=self.limiter,
                        loaders=Loaders.create(runtime))
