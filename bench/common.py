@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from store.database import DatabaseUrls, ManagedDatabase, external_urls
+from store.locations import DatabaseUrls, ManagedDatabase, external_urls
 from store.setup import prepare_database
 
 BENCH_DIR = Path(__file__).resolve().parent

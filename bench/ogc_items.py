@@ -58,7 +58,7 @@ from bench.common import (
     venv,
     wrk,
 )
-from store.database import external_urls
+from store.locations import external_urls
 from store.migrate import migrate
 
 CITIES = {
@@ -191,7 +191,7 @@ def load(server_name: str, base: str, limit: int, concurrency: int, duration_s: 
 
 def provider_statements(public_url: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
     """The SQL our provider runs for each city at `limit` (what pygeoapi asks it for ?bbox&limit)."""
-    from ogc import database as databases
+    from ogc import bridge
     from ogc.config import feature_providers, load_config
     from ogc.provider import OpenLayerProvider
 
@@ -201,21 +201,21 @@ def provider_statements(public_url: str, limit: int) -> list[tuple[str, dict[str
             return []
 
     captured: list[tuple[Any, dict[str, Any]]] = []
-    database = databases.PublicDatabase(pool=None, loop=None)  # type: ignore[arg-type]
+    database = bridge.PublicDatabase(pool=None, loop=None)  # type: ignore[arg-type]
     config = load_config(PROJECT_ROOT / "pygeoapi-config.yml",
                          {"THREATMAP_OGC_URL": "http://127.0.0.1/ogc",
                           "THREATMAP_OPEN_DATABASE": database.key})
     definition = feature_providers(config)["reports"]
     with psycopg.connect(public_url) as conn:
-        rows = conn.execute(databases.COLUMNS_SQL, {"relation": f"open.{definition['table']}"}).fetchall()
+        rows = conn.execute(bridge.COLUMNS_SQL, {"relation": f"open.{definition['table']}"}).fetchall()
         database.columns[definition["table"]] = dict(rows)
-        databases.register(database)
+        bridge.register(database)
         try:
             provider = Capture(definition)
             for bbox in CITIES.values():
                 provider.query(offset=0, limit=limit, bbox=list(bbox))
         finally:
-            databases.unregister(database)
+            bridge.unregister(database)
         return [(statement.as_string(conn), params) for statement, params in captured]
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from store.database import PUBLIC_ROLE, with_user
+from store.locations import PUBLIC_ROLE, with_user
 
 PREFIX = "bench-privacy-"
 INSERT = """

@@ -28,8 +28,8 @@ from psycopg.conninfo import conninfo_to_dict
 
 from bench.common import Context, Measurement, free_port, server, venv, wrk
 from bench.privacy_refresh import INSERT as PUBLISH
+from tiles.addresses import TileAddress, density_level
 from tiles.filters import TileFilters
-from tiles.grid import TileAddress, density_level
 from tiles.queries import tile_statement
 
 TILE_COUNT = 2000

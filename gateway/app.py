@@ -2,8 +2,9 @@
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
@@ -13,39 +14,50 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 
 import tiles
-from gateway.graphql import graphql_app
-from gateway.graphql.subscriptions import CHANNEL as REPORT_EVENTS
+from gateway.graphql.app import graphql_app
 from gateway.health import health
 from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.shutdown import cancel_task, stop_in_order
 from gateway.state import Runtime
+from gateway.urls import public_base
 from ogc.service import OgcService
-from store.database import ManagedDatabase, external_urls
+from store.channels import REPORT_EVENTS
+from store.locations import ManagedDatabase, external_urls
 from store.notify import ChannelListener
 from store.setup import prepare_database
 
 log = logging.getLogger(__name__)
 
 
-async def api_index(request: Request) -> JSONResponse:
-    base = str(request.base_url).rstrip("/")
-    return JSONResponse({
-        "service": "threatmap",
-        "description": "Public-safety threat map: citizen reports verified by the police, "
-                       "published anonymized.",
-        "links": {"health": f"{base}/health", "graphql": f"{base}/graphql", "map": f"{base}/",
-                  "tilejson": f"{base}/tiles/reports.json", "style": f"{base}/tiles/style.json",
-                  "ogc_tiles": f"{base}/ogc/collections/reports/tiles"},
-    })
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-async def index(request: Request) -> Response:
-    """The map page for browsers; the JSON link list for clients that ask for JSON."""
-    accept = request.headers.get("accept", "")
-    if "application/json" in accept and "text/html" not in accept:
-        return await api_index(request)
-    return await tiles.map_page(request)
+def api_index(base_url: Callable[[Request], str]) -> Endpoint:
+    """GET /api: the link list, links starting at the public base URL (gateway.urls)."""
+    async def links(request: Request) -> Response:
+        base = base_url(request)
+        return JSONResponse({
+            "service": "threatmap",
+            "description": "Public-safety threat map: citizen reports verified by the police, "
+                           "published anonymized.",
+            "links": {"health": f"{base}/health", "graphql": f"{base}/graphql", "map": f"{base}/",
+                      "tilejson": f"{base}/tiles/reports.json", "style": f"{base}/tiles/style.json",
+                      "ogc_tiles": f"{base}/ogc/collections/reports/tiles"},
+        })
+
+    return links
+
+
+def index(api: Endpoint) -> Endpoint:
+    """GET /: the map page for browsers; the JSON link list for clients that ask for JSON."""
+    async def page(request: Request) -> Response:
+        accept = request.headers.get("accept", "")
+        if "application/json" in accept and "text/html" not in accept:
+            return await api(request)
+        return await tiles.map_page(request)
+
+    return page
 
 
 def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
@@ -105,22 +117,25 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings()
+    """The application; every setting is checked here, before anything is served."""
+    settings = settings.checked() if settings else Settings()
     graphql = graphql_app(settings)
-    ogc = OgcService(PROJECT_ROOT / "pygeoapi-config.yml", settings.base_url)
+    ogc = OgcService(PROJECT_ROOT / "pygeoapi-config.yml", public_base(settings))
     tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
+    base_url = functools.partial(public_base, settings)
+    links = api_index(base_url)
     app = Starlette(
         routes=[
-            Route("/", index),
-            Route("/api", api_index),
+            Route("/", index(links)),
+            Route("/api", links),
             Route("/health", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Mount("/tiles/static", tiles.static_files()),
-            Mount("/tiles", routes=tiles.routes(tile_service)),
+            Mount("/tiles", routes=tiles.routes(tile_service, base_url)),
             # OGC API Tiles paths of the same tile engine: listed before the /ogc mount.
-            *tiles.ogc_routes(tile_service),
+            *tiles.ogc_routes(tile_service, base_url),
             Mount("/ogc", routes=ogc.routes()),
         ],
         # Cached tiles are answered before routing (the app's one middleware): see tiles.shortcut.

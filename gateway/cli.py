@@ -10,8 +10,8 @@ import psycopg
 from pydantic import ValidationError
 
 from gateway.settings import Settings
-from store.database import DatabaseUrls, ManagedDatabase, external_urls
 from store.errors import StoreSetupError
+from store.locations import DatabaseUrls, ManagedDatabase, external_urls
 from store.migrate import migrate, sql_status, status, upgrade
 from store.privacy import (
     PolicyError,
@@ -43,10 +43,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.urls import public_base
 
     if args.demo_on_first_start is not None:
         settings = settings.model_copy(update={"demo_on_first_start": args.demo_on_first_start})
-    print(f"threatmap: starting on {settings.base_url} (Ctrl-C stops it)", flush=True)
+    print(f"threatmap: starting on {public_base(settings)} (Ctrl-C stops it)", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 proxy_headers=False, log_level="info")
 

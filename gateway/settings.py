@@ -1,8 +1,20 @@
-"""The service's settings: one typed object, read from the environment (prefix THREATMAP_)."""
+"""The service's settings: one typed object, read from the environment (prefix THREATMAP_).
 
+Every value is checked here, when the settings are made (and again by `create_app`, for settings
+copied with `model_copy`, which skips validation): a bad value stops the start with a message
+naming the variable, instead of becoming an internal error on the first request that uses it.
+"""
+
+import ipaddress
 from pathlib import Path
+from typing import Self
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator
+import psycopg
+from limits import parse_many
+from limits.storage import SCHEMES as RATE_LIMIT_SCHEMES
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +73,65 @@ class Settings(BaseSettings):
             raise ValueError("PORT must be between 1 and 65535")
         return port
 
-    @property
-    def base_url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+    @field_validator("database_url", "public_database_url")
+    @classmethod
+    def _conninfo(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url is not None:
+            try:
+                conninfo_to_dict(url)
+            except psycopg.ProgrammingError as error:
+                raise ValueError(f"{_variable(info)} is not a PostgreSQL connection string or URL: "
+                                 f"{error}") from None
+        return url
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(f"{_variable(info)} must be an http(s) URL such as "
+                             f"https://map.example.org, got {url!r}")
+        return url.rstrip("/")
+
+    @field_validator("submit_rate_limit")
+    @classmethod
+    def _one_rate_limit(cls, text: str, info: ValidationInfo) -> str:
+        try:
+            limits = parse_many(text)
+        except ValueError:
+            limits = []
+        if len(limits) != 1:
+            raise ValueError(f"{_variable(info)} must be one rate limit in the limits syntax, "
+                             f"such as '20/hour' or '5 per minute', got {text!r}")
+        return text
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _async_storage(cls, uri: str, info: ValidationInfo) -> str:
+        scheme = urlsplit(uri).scheme
+        if scheme not in RATE_LIMIT_SCHEMES or not scheme.startswith("async+"):
+            raise ValueError(f"{_variable(info)} must be an asynchronous limits storage URI, such "
+                             f"as async+memory:// or async+redis://host:6379, got {uri!r}")
+        return uri
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, proxies: list[str], info: ValidationInfo) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{_variable(info)} must list IP addresses or networks "
+                                 f"(a JSON list such as [\"10.0.0.0/8\"]), got {proxy!r}") from None
+        return proxies
+
+    def checked(self) -> Self:
+        """The same settings validated again: `model_copy(update=...)` does not validate."""
+        return type(self).model_validate(self.model_dump(), by_name=True)
+
+
+def _variable(info: ValidationInfo) -> str:
+    """The environment variable a field is read from."""
+    return f"THREATMAP_{info.field_name.upper()}" if info.field_name else "a setting"

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from psycopg_pool import AsyncConnectionPool
 
 from gateway.settings import Settings
-from store.database import DatabaseUrls, ManagedDatabase
+from store.locations import DatabaseUrls, ManagedDatabase
 from store.notify import ChannelListener
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ogc.database import PublicDatabase
+from ogc.bridge import PublicDatabase
 
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 

@@ -30,8 +30,8 @@ from pygeoapi.provider.base import (
     ProviderQueryError,
 )
 
+from ogc.bridge import JSON_TYPES, PublicDatabase, lookup
 from ogc.cql import FilterError, to_sql
-from ogc.database import JSON_TYPES, PublicDatabase, lookup
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ogc import bbox as bbox_shortcut
-from ogc import database as databases
+from ogc import bridge
 from ogc.config import add_temporal_extents, feature_providers, load_config
 
 log = logging.getLogger(__name__)
@@ -63,18 +63,18 @@ class OgcService:
         self.config_path = config_path
         self.url = base_url.rstrip("/") + "/ogc"
         self.api: API | None = None
-        self.database: databases.PublicDatabase | None = None
+        self.database: bridge.PublicDatabase | None = None
         self.fields: dict[str, set[str]] = {}
 
     async def start(self, public_pool: AsyncConnectionPool) -> None:
         bbox_shortcut.install()
-        database = databases.PublicDatabase(public_pool, asyncio.get_running_loop())
+        database = bridge.PublicDatabase(public_pool, asyncio.get_running_loop())
         config = load_config(self.config_path, {"THREATMAP_OGC_URL": self.url,
                                                 "THREATMAP_OPEN_DATABASE": database.key})
         providers = feature_providers(config)
         await database.load_columns([p["table"] for p in providers.values()])
         await add_temporal_extents(config, database)
-        databases.register(database)
+        bridge.register(database)
         self.database = database
         self.fields = {name: set(database.columns[p["table"]]) - {p.get("geom_field")}
                        for name, p in providers.items()}
@@ -85,7 +85,7 @@ class OgcService:
     async def stop(self) -> None:
         self.api = None
         if self.database:
-            databases.unregister(self.database)
+            bridge.unregister(self.database)
             self.database = None
 
     # -- calling pygeoapi -------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 
 from store.cluster import SUPERUSER, ManagedCluster
-from store.database import create_database
+from store.locations import create_database
 from store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent

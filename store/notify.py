@@ -7,12 +7,18 @@ stopped by the application's lifespan, and reconnects (with backoff) when the co
 lost, e.g. across a database restart. Notices sent while it was away are lost to it, so each
 subscriber then receives `GAP`: "reload what you show"; a subscriber that falls too far behind
 gets the same instead of the notices it could not hold.
+
+A user that must act on every notice before anything else happens (the tile cache evicts what a
+change touches) passes `on_notice` instead, called in the listener's own task, in order; and
+`on_connect`, run on each new connection after LISTEN and before `listening` is set (after
+LISTEN, so no notice can fall between what it reads and the first notice it gets). While
+`listening` is clear, notices may be going by unheard.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Final
 
 import psycopg
@@ -33,14 +39,19 @@ GAP: Final = _Marker("GAP")          # notices may have been missed: reload
 CLOSED: Final = _Marker("CLOSED")    # the listener stopped: no more notices will come
 
 Message = str | _Marker
+OnConnect = Callable[[psycopg.AsyncConnection], Awaitable[None]]
+OnNotice = Callable[[str, str], None]   # channel, payload
 
 
 class ChannelListener:
-    def __init__(self, url: str, channel: str, *, application_name: str = "threatmap-listener",
-                 queue_size: int = 1000, idle_check_s: float = 30.0,
-                 retry_s: tuple[float, float] = (0.2, 5.0)) -> None:
+    def __init__(self, url: str, channels: str | Sequence[str], *,
+                 application_name: str = "threatmap-listener", queue_size: int = 1000,
+                 idle_check_s: float = 30.0, retry_s: tuple[float, float] = (0.2, 5.0),
+                 on_connect: OnConnect | None = None, on_notice: OnNotice | None = None) -> None:
         self.url = url
-        self.channel = channel
+        self.channels = (channels,) if isinstance(channels, str) else tuple(channels)
+        self.on_connect = on_connect
+        self.on_notice = on_notice
         self.application_name = application_name
         self.queue_size = queue_size
         self.idle_check_s = idle_check_s
@@ -58,7 +69,7 @@ class ChannelListener:
         """Starts listening; waits (up to `timeout`) for the first LISTEN, then goes on trying
         in the background, so that a database that is briefly away does not stop the app."""
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"listen {self.channel}")
+            self._task = asyncio.create_task(self._run(), name=f"listen {self._names}")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.listening.wait(), timeout)
 
@@ -83,6 +94,10 @@ class ChannelListener:
         finally:
             self._subscribers.discard(queue)
 
+    @property
+    def _names(self) -> str:
+        return ", ".join(self.channels)
+
     def _broadcast(self, message: Message) -> None:
         for queue in self._subscribers:
             try:
@@ -100,11 +115,16 @@ class ChannelListener:
             try:
                 await self._listen()
             except (psycopg.Error, OSError) as error:
-                self.listening.clear()
                 if self.connections > connected_before:   # it was up: back off from the start
                     delay = self.retry_s[0]
                 log.warning("listener on %s lost its connection (%s); retrying in %.1f s",
-                            self.channel, str(error).strip() or type(error).__name__, delay)
+                            self._names, str(error).strip() or type(error).__name__, delay)
+            except Exception:
+                # A failing on_connect / on_notice: the listener goes on (a dead task with
+                # `listening` still set would be trusted forever), after a pause.
+                log.exception("listener on %s failed; restarting in %.1f s", self._names, delay)
+            finally:
+                self.listening.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.retry_s[1])
 
@@ -112,14 +132,19 @@ class ChannelListener:
         async with await psycopg.AsyncConnection.connect(
                 self.url, autocommit=True, connect_timeout=5,
                 application_name=self.application_name) as conn:
-            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+            for channel in self.channels:
+                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            if self.on_connect is not None:
+                await self.on_connect(conn)
             if self.connections:
                 self._broadcast(GAP)
             self.connections += 1
             self.listening.set()
-            log.info("listening on %s", self.channel)
+            log.info("listening on %s", self._names)
             while True:
                 async for notice in conn.notifies(timeout=self.idle_check_s):
+                    if self.on_notice is not None:
+                        self.on_notice(notice.channel, notice.payload)
                     self._broadcast(notice.payload)
                 # Quiet for a while: make sure the connection is still there (a half-open TCP
                 # connection would otherwise wait forever).

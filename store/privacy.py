@@ -8,6 +8,7 @@ layer in one transaction.
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
@@ -34,10 +35,13 @@ class Publication(_Section):
     after_hours: float = Field(24, ge=0, le=24 * 30)
 
 
+# The density grid's cell sizes (metres) unless config/privacy.yml says otherwise.
+DENSITY_CELLS_M: Final = (1000, 2000, 4000, 8000, 16000, 32000, 64000)
+
+
 class Aggregates(_Section):
     k: int = Field(3, ge=2, le=1000)
-    density_cell_m: list[int] = Field(default=[1000, 2000, 4000, 8000, 16000, 32000, 64000],
-                                      min_length=1)
+    density_cell_m: list[int] = Field(default=list(DENSITY_CELLS_M), min_length=1)
 
 
 class Retention(_Section):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import psycopg
 
-from store.database import DatabaseUrls, check_connects
 from store.demo import Progress
+from store.locations import DatabaseUrls, check_connects
 from store.migrate import upgrade
 from store.privacy import apply_policy, load_policy
 from store.seed import has_reports, seed

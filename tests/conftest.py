@@ -18,7 +18,7 @@ from asgi_lifespan import LifespanManager
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from store.database import DatabaseUrls, ManagedDatabase
+from store.locations import DatabaseUrls, ManagedDatabase
 from store.setup import prepare_database
 from tests.support import CONFIG_DIR, PUBLISHED_KRAKOW, PUBLISHED_WARSAW, insert_report, running_app
 

@@ -7,8 +7,8 @@ import pytest
 
 from gateway.cli import main
 from store.cluster import ManagedCluster, server_major
-from store.database import DatabaseUrls
 from store.errors import StoreSetupError
+from store.locations import DatabaseUrls
 
 
 def test_data_folder_of_another_major_version_is_refused_with_advice(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from gateway.settings import PROJECT_ROOT
-from store.database import ManagedDatabase
+from store.locations import ManagedDatabase
 
 WAITS_FOR_A_SIGNAL = '''
 import time

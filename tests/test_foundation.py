@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from gateway.shutdown import stop_in_order, stop_step
-from store.database import DatabaseUrls, ManagedDatabase
+from store.locations import DatabaseUrls, ManagedDatabase
 from store.migrate import available, migrate, status
 from store.seed import seed
 from tests.support import CONFIG_DIR, insert_report, running_app

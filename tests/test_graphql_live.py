@@ -15,7 +15,7 @@ import websockets
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from store.database import DatabaseUrls, ManagedDatabase
+from store.locations import DatabaseUrls, ManagedDatabase
 from tests.support import (
     WARSAW,
     CountingPool,

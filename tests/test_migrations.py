@@ -13,8 +13,8 @@ import pytest
 
 from gateway.cli import main
 from store.cluster import SUPERUSER
-from store.database import DatabaseUrls, ManagedDatabase, create_database, drop_database
 from store.errors import StoreSetupError
+from store.locations import DatabaseUrls, ManagedDatabase, create_database, drop_database
 from store.migrate import MIGRATIONS_DIR, SQL_DIR, sql_files, sql_status, status, upgrade
 
 

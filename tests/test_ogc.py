@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from store.database import DatabaseUrls
+from store.locations import DatabaseUrls
 from tests.support import OGC_COLLECTIONS as COLLECTIONS
 from tests.support import PUBLISHED_KRAKOW as KRAKOW
 from tests.support import PUBLISHED_WARSAW as WARSAW

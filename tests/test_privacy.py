@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from gateway.cli import main
 from gateway.maintenance import run_privacy_jobs
-from store.database import DatabaseUrls
+from store.locations import DatabaseUrls
 from store.privacy import PolicyError, PrivacyPolicy, apply_policy, load_policy
 from store.setup import prepare_database
 from tests.support import CONFIG_DIR, WARSAW, insert_report

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.support import WARSAW, decode_tile, eventually, insert_report, running_app
-from tiles.grid import REPORTS_MIN_ZOOM, density_level
+from tiles.addresses import REPORTS_MIN_ZOOM, density_level
 from tiles.shortcut import CachedTileShortcut
 
 MVT = "application/vnd.mapbox-vector-tile"

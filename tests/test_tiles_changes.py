@@ -8,8 +8,8 @@ import mercantile
 import pytest
 
 from tests.support import WARSAW
+from tiles.addresses import REPORTS_MIN_ZOOM
 from tiles.changes import WORLD_HALF, Change, ChangeGeometry, TileRange, parse_note
-from tiles.grid import REPORTS_MIN_ZOOM
 
 KRAKOW = (19.945, 50.065)
 LEVELS = [1000, 2000, 4000, 8000, 16000, 32000, 64000]

@@ -5,12 +5,14 @@ import json
 
 import mercantile
 
+from store.channels import OPEN_CHANGED as CHANNEL
+from store.channels import OPEN_TILES as PLACES
 from tests.support import CONFIG_DIR, WARSAW
+from tiles.addresses import TileAddress
 from tiles.cache import TileBody
 from tiles.changes import ChangeGeometry
 from tiles.filters import TileFilters
-from tiles.grid import TileAddress
-from tiles.service import CHANNEL, PLACES, TileService
+from tiles.service import TileService
 
 KRAKOW = (19.945, 50.065)
 

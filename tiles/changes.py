@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from tiles.grid import AREAS_MAX_ZOOM, COUNTIES_MIN_ZOOM, REPORTS_MIN_ZOOM, density_level
+from tiles.addresses import AREAS_MAX_ZOOM, COUNTIES_MIN_ZOOM, REPORTS_MIN_ZOOM, density_level
 from tiles.queries import BUFFER, EXTENT
 
 WORLD_HALF = 20037508.342789244

@@ -1,6 +1,7 @@
 """The tile door over HTTP: XYZ tiles, TileJSON, the MapLibre style, OGC API Tiles paths."""
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import psycopg
@@ -9,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tiles.addresses import TileAddress, parse_address
 from tiles.errors import BadTileRequest
 from tiles.filters import TileFilters, parse_filters
-from tiles.grid import TileAddress, parse_address
 from tiles.metadata import ogc_tileset, ogc_tilesets, style, tilejson
 from tiles.reply import CORS, MVT, tile_reply
 from tiles.service import TileService
@@ -24,14 +25,13 @@ def _bad(error: BadTileRequest) -> JSONResponse:
                         headers={"Cache-Control": "no-store", **CORS})
 
 
-def base_url(request: Request) -> str:
-    configured = request.app.state.runtime.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
+BaseUrl = Callable[[Request], str]   # the public base URL links start with, for a request
 
 
 class TileEndpoints:
-    def __init__(self, service: TileService) -> None:
+    def __init__(self, service: TileService, base_url: BaseUrl) -> None:
         self.service = service
+        self.base_url = base_url
 
     def _filters(self, request: Request) -> TileFilters:
         return parse_filters(request.query_params, self.service.category_ids, self.service.status_ids)
@@ -77,23 +77,23 @@ class TileEndpoints:
         except BadTileRequest as error:
             return _bad(error)
         query = f"?{urlencode(filters.query_items(), safe=',')}" if not filters.empty else ""
-        document = tilejson(base_url(request), query, self.service)
+        document = tilejson(self.base_url(request), query, self.service)
         return JSONResponse(document, headers={"Cache-Control": "public, max-age=300", **CORS})
 
     async def style(self, request: Request) -> Response:
-        return JSONResponse(style(base_url(request), self.service.catalogue),
+        return JSONResponse(style(self.base_url(request), self.service.catalogue),
                             headers={"Cache-Control": "public, max-age=300", **CORS})
 
     async def ogc_tilesets(self, request: Request) -> Response:
-        return JSONResponse(ogc_tilesets(base_url(request)), headers=CORS)
+        return JSONResponse(ogc_tilesets(self.base_url(request)), headers=CORS)
 
     async def ogc_tileset(self, request: Request) -> Response:
-        return JSONResponse(ogc_tileset(base_url(request), self.service), headers=CORS)
+        return JSONResponse(ogc_tileset(self.base_url(request), self.service), headers=CORS)
 
 
-def routes(service: TileService) -> list[BaseRoute]:
-    """The /tiles routes (mount them at /tiles)."""
-    endpoints = TileEndpoints(service)
+def routes(service: TileService, base_url: BaseUrl) -> list[BaseRoute]:
+    """The /tiles routes (mount them at /tiles); `base_url` gives the links' public base."""
+    endpoints = TileEndpoints(service, base_url)
     return [
         Route("/reports/{z}/{x}/{y}.mvt", endpoints.xyz_tile, methods=["GET"]),
         Route("/reports.json", endpoints.tilejson, methods=["GET"]),
@@ -101,9 +101,9 @@ def routes(service: TileService) -> list[BaseRoute]:
     ]
 
 
-def ogc_routes(service: TileService) -> list[BaseRoute]:
+def ogc_routes(service: TileService, base_url: BaseUrl) -> list[BaseRoute]:
     """OGC API Tiles paths of the same engine; list them before any /ogc mount."""
-    endpoints = TileEndpoints(service)
+    endpoints = TileEndpoints(service, base_url)
     base = "/ogc/collections/reports/tiles"
     return [
         Route(base, endpoints.ogc_tilesets, methods=["GET"]),

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import mercantile
 
 from store.catalogue import Catalogue
-from tiles.grid import AREAS_MAX_ZOOM, COUNTIES_MIN_ZOOM, POLAND_BOUNDS, REPORTS_MIN_ZOOM
+from tiles.addresses import AREAS_MAX_ZOOM, COUNTIES_MIN_ZOOM, POLAND_BOUNDS, REPORTS_MIN_ZOOM
 
 if TYPE_CHECKING:
     from tiles.service import TileService

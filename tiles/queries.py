@@ -9,8 +9,8 @@ serves, with area outlines clipped per tile in advance (store/sql/55_area_tiles.
 
 from psycopg import sql
 
+from tiles.addresses import AREAS_MAX_ZOOM, REPORTS_MIN_ZOOM, TileAddress, area_level
 from tiles.filters import TileFilters
-from tiles.grid import AREAS_MAX_ZOOM, REPORTS_MIN_ZOOM, TileAddress, area_level
 
 EXTENT = 4096
 BUFFER = 64

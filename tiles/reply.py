@@ -4,9 +4,9 @@ endpoints and the cache-hit shortcut (tiles.shortcut) both answer through here."
 
 from dataclasses import dataclass
 
+from tiles.addresses import TileAddress
 from tiles.cache import TileBody
 from tiles.filters import TileFilters
-from tiles.grid import TileAddress
 from tiles.service import TileService
 
 MVT = "application/vnd.mapbox-vector-tile"

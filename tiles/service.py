@@ -10,11 +10,12 @@ Correctness of the cache rests on three rules:
   none of the changes since its snapshot touches it (a short log of recent changes says so);
 - while the listener is down nothing is read from or written to the cache, and it is emptied
   when the listener is back (changes may have been missed meanwhile).
+
+The listener is store.notify's (connect timeout, idle check, backoff); it calls this service in
+its own task, in order: on each (re)connection before it counts as listening, on each notice.
 """
 
 import asyncio
-import contextlib
-import logging
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,16 +24,16 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from store.catalogue import Catalogue, load_catalogue, load_workflow
+from store.channels import OPEN_CHANGED, OPEN_TILES
+from store.notify import ChannelListener
+from store.privacy import DENSITY_CELLS_M
+from tiles.addresses import TileAddress, density_level
 from tiles.cache import CacheKey, TileBody, TileCache
 from tiles.changes import Box, Change, ChangeGeometry, parse_note
 from tiles.filters import TileFilters
-from tiles.grid import TileAddress, density_level
 from tiles.queries import tile_statement
 
-log = logging.getLogger(__name__)
-
-CHANNEL = "threatmap_open_changed"     # every new data version (digits)
-PLACES = "threatmap_open_tiles"        # where the change was, sent just before its version
+LISTENER_NAME = "threatmap-tiles-listen"   # its application_name in pg_stat_activity
 READ_STATE = """
 SELECT (SELECT version FROM open.data_version), (SELECT density_cell_m FROM open.privacy_policy)
 """
@@ -40,7 +41,6 @@ READ_AREAS = """
 SELECT code, level, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
 FROM (SELECT code, level, Box2D(geom_3857) AS b FROM open.areas) AS boxes
 """
-RECONNECT_S = (0.5, 1, 2, 5, 10)
 CHANGE_LOG = 512   # recent changes kept to judge tiles rendered from slightly older snapshots
 
 
@@ -49,6 +49,7 @@ class TileConfig:
     cache_bytes: int = 64 * 2**20
     max_age_s: int = 60
     max_zoom: int = 16
+    listen_retry_s: tuple[float, float] = (0.5, 10.0)   # the listener's first and longest pause
 
 
 class TileService:
@@ -58,39 +59,34 @@ class TileService:
         self.category_ids = frozenset(c.id for c in self.catalogue.categories)
         self.status_ids = frozenset(s.id for s in load_workflow(config_dir).statuses)
         self.cache = TileCache(self.config.cache_bytes)
-        self.levels: list[int] = [1000, 2000, 4000, 8000, 16000, 32000, 64000]
+        self.levels: list[int] = list(DENSITY_CELLS_M)
         self.geometry = ChangeGeometry(self.levels, {}, self.config.max_zoom)
         self.renders = 0                          # tiles made in the database
         self._pool: AsyncConnectionPool | None = None
-        self._listen_url: str | None = None
+        self.listener: ChannelListener | None = None   # follows the changes of `open` once started
         self._version: int | None = None          # the newest version whose change is applied
         self._log: deque[Change] = deque(maxlen=CHANGE_LOG)
         self._since = 0                           # the version the listener (re)started from
         self._placed: dict[int, Change] = {}      # notes waiting for their bare version
-        self._listening = asyncio.Event()
-        self._listener: asyncio.Task | None = None
         self._inflight: dict[CacheKey, asyncio.Future] = {}
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self, pool: AsyncConnectionPool, listen_url: str) -> None:
         self._pool = pool
-        self._listen_url = listen_url
         async with pool.connection() as conn:
             self._version, levels = await (await conn.execute(READ_STATE)).fetchone()
             rows = await (await conn.execute(READ_AREAS)).fetchall()
         boxes: dict[str, tuple[str, Box]] = {code: (level, (x0, y0, x1, y1))
                                             for code, level, x0, y0, x1, y1 in rows}
         self._set_geometry(levels, boxes)
-        self._listener = asyncio.create_task(self._listen_forever(), name="tiles-listen")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._listening.wait(), 5)
+        self.listener = ChannelListener(
+            listen_url, (OPEN_TILES, OPEN_CHANGED), application_name=LISTENER_NAME,
+            retry_s=self.config.listen_retry_s, on_connect=self._connected, on_notice=self.receive)
+        await self.listener.start(timeout=5)
 
     async def stop(self) -> None:
-        if self._listener:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-        self._listening.clear()   # no longer following changes: the cache is not to be trusted
+        if self.listener is not None:
+            await self.listener.stop()   # no longer following changes: the cache is not trusted
 
     def _set_geometry(self, levels: list[int] | None, boxes: dict[str, tuple[str, Box]] | None
                       ) -> None:
@@ -99,27 +95,11 @@ class TileService:
         self.geometry = ChangeGeometry(self.levels, self.geometry.area_boxes if boxes is None else boxes,
                                        self.config.max_zoom)
 
-    async def _listen_forever(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self._listen_url, autocommit=True, application_name="threatmap-tiles-listen")
-                async with conn:
-                    await conn.execute(f"LISTEN {PLACES}")
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    # Read after LISTEN: no change can fall between the read and the first note.
-                    version, levels = await (await conn.execute(READ_STATE)).fetchone()
-                    self.resync(version, levels)
-                    self._listening.set()
-                    attempt = 0
-                    async for note in conn.notifies():
-                        self.receive(note.channel, note.payload)
-            except (psycopg.Error, OSError) as error:
-                log.warning("tile change listener lost its connection (%s); reconnecting", error)
-            self._listening.clear()
-            await asyncio.sleep(RECONNECT_S[min(attempt, len(RECONNECT_S) - 1)])
-            attempt += 1
+    async def _connected(self, conn: psycopg.AsyncConnection) -> None:
+        """(Re)connected, LISTEN done: read the state now, so no change can fall between the
+        read and the first note."""
+        version, levels = await (await conn.execute(READ_STATE)).fetchone()
+        self.resync(version, levels)
 
     # The listener's steps, public so that the cache's rules can be driven and checked without
     # a database (tests/test_tiles_service.py).
@@ -135,13 +115,13 @@ class TileService:
             self._set_geometry(levels, None)
 
     def receive(self, channel: str, payload: str) -> None:
-        """One notification: a change note (PLACES) is kept until its bare version (CHANNEL)
-        arrives, which applies it."""
-        if channel == PLACES:
+        """One notification: a change note (OPEN_TILES) is kept until its bare version
+        (OPEN_CHANGED) arrives, which applies it."""
+        if channel == OPEN_TILES:
             change = parse_note(payload)
             if change is not None:
                 self._placed[change.version] = change
-        elif channel == CHANNEL and payload.isdigit():
+        elif channel == OPEN_CHANGED and payload.isdigit():
             self._apply(int(payload))
 
     def _apply(self, version: int) -> None:
@@ -175,7 +155,9 @@ class TileService:
 
     @property
     def synced(self) -> bool:
-        return self._listening.is_set() and self._version is not None
+        """Whether the cache can be trusted: the listener is up and has read the state."""
+        return (self.listener is not None and self.listener.listening.is_set()
+                and self._version is not None)
 
     def cached(self, address: TileAddress, filters: TileFilters) -> TileBody | None:
         """The cached tile, if there is one that can be trusted now."""

@@ -13,10 +13,10 @@ import re
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tiles.addresses import TileAddress, parse_address
 from tiles.cache import TileBody
 from tiles.errors import BadTileRequest
 from tiles.filters import TileFilters, parse_filters
-from tiles.grid import TileAddress, parse_address
 from tiles.reply import MVT, tile_reply
 from tiles.service import TileService
 

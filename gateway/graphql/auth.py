@@ -70,11 +70,19 @@ def viewer_from_header(secret: str, authorization: str | None) -> Viewer | None:
     return Viewer(subject=str(claims["sub"]), role=role, unit=unit if role is Role.OFFICER else None)
 
 
-def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies: list[str]) -> str:
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def proxy_networks(trusted_proxies: list[str]) -> tuple[Network, ...]:
+    """The trusted proxies' addresses as networks, parsed once when the door is built (the
+    settings have checked them: gateway.settings)."""
+    return tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, networks: tuple[Network, ...]) -> str:
     """The address a rate limit counts: the socket peer, unless the peer is a trusted proxy,
     in which case the right-most X-Forwarded-For hop that is not itself a trusted proxy."""
     peer = peer or "unknown"
-    networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
 
     def trusted(address: str) -> bool:
         try:

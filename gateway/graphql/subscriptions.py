@@ -15,8 +15,6 @@ from strawberry.types import Info
 from gateway.graphql.errors import ApiError
 from store.notify import CLOSED, GAP
 
-CHANNEL = "threatmap_report_events"
-
 
 @strawberry.enum
 class ReportEventKind(Enum):

@@ -1,0 +1,8 @@
+"""The NOTIFY channels the database announces changes on (their senders are the functions of
+`open`; store.notify listens). The SQL writes the same names: change them together."""
+
+from typing import Final
+
+OPEN_CHANGED: Final = "threatmap_open_changed"    # each new data version of `open` (digits)
+OPEN_TILES: Final = "threatmap_open_tiles"        # where a change was (JSON), just before its version
+REPORT_EVENTS: Final = "threatmap_report_events"  # each change of open.reports (JSON, public columns)
