@@ -15,6 +15,7 @@ from gateway.graphql.auth import (
     Viewer,
     client_address,
     mint_token,
+    proxy_networks,
     viewer_from_header,
 )
 from gateway.graphql.errors import Unauthenticated
@@ -102,11 +103,11 @@ def test_only_an_officer_keeps_a_unit() -> None:
 
 
 # -- client address (rate limits) ------------------------------------------------------------------
-PROXIES = ["10.0.0.0/8", "192.168.1.1", "fd00::/8"]
+PROXIES = proxy_networks(["10.0.0.0/8", "192.168.1.1", "fd00::/8"])
 
 
 def test_without_trusted_proxies_the_socket_peer_counts_whatever_it_forwards() -> None:
-    assert client_address("203.0.113.9", "198.51.100.1", []) == "203.0.113.9"
+    assert client_address("203.0.113.9", "198.51.100.1", ()) == "203.0.113.9"
 
 
 def test_an_untrusted_peer_cannot_choose_its_address() -> None:
@@ -147,4 +148,4 @@ def test_an_unknown_peer_is_named_unknown() -> None:
 
 
 def test_a_proxy_network_may_be_written_with_host_bits() -> None:
-    assert client_address("10.9.9.9", "198.51.100.1", ["10.1.2.3/8"]) == "198.51.100.1"
+    assert client_address("10.9.9.9", "198.51.100.1", proxy_networks(["10.1.2.3/8"])) == "198.51.100.1"
