@@ -11,6 +11,7 @@ from psycopg_pool import PoolClosed, PoolTimeout
 from gateway.settings import Settings
 from store.errors import is_unavailable
 from store.staff import OfficerUnit, page_statement
+from tests.conftest import running_app
 from tests.graphql_helpers import gql, token
 
 # -- which reports an officer handles ---------------------------------------------------------
@@ -101,3 +102,18 @@ def test_outages_and_timeouts_are_unavailable(error: Exception) -> None:
     psycopg.errors.InsufficientPrivilege("denied"), ValueError("bug"), None])
 def test_mistakes_are_not_unavailable(error: Exception | None) -> None:
     assert not is_unavailable(error)
+
+
+async def test_every_door_answers_unavailable_when_the_database_is(settings: Settings) -> None:
+    """One family, one handler per door: tiles, OGC, GraphQL and /health all say "try again"."""
+    async with running_app(settings) as (client, app):
+        await app.state.runtime.public_pool.close()
+        tile = await client.get("/tiles/reports/10/572/338.mvt")
+        assert tile.status_code == 503 and tile.headers["retry-after"] == "5"
+        assert tile.json()["code"] == "unavailable"
+        health = await client.get("/health")
+        assert health.status_code == 503 and health.headers["retry-after"] == "5"
+        items = await client.get("/ogc/collections/reports/items", params={"f": "json"})
+        assert items.status_code == 503 and items.json()["code"] == "ServiceUnavailable"
+        body = await gql(client, "{ categories { id } }")
+        assert [error["extensions"]["code"] for error in body["errors"]] == ["UNAVAILABLE"]
