@@ -21,9 +21,10 @@ from asgi_lifespan import LifespanManager
 from bench.common import Context, Measurement
 from gateway.app import create_app
 from gateway.graphql.auth import Role, mint_token
-from gateway.graphql.context import AREAS_SQL, CATEGORIES_SQL
-from gateway.graphql.reports import BBox, ReportFilter, ReportOrder, decode_cursor, filter_sql, page_sql
+from gateway.graphql.reports import ReportOrder, decode_cursor
 from gateway.settings import Settings
+from store.reference import AREAS_SQL, CATEGORIES_SQL
+from store.reports import BBox, ReportFilter, public_page_statement
 
 WARSAW_BBOX = {"west": 20.85, "south": 52.10, "east": 21.27, "north": 52.37}
 PAGE = """query($bbox: BBox!, $after: String) {
@@ -93,16 +94,13 @@ class Floor:
 
     def __init__(self, conn: psycopg.AsyncConnection) -> None:
         self.conn = conn
-        self.conditions, self.params, _ = filter_sql(ReportFilter(bbox=BBox(**WARSAW_BBOX)))
+        self.filter = ReportFilter(bbox=BBox(**WARSAW_BBOX))
 
     async def page(self, after: str | None, with_total: bool, with_loaders: bool) -> float:
-        order = ReportOrder.OCCURRED_ON_DESC
-        values = dict(self.params, limit=101)
-        if after is not None:
-            values["after_day"], values["after_id"] = decode_cursor(after, order)
-        query = page_sql(self.conditions, False, order, with_total, after is not None)
+        cursor = decode_cursor(after, ReportOrder.OCCURRED_ON_DESC) if after is not None else None
+        query, values = public_page_statement(self.filter, True, 101, cursor, with_total)
         start = time.perf_counter()
-        # unprepared, as the resolver sends it (gateway/graphql/reports.py)
+        # unprepared, as store.reports.public_page sends it
         rows = (await (await self.conn.execute(query, values, prepare=False)).fetchone())[1][:100]
         if with_loaders:
             await (await self.conn.execute(CATEGORIES_SQL, [list({r["category_id"] for r in rows})])

@@ -2,10 +2,11 @@
 
 import asyncio
 
-import psycopg
-from psycopg_pool import PoolTimeout
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from store.errors import DATABASE_UNAVAILABLE
+from store.health import data_version
 
 HEALTH_TIMEOUT_S = 3.0
 
@@ -14,10 +15,9 @@ async def health(request: Request) -> JSONResponse:
     runtime = request.app.state.runtime
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_S):
-            async with runtime.public_pool.connection(timeout=HEALTH_TIMEOUT_S) as conn:
-                row = await (await conn.execute("SELECT version FROM open.data_version")).fetchone()
-    except (psycopg.Error, PoolTimeout, TimeoutError):
+            version = await data_version(runtime.public_pool, HEALTH_TIMEOUT_S)
+    except DATABASE_UNAVAILABLE:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503,
                             headers={"Retry-After": "5", "Cache-Control": "no-store"})
-    return JSONResponse({"status": "ok", "database": "ok", "data_version": row[0]},
+    return JSONResponse({"status": "ok", "database": "ok", "data_version": version},
                         headers={"Cache-Control": "no-store"})

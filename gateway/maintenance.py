@@ -4,27 +4,31 @@ import asyncio
 import logging
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
+
+from store import jobs
+from store.errors import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
 
 async def run_privacy_jobs(pool: AsyncConnectionPool) -> tuple[int, int]:
-    async with pool.connection() as conn, conn.transaction():
-        published = (await (await conn.execute("SELECT core.publish_due_reports()")).fetchone())[0]
-        erased = (await (await conn.execute("SELECT core.purge_contacts()")).fetchone())[0]
+    published, erased = await jobs.run_privacy_jobs(pool)
     if published or erased:
         log.info("privacy jobs: %d reports published, %d contacts erased", published, erased)
     return published, erased
 
 
 async def privacy_jobs_forever(pool: AsyncConnectionPool, interval_s: float) -> None:
-    """Runs the jobs every interval; a database outage is logged and retried, never fatal."""
+    """Runs the jobs every interval; a database outage is logged and retried, never fatal, and
+    so is any other database error (logged as an error: it will not go away by itself)."""
     while True:
         try:
             await run_privacy_jobs(pool)
-        except (psycopg.Error, PoolTimeout) as error:
+        except DATABASE_UNAVAILABLE as error:
             log.warning("privacy jobs skipped: %s", error)
+        except psycopg.Error:
+            log.exception("privacy jobs failed")
         await asyncio.sleep(interval_s)
 
 
@@ -45,5 +49,5 @@ async def pools_checked_forever(pools: list[AsyncConnectionPool],
         for pool in pools:
             try:
                 await pool.check()
-            except (psycopg.Error, PoolTimeout) as error:
+            except DATABASE_UNAVAILABLE as error:
                 log.debug("pool check of %s failed: %s", pool.name, error)

@@ -17,3 +17,4 @@ class Runtime:
     public_pool: AsyncConnectionPool
     managed: ManagedDatabase | None = None
     report_events: ChannelListener | None = None  # open.reports changes (store/sql/45_report_events.sql)
+    report_sources: tuple[str, ...] | None = None  # read from the database on first use

@@ -20,7 +20,6 @@ import psycopg
 import pyproj
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg_pool import PoolTimeout
 from pygeoapi.crs import get_srid
 from pygeoapi.provider.base import (
     BaseProvider,
@@ -32,6 +31,7 @@ from pygeoapi.provider.base import (
 
 from ogc.bridge import JSON_TYPES, PublicDatabase, lookup
 from ogc.cql import FilterError, to_sql
+from store.errors import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ GEOJSON_DIGITS = 7  # about 1 cm in degrees; metres get the same count of decima
 
 
 class DatabaseUnavailable(ProviderGenericError):
-    """The database is down, overloaded or took longer than the public statement timeout."""
+    """The database is down, overloaded or took longer than the public statement timeout
+    (store.errors.DATABASE_UNAVAILABLE), as pygeoapi reports it: 503, ServiceUnavailable."""
     ogc_exception_code = "ServiceUnavailable"
     http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
     default_msg = "the database is unavailable or the query took too long; try again or narrow it"
@@ -241,7 +242,7 @@ class OpenLayerProvider(BaseProvider):
     def _fetch(self, statement: sql.Composable, params: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             return self.database.run(self._execute(statement, params))
-        except (psycopg.errors.QueryCanceled, psycopg.OperationalError, PoolTimeout, TimeoutError) as error:
+        except DATABASE_UNAVAILABLE as error:
             log.warning("OGC query on %s failed: %s", self.table, error)
             raise DatabaseUnavailable() from None
         except psycopg.errors.DivisionByZero:

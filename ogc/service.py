@@ -16,12 +16,11 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pygeoapi
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.tiles as tiles_api
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 from pygeoapi.api import API, APIRequest, apply_gzip
 from pygeoapi.openapi import get_oas
 from starlette.requests import Request
@@ -32,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 from ogc import bbox as bbox_shortcut
 from ogc import bridge
 from ogc.config import add_temporal_extents, feature_providers, load_config
+from store.errors import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class OgcService:
 
     async def _refresh_extents(self) -> None:
         if self.api is not None and self.database is not None:
-            with contextlib.suppress(psycopg.Error, PoolTimeout):
+            with contextlib.suppress(*DATABASE_UNAVAILABLE):
                 await add_temporal_extents(self.api.config, self.database)
 
     async def collections(self, request: Request) -> Response:

@@ -4,12 +4,11 @@ import logging
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-import psycopg
-from psycopg_pool import PoolTimeout
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from store.errors import DATABASE_UNAVAILABLE
 from tiles.addresses import TileAddress, parse_address
 from tiles.errors import BadTileRequest
 from tiles.filters import TileFilters, parse_filters
@@ -41,7 +40,7 @@ class TileEndpoints:
             # The tag is the tile's content: a revalidation is answered from the cache, or by
             # making the tile, never from a version number that could outlive the bytes.
             body = await self.service.tile(address, filters)
-        except (psycopg.Error, PoolTimeout) as error:
+        except DATABASE_UNAVAILABLE as error:
             log.warning("tile %s failed: %s", address, error)
             return JSONResponse({"code": "unavailable", "detail": "the tile could not be made now"},
                                 status_code=503, headers={"Retry-After": "5", "Cache-Control": "no-store",

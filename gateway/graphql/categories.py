@@ -6,9 +6,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.graphql import db
 from gateway.graphql.auth import Role
 from gateway.graphql.errors import NotFound
+from store import reference
 
 
 @strawberry.type
@@ -87,32 +87,11 @@ class PoliceUnit:
                    area_code=row["area_code"], parent_id=row["parent_id"])
 
 
-ALL_CATEGORIES_SQL = """
-SELECT id, group_id, group_name_pl, group_name_en, name_pl, name_en, colour, icon, sensitive,
-       active, sort_order
-FROM open.categories ORDER BY sort_order, id
-"""
-STATUSES_SQL = """
-SELECT s.id, s.name_pl, s.name_en, s.is_initial, s.is_closed,
-       coalesce(array_agg(t.to_status ORDER BY t.to_status) FILTER (WHERE t.to_status IS NOT NULL),
-                '{}') AS next
-FROM open.statuses AS s LEFT JOIN open.status_transitions AS t ON t.from_status = s.id
-GROUP BY s.id, s.name_pl, s.name_en, s.is_initial, s.is_closed, s.sort_order
-ORDER BY s.sort_order, s.id
-"""
-AREAS_BY_LEVEL_SQL = """
-SELECT code, level, name, parent_code FROM open.areas
-WHERE %(level)s::text IS NULL OR level = %(level)s ORDER BY code
-"""
-UNITS_SQL = "SELECT id, name, level, area_code, parent_id FROM open.police_units ORDER BY id"
-SET_ACTIVE_SQL = "UPDATE core.categories SET active = %s WHERE id = %s RETURNING id"
-
-
 @strawberry.type
 class CatalogueQuery:
     @strawberry.field(description="The threat categories citizens can report.")
     async def categories(self, info: Info, include_inactive: bool = False) -> list[Category]:
-        rows = await db.fetch(info.context.runtime.public_pool, ALL_CATEGORIES_SQL)
+        rows = await reference.all_categories(info.context.runtime.public_pool)
         return [Category.from_row(r) for r in rows if include_inactive or r["active"]]
 
     @strawberry.field
@@ -122,20 +101,20 @@ class CatalogueQuery:
 
     @strawberry.field(description="The verification workflow's statuses and their transitions.")
     async def statuses(self, info: Info) -> list[Status]:
-        rows = await db.fetch(info.context.runtime.public_pool, STATUSES_SQL)
+        rows = await reference.statuses(info.context.runtime.public_pool)
         return [Status(id=r["id"], name_pl=r["name_pl"], name_en=r["name_en"],
                        is_initial=r["is_initial"], is_closed=r["is_closed"], next=r["next"])
                 for r in rows]
 
     @strawberry.field
     async def areas(self, info: Info, level: AreaLevel | None = None) -> list[Area]:
-        rows = await db.fetch(info.context.runtime.public_pool, AREAS_BY_LEVEL_SQL,
-                              {"level": level.value if level else None})
+        rows = await reference.areas_by_level(info.context.runtime.public_pool,
+                                              level.value if level else None)
         return [Area.from_row(r) for r in rows]
 
     @strawberry.field
     async def police_units(self, info: Info) -> list[PoliceUnit]:
-        rows = await db.fetch(info.context.runtime.public_pool, UNITS_SQL)
+        rows = await reference.all_police_units(info.context.runtime.public_pool)
         return [PoliceUnit.from_row(r) for r in rows]
 
 
@@ -144,9 +123,8 @@ class CatalogueMutation:
     @strawberry.mutation(description="Admin: offer or withdraw a category for new reports.")
     async def set_category_active(self, info: Info, id: strawberry.ID, active: bool) -> Category | None:
         info.context.require(Role.ADMIN)
-        if not await db.fetch(info.context.runtime.app_pool, SET_ACTIVE_SQL, [active, str(id)]):
+        if not await reference.set_category_active(info.context.runtime.app_pool, str(id), active):
             raise NotFound(f"There is no category {id!r}.")
-        rows = await db.fetch(info.context.runtime.public_pool,
-                              ALL_CATEGORIES_SQL.replace("ORDER BY", "WHERE id = %s ORDER BY"),
-                              [str(id)])
-        return Category.from_row(rows[0])
+        row = await reference.category(info.context.runtime.public_pool, str(id))
+        assert row is not None   # it was just changed
+        return Category.from_row(row)

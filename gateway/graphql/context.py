@@ -1,6 +1,8 @@
 """The per-request context: who calls, from where, the pools, and fresh DataLoaders."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -8,46 +10,43 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
-from gateway.graphql import db
 from gateway.graphql.auth import Role, Viewer, viewer_from_header
 from gateway.graphql.errors import ApiError, Forbidden, Unauthenticated
 from gateway.settings import Settings
 from gateway.state import Runtime
+from store import reference, reports, staff
+from store.rows import Row
 
-CATEGORIES_SQL = """
-SELECT id, group_id, group_name_pl, group_name_en, name_pl, name_en, colour, icon, sensitive,
-       active, sort_order
-FROM open.categories WHERE id = ANY(%s)
-"""
-AREAS_SQL = "SELECT code, level, name, parent_code FROM open.areas WHERE code = ANY(%s)"
-UNITS_SQL = "SELECT id, name, level, area_code, parent_id FROM open.police_units WHERE id = ANY(%s)"
-PRIVATE_SQL = """
-SELECT r.id, ST_X(r.geom) AS longitude, ST_Y(r.geom) AS latitude, r.occurred_at, r.description,
-       r.contact, r.source, r.county_code, a.parent_code AS voivodeship_code, r.police_unit_id
-FROM core.reports AS r LEFT JOIN core.areas AS a ON a.code = r.county_code
-WHERE r.id = ANY(%s::uuid[])
-"""
-HISTORY_SQL = """
-SELECT report_id, kind, from_status, to_status, actor, at, comment
-FROM core.report_events WHERE report_id = ANY(%s::uuid[]) ORDER BY report_id, at, id
-"""
-OFFICER_UNIT_SQL = "SELECT id, level, area_code FROM core.police_units WHERE id = %s"
+Fetch = Callable[[list[Any]], Awaitable[list[Row]]]
 
 
-def _keyed_loader(pool: AsyncConnectionPool, query: str, key: str) -> DataLoader[str, Any]:
-    async def load(keys: list[str]) -> list[dict[str, Any] | None]:
-        rows = {str(row[key]): row for row in await db.fetch(pool, query, [list(keys)])}
+def _keyed_loader(fetch: Fetch, key: str) -> DataLoader[Any, Any]:
+    async def load(keys: list[Any]) -> list[Row | None]:
+        rows = {str(row[key]): row for row in await fetch(list(keys))}
         return [rows.get(k) for k in keys]
 
     return DataLoader(load_fn=load)
 
 
-def _grouped_loader(pool: AsyncConnectionPool, query: str, key: str) -> DataLoader[str, Any]:
-    async def load(keys: list[str]) -> list[list[dict[str, Any]]]:
-        groups: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
-        for row in await db.fetch(pool, query, [list(keys)]):
+def _grouped_loader(fetch: Fetch, key: str) -> DataLoader[str, Any]:
+    async def load(keys: list[str]) -> list[list[Row]]:
+        groups: dict[str, list[Row]] = {k: [] for k in keys}
+        for row in await fetch(list(keys)):
             groups[str(row[key])].append(row)
         return [groups[k] for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _private_loader(pool: AsyncConnectionPool) -> DataLoader[tuple[str, str | None], Any]:
+    """Private rows keyed by (report id, the officer's unit or None): each row carries `handled`
+    for that unit (core.officer_handles), so the rule is applied by the database."""
+    async def load(keys: list[tuple[str, str | None]]) -> list[Row | None]:
+        found: dict[tuple[str, str | None], Row] = {}
+        for unit in dict.fromkeys(unit for _, unit in keys):
+            ids = [report_id for report_id, of in keys if of == unit]
+            found |= {(str(row["id"]), unit): row for row in await reports.private_rows(pool, ids, unit)}
+        return [found.get(k) for k in keys]
 
     return DataLoader(load_fn=load)
 
@@ -63,11 +62,11 @@ class Loaders:
     @classmethod
     def create(cls, runtime: Runtime) -> "Loaders":
         return cls(
-            categories=_keyed_loader(runtime.public_pool, CATEGORIES_SQL, "id"),
-            areas=_keyed_loader(runtime.public_pool, AREAS_SQL, "code"),
-            units=_keyed_loader(runtime.public_pool, UNITS_SQL, "id"),
-            private=_keyed_loader(runtime.app_pool, PRIVATE_SQL, "id"),
-            history=_grouped_loader(runtime.app_pool, HISTORY_SQL, "report_id"),
+            categories=_keyed_loader(partial(reference.categories, runtime.public_pool), "id"),
+            areas=_keyed_loader(partial(reference.areas, runtime.public_pool), "code"),
+            units=_keyed_loader(partial(reference.police_units, runtime.public_pool), "id"),
+            private=_private_loader(runtime.app_pool),
+            history=_grouped_loader(partial(reports.history, runtime.app_pool), "report_id"),
         )
 
 
@@ -81,7 +80,7 @@ class Context:
     client: str
     limiter: MovingWindowRateLimiter
     loaders: Loaders
-    _officer_unit: dict[str, Any] | None = field(default=None, repr=False)
+    _officer_unit: staff.OfficerUnit | None = field(default=None, repr=False)
     connection_params: Any = None
 
     @property
@@ -117,34 +116,33 @@ class Context:
             raise Forbidden(f"This needs a bearer token with the role {names}.")
         return self.viewer
 
-    async def officer_unit(self) -> dict[str, Any]:
+    async def officer_unit(self) -> staff.OfficerUnit:
         """The police unit an officer's token names; a unit that does not exist is refused."""
         viewer = self.require(Role.OFFICER)
         if self._officer_unit is None:
-            rows = await db.fetch(self.runtime.app_pool, OFFICER_UNIT_SQL, [viewer.unit])
-            if not rows:
+            unit = await staff.officer_unit(self.runtime.app_pool, viewer.unit)
+            if unit is None:
                 raise Forbidden(f"The token's police unit {viewer.unit!r} does not exist.")
-            self._officer_unit = rows[0]
+            self._officer_unit = unit
         return self._officer_unit
 
-    def may_handle_now(self, county_code: str | None, voivodeship_code: str | None,
-                       assigned_unit: str | None) -> bool | None:
-        """may_handle without waiting, once the officer's unit is loaded (a page of the work list
-        loads it first); None when it is not yet."""
-        unit = self._officer_unit
-        return None if unit is None else _handles(unit, county_code, voivodeship_code, assigned_unit)
+    @property
+    def officer_unit_known(self) -> bool:
+        """Whether officer_unit() answers without waiting (a work-list page loads it first)."""
+        return self._officer_unit is not None
 
-    async def may_handle(self, county_code: str | None, voivodeship_code: str | None,
-                         assigned_unit: str | None) -> bool:
-        """Whether the officer's unit handles the report (see _handles)."""
-        return _handles(await self.officer_unit(), county_code, voivodeship_code, assigned_unit)
+    def private_key(self, report_id: str) -> tuple[str, str | None]:
+        """The private DataLoader's key of a report for this caller: with the officer's unit,
+        for which the row's `handled` is computed."""
+        viewer = self.viewer
+        unit = viewer.unit if viewer is not None and viewer.role is Role.OFFICER else None
+        return report_id, unit
 
-
-def _handles(unit: dict[str, Any], county_code: str | None, voivodeship_code: str | None,
-             assigned_unit: str | None) -> bool:
-    """An officer handles reports in the unit's area (a county unit: its county; a voivodeship
-    unit: the counties of its voivodeship) and reports handed to the unit."""
-    return unit["id"] == assigned_unit or unit["area_code"] in (county_code, voivodeship_code)
+    async def report_sources(self) -> tuple[str, ...]:
+        """The allowed report sources (the database's one definition), read once per process."""
+        if self.runtime.report_sources is None:
+            self.runtime.report_sources = await reference.report_sources(self.runtime.app_pool)
+        return self.runtime.report_sources
 
 
 def authenticate(secret: str, authorization: str | None) -> tuple[Viewer | None, ApiError | None]:

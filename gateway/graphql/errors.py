@@ -5,10 +5,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 from graphql import GraphQLError
-from psycopg_pool import PoolTimeout
 from strawberry.extensions import MaskErrors, SchemaExtension
+
+from store.errors import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,6 @@ class RateLimited(ApiError):
     code = "RATE_LIMITED"
 
 
-# The database is down, overloaded, or the statement ran past the public role's timeout: the
-# request may succeed later, so the client gets a code it can retry on rather than INTERNAL.
-UNAVAILABLE = (psycopg.errors.QueryCanceled, psycopg.OperationalError, PoolTimeout)
-
-
 def _is_expected(error: GraphQLError) -> bool:
     """Errors about the request (parsing, validation, variables: no path yet) and our coded
     ones are the client's to see; anything else raised while resolving is not."""
@@ -66,7 +61,9 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
-        if isinstance(error.original_error, UNAVAILABLE):
+        # The database is down, overloaded, or the statement ran past the role's timeout
+        # (store.errors): the request may succeed later, so a code to retry on, not INTERNAL.
+        if is_unavailable(error.original_error):
             log.warning("database unavailable in GraphQL at %s: %s", error.path, error.original_error)
             masked.message = ("The database is unavailable or the query took too long; "
                               "try again later, or narrow the query.")

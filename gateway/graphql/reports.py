@@ -13,33 +13,17 @@ from operator import itemgetter
 from typing import Any
 
 import strawberry
-from psycopg import sql
 from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
 
-from gateway.graphql import db
 from gateway.graphql.auth import Role
 from gateway.graphql.categories import Area, AreaLevel, Category, PoliceUnit
 from gateway.graphql.errors import BadInput, Forbidden, NotFound
+from store import reports as store_reports
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 500
-SOURCES = ("citizen", "local_government", "ngo", "police_system", "partner_platform")
-
-PUBLIC_COLUMNS = sql.SQL("""r.id, r.category_id, r.status, r.occurred_on, r.date_precision,
-       r.county_code, r.voivodeship_code, r.police_unit_id,
-       ST_X(r.geom) AS longitude, ST_Y(r.geom) AS latitude""")
-
-# Any report by id as the public layer would show it (also before it is published): for staff
-# and for the citizen who submitted it, never for an anonymous reader.
-PROJECTED_SQL = """
-SELECT p.id, p.category_id, p.status, p.occurred_on, p.date_precision, p.county_code,
-       p.voivodeship_code, p.police_unit_id, ST_X(p.geom) AS longitude, ST_Y(p.geom) AS latitude
-FROM core.reports AS r CROSS JOIN LATERAL core.public_report(r) AS p
-WHERE r.id = %s
-"""
-
 
 @strawberry.type
 class Point:
@@ -124,12 +108,13 @@ class Report:
         """The private row, for an analyst, or an officer whose unit handles the report."""
         context = info.context
         viewer = context.require(Role.OFFICER, Role.ANALYST)
-        row = await context.loaders.private.load(str(self.id))
+        row = await context.loaders.private.load(context.private_key(str(self.id)))
         if row is None:
             raise NotFound("The report no longer exists.")
-        if viewer.role is Role.OFFICER and not await context.may_handle(
-                row["county_code"], row["voivodeship_code"], row["police_unit_id"]):
-            raise Forbidden("This report is outside your police unit's area.")
+        if viewer.role is Role.OFFICER:
+            await context.officer_unit()   # a token whose unit does not exist is refused
+            if not row["handled"]:
+                raise Forbidden("This report is outside your police unit's area.")
         return row
 
     def _private_now(self, info: Info) -> dict[str, Any] | None:
@@ -138,18 +123,16 @@ class Report:
         something is still to be loaded, or the row is missing: _private then decides."""
         context = info.context
         viewer = context.require(Role.OFFICER, Role.ANALYST)
-        future = context.loaders.private.cache_map.get(str(self.id))
+        future = context.loaders.private.cache_map.get(context.private_key(str(self.id)))
         if future is None or not future.done() or future.cancelled() or future.exception() is not None:
             return None
         row = future.result()
         if row is None:
             return None
         if viewer.role is Role.OFFICER:
-            handles = context.may_handle_now(row["county_code"], row["voivodeship_code"],
-                                             row["police_unit_id"])
-            if handles is None:
+            if not context.officer_unit_known:
                 return None
-            if not handles:
+            if not row["handled"]:
                 raise Forbidden("This report is outside your police unit's area.")
         return row
 
@@ -260,16 +243,13 @@ def decode_cursor(cursor: str, order: ReportOrder) -> tuple[date, uuid.UUID]:
                        argument="after") from None
 
 
-BBOX_CONDITION = sql.SQL("r.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)")
-
-
-def bbox_params(b: BBox) -> dict[str, float]:
+def bbox_value(b: BBox) -> store_reports.BBox:
     values = (b.west, b.south, b.east, b.north)
     if not all(math.isfinite(v) for v in values) or not (
             -180 <= b.west < b.east <= 180 and -90 <= b.south < b.north <= 90):
         raise BadInput("bbox needs finite west < east in [-180, 180] and south < north in "
                        "[-90, 90] (longitude/latitude, EPSG:4326).", argument="filter.bbox")
-    return {"west": b.west, "south": b.south, "east": b.east, "north": b.north}
+    return store_reports.BBox(*values)
 
 
 def status_ids(statuses: list[str]) -> list[str]:
@@ -277,74 +257,23 @@ def status_ids(statuses: list[str]) -> list[str]:
     return [s.lower() for s in statuses]
 
 
-def check_source(source: str) -> str:
-    if source not in SOURCES:
-        raise BadInput(f"source must be one of {', '.join(SOURCES)}.", argument="filter.source")
+async def check_source(info: Info, source: str) -> str:
+    """A known report source (the database's list, core.report_sources())."""
+    sources = await info.context.report_sources()
+    if source not in sources:
+        raise BadInput(f"source must be one of {', '.join(sources)}.", argument="filter.source")
     return source
 
 
-def shared_filter_sql(f: ReportFilter) -> tuple[list[sql.Composable], dict[str, Any]]:
-    """The conditions that read the same on open.reports and core.reports (alias r): bbox,
-    categories, statuses. Dates and areas differ (public day and cell vs exact time and point)."""
-    conditions: list[sql.Composable] = []
-    params: dict[str, Any] = {}
-    if f.bbox is not None:
-        conditions.append(BBOX_CONDITION)
-        params |= bbox_params(f.bbox)
-    if f.categories is not None:
-        conditions.append(sql.SQL("r.category_id = ANY(%(categories)s)"))
-        params["categories"] = f.categories
-    if f.statuses is not None:
-        conditions.append(sql.SQL("r.status = ANY(%(statuses)s)"))
-        params["statuses"] = status_ids(f.statuses)
-    return conditions, params
-
-
-def filter_sql(f: ReportFilter | None) -> tuple[list[sql.Composable], dict[str, Any], bool]:
-    """WHERE conditions on open.reports (alias r) and whether core must be joined (source)."""
+async def store_filter(info: Info, f: ReportFilter | None) -> store_reports.ReportFilter | None:
+    """The filter checked, as the store's plain values."""
     if f is None:
-        return [], {}, False
-    conditions, params = shared_filter_sql(f)
-    if f.occurred_from is not None:
-        conditions.append(sql.SQL("r.occurred_on >= %(occurred_from)s"))
-        params["occurred_from"] = f.occurred_from
-    if f.occurred_to is not None:
-        conditions.append(sql.SQL("r.occurred_on <= %(occurred_to)s"))
-        params["occurred_to"] = f.occurred_to
-    if f.area_code is not None:
-        conditions.append(sql.SQL("(r.county_code = %(area)s OR r.voivodeship_code = %(area)s)"))
-        params["area"] = f.area_code
-    if f.source is not None:
-        conditions.append(sql.SQL("c.source = %(source)s"))
-        params["source"] = check_source(f.source)
-    return conditions, params, f.source is not None
-
-
-def page_sql(conditions: list[sql.Composable], join_core: bool, order: ReportOrder,
-             with_total: bool, with_cursor: bool) -> sql.Composed:
-    desc = order is ReportOrder.OCCURRED_ON_DESC
-    source = sql.SQL("open.reports AS r") + (
-        sql.SQL(" JOIN core.reports AS c ON c.id = r.id") if join_core else sql.SQL(""))
-    where = sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
-    keyset = sql.SQL("(r.occurred_on, r.id) {} (%(after_day)s, %(after_id)s)").format(
-        sql.SQL("<" if desc else ">")) if with_cursor else sql.SQL("true")
-    direction = sql.SQL("DESC" if desc else "ASC")
-    total = (sql.SQL("(SELECT count(*) FROM {source} WHERE {where})").format(source=source, where=where)
-             if with_total else sql.SQL("NULL::bigint"))
-    return sql.SQL("""
-SELECT {total} AS total,
-       (SELECT coalesce(json_agg(page), '[]'::json) FROM (
-            SELECT {columns} FROM {source}
-            WHERE {where} AND {keyset}
-            ORDER BY r.occurred_on {direction}, r.id {direction}
-            LIMIT %(limit)s) AS page) AS rows
-""").format(total=total, columns=PUBLIC_COLUMNS, source=source, where=where, keyset=keyset,
-            direction=direction)
-
-
-def _parse_json_row(row: dict[str, Any]) -> dict[str, Any]:
-    row["occurred_on"] = date.fromisoformat(row["occurred_on"])
-    return row
+        return None
+    return store_reports.ReportFilter(
+        bbox=bbox_value(f.bbox) if f.bbox is not None else None, categories=f.categories,
+        statuses=status_ids(f.statuses) if f.statuses is not None else None,
+        occurred_from=f.occurred_from, occurred_to=f.occurred_to, area_code=f.area_code,
+        source=await check_source(info, f.source) if f.source is not None else None)
 
 
 def _fields(selections: list[Selection]) -> list[SelectedField]:
@@ -417,25 +346,20 @@ class ReportQuery:
         context = info.context
         if not 0 <= first <= MAX_PAGE:
             raise BadInput(f"first must be between 0 and {MAX_PAGE}.", argument="first")
-        conditions, params, join_core = filter_sql(filter)
+        f = await store_filter(info, filter)
         pool = context.runtime.public_pool
-        if join_core:
+        if store_reports.reads_core(f):
             context.require(Role.OFFICER, Role.ANALYST)
             pool = context.runtime.app_pool
-        if after is not None:
-            params["after_day"], params["after_id"] = decode_cursor(after, order_by)
-        params["limit"] = first + 1
-        query = page_sql(conditions, join_core, order_by, selects_total(info), after is not None)
-        # Never prepared: after five runs on a connection PostgreSQL may settle on a generic plan,
-        # planned without the bbox; counting a city bbox then took 260 ms instead of 110 ms
-        # (bench/RESULTS.md, suite graphql).
-        result = (await db.fetch(pool, query, params, prepare=False))[0]
-        rows = [_parse_json_row(r) for r in result["rows"]]
+        cursor = decode_cursor(after, order_by) if after is not None else None
+        page = await store_reports.public_page(pool, f, order_by is ReportOrder.OCCURRED_ON_DESC,
+                                               first + 1, cursor, selects_total(info))
+        rows = page.rows
         edges = [ReportEdge(cursor=encode_cursor(order_by, r["occurred_on"], r["id"]),
                             node=Report.from_row(r)) for r in rows[:first]]
         await prefetch_related(info, [edge.node for edge in edges])
         return ReportConnection(
-            edges=edges, total_count=result["total"],
+            edges=edges, total_count=page.total,
             page_info=PageInfo(has_next_page=len(rows) > first, has_previous_page=after is not None,
                                start_cursor=edges[0].cursor if edges else None,
                                end_cursor=edges[-1].cursor if edges else None))
@@ -448,11 +372,10 @@ class ReportQuery:
         except ValueError:
             raise BadInput("id must be a report's UUID.", argument="id") from None
         if context.viewer is not None and context.viewer.role in (Role.OFFICER, Role.ANALYST):
-            rows = await db.fetch(context.runtime.app_pool, PROJECTED_SQL, [report_id])
+            row = await store_reports.projected_report(context.runtime.app_pool, report_id)
         else:
-            query = sql.SQL("SELECT {} FROM open.reports AS r WHERE r.id = %s").format(PUBLIC_COLUMNS)
-            rows = await db.fetch(context.runtime.public_pool, query, [report_id])
-        return Report.from_row(rows[0]) if rows else None
+            row = await store_reports.public_report(context.runtime.public_pool, report_id)
+        return Report.from_row(row) if row else None
 
 
 __all__ = ["AreaLevel", "Report", "ReportConnection", "ReportFilter", "ReportQuery"]
