@@ -44,16 +44,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.http_protocol import with_head_timeout
 
     if args.demo_on_first_start is not None:
         settings = settings.model_copy(update={"demo_on_first_start": args.demo_on_first_start})
     settings = with_jwt_secret(settings)
     app = create_app(settings)
     print(f"threatmap: starting on {settings.base_url} (Ctrl-C stops it)", flush=True)
-    # A bounded shutdown whatever the clients do: after SIGTERM, requests still open after
-    # shutdown_timeout_s are cancelled, then the lifespan stops the pools and the managed cluster.
+    # Slow clients are cut (a request head within head_timeout_s, its body within
+    # body_timeout_s: gateway.body_timeout), and the shutdown is bounded whatever they do: after
+    # SIGTERM, requests still open after shutdown_timeout_s are cancelled, then the lifespan
+    # stops the pools and the managed cluster.
     uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=False,
-                log_level="info", timeout_graceful_shutdown=settings.shutdown_timeout_s,
+                log_level="info", http=with_head_timeout(settings.head_timeout_s),
+                timeout_graceful_shutdown=settings.shutdown_timeout_s,
                 limit_concurrency=settings.max_connections)
 
 

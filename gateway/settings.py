@@ -42,6 +42,8 @@ class Settings(BaseSettings):
         default=DEFAULT_JWT_SECRET, min_length=16,
         description="HS256 key of staff tokens, 32+ bytes. Unset: a random key kept in data_dir.")
     # Hardening (issue 10): slow clients, a bounded shutdown, the managed cluster's watchdog
+    head_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest time to receive a request's line and headers.")
     body_timeout_s: float = Field(default=15.0, gt=0,
                                   description="Longest time to receive a request body (then 408).")
     shutdown_timeout_s: float = Field(

@@ -133,7 +133,7 @@ def server(new_data_dir: Callable[[], Path], tmp_path_factory: pytest.TempPathFa
            ) -> Iterator[Server]:
     """A server for the whole module, with a short body timeout; no JWT key configured."""
     running = Server(new_data_dir(), tmp_path_factory.mktemp("server") / "serve.log",
-                     THREATMAP_BODY_TIMEOUT_S="2")
+                     THREATMAP_BODY_TIMEOUT_S="2", THREATMAP_HEAD_TIMEOUT_S="2")
     try:
         yield running.start()
     finally:
@@ -238,6 +238,36 @@ def test_trickled_bodies_get_408_and_their_connections_close(server: Server) -> 
         for sock in socks:
             sock.close()
     assert "did not arrive within 2 s: 408" in server.log()
+
+
+def test_connections_without_a_whole_request_head_are_closed(server: Server) -> None:
+    # slowloris: 50 connections that send nothing, 50 that send their head a byte at a time
+    silent = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(50)]
+    slow = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(50)]
+    head = b"GET /health HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 100
+    open_socks = set(silent + slow)
+    try:
+        deadline = time.monotonic() + 30
+        for sent in range(len(head)):
+            if not open_socks or time.monotonic() > deadline:
+                break
+            for sock in list(open_socks):
+                try:
+                    if sock in slow:
+                        sock.sendall(head[sent:sent + 1])
+                    sock.settimeout(0.001)
+                    if sock.recv(1024) == b"":
+                        open_socks.discard(sock)
+                except TimeoutError:
+                    pass
+                except OSError:   # reset: closed by the server
+                    open_socks.discard(sock)
+            time.sleep(0.5)
+        assert not open_socks, f"{len(open_socks)} connections still open after {sent / 2:.0f} s"
+    finally:
+        for sock in silent + slow:
+            sock.close()
+    assert "no complete request head from" in server.log()
 
 
 def test_sigterm_ends_the_server_and_its_cluster_despite_a_trickling_client(

@@ -8,7 +8,9 @@
 -- The database name varies (managed `threatmap`, the tests' `threatmap_test`, DATABASE_URL's).
 DO $$ BEGIN
     EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
-    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO threatmap_app', current_database());
+    -- and to the migrating role: with DATABASE_URL it is the one the application runs as
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO threatmap_app, %I', current_database(),
+                   current_user);
     -- CONNECT stays for PUBLIC as PostgreSQL sets it (0001 grants it to both roles explicitly).
 END $$;
 
