@@ -14,13 +14,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 
 import tiles
+from gateway.body_timeout import BodyTimeout
 from gateway.graphql.app import graphql_app
 from gateway.health import health
 from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
+from gateway.secret import check_jwt_secret
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.shutdown import cancel_task, stop_in_order
 from gateway.state import Runtime
 from gateway.urls import public_base
+from gateway.watchdog import ClusterWatchdog
 from ogc.service import OgcService
 from store.channels import REPORT_EVENTS
 from store.locations import ManagedDatabase, external_urls
@@ -97,10 +100,15 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                 privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s))
             pool_checks = asyncio.create_task(
                 pools_checked_forever([runtime.app_pool, runtime.public_pool]))
+            watchdog = None
+            if managed and managed.cluster.started_here:
+                watchdog = ClusterWatchdog(managed, settings.cluster_watchdog_s)
+                watchdog.start()
             try:
                 yield
             finally:
                 await stop_in_order([
+                    *([("the cluster watchdog", watchdog.stop())] if watchdog else []),
                     ("the OGC service", ogc.stop()),
                     ("the tile change listener", tile_service.stop()),
                     ("the report event listener", runtime.report_events.stop()),
@@ -119,6 +127,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application; every setting is checked here, before anything is served."""
     settings = settings.checked() if settings else Settings()
+    check_jwt_secret(settings)
     graphql = graphql_app(settings)
     ogc = OgcService(PROJECT_ROOT / "pygeoapi-config.yml", public_base(settings))
     tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
@@ -138,8 +147,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *tiles.ogc_routes(tile_service, base_url),
             Mount("/ogc", routes=ogc.routes()),
         ],
-        # Cached tiles are answered before routing (the app's one middleware): see tiles.shortcut.
-        middleware=[Middleware(tiles.CachedTileShortcut, service=tile_service)],
+        # A trickled body gets 408 (gateway.body_timeout); cached tiles are answered before
+        # routing (tiles.shortcut).
+        middleware=[Middleware(BodyTimeout, timeout_s=settings.body_timeout_s),
+                    Middleware(tiles.CachedTileShortcut, service=tile_service)],
         lifespan=lifespan(settings, ogc, tile_service),
     )
     app.state.tile_service = tile_service

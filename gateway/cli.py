@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import psycopg
 from pydantic import ValidationError
 
+from gateway.secret import WeakSecretError, with_jwt_secret
 from gateway.settings import Settings
 from store.errors import StoreSetupError
 from store.locations import DatabaseUrls, ManagedDatabase, external_urls
@@ -43,13 +44,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.http_protocol import with_head_timeout
     from gateway.urls import public_base
 
     if args.demo_on_first_start is not None:
         settings = settings.model_copy(update={"demo_on_first_start": args.demo_on_first_start})
+    settings = with_jwt_secret(settings)
+    app = create_app(settings)
     print(f"threatmap: starting on {public_base(settings)} (Ctrl-C stops it)", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                proxy_headers=False, log_level="info")
+    # Slow clients are cut (a request head within head_timeout_s, its body within
+    # body_timeout_s: gateway.body_timeout), and the shutdown is bounded whatever they do: after
+    # SIGTERM, requests still open after shutdown_timeout_s are cancelled, then the lifespan
+    # stops the pools and the managed cluster.
+    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=False,
+                log_level="info", http=with_head_timeout(settings.head_timeout_s),
+                timeout_graceful_shutdown=settings.shutdown_timeout_s,
+                limit_concurrency=settings.max_connections)
 
 
 def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -97,6 +107,7 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
     from gateway.graphql.auth import Role, mint_token
 
     try:
+        settings = with_jwt_secret(settings)
         print(mint_token(settings.jwt_secret, Role(args.role), args.subject, args.unit, args.hours))
     except ValueError as error:
         sys.exit(f"threatmap: {error}")
@@ -146,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         args.run(Settings(), args)
     except ValidationError as error:
         sys.exit(f"threatmap: invalid setting: {error}")
-    except (StoreSetupError, PolicyError) as error:
+    except (StoreSetupError, PolicyError, WeakSecretError) as error:
         sys.exit(f"threatmap: {error}")
     except KeyboardInterrupt:
         pass

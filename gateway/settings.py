@@ -18,6 +18,8 @@ from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Never used to sign anything off loopback: see gateway/secret.py (issue 10, point 1).
+DEFAULT_JWT_SECRET = "change-me-local-development-only"
 
 
 class Settings(BaseSettings):
@@ -48,7 +50,20 @@ class Settings(BaseSettings):
     demo_on_first_start: int = Field(
         default=0, ge=0, description="Synthetic reports to load when the database has none."
     )
-    jwt_secret: str = Field(default="change-me-local-development-only", min_length=16)
+    jwt_secret: str = Field(
+        default=DEFAULT_JWT_SECRET, min_length=16,
+        description="HS256 key of staff tokens, 32+ bytes. Unset: a random key kept in data_dir.")
+    # Hardening (issue 10): slow clients, a bounded shutdown, the managed cluster's watchdog
+    head_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest time to receive a request's line and headers.")
+    body_timeout_s: float = Field(default=15.0, gt=0,
+                                  description="Longest time to receive a request body (then 408).")
+    shutdown_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for open requests on SIGTERM (then cut).")
+    max_connections: int = Field(default=2048, ge=1,
+                                 description="Concurrent connections and requests (then 503).")
+    cluster_watchdog_s: float = Field(
+        default=1.0, gt=0, description="How often the managed cluster is checked (and restarted).")
     # GraphQL door (issue 4)
     graphql_introspection: bool = Field(default=True, description="Schema introspection on /graphql.")
     graphql_max_body_bytes: int = Field(default=65_536, gt=0, description="Larger requests get 413.")

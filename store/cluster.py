@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from store import guardian
 from store.errors import StoreSetupError
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class ManagedCluster:
         self.bindir = find_bindir()
         self.run_as = SYSTEM_USER if os.geteuid() == 0 else None
         self.started_here = False
+        self._guardian: subprocess.Popen | None = None
 
     def url(self, user: str, dbname: str) -> str:
         return f"postgresql://{user}@/{dbname}?host={self.socket_dir}&port={self.port}"
@@ -76,12 +78,28 @@ class ManagedCluster:
                    f"-p {self.port}"],
                   what="start PostgreSQL")
         self.started_here = True
+        if self._guardian is None or self._guardian.poll() is not None:
+            # stops the cluster should this process die without doing it (store/guardian.py)
+            self._guardian = guardian.spawn(self.pgdata, self.bindir, self.run_as)
 
     def stop(self) -> None:
         if self.is_running():
             self._run([self.bindir / "pg_ctl", "stop", "-w", "-m", "fast", "-D", self.pgdata],
                       what="stop PostgreSQL")
         self.started_here = False
+        if self._guardian is not None:
+            guardian.release(self._guardian)
+            self._guardian = None
+
+    def postmaster_pid(self) -> int | None:
+        """The pid of the cluster's postmaster while it lives (a zombie is dead), else None."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except (OSError, ValueError):
+            return None
+        state = stat.rsplit(")", 1)[1].split()[0]
+        return None if state in ("Z", "X") else pid
 
     def is_running(self) -> bool:
         if not (self.pgdata / "PG_VERSION").exists():
