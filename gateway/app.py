@@ -147,10 +147,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *tiles.ogc_routes(tile_service, base_url),
             Mount("/ogc", routes=ogc.routes()),
         ],
-        # A trickled body gets 408 (gateway.body_timeout); cached tiles are answered before
-        # routing (tiles.shortcut).
-        middleware=[Middleware(BodyTimeout, timeout_s=settings.body_timeout_s),
-                    Middleware(tiles.CachedTileShortcut, service=tile_service)],
+        # Cached tiles are answered before anything else (tiles.shortcut: GET, no body read);
+        # then a trickled body gets 408 (gateway.body_timeout).
+        middleware=[Middleware(tiles.CachedTileShortcut, service=tile_service),
+                    Middleware(BodyTimeout, timeout_s=settings.body_timeout_s)],
         lifespan=lifespan(settings, ogc, tile_service),
     )
     app.state.tile_service = tile_service
