@@ -94,7 +94,8 @@ async def _acknowledged(info: Info, key: str, payload_hash: str, token: str) -> 
     if stored["payload_hash"] != payload_hash:
         raise Conflict("This idempotencyKey was used for a different report; use a new "
                        "key for a new report.", field="idempotencyKey")
-    if bytes(stored["tracking_token_hash"]) != token_hash(token):
+    stored_hash = stored["tracking_token_hash"]
+    if stored_hash is None or bytes(stored_hash) != token_hash(token):
         raise Conflict("This report was acknowledged already and its tracking token cannot be "
                        "shown again.", field="idempotencyKey")
     row = await store_reports.projected_report(info.context.runtime.app_pool, stored["id"])
