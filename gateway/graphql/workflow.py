@@ -120,8 +120,9 @@ class WorkflowQuery:
 
 @strawberry.type
 class WorkflowMutation:
-    @strawberry.mutation(description="Report a threat. Send an idempotencyKey (e.g. a UUID) so "
-                                     "that a retried request never makes a second report.")
+    @strawberry.mutation(description="Report a threat. Send an idempotencyKey (a random UUID) "
+                                     "so that a retried request never makes a second report and "
+                                     "gets the same trackingToken (and is never RATE_LIMITED).")
     async def submit_report(self, info: Info, input: SubmitReportInput,
                             idempotency_key: str | None = None) -> SubmitReportPayload | None:
         key = validation.idempotency_key(idempotency_key)
