@@ -70,8 +70,15 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=10, ge=2)
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=3000, ge=100)
-    submit_rate_limit: str = Field(default="20/hour",
-                                   description="submitReport per client (limits syntax).")
+    submit_rate_limit: str = Field(
+        default="1/day", description="New reports (submitReport) per client, limits syntax; "
+                                     "KMZB's rule is one report per address a day.")
+    tracking_rate_limit: str = Field(
+        default="30/minute",
+        description="Calls with a tracking token (reportByToken, addReportInformation) per client.")
+    tracking_secret: str | None = Field(
+        default=None,
+        description="Key that tracking tokens are derived from (HMAC); unset: from jwt_secret.")
     rate_limit_storage: str = Field(default="async+memory://",
                                     description="limits storage URI (async+redis://... for replicas).")
     trusted_proxies: list[str] = Field(
@@ -110,7 +117,7 @@ class Settings(BaseSettings):
                              f"https://map.example.org, got {url!r}")
         return url.rstrip("/")
 
-    @field_validator("submit_rate_limit")
+    @field_validator("submit_rate_limit", "tracking_rate_limit")
     @classmethod
     def _one_rate_limit(cls, text: str, info: ValidationInfo) -> str:
         try:
@@ -121,6 +128,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{_variable(info)} must be one rate limit in the limits syntax, "
                              f"such as '20/hour' or '5 per minute', got {text!r}")
         return text
+
+    @field_validator("tracking_secret")
+    @classmethod
+    def _long_secret(cls, secret: str | None, info: ValidationInfo) -> str | None:
+        if secret is not None and len(secret.encode()) < 32:   # never echoed: it is a secret
+            raise ValueError(f"{_variable(info)} must be at least 32 bytes long (e.g. "
+                             "`openssl rand -base64 48`), or unset")
+        return secret
 
     @field_validator("rate_limit_storage")
     @classmethod

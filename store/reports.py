@@ -212,7 +212,7 @@ WITH inserted AS (
     VALUES (%(category)s, (SELECT id FROM core.statuses WHERE is_initial),
             ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(occurred_at)s, %(description)s,
             %(contact)s, 'citizen', %(key)s, %(payload)s, %(token)s)
-    ON CONFLICT (idempotency_key) DO NOTHING
+    ON CONFLICT DO NOTHING   -- the key (or, for the same key and payload, the token) is taken
     RETURNING id, status
 ), created AS (
     INSERT INTO core.report_events (report_id, kind, to_status, actor)
@@ -220,12 +220,11 @@ WITH inserted AS (
 )
 SELECT id FROM inserted
 """
-# A repeated submission gets the same report and a new token (only a hash is kept, so the first
-# token cannot be handed out again; the newest one is the one that works).
-REPLAY_SQL = """
-UPDATE core.reports SET tracking_token_hash = %(token)s
-WHERE idempotency_key = %(key)s AND payload_hash = %(payload)s
-RETURNING id
+# A retry of an acknowledged submission is found by its key before anything is counted or
+# written (gateway/graphql/workflow.py); its tracking token is derived from the key, so the
+# stored hash already matches it and nothing changes.
+BY_KEY_SQL = """
+SELECT id, payload_hash, tracking_token_hash FROM core.reports WHERE idempotency_key = %s
 """
 BY_TOKEN_SQL = "SELECT id, closed_at FROM core.reports WHERE tracking_token_hash = %s"
 
@@ -252,18 +251,20 @@ async def check_submission(pool: AsyncConnectionPool, submission: Submission) ->
     return (await fetch(pool, CHECK_SUBMISSION_SQL, submission.values()))[0]
 
 
+async def by_idempotency_key(pool: AsyncConnectionPool, key: str) -> Row | None:
+    """id, payload_hash and tracking_token_hash of the report stored under this key, if any."""
+    rows = await fetch(pool, BY_KEY_SQL, [key])
+    return rows[0] if rows else None
+
+
 async def submit(pool: AsyncConnectionPool, submission: Submission, key: str | None,
                  payload_hash: str, token_hash: bytes) -> Row | None:
-    """Stores the report (or, for a key already used with the same payload, gives the stored
-    one the new token) and returns it projected; None when the key was used for another payload."""
+    """Stores the report with its event and returns it projected; None when the key is taken
+    already (a concurrent submission with the same key: look it up with by_idempotency_key)."""
     params = submission.values() | {"key": key, "payload": payload_hash, "token": token_hash}
     async with pool.connection() as conn:
         rows = await fetch_on(conn, INSERT_SQL, params)
-        if not rows:
-            rows = await fetch_on(conn, REPLAY_SQL, params)
-            if not rows:
-                return None
-        return await projected(conn, rows[0]["id"])
+        return await projected(conn, rows[0]["id"]) if rows else None
 
 
 async def by_token(pool: AsyncConnectionPool, token_hash: bytes) -> Row | None:

@@ -54,7 +54,7 @@ async def test_same_key_same_payload_is_the_same_report(
     again = await gql(graphql_client, SUBMIT, {"input": fixed, "key": "key-1"})
     assert first["data"]["submitReport"]["report"]["id"] == again["data"]["submitReport"]["report"]["id"]
     assert app_conn.execute("SELECT count(*) FROM core.reports").fetchone()[0] == 1
-    # Only a hash is kept: the replay hands out a new token, and that one works.
+    # Only a hash is kept: the replay hands out the token again (derived from the key), and it works.
     newest = again["data"]["submitReport"]["trackingToken"]
     found = await gql(graphql_client, "query($t: String!) { reportByToken(token: $t) { id } }",
                       {"t": newest})

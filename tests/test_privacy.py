@@ -92,8 +92,9 @@ def test_every_public_point_is_a_cell_centre_near_the_true_point(
     reports = []
     for _ in range(150):
         category = rng.choice(["vandalism", "illegal-dumping", SENSITIVE, "homeless-person-in-need"])
+        # published: a sensitive report would otherwise wait for its month (test_privacy_months.py)
         reports.append(insert_report(app_conn, lon=rng.uniform(14.2, 24.1), lat=rng.uniform(49.1, 54.8),
-                                     category=category, status="confirmed"))
+                                     category=category, status="confirmed", published=True))
     sensitive = {c for (c,) in app_conn.execute("SELECT id FROM core.categories WHERE sensitive")}
     for report in reports:
         public = public_report(public_conn, report)
@@ -122,7 +123,8 @@ def test_snapping_is_deterministic_so_narrow_queries_learn_nothing(
 def test_sensitive_categories_use_the_coarse_grid_and_month_dates(
         app_conn: psycopg.Connection, public_conn: psycopg.Connection) -> None:
     occurred = datetime(2026, 3, 17, 10, 0, tzinfo=UTC)
-    report = insert_report(app_conn, category=SENSITIVE, status="confirmed", occurred_at=occurred)
+    report = insert_report(app_conn, category=SENSITIVE, status="confirmed", occurred_at=occurred,
+                           published=True)
     public = public_report(public_conn, report)
     assert (public["date_precision"], public["occurred_on"]) == ("month", date(2026, 3, 1))
     assert_cell_centre(public, true_xy(app_conn, report), 1000)

@@ -3,7 +3,6 @@ tracking token; officers change its status (KMZB state machine) and hand it betw
 
 import hashlib
 import json
-import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -18,12 +17,9 @@ from gateway.graphql import validation
 from gateway.graphql.auth import Role
 from gateway.graphql.errors import BadInput, Conflict, Forbidden, NotFound, RateLimited
 from gateway.graphql.reports import Report
+from gateway.graphql.tracking import derived_token, random_token, token_hash, tracking_key
 from store import reports as store_reports
 from store.reports import Submission
-
-
-def token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 @strawberry.input
@@ -51,23 +47,29 @@ def _parse_id(value: strawberry.ID) -> uuid.UUID:
         raise BadInput("id must be a report's UUID.", field="id") from None
 
 
-async def _rate_limit(info: Info) -> None:
+async def _rate_limit(info: Info, limit_text: str, name: str, what: str) -> None:
+    """Counts one call of `name` for the client; RATE_LIMITED past the limit."""
     context = info.context
-    limit = parse(context.settings.submit_rate_limit)
-    if not await context.limiter.hit(limit, "submitReport", context.client):
-        raise RateLimited(f"Too many reports from this address (limit {limit}); try again later.")
+    limit = parse(limit_text)
+    if not await context.limiter.hit(limit, name, context.client):
+        raise RateLimited(f"Too many {what} from this address (limit {limit}); try again later.")
 
 
-async def _validated(info: Info, data: SubmitReportInput) -> Submission:
+def _checked(info: Info, data: SubmitReportInput) -> Submission:
+    """The submission with every check that needs no database (BAD_USER_INPUT otherwise)."""
     settings = info.context.settings
     validation.coordinates(data.longitude, data.latitude)
     occurred = validation.occurred_at(data.occurred_at, settings.report_max_age_days)
-    submission = Submission(
+    return Submission(
         category=data.category_id, lon=data.longitude, lat=data.latitude,
         occurred_at=occurred.astimezone(UTC),
         description=validation.text(data.description, "description", validation.MAX_DESCRIPTION),
         contact=validation.text(data.contact, "contact", validation.MAX_CONTACT, single_line=True),
     )
+
+
+async def _check_in_database(info: Info, data: SubmitReportInput, submission: Submission) -> None:
+    """The category takes reports and the point is in Poland (BAD_USER_INPUT otherwise)."""
     check = await store_reports.check_submission(info.context.runtime.app_pool, submission)
     if check["category_active"] is None:
         raise BadInput(f"There is no category {data.category_id!r}; see `categories`.",
@@ -78,7 +80,26 @@ async def _validated(info: Info, data: SubmitReportInput) -> Submission:
         hint = (" The point would be in Poland with longitude and latitude swapped: send "
                 "longitude (about 14 to 24) and latitude (about 49 to 55)." if check["swapped"] else "")
         raise BadInput(f"The point is outside Poland.{hint}", field="longitude")
-    return submission
+
+
+async def _acknowledged(info: Info, key: str, payload_hash: str, token: str) -> Report | None:
+    """The report already stored under this key (a retry), or None when the key is new.
+
+    A retry gets the same report; its token is the one derived now, which the stored hash
+    matches unless the report was stored before tokens were derived or the secret changed: then
+    the token cannot be shown again (only its hash is kept), and it is never replaced."""
+    stored = await store_reports.by_idempotency_key(info.context.runtime.app_pool, key)
+    if stored is None:
+        return None
+    if stored["payload_hash"] != payload_hash:
+        raise Conflict("This idempotencyKey was used for a different report; use a new "
+                       "key for a new report.", field="idempotencyKey")
+    stored_hash = stored["tracking_token_hash"]
+    if stored_hash is None or bytes(stored_hash) != token_hash(token):
+        raise Conflict("This report was acknowledged already and its tracking token cannot be "
+                       "shown again.", field="idempotencyKey")
+    row = await store_reports.projected_report(info.context.runtime.app_pool, stored["id"])
+    return Report.from_row(row)
 
 
 def _payload_hash(values: dict[str, Any]) -> str:
@@ -91,29 +112,42 @@ def _payload_hash(values: dict[str, Any]) -> str:
 class WorkflowQuery:
     @strawberry.field(description="The report a tracking token belongs to (status and history).")
     async def report_by_token(self, info: Info, token: str) -> Report | None:
+        await _rate_limit(info, info.context.settings.tracking_rate_limit, "tracking",
+                          "tracking-token requests")
         row = await store_reports.by_token(info.context.runtime.app_pool, token_hash(token))
         return Report.from_row(row, owner_view=True) if row else None
 
 
 @strawberry.type
 class WorkflowMutation:
-    @strawberry.mutation(description="Report a threat. Send an idempotencyKey (e.g. a UUID) so "
-                                     "that a retried request never makes a second report.")
+    @strawberry.mutation(description="Report a threat. Send an idempotencyKey (a random UUID) "
+                                     "so that a retried request never makes a second report and "
+                                     "gets the same trackingToken (and is never RATE_LIMITED).")
     async def submit_report(self, info: Info, input: SubmitReportInput,
                             idempotency_key: str | None = None) -> SubmitReportPayload | None:
-        await _rate_limit(info)
         key = validation.idempotency_key(idempotency_key)
-        submission = await _validated(info, input)
-        token = secrets.token_urlsafe(32)
+        submission = _checked(info, input)
+        payload_hash = _payload_hash(submission.values())
+        settings = info.context.settings
+        token = (random_token() if key is None else derived_token(
+            tracking_key(settings.tracking_secret or settings.jwt_secret), key, payload_hash))
+        # A retry of an acknowledged submission is answered before anything is counted.
+        if key is not None and (report := await _acknowledged(info, key, payload_hash, token)):
+            return SubmitReportPayload(report=report, tracking_token=token)
+        await _rate_limit(info, settings.submit_rate_limit, "submitReport", "reports")
+        await _check_in_database(info, input, submission)
         row = await store_reports.submit(info.context.runtime.app_pool, submission, key,
-                                         _payload_hash(submission.values()), token_hash(token))
-        if row is None:
-            raise Conflict("This idempotencyKey was used for a different report; use a new "
-                           "key for a new report.", field="idempotencyKey")
+                                         payload_hash, token_hash(token))
+        if row is None:   # the key was taken meanwhile (a concurrent submission)
+            if key is None or not (report := await _acknowledged(info, key, payload_hash, token)):
+                raise Conflict("This idempotencyKey is being used; try again.", field="idempotencyKey")
+            return SubmitReportPayload(report=report, tracking_token=token)
         return SubmitReportPayload(report=Report.from_row(row), tracking_token=token)
 
     @strawberry.mutation(description="The citizen adds information to an open report.")
     async def add_report_information(self, info: Info, token: str, text: str) -> Report | None:
+        await _rate_limit(info, info.context.settings.tracking_rate_limit, "tracking",
+                          "tracking-token requests")
         comment = validation.text(text, "text", validation.MAX_COMMENT)
         if comment is None:
             raise BadInput("text is empty.", field="text")

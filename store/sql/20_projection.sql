@@ -25,6 +25,13 @@ LANGUAGE sql STABLE AS $$
         (SELECT u.id FROM core.police_units AS u WHERE u.area_code = county)) END
 $$;
 
+-- Whether a category's reports are public by month (on the coarse grid, and published only in
+-- the monthly batch of store/sql/30_publication.sql): the categories marked sensitive.
+CREATE OR REPLACE FUNCTION core.dated_by_month(category text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT c.sensitive FROM core.categories AS c WHERE c.id = category), false)
+$$;
+
 -- The public projection of one report row: what open.reports shows of it.
 CREATE OR REPLACE FUNCTION core.public_report(r core.reports) RETURNS open.reports
 LANGUAGE plpgsql STABLE AS $$
@@ -35,7 +42,7 @@ DECLARE
     local_time  timestamp;
 BEGIN
     SELECT * INTO policy FROM core.privacy_policy;
-    SELECT c.sensitive INTO sensitive FROM core.categories AS c WHERE c.id = r.category_id;
+    sensitive := core.dated_by_month(r.category_id);
     local_time := r.occurred_at AT TIME ZONE policy.timezone;
     result.id := r.id;
     result.category_id := r.category_id;

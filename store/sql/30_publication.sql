@@ -2,11 +2,16 @@
 -- in step with core.reports (row by row, in bulk, and for a subset re-projected in place).
 --
 -- Privacy reasoning:
--- - A report is published as soon as the police take it up (any status but the initial one),
---   or, untaken, once the policy's delay has passed (core.publish_due_reports).
+-- - A report dated by day is published as soon as the police take it up (any status but the
+--   initial one), or, untaken, once the policy's delay has passed (core.publish_due_reports).
 -- - Reports created in the same clock hour are published together, so the moment of
 --   publication (visible to anyone polling the layer) tells no more than the hour of
 --   submission.
+-- - A report dated by month (sensitive categories, core.dated_by_month) is published only with
+--   every such report submitted in the same local month (the policy's time zone), once that
+--   month has ended and the delay has passed: the moment then tells no more than the month. The
+--   police taking it up does not publish it earlier: they read a report within 2 days and verify
+--   it within 5 (KMZB), so the moment of their first change dates the submission to a few days.
 -- - Public reports must not come out in the order they were submitted, which would date them
 --   beyond what the policy publishes: a clock hour's batch is published in id order (random
 --   UUIDs: no time in them), one row at a time so that the subscription's `added` notices
@@ -23,7 +28,8 @@ BEGIN
                             WHERE level = 'county' AND ST_Intersects(geom, NEW.geom) LIMIT 1);
     END IF;
     IF NEW.published_at IS NULL
-       AND NOT (SELECT is_initial FROM core.statuses WHERE id = NEW.status) THEN
+       AND NOT (SELECT is_initial FROM core.statuses WHERE id = NEW.status)
+       AND NOT core.dated_by_month(NEW.category_id) THEN
         NEW.published_at := now();
     END IF;
     IF (SELECT is_closed FROM core.statuses WHERE id = NEW.status) THEN
@@ -178,29 +184,56 @@ BEGIN
 END
 $$;
 
--- Publishes reports the police have not taken up within the policy's delay, a clock hour's
--- batch at a time, in id order (see above).
+-- Whether an unpublished report is due: dated by month, when its local month of submission
+-- ended before month_cutoff; otherwise when the police took it up (its category was dated by
+-- month then) or its clock hour of submission ended before hour_cutoff.
+CREATE OR REPLACE FUNCTION core.publication_due(created_at timestamptz, dated_by_month boolean,
+                                                taken_up boolean, hour_cutoff timestamptz,
+                                                month_cutoff timestamptz) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN dated_by_month THEN created_at < month_cutoff
+                ELSE taken_up OR created_at < hour_cutoff END
+$$;
+
+-- Publishes what is due (core.publication_due): reports dated by day that the police have not
+-- taken up within the policy's delay, a clock hour's batch at a time, and reports dated by
+-- month a local month's batch at a time, in id order (see above).
 CREATE OR REPLACE FUNCTION core.publish_due_reports() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    due         uuid;
-    published   bigint := 0;
+    policy       core.privacy_policy;
+    hour_cutoff  timestamptz;
+    month_cutoff timestamptz;
+    due          uuid;
+    published    bigint := 0;
 BEGIN
+    SELECT * INTO policy FROM core.privacy_policy;
+    -- Reports submitted before the start of the hour (the local month) that `publish_after`
+    -- ago falls in: their hour (month) ended at least `publish_after` ago.
+    hour_cutoff := date_trunc('hour', now() - policy.publish_after, policy.timezone);
+    month_cutoff := date_trunc('month', now() - policy.publish_after, policy.timezone);
     IF current_setting('threatmap.bulk', true) = 'on' THEN
         -- Bulk loads skip the per-row public trigger (no notices to order) and rebuild after:
         -- one statement is enough (1,000,000 demo reports: seconds instead of half a minute).
-        UPDATE core.reports SET published_at = now()
-        WHERE published_at IS NULL AND NOT abusive
-          AND created_at < date_trunc('hour', now() - (SELECT publish_after FROM core.privacy_policy));
+        -- (c.sensitive is core.dated_by_month, joined rather than called once per row.)
+        UPDATE core.reports AS r SET published_at = now()
+        FROM core.categories AS c, core.statuses AS s
+        WHERE c.id = r.category_id AND s.id = r.status
+          AND r.published_at IS NULL AND NOT r.abusive
+          AND core.publication_due(r.created_at, c.sensitive, NOT s.is_initial, hour_cutoff,
+                                   month_cutoff);
         GET DIAGNOSTICS published = ROW_COUNT;
         RETURN published;
     END IF;
     FOR due IN
-        SELECT id FROM core.reports
-        WHERE published_at IS NULL AND NOT abusive
-          AND created_at < date_trunc('hour', now() - (SELECT publish_after FROM core.privacy_policy))
-        ORDER BY id
-        FOR UPDATE
+        SELECT r.id FROM core.reports AS r
+        JOIN core.categories AS c ON c.id = r.category_id
+        JOIN core.statuses AS s ON s.id = r.status
+        WHERE r.published_at IS NULL AND NOT r.abusive
+          AND core.publication_due(r.created_at, c.sensitive, NOT s.is_initial, hour_cutoff,
+                                   month_cutoff)
+        ORDER BY r.id
+        FOR UPDATE OF r
     LOOP
         UPDATE core.reports SET published_at = now() WHERE id = due;
         published := published + 1;
