@@ -65,7 +65,7 @@
 
   if (element) {
     const data = element.dataset;
-    const map = L.map(element).setView([52, 19], 5);
+    const map = L.map(element, { maxZoom: 18 }).setView([52, 19], 5);  // markercluster needs maxZoom
     addBaseMap(map, data.basemap, data.attribution);
     ({ collection: collectionMap, items: itemsMap, item: itemMap })[data.map](map, data);
     window.threatmapMap = map;  // for the tests and the curious
