@@ -16,7 +16,6 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import pygeoapi
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.tiles as tiles_api
@@ -34,6 +33,10 @@ from ogc.config import add_temporal_extents, feature_providers, load_config
 from store.errors import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
+
+# The HTML pages: our templates (pygeoapi falls back to its own for the others) and static files.
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+STATIC_DIR = Path(__file__).with_name("static")
 
 # Query parameters of /items that are not property filters (OGC API Features Parts 1-3).
 RESERVED = {"bbox", "bbox-crs", "crs", "f", "lang", "limit", "offset", "resulttype", "datetime",
@@ -70,7 +73,9 @@ class OgcService:
         bbox_shortcut.install()
         database = bridge.PublicDatabase(public_pool, asyncio.get_running_loop())
         config = load_config(self.config_path, {"THREATMAP_OGC_URL": self.url,
-                                                "THREATMAP_OPEN_DATABASE": database.key})
+                                                "THREATMAP_OPEN_DATABASE": database.key,
+                                                "THREATMAP_OGC_TEMPLATES": str(TEMPLATES_DIR),
+                                                "THREATMAP_OGC_STATIC": str(STATIC_DIR)})
         providers = feature_providers(config)
         await database.load_columns([p["table"] for p in providers.values()])
         await add_temporal_extents(config, database)
@@ -191,7 +196,9 @@ class OgcService:
         collection = "/collections/{collection_id}"
         tms = collection + "/tiles/{tileMatrixSetId}"
         return [
-            Mount("/static", StaticFiles(directory=Path(pygeoapi.__file__).parent / "static")),
+            # Ours first (ogc/static: the pages' scripts, the base map), then pygeoapi's own.
+            Mount("/static", StaticFiles(directory=STATIC_DIR, packages=[("pygeoapi", "static")],
+                                         follow_symlink=True)),
             Route("/", self.landing_page),
             Route("/openapi", self.openapi),
             Route("/conformance", self.conformance),

@@ -1,10 +1,12 @@
 """The developers' door: GraphQL at /graphql (HTTP GET/POST, GraphiQL, graphql-transport-ws)."""
 
+from pathlib import Path
 from typing import Any
 
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -18,6 +20,10 @@ from gateway.graphql.errors import with_code
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
 
+# Our GraphiQL page: its scripts and styles come from /static (vendored from npm), not from
+# strawberry's page, which loads them from unpkg.com (blank offline, refused by our CSP).
+GRAPHIQL_PAGE = Path(__file__).with_name("graphiql.html")
+
 
 class ThreatmapGraphQL(GraphQL):
     def __init__(self, settings: Settings) -> None:
@@ -28,6 +34,10 @@ class ThreatmapGraphQL(GraphQL):
         # Built here, not on first use: a storage the machine cannot make stops the start.
         self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
         self.trusted_proxies = proxy_networks(settings.trusted_proxies)
+        self.graphiql_page = GRAPHIQL_PAGE.read_text(encoding="utf-8")
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self.graphiql_page)
 
     async def get_context(self, request: HTTPConnection, response: Any) -> Context:
         runtime = request.app.state.runtime
