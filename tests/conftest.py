@@ -54,10 +54,11 @@ def urls(managed_db: ManagedDatabase) -> DatabaseUrls:
 
 @pytest.fixture(scope="session")
 def settings(urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings of an app that uses the test database as an external one (app role)."""
+    """Settings of an app that uses the test database as an external one (app role); the test
+    clients' host (http://testserver) is an allowed Host."""
     return Settings(database_url=urls.app, public_database_url=urls.public,
                     data_dir=tmp_path_factory.mktemp("unused-data-dir"), config_dir=CONFIG_DIR,
-                    maintenance_interval_s=3600)
+                    maintenance_interval_s=3600, allowed_hosts=["testserver"])
 
 
 @pytest.fixture(scope="session")
