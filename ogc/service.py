@@ -19,6 +19,7 @@ import pygeoapi
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.tiles as tiles_api
+import pygeoapi.l10n
 from psycopg_pool import AsyncConnectionPool
 from pygeoapi.api import API, APIRequest, apply_gzip
 from pygeoapi.openapi import get_oas
@@ -83,6 +84,10 @@ class OgcService:
         # get_oas asks each provider for its fields: run it off the loop the providers use.
         openapi = await asyncio.to_thread(get_oas, config)
         self.api = await asyncio.to_thread(API, config, openapi)
+        # pygeoapi keeps the configuration its HTML pages render with per locale, process-wide,
+        # from the first page on: without this, an app started after another in the same process
+        # (tests) writes the first one's URL into its pages (links, scripts).
+        pygeoapi.l10n._cfg_cache.clear()
 
     async def stop(self) -> None:
         self.api = None

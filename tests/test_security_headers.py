@@ -15,7 +15,7 @@ import pytest
 from gateway.app import create_app
 from gateway.security_headers import HtmlPolicies, SecurityHeaders
 from gateway.settings import Settings
-from tests.support import WARSAW, free_port, insert_report, running_app, served
+from tests.support import WARSAW, free_port, insert_report, running_app, served, wait_in_page
 from tiles import CachedTileShortcut
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -196,7 +196,8 @@ BROWSER_PAGES = {"/#6/52.2/21.1": "window.map && window.map.loaded() && window.m
 @pytest.mark.parametrize("path", list(BROWSER_PAGES))
 async def test_the_pages_raise_no_csp_violation_in_a_browser(live_server: str, path: str) -> None:
     playwright_api = pytest.importorskip("playwright.async_api")
-    page_text = httpx.get(f"{live_server}{path.split('#')[0]}", headers=HTML, timeout=30).text
+    async with httpx.AsyncClient(timeout=30) as http:
+        page_text = (await http.get(f"{live_server}{path.split('#')[0]}", headers=HTML)).text
     elsewhere = [src for src in resources(page_text).loaded
                  if urlsplit(urljoin(live_server + "/", src)).netloc != urlsplit(live_server).netloc]
     if elsewhere:
@@ -214,7 +215,7 @@ async def test_the_pages_raise_no_csp_violation_in_a_browser(live_server: str, p
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             await page.goto(f"{live_server}{path}")
-            await page.wait_for_function(BROWSER_PAGES[path], timeout=60_000)
+            await wait_in_page(page, BROWSER_PAGES[path])
             violations = await page.evaluate("window.__violations")
             csp_messages = [m for m in console if "Content Security Policy" in m]
             assert not violations and not csp_messages, (violations, csp_messages)
