@@ -15,7 +15,7 @@ WILDCARD_ADDRESSES = {"0.0.0.0", "::", ""}
 def public_base(settings: Settings, request: HTTPConnection | None = None) -> str:
     """THREATMAP_PUBLIC_URL when set (behind a reverse proxy the app cannot see the address
     clients use); else the address the request came to, whose host the app has checked against
-    `allowed_hosts` (a forged Host gets 400 before any door writes a link, or a cached one,
+    `allowed_hosts` (a forged Host gets 400 before any door writes, and a cache keeps, a link
     with it); before any request (pygeoapi's configuration, made at start-up), the host and
     port the service binds. No trailing slash."""
     if settings.public_url:

@@ -12,11 +12,11 @@ from gateway.settings import Settings
 from store.locations import ManagedDatabase
 from tests.support import codes, eventually, running_app
 
-POOL_TIMEOUT_S = 2.0
+POOL_TIMEOUT_S = 3.0
 # A door waits for a connection once: its answer comes within the pool timeout and a little
 # work. Two waits in a row (OGC items before the fix: the temporal extents, then the query)
 # take twice the pool timeout.
-WITHIN_S = POOL_TIMEOUT_S + 1.5
+WITHIN_S = POOL_TIMEOUT_S + 2.0
 ITEM = uuid.uuid4()
 
 # (door, method, path, body): each needs the database for its answer.
@@ -49,7 +49,7 @@ async def healthy(http: httpx.AsyncClient) -> bool:
 
 @pytest.fixture
 async def outage(settings: Settings, managed_db: ManagedDatabase):
-    """An app with a 2 s pool timeout, and the database stopped under it (started again after,
+    """An app with a short pool timeout, and the database stopped under it (started again after,
     and the app seen to recover)."""
     async with running_app(settings.model_copy(update={"pool_timeout_s": POOL_TIMEOUT_S})) as (http, _):
         assert await healthy(http)
