@@ -157,7 +157,8 @@ def run(ctx: Context) -> dict:
 
 async def _run(ctx: Context) -> dict:
     settings = Settings(database_url=ctx.urls.app, public_database_url=ctx.urls.public,
-                        submit_rate_limit="1000000/hour", maintenance_interval_s=3600)
+                        submit_rate_limit="1000000/hour", maintenance_interval_s=3600,
+                        allowed_hosts=["bench"])   # the client's base URL, http://bench
     officer = {"Authorization": "Bearer " + mint_token(settings.jwt_secret, Role.OFFICER, "bench",
                                                        "kwp-14")}
     results: list[Measurement] = []

@@ -10,6 +10,7 @@ from pathlib import Path
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -21,11 +22,19 @@ from gateway.graphql.app import graphql_app
 from gateway.health import health
 from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
 from gateway.secret import check_jwt_secret
+from gateway.security_headers import (
+    HtmlPolicies,
+    SecurityHeaders,
+    graphiql_policy,
+    map_policy,
+    ogc_policy,
+)
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.shutdown import cancel_task, stop_in_order
 from gateway.state import Runtime
-from gateway.urls import public_base
+from gateway.urls import allowed_hosts, public_base
 from gateway.watchdog import ClusterWatchdog
+from ogc.config import image_origins
 from ogc.service import OgcService
 from store.channels import REPORT_EVENTS
 from store.locations import ManagedDatabase, external_urls
@@ -126,12 +135,21 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
     return run
 
 
+def html_policies(ogc_config: Path) -> HtmlPolicies:
+    """The Content-Security-Policy of each HTML page (gateway.security_headers)."""
+    return HtmlPolicies(default=map_policy(), by_prefix=[
+        ("/graphql", graphiql_policy()),
+        ("/ogc", ogc_policy(image_origins(ogc_config))),
+    ])
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application; every setting is checked here, before anything is served."""
     settings = settings.checked() if settings else Settings()
     check_jwt_secret(settings)
     graphql = graphql_app(settings)
-    ogc = OgcService(PROJECT_ROOT / "pygeoapi-config.yml", public_base(settings))
+    ogc_config = PROJECT_ROOT / "pygeoapi-config.yml"
+    ogc = OgcService(ogc_config, public_base(settings))
     tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
     base_url = functools.partial(public_base, settings)
@@ -151,9 +169,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *tiles.ogc_routes(tile_service, base_url),
             Mount("/ogc", routes=ogc.routes()),
         ],
-        # Cached tiles are answered before anything else (tiles.shortcut: GET, no body read);
-        # then a trickled body gets 408 (gateway.body_timeout).
+        # Cached tiles are answered before anything else (tiles.shortcut: GET, no body read,
+        # no link written, `nosniff` from tiles.reply); then the security headers are added to
+        # every other answer; a Host that is not allowed gets 400 (links follow Host when
+        # THREATMAP_PUBLIC_URL is unset: gateway.urls); a trickled body gets 408.
         middleware=[Middleware(tiles.CachedTileShortcut, service=tile_service),
+                    Middleware(SecurityHeaders, policies=html_policies(ogc_config)),
+                    Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings),
+                               www_redirect=False),
                     Middleware(BodyTimeout, timeout_s=settings.body_timeout_s)],
         lifespan=lifespan(settings, ogc, tile_service),
     )

@@ -5,7 +5,7 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from store.errors import DATABASE_UNAVAILABLE
+from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
 from store.health import data_version
 
 HEALTH_TIMEOUT_S = 3.0
@@ -13,11 +13,13 @@ HEALTH_TIMEOUT_S = 3.0
 
 async def health(request: Request) -> JSONResponse:
     runtime = request.app.state.runtime
+    # Never longer than any other door waits for a connection (settings.pool_timeout_s).
+    timeout_s = min(HEALTH_TIMEOUT_S, runtime.settings.pool_timeout_s)
     try:
-        async with asyncio.timeout(HEALTH_TIMEOUT_S):
-            version = await data_version(runtime.public_pool, HEALTH_TIMEOUT_S)
+        async with asyncio.timeout(timeout_s):
+            version = await data_version(runtime.public_pool, timeout_s)
     except DATABASE_UNAVAILABLE:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503,
-                            headers={"Retry-After": "5", "Cache-Control": "no-store"})
+                            headers={"Retry-After": str(RETRY_AFTER_S), "Cache-Control": "no-store"})
     return JSONResponse({"status": "ok", "database": "ok", "data_version": version},
                         headers={"Cache-Control": "no-store"})

@@ -6,6 +6,7 @@ naming the variable, instead of becoming an internal error on the first request 
 """
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Never used to sign anything off loopback: see gateway/secret.py (issue 10, point 1).
 DEFAULT_JWT_SECRET = "change-me-local-development-only"
+HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?")   # a DNS name or an IPv4 address
 
 
 class Settings(BaseSettings):
@@ -42,6 +44,10 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="The URL clients reach the service at (links in OGC, TileJSON)."
     )
+    allowed_hosts: list[str] = Field(
+        default=[], description="Host names requests may carry besides the default ones (the "
+                                "listening host, localhost, 127.0.0.1, public_url's host): a JSON "
+                                "list; \"*.example.org\" matches subdomains, [\"*\"] any host.")
     pool_max_size: int = Field(default=10, ge=1)
     pool_timeout_s: float = Field(default=5.0, gt=0, description="Longest wait for a database connection.")
     maintenance_interval_s: float = Field(
@@ -116,6 +122,17 @@ class Settings(BaseSettings):
             raise ValueError(f"{_variable(info)} must be an http(s) URL such as "
                              f"https://map.example.org, got {url!r}")
         return url.rstrip("/")
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, hosts: list[str], info: ValidationInfo) -> list[str]:
+        for host in hosts:
+            name = host.removeprefix("*.") if host != "*" else "x"
+            if not HOST_NAME.fullmatch(name):
+                raise ValueError(f"{_variable(info)} must list host names without scheme or port "
+                                 f"(a JSON list such as [\"map.example.org\", \"*.example.org\"]), "
+                                 f"got {host!r}")
+        return hosts
 
     @field_validator("submit_rate_limit", "tracking_rate_limit")
     @classmethod

@@ -42,8 +42,14 @@ class PublicDatabase:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def run[T](self, work: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        """Runs a coroutine on the app's loop from a pygeoapi worker thread."""
-        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout)
+        """Runs a coroutine on the app's loop from a pygeoapi worker thread; past `timeout`
+        it is cancelled (not left running on the loop) and TimeoutError raised."""
+        future = asyncio.run_coroutine_threadsafe(work, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
 
     async def load_columns(self, relations: list[str]) -> None:
         """Column names and types of each relation in schema `open`, read once at start-up."""

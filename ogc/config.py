@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -39,6 +40,15 @@ def load_config(path: Path, values: Mapping[str, str]) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
         raw = yaml.safe_load(handle)
     return interpolate({k: v for k, v in raw.items() if not k.startswith("x-")}, values)
+
+
+def image_origins(path: Path) -> list[str]:
+    """Origins pygeoapi's HTML pages load images from: the basemap of its Leaflet maps
+    (server.map.url), for the pages' Content-Security-Policy."""
+    with path.open(encoding="utf-8") as handle:
+        url = (yaml.safe_load(handle).get("server", {}).get("map") or {}).get("url", "")
+    parts = urlsplit(url.replace("{s}", "*"))   # Leaflet's {s}ubdomains: any of them
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme in ("http", "https") and parts.netloc else []
 
 
 def feature_providers(config: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -8,7 +8,6 @@ OpenAPI document made in memory at our start-up. No environment variable, no gen
 """
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.tiles as tiles_api
+import pygeoapi.l10n
 from psycopg_pool import AsyncConnectionPool
 from pygeoapi.api import API, APIRequest, apply_gzip
 from pygeoapi.openapi import get_oas
@@ -30,7 +30,8 @@ from starlette.staticfiles import StaticFiles
 from ogc import bbox as bbox_shortcut
 from ogc import bridge
 from ogc.config import add_temporal_extents, feature_providers, load_config
-from store.errors import DATABASE_UNAVAILABLE
+from ogc.provider import DatabaseUnavailable
+from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ def _response(headers: dict, status: int, content: Any) -> Response:
     else:
         response = Response(content, status_code=status)
     response.headers.update(headers)
+    if status == HTTPStatus.SERVICE_UNAVAILABLE:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
 
 
@@ -86,6 +89,10 @@ class OgcService:
         # get_oas asks each provider for its fields: run it off the loop the providers use.
         openapi = await asyncio.to_thread(get_oas, config)
         self.api = await asyncio.to_thread(API, config, openapi)
+        # pygeoapi keeps the configuration its HTML pages render with per locale, process-wide,
+        # from the first page on: without this, an app started after another in the same process
+        # (tests) writes the first one's URL into its pages (links, scripts).
+        pygeoapi.l10n._cfg_cache.clear()
 
     async def stop(self) -> None:
         self.api = None
@@ -100,7 +107,8 @@ class OgcService:
         api = self.api
         if api is None:
             return JSONResponse({"code": "ServiceUnavailable", "description": "starting up"},
-                                status_code=HTTPStatus.SERVICE_UNAVAILABLE)
+                                status_code=HTTPStatus.SERVICE_UNAVAILABLE,
+                                headers={"Retry-After": str(RETRY_AFTER_S)})
         api_request = await APIRequest.from_starlette(request, api.locales)
         if not skip_valid_check and not api_request.is_valid():
             return _response(*api.get_format_exception(api_request))
@@ -135,10 +143,19 @@ class OgcService:
     async def conformance(self, request: Request) -> Response:
         return await self._call(request, core_api.conformance)
 
-    async def _refresh_extents(self) -> None:
-        if self.api is not None and self.database is not None:
-            with contextlib.suppress(*DATABASE_UNAVAILABLE):
-                await add_temporal_extents(self.api.config, self.database)
+    async def _refresh_extents(self) -> bool:
+        """Measures the temporal extents again; False when the database is unavailable (the
+        extents measured last stay). That wait is the request's one wait for a connection: a
+        request that needs the database answers 503 at once rather than wait again in pygeoapi
+        (a second pool timeout: the 10 s of issue 10, point 8)."""
+        if self.api is None or self.database is None:
+            return True
+        try:
+            await add_temporal_extents(self.api.config, self.database)
+        except DATABASE_UNAVAILABLE as error:
+            log.warning("OGC temporal extents not refreshed: %s", error)
+            return False
+        return True
 
     async def collections(self, request: Request) -> Response:
         await self._refresh_extents()
@@ -155,7 +172,9 @@ class OgcService:
 
     async def items(self, request: Request) -> Response:
         collection = request.path_params["collection_id"]
-        await self._refresh_extents()
+        if not await self._refresh_extents():
+            return await self._refuse(request, HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable",
+                                      DatabaseUnavailable.default_msg)
         if self.api is not None and collection in self.fields:
             # pygeoapi silently ignores an unknown ?name=value (so it matches every row): refuse it.
             unknown = sorted(set(request.query_params) - RESERVED - self.fields[collection])

@@ -20,3 +20,7 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError, T
 def is_unavailable(error: BaseException | None) -> bool:
     """Whether an error means the database is unavailable (see DATABASE_UNAVAILABLE)."""
     return isinstance(error, DATABASE_UNAVAILABLE)
+
+# How long a client is told to wait before trying again (HTTP Retry-After, seconds) when the
+# database is unavailable: the managed cluster's watchdog restarts it within seconds.
+RETRY_AFTER_S = 5

@@ -56,11 +56,12 @@ def urls(managed_db: ManagedDatabase) -> DatabaseUrls:
 def settings(urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings of an app that uses the test database as an external one (app role), with rate
     limits high enough for tests that submit and follow many reports (the defaults, one report
-    per address a day, are tested in test_submission_limits.py)."""
+    per address a day, are tested in test_submission_limits.py); the test clients' host
+    (http://testserver) is an allowed Host."""
     return Settings(database_url=urls.app, public_database_url=urls.public,
                     data_dir=tmp_path_factory.mktemp("unused-data-dir"), config_dir=CONFIG_DIR,
                     maintenance_interval_s=3600, submit_rate_limit="10000/hour",
-                    tracking_rate_limit="10000/minute")
+                    tracking_rate_limit="10000/minute", allowed_hosts=["testserver"])
 
 
 @pytest.fixture(scope="session")

@@ -111,6 +111,16 @@ async def eventually[T](check: Callable[[], Awaitable[T]], timeout: float = 3.0)
         await asyncio.sleep(0.02)
 
 
+async def wait_in_page(page: Any, expression: str, timeout: float = 60.0) -> None:
+    """Polls a JavaScript expression in a Playwright page until it is true. Not Playwright's
+    wait_for_function: it evaluates its predicate with eval() in the page, which the pages'
+    Content-Security-Policy refuses; page.evaluate comes through DevTools, which CSP lets be."""
+    deadline = time.monotonic() + timeout
+    while not await page.evaluate(expression):
+        assert time.monotonic() < deadline, f"not true within {timeout} s: {expression}"
+        await asyncio.sleep(0.1)
+
+
 # -- GraphQL -------------------------------------------------------------------------------------
 async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None,
               token: str | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:

@@ -195,7 +195,7 @@ def test_the_local_key_is_made_once_and_kept(tmp_path: Path) -> None:
 
 
 # --- 4. Slow clients and a bounded shutdown --------------------------------------------------
-REQUEST_HEAD = (b"POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+REQUEST_HEAD = (b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 1000\r\n\r\n")
 
 

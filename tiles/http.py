@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from store.errors import DATABASE_UNAVAILABLE
+from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
 from tiles.addresses import TileAddress, parse_address
 from tiles.errors import BadTileRequest
 from tiles.filters import TileFilters, parse_filters
@@ -43,8 +43,8 @@ class TileEndpoints:
         except DATABASE_UNAVAILABLE as error:
             log.warning("tile %s failed: %s", address, error)
             return JSONResponse({"code": "unavailable", "detail": "the tile could not be made now"},
-                                status_code=503, headers={"Retry-After": "5", "Cache-Control": "no-store",
-                                                          **CORS})
+                                status_code=503, headers={"Retry-After": str(RETRY_AFTER_S),
+                                                          "Cache-Control": "no-store", **CORS})
         reply = tile_reply(self.service, address, filters, body, request.headers.get("if-none-match"),
                            request.headers.get("accept-encoding", ""))
         return Response(reply.content, status_code=reply.status, headers=reply.headers,

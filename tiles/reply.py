@@ -11,6 +11,8 @@ from tiles.service import TileService
 
 MVT = "application/vnd.mapbox-vector-tile"
 CORS = {"Access-Control-Allow-Origin": "*"}
+# gateway.security_headers adds this to every other answer; a cache hit is answered before it.
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ def tile_reply(service: TileService, address: TileAddress, filters: TileFilters,
                if_none_match: str | None, accept_encoding: str) -> TileReply:
     headers = {"ETag": f'W/"{body.etag}-{filters.digest}"',
                "Cache-Control": f"public, max-age={service.config.max_age_s}",
-               "Vary": "Accept-Encoding", **CORS}
+               "Vary": "Accept-Encoding", **CORS, **NOSNIFF}
     if etag_matches(if_none_match, headers["ETag"]):
         return TileReply(304, headers, b"")
     if not body.raw:

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.responses import Response
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from store.errors import is_unavailable
+from store.errors import RETRY_AFTER_S, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,16 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=lambda error: not _is_expected(error),
                          error_message="Internal error: the request could not be completed.")
 
+    def on_operation(self) -> Iterator[None]:
+        yield from super().on_operation()
+        # Like every HTTP door (/health, tiles, OGC), an answer that says UNAVAILABLE tells the
+        # client when to retry. The status stays 200: GraphQL over HTTP with application/json.
+        # (Over a WebSocket the context's response is the socket: nothing to set.)
+        response = getattr(self.execution_context.context, "response", None)
+        errors = getattr(self.execution_context.result, "errors", None) or ()
+        if isinstance(response, Response) and any(_unavailable(e) for e in errors):
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
         # The database is down, overloaded, or the statement ran past the role's timeout
@@ -72,6 +83,10 @@ class MaskUnexpectedErrors(MaskErrors):
         log.error("unexpected error in GraphQL at %s", error.path, exc_info=error.original_error)
         masked.extensions = {"code": "INTERNAL"}
         return masked
+
+
+def _unavailable(error: GraphQLError) -> bool:
+    return (error.extensions or {}).get("code") == "UNAVAILABLE" or is_unavailable(error.original_error)
 
 
 class NoSuggestionsForAnonymous(SchemaExtension):
