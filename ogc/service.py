@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ogc import bbox as bbox_shortcut
-from ogc import bridge
+from ogc import bridge, guard
 from ogc.config import add_temporal_extents, feature_providers, load_config
 from store.errors import DATABASE_UNAVAILABLE
 
@@ -96,6 +96,8 @@ class OgcService:
         if api is None:
             return JSONResponse({"code": "ServiceUnavailable", "description": "starting up"},
                                 status_code=HTTPStatus.SERVICE_UNAVAILABLE)
+        if reason := await guard.refusal(request):
+            return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
         api_request = await APIRequest.from_starlette(request, api.locales)
         if not skip_valid_check and not api_request.is_valid():
             return _response(*api.get_format_exception(api_request))
@@ -151,6 +153,8 @@ class OgcService:
     async def items(self, request: Request) -> Response:
         collection = request.path_params["collection_id"]
         await self._refresh_extents()
+        if self.api is not None and (reason := await guard.refusal(request)):
+            return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
         if self.api is not None and collection in self.fields:
             # pygeoapi silently ignores an unknown ?name=value (so it matches every row): refuse it.
             unknown = sorted(set(request.query_params) - RESERVED - self.fields[collection])
