@@ -12,6 +12,7 @@ import shapely.geometry
 from psycopg import sql
 from pygeofilter import ast, values
 from pygeofilter.backends.evaluator import Evaluator, handle
+from shapely.errors import ShapelyError
 
 
 class FilterError(ValueError):
@@ -78,6 +79,8 @@ class _Compiler(Evaluator):
     @handle(ast.Like)
     def like(self, node, lhs):
         pattern = node.pattern
+        if not isinstance(pattern, str):   # CQL2-JSON lets any expression stand there
+            raise FilterError("LIKE needs a text pattern")
         if node.wildcard != "%":
             pattern = pattern.replace(node.wildcard, "%")
         if node.singlechar != "_":
@@ -152,7 +155,10 @@ class _Compiler(Evaluator):
 
     @handle(values.Geometry)
     def geometry(self, node):
-        wkb = shapely.geometry.shape(node.geometry).wkb
+        try:
+            wkb = shapely.geometry.shape(node.geometry).wkb
+        except (ShapelyError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise FilterError("a geometry in the filter is not valid GeoJSON or WKT") from None
         return sql.SQL("ST_GeomFromWKB({}, {})").format(self.bind(wkb), self.bind(self.srid))
 
     @handle(values.Envelope)

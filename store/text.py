@@ -15,7 +15,7 @@ from typing import Any
 
 MAX_DIGITS = 100
 _UNFIT = re.compile("[\x00\ud800-\udfff]")
-_LONG_NUMBER = re.compile(r"\d{%d,}" % (MAX_DIGITS + 1))
+_LONG_NUMBER = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
 
 
 def unfit_character(text: str) -> str | None:

@@ -45,6 +45,12 @@ async def test_a_json_body_that_is_not_an_object_is_a_400(client: httpx.AsyncCli
     assert_refused(await gql_raw(client, body), "JSON object")
 
 
+@pytest.mark.parametrize("body", [b"\x80", b'{"query": "\xff"}', b'["\xc3"]'])
+async def test_a_json_body_that_is_not_utf8_is_a_400(client: httpx.AsyncClient, body: bytes) -> None:
+    """Found by tests/test_fuzz.py (a 500: UnicodeDecodeError)."""
+    assert_refused(await gql_raw(client, body))
+
+
 async def test_a_json_body_nested_too_deep_to_parse_is_a_400(client: httpx.AsyncClient) -> None:
     deep = b'{"query": "{ statuses { id } }", "variables": {"x": ' + b"[" * 30000 + b"]" * 30000 + b"}}"
     assert_refused(await gql_raw(client, deep), "nested")
@@ -253,6 +259,22 @@ async def test_nul_or_a_lone_surrogate_in_a_cql2_json_body_is_a_400(client: http
                                      headers={"Content-Type": "application/query-cql-json"})
         assert response.status_code == 400, (cql, response.status_code, response.text)
         assert code_point in response.text
+
+
+@pytest.mark.parametrize("cql", [
+    {"op": "like", "args": [{"property": "status"}, 5]},
+    {"op": "like", "args": [{"property": "geom"}, {"property": "geom"}]},
+    {"op": "s_intersects", "args": [{"property": "geom"}, {"type": "Polygon", "coordinates": [[1, 2]]}]},
+    "cell_m LIKE 5", "S_INTERSECTS(geom, POLYGON((1 2, 3 4)))",
+])
+async def test_a_cql2_filter_the_compiler_cannot_use_is_a_400(client: httpx.AsyncClient, cql: Any) -> None:
+    """Found by tests/test_fuzz.py: a LIKE without a text pattern, an invalid geometry (500s)."""
+    if isinstance(cql, str):
+        response = await ogc_items(client, filter=cql)
+    else:
+        response = await client.post("/ogc/collections/reports/items?f=json", content=json_body(cql),
+                                     headers={"Content-Type": "application/query-cql-json"})
+    assert response.status_code == 400, (response.status_code, response.text)
 
 
 @pytest.mark.parametrize("param", ["sortby", "properties", "crs", "bbox-crs", "datetime", "bbox", "limit",
