@@ -61,7 +61,7 @@ class CheckedJsonBody:
         except UnreadableJson as error:
             raise HTTPException(400, str(error)) from None
         except json.JSONDecodeError as error:
-            raise HTTPException(400, f"Unable to parse the request body as JSON: {error}") from None
+            raise HTTPException(400, f"Unable to parse the JSON of the request: {error}") from None
 
     async def parse_http_body(self, request: Any) -> Any:
         content_type, _ = parse_content_type(request.content_type or "")
