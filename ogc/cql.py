@@ -12,6 +12,7 @@ import shapely.geometry
 from psycopg import sql
 from pygeofilter import ast, values
 from pygeofilter.backends.evaluator import Evaluator, handle
+from shapely.errors import ShapelyError
 
 
 class FilterError(ValueError):
@@ -58,6 +59,14 @@ class _Compiler(Evaluator):
         return sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
             *(self.bind(float(v)) for v in corners), self.bind(self.srid))
 
+    def not_geometry(self, *operands: Any) -> None:
+        """The geometry is an operand of spatial predicates only: compared with text, PostGIS
+        would try to read the text as a geometry and fail (an internal error, XX000)."""
+        for operand in operands:
+            if isinstance(operand, ast.Attribute) and operand.name == self.geometry:
+                raise FilterError(f"{operand.name} is the geometry: use it in a spatial predicate "
+                                  "(S_INTERSECTS, S_WITHIN...)")
+
     @handle(ast.Not)
     def not_(self, node, sub):
         return sql.SQL("(NOT {})").format(sub)
@@ -68,16 +77,21 @@ class _Compiler(Evaluator):
 
     @handle(ast.Comparison, subclasses=True)
     def comparison(self, node, lhs, rhs):
+        self.not_geometry(node.lhs, node.rhs)
         return sql.SQL("({} {} {})").format(lhs, sql.SQL(COMPARISON[node.op]), rhs)
 
     @handle(ast.Between)
     def between(self, node, lhs, low, high):
+        self.not_geometry(node.lhs, node.low, node.high)
         return sql.SQL("({} {}BETWEEN {} AND {})").format(
             lhs, sql.SQL("NOT " if node.not_ else ""), low, high)
 
     @handle(ast.Like)
     def like(self, node, lhs):
+        self.not_geometry(node.lhs)
         pattern = node.pattern
+        if not isinstance(pattern, str):   # CQL2-JSON lets any expression stand there
+            raise FilterError("LIKE needs a text pattern")
         if node.wildcard != "%":
             pattern = pattern.replace(node.wildcard, "%")
         if node.singlechar != "_":
@@ -88,6 +102,7 @@ class _Compiler(Evaluator):
 
     @handle(ast.In)
     def in_(self, node, lhs, *options):
+        self.not_geometry(node.lhs, *node.sub_nodes)
         return sql.SQL("({} {}IN ({}))").format(
             lhs, sql.SQL("NOT " if node.not_ else ""), sql.SQL(", ").join(options))
 
@@ -110,6 +125,7 @@ class _Compiler(Evaluator):
 
     @handle(ast.TemporalPredicate, subclasses=True)
     def temporal(self, node, lhs, rhs):
+        self.not_geometry(node.lhs, node.rhs)
         if node.op not in TEMPORAL:
             raise FilterError(f"temporal operator {node.op.value} is not supported")
         return sql.SQL("({} {} {})").format(lhs, sql.SQL(TEMPORAL[node.op]), rhs)
@@ -131,12 +147,14 @@ class _Compiler(Evaluator):
 
     @handle(ast.Arithmetic, subclasses=True)
     def arithmetic(self, node, lhs, rhs):
+        self.not_geometry(node.lhs, node.rhs)
         return sql.SQL("({} {} {})").format(lhs, sql.SQL(ARITHMETIC[node.op]), rhs)
 
     @handle(ast.Function)
     def function(self, node, *arguments):
         if node.name.lower() == "bbox":  # pygeofilter reads the CQL2 text BBOX(...) literal as a call
             return self._bbox_literal(node.arguments)
+        self.not_geometry(*node.arguments)
         name = FUNCTIONS.get(node.name.lower())
         if name is None:
             raise FilterError(f"unknown function: {node.name}")
@@ -152,7 +170,10 @@ class _Compiler(Evaluator):
 
     @handle(values.Geometry)
     def geometry(self, node):
-        wkb = shapely.geometry.shape(node.geometry).wkb
+        try:
+            wkb = shapely.geometry.shape(node.geometry).wkb
+        except (ShapelyError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise FilterError("a geometry in the filter is not valid GeoJSON or WKT") from None
         return sql.SQL("ST_GeomFromWKB({}, {})").format(self.bind(wkb), self.bind(self.srid))
 
     @handle(values.Envelope)

@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ogc import bbox as bbox_shortcut
-from ogc import bridge
+from ogc import bridge, guard
 from ogc.config import add_temporal_extents, feature_providers, load_config
 from ogc.provider import DatabaseUnavailable
 from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
@@ -109,6 +109,8 @@ class OgcService:
             return JSONResponse({"code": "ServiceUnavailable", "description": "starting up"},
                                 status_code=HTTPStatus.SERVICE_UNAVAILABLE,
                                 headers={"Retry-After": str(RETRY_AFTER_S)})
+        if reason := await guard.refusal(request):
+            return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
         api_request = await APIRequest.from_starlette(request, api.locales)
         if not skip_valid_check and not api_request.is_valid():
             return _response(*api.get_format_exception(api_request))
@@ -172,6 +174,8 @@ class OgcService:
 
     async def items(self, request: Request) -> Response:
         collection = request.path_params["collection_id"]
+        if self.api is not None and (reason := await guard.refusal(request)):
+            return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
         if not await self._refresh_extents():
             return await self._refuse(request, HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable",
                                       DatabaseUnavailable.default_msg)

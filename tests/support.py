@@ -134,6 +134,20 @@ async def gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] |
     return response.json()
 
 
+def json_body(document: Any) -> bytes:
+    """`document` as JSON with every non-ASCII character escaped, as many clients send it: a
+    lone surrogate, which UTF-8 cannot carry (httpx's `json=` fails on it), travels as `\\ud800`."""
+    return json.dumps(document).encode("ascii")
+
+
+async def gql_raw(client: httpx.AsyncClient, body: bytes, token: str | None = None) -> httpx.Response:
+    """A GraphQL POST of `body` as it is (see json_body), whatever the answer."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return await client.post("/graphql", content=body, headers=headers)
+
+
 def codes(body: dict[str, Any]) -> list[str]:
     """The `extensions.code` of each error of a GraphQL answer, in order."""
     return [error["extensions"]["code"] for error in body.get("errors", [])]

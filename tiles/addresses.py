@@ -37,9 +37,16 @@ class TileAddress:
                     or north < DATA_BOUNDS[1] or south > DATA_BOUNDS[3])
 
 
+# No index of a tile at zoom 0 to 16 has more digits than this (leading zeros allowed); a longer
+# one is refused before int(), which fails on more than 4300 digits.
+MAX_INDEX_DIGITS = 10
+
+
 def _integer(name: str, text: str) -> int:
     if not text.isascii() or not text.isdigit():
-        raise BadTileRequest(f"{name} must be a non-negative integer, got {text!r}")
+        raise BadTileRequest(f"{name} must be a non-negative integer, got {text[:40]!r}")
+    if len(text) > MAX_INDEX_DIGITS:
+        raise BadTileRequest(f"{name} has {len(text)} digits; a tile index has at most {MAX_INDEX_DIGITS}")
     return int(text)
 
 

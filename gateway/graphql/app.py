@@ -17,6 +17,7 @@ from gateway.graphql.auth import client_address, proxy_networks
 from gateway.graphql.body_limit import BodySizeLimit
 from gateway.graphql.context import Context, Loaders, authenticate
 from gateway.graphql.errors import with_code
+from gateway.graphql.request_body import CheckedJsonBody
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
 
@@ -25,7 +26,7 @@ from gateway.settings import Settings
 GRAPHIQL_PAGE = Path(__file__).with_name("graphiql.html")
 
 
-class ThreatmapGraphQL(GraphQL):
+class ThreatmapGraphQL(CheckedJsonBody, GraphQL):
     def __init__(self, settings: Settings) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql",
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),

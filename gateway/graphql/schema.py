@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 
 from gateway.graphql.categories import CatalogueMutation, CatalogueQuery
 from gateway.graphql.errors import MaskUnexpectedErrors, NoSuggestionsForAnonymous
+from gateway.graphql.input_text import RefuseUnfitText
 from gateway.graphql.reports import ReportQuery
 from gateway.graphql.staff import StaffQuery
 from gateway.graphql.stats import StatsQuery
@@ -71,6 +72,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         ParserCache,
         ValidationCache,
+        RefuseUnfitText,             # after ValidationCache: it refuses documents found valid
         MaskUnexpectedErrors,
         NoSuggestionsForAnonymous,   # after ValidationCache: it cuts what the cache validated
     ]
