@@ -1,0 +1,187 @@
+"""Parsing and validating GraphQL documents without holding up the event loop (issue 10, point 5).
+
+graphql-core parses and validates in pure Python: a 60 KB document costs tens of milliseconds of
+CPU, and 50 of them at once from one client held `/health` and every other client for seconds.
+`DocumentChecker` treats documents in three ways:
+
+- known ones (same text and options, parsed and validated before): from a cache, at once;
+- small ones (below `large_bytes`): parsed and validated on the event loop, then cached (the
+  token limit and the validation budget below keep even a contrived one to milliseconds);
+- large ones: parsed and validated on one worker thread, at most `per_client` at a time for each
+  client address (more get RATE_LIMITED at once), and not cached (a flood of unique documents
+  would only evict the clients' own and hold their syntax trees in memory).
+
+One worker thread, not more: Python runs one thread at a time, and each extra worker would take
+a share of the interpreter from the event loop. With the per-client bound, one client's flood
+occupies the worker for at most `per_client` documents ahead of anyone else's.
+
+The cost of a document is not its size: repeating a field (`{ statuses { id id id ... } } }`)
+makes graphql-core's overlapping-fields rule compare every pair, until its complexity budget runs
+out and validation is aborted. Its default budget (500,000 units) let a 900-byte document take
+40 ms and an 8 KB one 1.7 s of CPU; the budget here (VALIDATION_BUDGET) is 25 times what any of
+our clients' documents, GraphiQL's introspection query included, needs.
+
+`CheckedDocuments` is the schema extension that uses it; it replaces strawberry's ParserCache and
+ValidationCache (same role, same 128 entries).
+"""
+
+import asyncio
+import concurrent.futures
+import contextlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    NameNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+)
+from graphql import OperationType as CoreOperationType
+from graphql.validation.rules import overlapping_fields_can_be_merged
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+from strawberry.types.graphql import OperationType
+
+from gateway.graphql.errors import RateLimited, with_code
+
+CACHE_SIZE = 128
+# graphql-core's overlapping-fields work budget (its module attribute is how it is set, for the
+# process): every document of ours and GraphQL's introspection query validate within 200 units.
+VALIDATION_BUDGET = 5_000
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A document parsed and validated: the tree (None if it could not be parsed or was
+    refused) and the errors (syntax, validation, or the refusal)."""
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...]
+
+
+def check(schema: GraphQLSchema, query: str, options: dict[str, Any], rules: tuple[type, ...]
+          ) -> Checked:
+    """Parse and validate: pure, safe to run on any thread."""
+    try:
+        document = parse(query, **options)
+    except GraphQLError as error:
+        return Checked(None, (error,))
+    return Checked(document, tuple(validate_document(schema, document, rules)))
+
+
+class DocumentChecker:
+    """The cache, the worker thread and the per-client count of large documents in work. Used
+    from the event loop only (the worker runs `check`, which touches none of this)."""
+
+    def __init__(self, large_bytes: int, per_client: int, cache_size: int = CACHE_SIZE) -> None:
+        self.large_bytes = large_bytes
+        self.per_client = per_client
+        self.cache_size = cache_size
+        self._cache: OrderedDict[Hashable, Checked] = OrderedDict()
+        self._in_work: dict[str, int] = {}
+        self._worker = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="graphql-documents")
+        overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = VALIDATION_BUDGET
+
+    def is_large(self, query: str) -> bool:
+        return 0 < self.large_bytes <= len(query)
+
+    def in_work(self, client: str) -> int:
+        """Large documents of `client` being parsed or waiting for the worker."""
+        return self._in_work.get(client, 0)
+
+    async def checked(self, schema: GraphQLSchema, query: str, options: dict[str, Any],
+                      rules: tuple[type, ...], client: str) -> Checked:
+        key = (query, tuple(sorted(options.items())), rules)
+        known = self._cache.get(key)
+        if known is not None:
+            self._cache.move_to_end(key)
+            return known
+        if not self.is_large(query):
+            result = check(schema, query, options, rules)
+            self._cache[key] = result
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+            return result
+        if self.per_client and self.in_work(client) >= self.per_client:
+            return Checked(None, (RateLimited(
+                f"This client has {self.per_client} large GraphQL documents (of "
+                f"{self.large_bytes} bytes or more) being parsed already; send the next one "
+                "when one of them has been answered."),))
+        return await self._on_worker(client, lambda: check(schema, query, options, rules))
+
+    async def _on_worker(self, client: str, work: Callable[[], Checked]) -> Checked:
+        # The client's slot is given back when the work ends (or is cancelled before it
+        # starts), not when the caller stops waiting: a client that hangs up does not free
+        # the worker, so it must not free its slot either.
+        loop = asyncio.get_running_loop()
+        self._in_work[client] = self.in_work(client) + 1
+        future = self._worker.submit(work)
+        future.add_done_callback(lambda _: self._release_soon(loop, client))
+        return await asyncio.wrap_future(future)
+
+    def _release_soon(self, loop: asyncio.AbstractEventLoop, client: str) -> None:
+        """On the worker thread: the release is the loop's to do (the counts are its)."""
+        with contextlib.suppress(RuntimeError):   # the loop has closed: nothing left to count
+            loop.call_soon_threadsafe(self._release, client)
+
+    def _release(self, client: str) -> None:
+        left = self.in_work(client) - 1
+        if left > 0:
+            self._in_work[client] = left
+        else:
+            self._in_work.pop(client, None)
+
+
+def stand_in(operation_name: str | None, allowed: Any) -> DocumentNode:
+    """A one-field operation of an allowed type, for a document that could not be parsed or
+    was refused: strawberry reads the operation type before validation, and the validation
+    hook then answers with the errors (a pre-execution error: nothing runs). Raising from the
+    parse hook instead would end a WebSocket operation without an answer."""
+    allowed = set(allowed)
+    kind = next(iter(allowed)) if allowed and OperationType.QUERY not in allowed else OperationType.QUERY
+    return DocumentNode(definitions=(OperationDefinitionNode(
+        operation=CoreOperationType(kind.value),
+        name=NameNode(value=operation_name) if operation_name else None,
+        variable_definitions=(), directives=(),
+        selection_set=SelectionSetNode(selections=(FieldNode(
+            name=NameNode(value="__typename"), arguments=(), directives=()),))),))
+
+
+class CheckedDocuments(SchemaExtension):
+    """Parse and validate through a DocumentChecker (listed where ParserCache and
+    ValidationCache were, after the extensions that set the token limit and the rules)."""
+
+    def __init__(self, checker: DocumentChecker) -> None:
+        self.checker = checker
+        self.result: Checked | None = None
+
+    async def on_parse(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        # (a query that is not text is left to strawberry, which answers it with an error)
+        if context.graphql_document is None and isinstance(context.query, str) and context.query:
+            client = getattr(context.context, "client", None) or "unknown"
+            self.result = await self.checker.checked(
+                context.schema._schema, context.query, dict(context.parse_options),
+                tuple(context.validation_rules), client)
+            context.graphql_document = self.result.document or stand_in(
+                context.operation_name, context.allowed_operations)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        if self.result is not None:
+            # Each error with its code (BAD_USER_INPUT for the limits) for WebSocket clients
+            # too, whose answers do not pass through the HTTP view's process_result; copies, as
+            # the cached errors are shared. A syntax error stays one: graphql-transport-ws
+            # closes the connection on it (4400), as the protocol has it.
+            self.execution_context.pre_execution_errors = [
+                error if isinstance(error, GraphQLSyntaxError) else with_code(error)
+                for error in self.result.errors]
+        yield
