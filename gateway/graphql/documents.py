@@ -5,17 +5,21 @@ CPU, and 50 of them at once from one client held `/health` and every other clien
 `DocumentChecker` treats documents in three ways:
 
 - known ones (same text and options, parsed and validated before): from a cache, at once;
-- small ones (below `large_bytes`): parsed and validated on the event loop, then cached (the
-  token limit and the validation budget below keep even a contrived one to milliseconds);
+- small ones (below `large_bytes`): parsed and validated on the event loop, then cached (for
+  realistic ones a few milliseconds; the validation budget below keeps even a contrived one of
+  a kilobyte to tens of milliseconds);
 - large ones: parsed and validated on one worker thread, at most `per_client` at a time for each
   client address (more get RATE_LIMITED at once), and not cached (a flood of unique documents
   would only evict the clients' own and hold their syntax trees in memory).
 
 One worker thread, not more: Python runs one thread at a time, and each extra worker would take
 a share of the interpreter from the event loop. With the per-client bound, one client's flood
-occupies the worker for at most `per_client` documents ahead of anyone else's.
+occupies the worker for at most `per_client` documents ahead of anyone else's. While the worker
+parses, the event loop waits for the interpreter at each of its steps up to the switch interval
+(5 ms by default, several steps a request): the checker lowers it to SWITCH_INTERVAL_S, which
+cut `/health`'s time during a flood about fourfold in a trial (suite hardening of bench/).
 
-The cost of a document is not its size: repeating a field (`{ statuses { id id id ... } } }`)
+The cost of a document is not its size: repeating a field (`{ statuses { id id id ... } }`)
 makes graphql-core's overlapping-fields rule compare every pair, until its complexity budget runs
 out and validation is aborted. Its default budget (500,000 units) let a 900-byte document take
 40 ms and an 8 KB one 1.7 s of CPU; the budget here (VALIDATION_BUDGET) is 25 times what any of
@@ -28,6 +32,7 @@ ValidationCache (same role, same 128 entries).
 import asyncio
 import concurrent.futures
 import contextlib
+import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from dataclasses import dataclass
@@ -56,6 +61,8 @@ CACHE_SIZE = 128
 # graphql-core's overlapping-fields work budget (its module attribute is how it is set, for the
 # process): every document of ours and GraphQL's introspection query validate within 200 units.
 VALIDATION_BUDGET = 5_000
+# How long a thread runs before the interpreter passes to another that waits (sys.setswitchinterval).
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,11 @@ class DocumentChecker:
         self._in_work: dict[str, int] = {}
         self._worker = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="graphql-documents")
+        # Both process-wide: graphql-core reads the budget from its module, the interpreter has
+        # one switch interval.
         overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = VALIDATION_BUDGET
+        if large_bytes:
+            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
 
     def is_large(self, query: str) -> bool:
         return 0 < self.large_bytes <= len(query)
