@@ -12,7 +12,8 @@ in a process of its own on the benchmark database, started once per configuratio
      (the behaviour before issue 10, point 5);
    - *worker only*: large documents parsed on the worker thread, no per-client bound
      (`THREATMAP_GRAPHQL_LARGE_DOCUMENTS_PER_CLIENT=0`);
-   - *default*: worker thread and at most 4 large documents per client in parsing.
+   - *default*: worker thread and at most 4 large documents per client in parsing (the next
+     ones wait; past 64 waiting, RATE_LIMITED).
    The flood's own row counts documents answered (rate-limited ones as errors).
 2. **Memory.** The server's RSS (from /proc) before, right after WS_MESSAGES WebSocket messages
    of 1 MiB (each on a new connection: the server closes it with 1009), and after a pause; with
@@ -87,9 +88,11 @@ def document(n: int) -> str:
     return "{ statuses { id } }\n# " + f"{n} " + "x" * DOCUMENT_BYTES
 
 
-async def _flood(base: str, duration_s: float, offset: int) -> tuple[list[float], int]:
+async def _flood(base: str, duration_s: float, offset: int) -> tuple[list[float], int, dict[str, int]]:
+    """Answer times of the documents answered; how many were refused; failures by kind."""
     times: list[float] = []
     refused = 0
+    failures: dict[str, int] = {}
     deadline = time.monotonic() + duration_s
     counter = iter(range(offset, offset + 10**9, 1))
 
@@ -97,7 +100,11 @@ async def _flood(base: str, duration_s: float, offset: int) -> tuple[list[float]
         nonlocal refused
         while time.monotonic() < deadline:
             start = time.perf_counter()
-            response = await client.post("/graphql", json={"query": document(next(counter))})
+            try:
+                response = await client.post("/graphql", json={"query": document(next(counter))})
+            except httpx.HTTPError as error:   # counted, and the client goes on
+                failures[type(error).__name__] = failures.get(type(error).__name__, 0) + 1
+                continue
             body = response.json()
             if response.status_code != 200 or body.get("errors"):
                 refused += 1
@@ -107,7 +114,7 @@ async def _flood(base: str, duration_s: float, offset: int) -> tuple[list[float]
     limits = httpx.Limits(max_connections=FLOOD_CLIENTS)
     async with httpx.AsyncClient(base_url=f"http://{base}", timeout=60, limits=limits) as client:
         await asyncio.gather(*[one_client(client) for _ in range(FLOOD_CLIENTS)])
-    return times, refused
+    return times, refused, failures
 
 
 def flood_process(base: str, duration_s: float, offset: int, results: Any) -> None:
@@ -156,11 +163,13 @@ def fairness(ctx: Context, name: str, env: dict[str, str], duration_s: float, of
         flood.start()
         time.sleep(1)   # the flood is under way
         probed = asyncio.run(Probe().run(base, duration_s))
-        times, refused = results.get(timeout=duration_s + 120)
+        times, refused, failures = results.get(timeout=duration_s + 120)
         flood.join()
+    if failures:
+        ctx.say(f"  flood ({name}): requests that failed: {failures}")
     rows += [*probed.rows(f"during the flood ({name})", duration_s),
-             measured(f"flood: 60 KB documents answered ({name}; refused = errors)", times,
-                      duration_s + 1, refused, FLOOD_CLIENTS)]
+             measured(f"flood: 60 KB documents answered ({name}; errors: refused or failed)",
+                      times, duration_s + 1, refused + sum(failures.values()), FLOOD_CLIENTS)]
     for row in rows[-3:]:
         ctx.say(f"  {row.case:<72} p50 {row.p50_ms:8.1f} ms  p99 {row.p99_ms:8.1f} ms  "
                 f"{row.requests} ({row.errors} errors)")

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
                                         "thread, off the event loop (0: all on the loop).")
     graphql_large_documents_per_client: int = Field(
         default=4, ge=0, description="Large documents one client may have in parsing at once; "
-                                     "more get RATE_LIMITED (0: no bound).")
+                                     "the next wait, past 16 times as many RATE_LIMITED (0: no bound).")
     submit_rate_limit: str = Field(default="20/hour",
                                    description="submitReport per client (limits syntax).")
     rate_limit_storage: str = Field(default="async+memory://",

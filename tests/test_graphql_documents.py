@@ -50,18 +50,43 @@ async def test_large_documents_are_parsed_on_the_worker_thread(monkeypatch) -> N
     assert await checker.checked(SCHEMA, large(1), {}, RULES, "a") is not result
 
 
-async def test_a_client_past_its_large_documents_is_refused_and_others_are_not() -> None:
+async def test_a_clients_large_documents_wait_their_turn_and_others_pass_them() -> None:
+    """per_client=1: one of the client's documents on the worker, the next ones waiting for it;
+    another client's document goes to the worker meanwhile, ahead of them."""
     checker = DocumentChecker(large_bytes=8192, per_client=1)
-    first = asyncio.create_task(checker.checked(SCHEMA, large(1), {}, RULES, "10.0.0.1"))
-    await asyncio.sleep(0)   # the first is handed to the worker
-    assert checker.in_work("10.0.0.1") == 1
-    refused = await checker.checked(SCHEMA, large(2), {}, RULES, "10.0.0.1")
-    assert refused.document is None and refused.errors[0].extensions["code"] == "RATE_LIMITED"
-    other = asyncio.create_task(checker.checked(SCHEMA, large(3), {}, RULES, "10.0.0.2"))
-    assert (await first).document is not None and (await other).document is not None
+    flood = [asyncio.create_task(checker.checked(SCHEMA, large(n), {}, RULES, "10.0.0.1"))
+             for n in range(5)]
+    await asyncio.sleep(0)   # all five registered: one on the worker, four waiting
+    assert checker.in_work("10.0.0.1") == 5
+    other = await checker.checked(SCHEMA, large(100), {}, RULES, "10.0.0.2")
+    assert other.document is not None
+    assert sum(task.done() for task in flood) <= 2   # it did not wait for the whole flood
+    assert all([(await task).document is not None for task in flood])
     await asyncio.sleep(0.05)   # the slots are given back by the loop once the work is done
     assert checker.in_work("10.0.0.1") == 0 and checker.in_work("10.0.0.2") == 0
-    assert (await checker.checked(SCHEMA, large(2), {}, RULES, "10.0.0.1")).document is not None
+
+
+async def test_a_client_past_its_waiting_room_is_refused_at_once() -> None:
+    checker = DocumentChecker(large_bytes=8192, per_client=1)
+    allowed = 1 + checker.most_waiting
+    queued = [asyncio.create_task(checker.checked(SCHEMA, large(n), {}, RULES, "10.0.0.1"))
+              for n in range(allowed)]
+    await asyncio.sleep(0)
+    refused = await checker.checked(SCHEMA, large(allowed), {}, RULES, "10.0.0.1")
+    assert refused.document is None and refused.errors[0].extensions["code"] == "RATE_LIMITED"
+    assert (await checker.checked(SCHEMA, large(1000), {}, RULES, "10.0.0.2")).document is not None
+    assert all([(await task).document is not None for task in queued])
+
+
+async def test_a_client_that_hangs_up_while_waiting_leaves_no_count() -> None:
+    checker = DocumentChecker(large_bytes=8192, per_client=1)
+    first = asyncio.create_task(checker.checked(SCHEMA, large(1), {}, RULES, "10.0.0.1"))
+    waiting = asyncio.create_task(checker.checked(SCHEMA, large(2), {}, RULES, "10.0.0.1"))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    await first
+    await asyncio.sleep(0.05)
+    assert checker.in_work("10.0.0.1") == 0
 
 
 async def test_without_a_large_size_everything_is_parsed_on_the_loop_and_unbounded() -> None:

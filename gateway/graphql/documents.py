@@ -9,8 +9,9 @@ CPU, and 50 of them at once from one client held `/health` and every other clien
   realistic ones a few milliseconds; the validation budget below keeps even a contrived one of
   a kilobyte to tens of milliseconds);
 - large ones: parsed and validated on one worker thread, at most `per_client` at a time for each
-  client address (more get RATE_LIMITED at once), and not cached (a flood of unique documents
-  would only evict the clients' own and hold their syntax trees in memory).
+  client address (the next ones wait their turn; past WAITING_PER_SLOT times that, RATE_LIMITED
+  at once), and not cached (a flood of unique documents would only evict the clients' own and
+  hold their syntax trees in memory).
 
 One worker thread, not more: Python runs one thread at a time, and each extra worker would take
 a share of the interpreter from the event loop. With the per-client bound, one client's flood
@@ -32,6 +33,7 @@ ValidationCache (same role, same 128 entries).
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator
@@ -63,6 +65,8 @@ CACHE_SIZE = 128
 VALIDATION_BUDGET = 5_000
 # How long a thread runs before the interpreter passes to another that waits (sys.setswitchinterval).
 SWITCH_INTERVAL_S = 0.0005
+# Large documents of one client that may wait for their turn, per slot; more get RATE_LIMITED.
+WAITING_PER_SLOT = 16
 
 
 @dataclass(frozen=True)
@@ -83,16 +87,24 @@ def check(schema: GraphQLSchema, query: str, options: dict[str, Any], rules: tup
     return Checked(document, tuple(validate_document(schema, document, rules)))
 
 
+@dataclass
+class _Client:
+    """One client's large documents: `slots` lets `per_client` of them to the worker at once;
+    `count` is those in parsing plus those waiting for a slot."""
+    slots: asyncio.Semaphore
+    count: int = 0
+
+
 class DocumentChecker:
-    """The cache, the worker thread and the per-client count of large documents in work. Used
-    from the event loop only (the worker runs `check`, which touches none of this)."""
+    """The cache, the worker thread and each client's large documents in work. Used from the
+    event loop only (the worker runs `check`, which touches none of this)."""
 
     def __init__(self, large_bytes: int, per_client: int, cache_size: int = CACHE_SIZE) -> None:
         self.large_bytes = large_bytes
         self.per_client = per_client
         self.cache_size = cache_size
         self._cache: OrderedDict[Hashable, Checked] = OrderedDict()
-        self._in_work: dict[str, int] = {}
+        self._clients: dict[str, _Client] = {}
         self._worker = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="graphql-documents")
         # Both process-wide: graphql-core reads the budget from its module, the interpreter has
@@ -101,12 +113,18 @@ class DocumentChecker:
         if large_bytes:
             sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
 
+    @property
+    def most_waiting(self) -> int:
+        """Large documents of one client that may wait for a slot; more are refused."""
+        return WAITING_PER_SLOT * self.per_client
+
     def is_large(self, query: str) -> bool:
         return 0 < self.large_bytes <= len(query)
 
     def in_work(self, client: str) -> int:
-        """Large documents of `client` being parsed or waiting for the worker."""
-        return self._in_work.get(client, 0)
+        """Large documents of `client` being parsed or waiting for their turn."""
+        entry = self._clients.get(client)
+        return entry.count if entry else 0
 
     async def checked(self, schema: GraphQLSchema, query: str, options: dict[str, Any],
                       rules: tuple[type, ...], client: str) -> Checked:
@@ -121,34 +139,46 @@ class DocumentChecker:
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
             return result
-        if self.per_client and self.in_work(client) >= self.per_client:
+        work = functools.partial(check, schema, query, options, rules)
+        if not self.per_client:
+            return await asyncio.wrap_future(self._worker.submit(work))
+        if self.in_work(client) >= self.per_client + self.most_waiting:
             return Checked(None, (RateLimited(
-                f"This client has {self.per_client} large GraphQL documents (of "
-                f"{self.large_bytes} bytes or more) being parsed already; send the next one "
-                "when one of them has been answered."),))
-        return await self._on_worker(client, lambda: check(schema, query, options, rules))
+                f"This client has {self.in_work(client)} large GraphQL documents (of "
+                f"{self.large_bytes} bytes or more) being parsed or waiting; send the next "
+                "one when one of them has been answered."),))
+        return await self._in_turn(client, work)
 
-    async def _on_worker(self, client: str, work: Callable[[], Checked]) -> Checked:
-        # The client's slot is given back when the work ends (or is cancelled before it
-        # starts), not when the caller stops waiting: a client that hangs up does not free
-        # the worker, so it must not free its slot either.
+    async def _in_turn(self, client: str, work: Callable[[], Checked]) -> Checked:
+        """`work` on the worker once one of the client's slots is free: one client's flood
+        waits on its own slots, so the worker's queue holds at most `per_client` of its
+        documents ahead of another client's. Waiting, rather than refusing at once, also slows
+        the flood down: a refused client would send the next document at once."""
+        entry = self._clients.setdefault(client, _Client(asyncio.Semaphore(self.per_client)))
+        entry.count += 1
+        try:
+            await entry.slots.acquire()
+        except BaseException:   # the client went away while waiting
+            self._done(client, entry, holding=False)
+            raise
+        # The slot is given back when the work ends (or is cancelled before it starts), not
+        # when the caller stops waiting: a client that hangs up does not free the worker.
         loop = asyncio.get_running_loop()
-        self._in_work[client] = self.in_work(client) + 1
         future = self._worker.submit(work)
-        future.add_done_callback(lambda _: self._release_soon(loop, client))
+        future.add_done_callback(lambda _: self._done_soon(loop, client, entry))
         return await asyncio.wrap_future(future)
 
-    def _release_soon(self, loop: asyncio.AbstractEventLoop, client: str) -> None:
-        """On the worker thread: the release is the loop's to do (the counts are its)."""
+    def _done_soon(self, loop: asyncio.AbstractEventLoop, client: str, entry: _Client) -> None:
+        """On the worker thread: the counts are the loop's to change."""
         with contextlib.suppress(RuntimeError):   # the loop has closed: nothing left to count
-            loop.call_soon_threadsafe(self._release, client)
+            loop.call_soon_threadsafe(self._done, client, entry, True)
 
-    def _release(self, client: str) -> None:
-        left = self.in_work(client) - 1
-        if left > 0:
-            self._in_work[client] = left
-        else:
-            self._in_work.pop(client, None)
+    def _done(self, client: str, entry: _Client, holding: bool) -> None:
+        if holding:
+            entry.slots.release()
+        entry.count -= 1
+        if entry.count == 0 and self._clients.get(client) is entry:
+            del self._clients[client]
 
 
 def stand_in(operation_name: str | None, allowed: Any) -> DocumentNode:
