@@ -20,7 +20,8 @@ from bench.common import (
     postgres_version,
 )
 
-SUITES = {"tiles": "bench.tiles", "ogc": "bench.ogc_items", "graphql": "bench.graphql_pages"}
+SUITES = {"tiles": "bench.tiles", "ogc": "bench.ogc_items", "graphql": "bench.graphql_pages",
+          "hardening": "bench.hardening"}
 RESULTS = BENCH_DIR / "RESULTS.md"
 
 
@@ -43,6 +44,8 @@ def section(name: str, outcome: dict, module, ctx: Context, command: str) -> str
     lines += table(outcome["results"])
     if outcome.get("extra"):
         lines += ["", *table(outcome["extra"])]
+    if outcome.get("lines"):   # anything else the suite reports, as Markdown lines
+        lines += ["", *outcome["lines"]]
     if hasattr(module, "ratios"):
         lines += ["", "| concurrency | ratio | value |", "|---:|---|---:|"]
         for c, row in module.ratios(outcome["results"]):

@@ -101,9 +101,10 @@ def venv(name: str, packages: list[str]) -> Path:
 
 @contextmanager
 def server(command: list[str], url: str, env: dict[str, str] | None, name: str,
-           timeout_s: float = 120) -> Iterator[None]:
+           timeout_s: float = 120) -> Iterator[subprocess.Popen]:
     """Runs a server process (its own session, log in bench/.work/NAME.log, `env` over this
-    process's environment) until the block ends; waits until `url` answers below 500."""
+    process's environment) until the block ends; waits until `url` answers below 500. Yields
+    the process."""
     log = open(WORK_DIR / f"{name}.log", "w")  # noqa: SIM115 - lives as long as the process
     process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=log,
                                stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True)
@@ -120,7 +121,7 @@ def server(command: list[str], url: str, env: dict[str, str] | None, name: str,
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name} did not answer {url} within {timeout_s}s: see {log.name}")
             time.sleep(0.3)
-        yield
+        yield process
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

@@ -5,6 +5,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 from pydantic import ValidationError
@@ -40,11 +41,27 @@ def database(settings: Settings) -> Iterator[DatabaseUrls]:
         managed.stop()
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How `threatmap serve` configures uvicorn, beyond the address and the log level.
+
+    Slow clients are cut (a request head within head_timeout_s, its body within body_timeout_s:
+    gateway.body_timeout), and the shutdown is bounded whatever they do: after SIGTERM, requests
+    still open after shutdown_timeout_s are cancelled, then the lifespan stops the pools and the
+    managed cluster. A WebSocket frame or message larger than the GraphQL size limit closes its
+    connection (1009) before it is read (the app checks it again: gateway.graphql.body_limit).
+    """
+    from gateway.http_protocol import with_head_timeout
+
+    return {"proxy_headers": False, "http": with_head_timeout(settings.head_timeout_s),
+            "timeout_graceful_shutdown": settings.shutdown_timeout_s,
+            "limit_concurrency": settings.max_connections,
+            "ws_max_size": settings.graphql_max_body_bytes}
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from gateway.app import create_app
-    from gateway.http_protocol import with_head_timeout
     from gateway.urls import public_base
 
     if args.demo_on_first_start is not None:
@@ -52,14 +69,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     settings = with_jwt_secret(settings)
     app = create_app(settings)
     print(f"threatmap: starting on {public_base(settings)} (Ctrl-C stops it)", flush=True)
-    # Slow clients are cut (a request head within head_timeout_s, its body within
-    # body_timeout_s: gateway.body_timeout), and the shutdown is bounded whatever they do: after
-    # SIGTERM, requests still open after shutdown_timeout_s are cancelled, then the lifespan
-    # stops the pools and the managed cluster.
-    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=False,
-                log_level="info", http=with_head_timeout(settings.head_timeout_s),
-                timeout_graceful_shutdown=settings.shutdown_timeout_s,
-                limit_concurrency=settings.max_connections)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                **server_options(settings))
 
 
 def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> None:

@@ -72,10 +72,21 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="How often the managed cluster is checked (and restarted).")
     # GraphQL door (issue 4)
     graphql_introspection: bool = Field(default=True, description="Schema introspection on /graphql.")
-    graphql_max_body_bytes: int = Field(default=65_536, gt=0, description="Larger requests get 413.")
+    graphql_max_body_bytes: int = Field(
+        default=65_536, gt=0, description="Larger HTTP bodies get 413; a larger WebSocket message "
+                                          "closes its connection (1009).")
     graphql_max_depth: int = Field(default=10, ge=2)
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=3000, ge=100)
+    # WebSocket limits and fairness (issue 10, points 3 and 5)
+    graphql_max_list_items: int = Field(
+        default=100, ge=1, description="Items of any list argument (filters); more: BAD_USER_INPUT.")
+    graphql_large_document_bytes: int = Field(
+        default=1024, ge=0, description="Documents this long are parsed and validated on a worker "
+                                        "thread, off the event loop (0: all on the loop).")
+    graphql_large_documents_per_client: int = Field(
+        default=4, ge=0, description="Large documents one client may have in parsing at once; "
+                                     "the next wait, past 16 times as many RATE_LIMITED (0: no bound).")
     submit_rate_limit: str = Field(
         default="1/day", description="New reports (submitReport) per client, limits syntax; "
                                      "KMZB's rule is one report per address a day.")

@@ -225,10 +225,11 @@ def test_trickled_bodies_get_408_and_their_connections_close(server: Server) -> 
             time.sleep(0.5)
         assert len(answers) == len(socks), f"{len(socks) - len(answers)} never got an answer"
         assert all(a.startswith(b"HTTP/1.1 408 ") for a in answers.values()), answers[0]
-        for sock in socks:   # and the server closed each connection
-            sock.settimeout(5)
-            while chunk := sock.recv(65536):
-                assert chunk
+        for sock in socks:   # and the server closed each connection (a reset is a close too:
+            sock.settimeout(5)  # the client's trickled bytes were still unread when it closed)
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := sock.recv(65536):
+                    assert chunk
     finally:
         for sock in socks:
             sock.close()

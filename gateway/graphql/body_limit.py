@@ -1,13 +1,31 @@
-"""A request body limit for the GraphQL door (Starlette sets none): 413 past the limit,
-whether the client declares the length or streams the body."""
+"""A size limit on what a client sends to the GraphQL door (Starlette sets none): an HTTP body
+past the limit gets 413, whether the client declares the length or streams the body; a WebSocket
+message past it closes the connection with 1009 (Message Too Big), before the GraphQL handler
+decodes or runs it (issue 10, point 3). `threatmap serve` also gives uvicorn the same limit
+(`ws_max_size`, gateway.cli), which refuses such a frame before reading it; this check holds
+whatever server runs the app."""
 
 import json
+import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+MESSAGE_TOO_BIG = 1009
 
 
 class BodyTooLarge(Exception):
     pass
+
+
+def _too_big(message: Message, max_bytes: int) -> bool:
+    """Whether a WebSocket message has more than `max_bytes` bytes (text counted as UTF-8; a
+    text longer in characters is not encoded to know it)."""
+    if message.get("bytes") is not None:
+        return len(message["bytes"]) > max_bytes
+    text = message.get("text") or ""
+    return len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes
 
 
 class BodySizeLimit:
@@ -25,6 +43,9 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -54,3 +75,29 @@ class BodySizeLimit:
         except BodyTooLarge:
             if not started:
                 await self._refuse(send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        closed = False
+
+        async def limited_receive() -> Message:
+            nonlocal closed
+            if closed:
+                return {"type": "websocket.disconnect", "code": MESSAGE_TOO_BIG}
+            message = await receive()
+            if message["type"] == "websocket.receive" and _too_big(message, self.max_bytes):
+                closed = True
+                client = scope.get("client")
+                log.warning("a WebSocket message from %s was larger than %d bytes: closed with %d",
+                            f"{client[0]}:{client[1]}" if client else "a client", self.max_bytes,
+                            MESSAGE_TOO_BIG)
+                await send({"type": "websocket.close", "code": MESSAGE_TOO_BIG,
+                            "reason": f"message larger than {self.max_bytes} bytes"})
+                # The handler sees the client gone: its operations are cancelled.
+                return {"type": "websocket.disconnect", "code": MESSAGE_TOO_BIG}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not closed:   # after the close, whatever the handler still sends is dropped
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)

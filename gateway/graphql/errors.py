@@ -95,7 +95,7 @@ class NoSuggestionsForAnonymous(SchemaExtension):
     (none, or a malformed, forged or expired one), over HTTP and WebSocket alike."""
 
     def on_validate(self) -> Iterator[None]:
-        # ValidationCache, listed before this in build_schema, has validated already: its list
+        # CheckedDocuments, listed before this in build_schema, has validated already: its list
         # and errors are shared with later callers, so this caller gets cut copies.
         errors = self.execution_context.pre_execution_errors
         if errors and getattr(self.execution_context.context, "viewer", None) is None:

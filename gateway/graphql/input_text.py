@@ -49,7 +49,7 @@ def unfit_literal(document: DocumentNode | None) -> GraphQLError | None:
 
 
 class RefuseUnfitText(SchemaExtension):
-    """List it after ValidationCache: a document that passed validation (none of its errors is
+    """List it after CheckedDocuments: a document that passed validation (none of its errors is
     hidden by this one) and whose text is unfit gets this error instead of being executed."""
 
     def on_validate(self) -> Iterator[None]:

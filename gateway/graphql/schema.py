@@ -11,16 +11,16 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.tools import merge_types
 
 from gateway.graphql.categories import CatalogueMutation, CatalogueQuery
+from gateway.graphql.documents import CheckedDocuments, DocumentChecker
 from gateway.graphql.errors import MaskUnexpectedErrors, NoSuggestionsForAnonymous
 from gateway.graphql.input_text import RefuseUnfitText
+from gateway.graphql.list_limit import BoundedListVariables, list_size_rule
 from gateway.graphql.reports import ReportQuery
 from gateway.graphql.staff import StaffQuery
 from gateway.graphql.stats import StatsQuery
@@ -57,24 +57,29 @@ class RefuseBadCredentials(SchemaExtension):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # The depth and alias limits are validation rules; their classes are made once here, not per
-    # request, so that ValidationCache (keyed by schema, document and rules) can hit: a client
-    # paging with the same query text is then parsed and validated once (bench/RESULTS.md,
-    # suite graphql). Both caches are bounded LRUs (128 query texts).
+    # The depth, alias and list limits are validation rules; their classes are made once here,
+    # not per request, so that the validation cache (keyed by document and rules) can hit: a
+    # client paging with the same query text is then parsed and validated once
+    # (bench/RESULTS.md, suite graphql). The same extensions run for every operation, over HTTP
+    # and over WebSocket (graphql-transport-ws) alike.
     rules = [*QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-             *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules]
+             *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+             list_size_rule(settings.graphql_max_list_items)]
     if not settings.graphql_introspection:
         rules += DisableIntrospection().validation_rules
+    # Parsing and validation, cached, large documents on a worker thread (gateway.graphql.documents)
+    checker = DocumentChecker(settings.graphql_large_document_bytes,
+                              settings.graphql_large_documents_per_client)
     extensions = [
         FreshForEachOperation,
         RefuseBadCredentials,
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        ParserCache,
-        ValidationCache,
-        RefuseUnfitText,             # after ValidationCache: it refuses documents found valid
+        lambda: CheckedDocuments(checker),   # after the two above: it uses their rules and limit
+        lambda: BoundedListVariables(settings.graphql_max_list_items),
+        RefuseUnfitText,             # after CheckedDocuments: it refuses documents found valid
         MaskUnexpectedErrors,
-        NoSuggestionsForAnonymous,   # after ValidationCache: it cuts what the cache validated
+        NoSuggestionsForAnonymous,   # after CheckedDocuments: it cuts what the cache validated
     ]
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions)
