@@ -111,6 +111,12 @@ async def eventually[T](check: Callable[[], Awaitable[T]], timeout: float = 3.0)
         await asyncio.sleep(0.02)
 
 
+# The map page is ready: its MapLibre map exists, has loaded its style and its tiles. `window.map`
+# is the page's <div id="map"> (named access) until the module script has replaced it.
+MAP_READY = ("window.map && typeof window.map.loaded === 'function' && window.map.loaded() "
+             "&& window.map.areTilesLoaded()")
+
+
 async def wait_in_page(page: Any, expression: str, timeout: float = 60.0) -> None:
     """Polls a JavaScript expression in a Playwright page until it is true. Not Playwright's
     wait_for_function: it evaluates its predicate with eval() in the page, which the pages'

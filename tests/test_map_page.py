@@ -12,7 +12,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.support import WARSAW, free_port, insert_report, uvicorn_server, wait_in_page
+from tests.support import MAP_READY, WARSAW, free_port, insert_report, uvicorn_server, wait_in_page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -74,7 +74,7 @@ async def test_map_page_draws_the_tiles(server: str) -> None:
             tiles_loaded: list[int] = []
             page.on("response", lambda r: tiles_loaded.append(r.status) if ".mvt" in r.url else None)
             await page.goto(f"{server}/#6/52.2/21.1")
-            await wait_in_page(page, "window.map && window.map.loaded() && window.map.areTilesLoaded()")
+            await wait_in_page(page, MAP_READY)
             assert not errors, errors
             assert 200 in tiles_loaded, f"no tile with data was fetched: {tiles_loaded}"
             legend = await page.locator("#categories li").count()

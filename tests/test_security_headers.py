@@ -15,7 +15,7 @@ import pytest
 from gateway.app import create_app
 from gateway.security_headers import HtmlPolicies, SecurityHeaders
 from gateway.settings import Settings
-from tests.support import WARSAW, free_port, insert_report, running_app, served, wait_in_page
+from tests.support import MAP_READY, WARSAW, free_port, insert_report, running_app, served, wait_in_page
 from tiles import CachedTileShortcut
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -186,7 +186,7 @@ document.addEventListener("securitypolicyviolation",
     (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
 """
 # Each page, and what says it is ready.
-BROWSER_PAGES = {"/#6/52.2/21.1": "window.map && window.map.loaded() && window.map.areTilesLoaded()",
+BROWSER_PAGES = {"/#6/52.2/21.1": MAP_READY,
                  "/graphql": "document.querySelector('.graphiql-container .graphiql-editor')",
                  "/ogc/openapi?f=html": "document.querySelector('.swagger-ui .info')",
                  "/ogc/collections/reports/items?f=html": "document.querySelector('.leaflet-container')"}
