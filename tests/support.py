@@ -6,10 +6,12 @@ another."""
 import asyncio
 import contextlib
 import json
+import shutil
 import socket
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -98,6 +100,38 @@ async def served(app: ASGIApp, port: int, startup_timeout: float = 120, **config
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.contextmanager
+def app_in_thread(settings: Settings) -> Iterator[str]:
+    """The app on a free port, served by uvicorn in a thread of its own (for a browser, or any
+    client that needs a real port outside the test's event loop); yields its base URL."""
+    port = free_port()
+    server = uvicorn_server(create_app(settings.model_copy(update={"port": port})), port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+# -- browsers ------------------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Headless Chromium with WebGL in software (MapLibre needs it), in a container without a sandbox.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader",
+                 "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
+
+
+async def launch_chromium(playwright: Any) -> Any:
+    """Debian's Chromium through Playwright (a browser download does not work here)."""
+    return await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                            args=CHROMIUM_ARGS)
 
 
 async def eventually[T](check: Callable[[], Awaitable[T]], timeout: float = 3.0) -> T:

@@ -2,19 +2,22 @@
 the tiles from a real server, and draws them."""
 
 import base64
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from gateway.app import create_app
 from gateway.settings import Settings
-from tests.support import MAP_READY, WARSAW, free_port, insert_report, uvicorn_server, wait_in_page
+from tests.support import (
+    CHROMIUM,
+    MAP_READY,
+    WARSAW,
+    app_in_thread,
+    insert_report,
+    launch_chromium,
+    wait_in_page,
+)
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does): "
                              "the map page screenshot test needs it")
@@ -45,28 +48,13 @@ def server(settings: Settings, urls, clean_reports) -> Iterator[str]:
         for i in range(30):
             insert_report(conn, lon=WARSAW[0] + i * 0.02, lat=WARSAW[1], published=True,
                           status="confirmed")
-    port = free_port()
-    app = create_app(settings.model_copy(update={"port": port}))
-    server = uvicorn_server(app, port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with app_in_thread(settings) as base:
+        yield base
 
 
 async def test_map_page_draws_the_tiles(server: str) -> None:
     async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader",
-                  "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"])
+        browser = await launch_chromium(p)
         try:
             page = await browser.new_page(viewport={"width": 800, "height": 600})
             errors: list[str] = []

@@ -4,9 +4,6 @@ licences beside them), with no inline script (so a CSP `script-src 'self'` holds
 browser tools (GraphiQL, Swagger UI, the OGC pages' Leaflet maps) work with the network cut off."""
 
 import re
-import shutil
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -17,9 +14,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from gateway.app import create_app
 from gateway.settings import PROJECT_ROOT, Settings
-from tests.support import free_port, uvicorn_server
+from tests.support import CHROMIUM, app_in_thread, launch_chromium
 
 VENDOR = PROJECT_ROOT / "gateway" / "static" / "vendor"
 UPDATE_SCRIPT = PROJECT_ROOT / "scripts" / "update-vendored.sh"
@@ -92,20 +88,8 @@ def resources(html: str) -> PageResources:
 @pytest.fixture(scope="module")
 def base(settings: Settings, published: dict[str, uuid.UUID]) -> Iterator[str]:
     """The app on a real port (the browser needs one; pygeoapi's links then name this host)."""
-    port = free_port()
-    app = create_app(settings.model_copy(update={"port": port}))
-    server = uvicorn_server(app, port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with app_in_thread(settings) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +183,6 @@ def test_each_vendored_package_keeps_its_licence_and_pinned_version() -> None:
 
 
 # --- in a real browser, with the network cut off ------------------------------------------------
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # What the pages must run under: scripts from this server only, no inline script, no eval.
 # (Styles: GraphiQL, Bootstrap and Leaflet need no inline style; Swagger UI sets one, ReDoc many.)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -227,10 +210,7 @@ async def test_browser_tools_work_offline_under_a_strict_csp(base: str,
             await route.continue_()
 
     async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader",
-                  "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"])
+        browser = await launch_chromium(p)
         try:
             context = await browser.new_context(viewport={"width": 1280, "height": 900})
             await context.route("**/*", offline)

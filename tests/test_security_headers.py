@@ -4,7 +4,6 @@ Referrer-Policy; JSON answers run nothing when opened. And the pages work under 
 the map in a real Chromium raises no CSP violation."""
 
 import re
-import shutil
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -15,10 +14,19 @@ import pytest
 from gateway.app import create_app
 from gateway.security_headers import HtmlPolicies, SecurityHeaders
 from gateway.settings import Settings
-from tests.support import MAP_READY, WARSAW, free_port, insert_report, running_app, served, wait_in_page
+from tests.support import (
+    CHROMIUM,
+    MAP_READY,
+    WARSAW,
+    free_port,
+    insert_report,
+    launch_chromium,
+    running_app,
+    served,
+    wait_in_page,
+)
 from tiles import CachedTileShortcut
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REFERRER_POLICIES = {"no-referrer", "strict-origin-when-cross-origin", "same-origin", "strict-origin"}
 HTML = {"Accept": "text/html"}
 # Every HTML page the service serves (the map, GraphiQL, pygeoapi's pages, its Swagger UI).
@@ -203,10 +211,7 @@ async def test_the_pages_raise_no_csp_violation_in_a_browser(live_server: str, p
     if elsewhere:
         pytest.skip(f"{path} still loads files from elsewhere (vendored assets not in yet): {elsewhere}")
     async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader",
-                  "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"])
+        browser = await launch_chromium(p)
         try:
             page = await browser.new_page(viewport={"width": 800, "height": 600})
             await page.add_init_script(CATCH_VIOLATIONS)
