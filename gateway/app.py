@@ -10,6 +10,7 @@ from pathlib import Path
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -143,6 +144,23 @@ def html_policies(ogc_config: Path) -> HtmlPolicies:
     ])
 
 
+# Request headers a page on another origin may send: the GraphQL bearer token, conditional tile
+# requests (Content-Type, Accept... are safelisted by Starlette). Headers it may read back.
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match"]
+CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Content-Crs", "Link"]
+
+
+def cors(settings: Settings) -> Middleware:
+    """CORS on every door (THREATMAP_CORS_ORIGINS): preflights are answered here, before the
+    routes (which would answer OPTIONS with 405). Never credentials: no cookies are used, a
+    GraphQL client sends its token in Authorization. Cached tiles are answered before this by
+    tiles.shortcut, always with `*` (tiles.reply), as are the tile endpoints: the same public
+    bytes for every origin."""
+    return Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                      allow_methods=["GET", "HEAD", "POST"], allow_headers=CORS_REQUEST_HEADERS,
+                      expose_headers=CORS_EXPOSED_HEADERS, allow_credentials=False, max_age=600)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The application; every setting is checked here, before anything is served."""
     settings = settings.checked() if settings else Settings()
@@ -172,11 +190,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Cached tiles are answered before anything else (tiles.shortcut: GET, no body read,
         # no link written, `nosniff` from tiles.reply); then the security headers are added to
         # every other answer; a Host that is not allowed gets 400 (links follow Host when
-        # THREATMAP_PUBLIC_URL is unset: gateway.urls); a trickled body gets 408.
+        # THREATMAP_PUBLIC_URL is unset: gateway.urls); CORS (preflights answered); a trickled
+        # body gets 408.
         middleware=[Middleware(tiles.CachedTileShortcut, service=tile_service),
                     Middleware(SecurityHeaders, policies=html_policies(ogc_config)),
                     Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings),
                                www_redirect=False),
+                    cors(settings),
                     Middleware(BodyTimeout, timeout_s=settings.body_timeout_s)],
         lifespan=lifespan(settings, ogc, tile_service),
     )

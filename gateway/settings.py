@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         default=[], description="Host names requests may carry besides the default ones (the "
                                 "listening host, localhost, 127.0.0.1, public_url's host): a JSON "
                                 "list; \"*.example.org\" matches subdomains, [\"*\"] any host.")
+    cors_origins: list[str] = Field(
+        default=["*"], description="Origins whose browser pages may call /ogc, /graphql and /tiles "
+                                   "(CORS): a JSON list such as [\"https://portal.example.org\"]; "
+                                   "[\"*\"] any origin (no cookies are used: no credentials).")
     pool_max_size: int = Field(default=10, ge=1)
     pool_timeout_s: float = Field(default=5.0, gt=0, description="Longest wait for a database connection.")
     maintenance_interval_s: float = Field(
@@ -144,6 +148,17 @@ class Settings(BaseSettings):
                                  f"(a JSON list such as [\"map.example.org\", \"*.example.org\"]), "
                                  f"got {host!r}")
         return hosts
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str], info: ValidationInfo) -> list[str]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc
+                                  or origin != f"{parts.scheme}://{parts.netloc}"):
+                raise ValueError(f"{_variable(info)} must list origins (scheme://host[:port], no "
+                                 f"path or trailing slash) or \"*\", as a JSON list, got {origin!r}")
+        return origins
 
     @field_validator("submit_rate_limit", "tracking_rate_limit")
     @classmethod

@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ogc import bbox as bbox_shortcut
-from ogc import bridge, guard
+from ogc import bridge, discovery, guard
 from ogc.config import add_temporal_extents, feature_providers, load_config
 from ogc.provider import DatabaseUnavailable
 from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
@@ -62,6 +62,14 @@ def _response(headers: dict, status: int, content: Any) -> Response:
     return response
 
 
+def _collections_with_tilesets(api: API, request: APIRequest, dataset: str | None) -> tuple:
+    """pygeoapi's collection descriptions with the vector tilesets links (ogc.discovery)."""
+    headers, status, content = core_api.describe_collections(api, request, dataset)
+    if status == HTTPStatus.OK:
+        content = discovery.with_tileset_links(api, request, content)
+    return headers, status, content
+
+
 class OgcService:
     """The /ogc door: `routes()` at app build time, `start()` / `stop()` in the app's lifespan."""
 
@@ -87,7 +95,7 @@ class OgcService:
         self.fields = {name: set(database.columns[p["table"]]) - {p.get("geom_field")}
                        for name, p in providers.items()}
         # get_oas asks each provider for its fields: run it off the loop the providers use.
-        openapi = await asyncio.to_thread(get_oas, config)
+        openapi = discovery.add_tile_paths(await asyncio.to_thread(get_oas, config))
         self.api = await asyncio.to_thread(API, config, openapi)
         # pygeoapi keeps the configuration its HTML pages render with per locale, process-wide,
         # from the first page on: without this, an app started after another in the same process
@@ -143,7 +151,7 @@ class OgcService:
         return await self._call(request, core_api.openapi_)
 
     async def conformance(self, request: Request) -> Response:
-        return await self._call(request, core_api.conformance)
+        return await self._call(request, discovery.conformance)
 
     async def _refresh_extents(self) -> bool:
         """Measures the temporal extents again; False when the database is unavailable (the
@@ -161,7 +169,7 @@ class OgcService:
 
     async def collections(self, request: Request) -> Response:
         await self._refresh_extents()
-        return await self._call(request, core_api.describe_collections,
+        return await self._call(request, _collections_with_tilesets,
                                 request.path_params.get("collection_id"))
 
     async def schema(self, request: Request) -> Response:
@@ -225,8 +233,11 @@ class OgcService:
             Route("/", self.landing_page),
             Route("/openapi", self.openapi),
             Route("/conformance", self.conformance),
+            # pygeoapi's spelling (its landing page links it) and OGC API Tiles' own.
             Route("/TileMatrixSets", self.tilematrixsets),
             Route("/TileMatrixSets/{tileMatrixSetId}", self.tilematrixsets),
+            Route("/tileMatrixSets", self.tilematrixsets),
+            Route("/tileMatrixSets/{tileMatrixSetId}", self.tilematrixsets),
             Route("/collections", self.collections),
             Route(collection, self.collections),
             Route(collection + "/schema", self.schema),
