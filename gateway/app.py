@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 import tiles
 from gateway.body_timeout import BodyTimeout
-from gateway.graphql.app import graphql_app
+from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
 from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
 from gateway.secret import check_jwt_secret
@@ -178,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api", links),
             Route("/health", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql/schema.graphql", schema_endpoint(settings)),
             WebSocketRoute("/graphql", graphql),
             # Browser files of GraphiQL and the OGC pages, vendored from npm (no CDN).
             Mount("/static", StaticFiles(directory=Path(__file__).with_name("static"))),

@@ -1,10 +1,11 @@
-"""The `threatmap` command: serve, db migrate/status, seed, privacy jobs."""
+"""The `threatmap` command: serve, db migrate/status, seed, privacy jobs, tokens, the GraphQL schema."""
 
 import argparse
 import contextlib
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -124,6 +125,16 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
         sys.exit(f"threatmap: {error}")
 
 
+def cmd_graphql_schema(settings: Settings, args: argparse.Namespace) -> None:
+    from gateway.graphql.schema import schema_sdl
+
+    if args.output:
+        args.output.write_text(schema_sdl(), encoding="utf-8")
+        print(f"wrote the GraphQL schema to {args.output}")
+    else:
+        sys.stdout.write(schema_sdl())
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="threatmap", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -158,6 +169,13 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--hours", type=float, default=8, help="validity (default 8)")
     token.add_argument("--subject", default="local-user", help="who the audit trail names")
     token.set_defaults(run=cmd_token)
+
+    graphql = commands.add_parser("graphql", help="the GraphQL door").add_subparsers(
+        dest="graphql", required=True)
+    sdl = graphql.add_parser("schema", help="print the schema as SDL (committed as "
+                                            "gateway/graphql/schema.graphql)")
+    sdl.add_argument("--output", type=Path, metavar="FILE", help="write it to FILE instead")
+    sdl.set_defaults(run=cmd_graphql_schema)
     return root
 
 

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     graphql_large_documents_per_client: int = Field(
         default=4, ge=0, description="Large documents one client may have in parsing at once; "
                                      "the next wait, past 16 times as many RATE_LIMITED (0: no bound).")
+    graphql_persisted_queries: int = Field(
+        default=1000, ge=0, le=100_000,
+        description="Automatic persisted queries kept in memory (least recently used dropped; "
+                    "each replica keeps its own); 0 turns APQ off.")
     submit_rate_limit: str = Field(
         default="1/day", description="New reports (submitReport) per client, limits syntax; "
                                      "KMZB's rule is one report per address a day.")

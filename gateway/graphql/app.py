@@ -1,29 +1,49 @@
-"""The developers' door: GraphQL at /graphql (HTTP GET/POST, GraphiQL, graphql-transport-ws)."""
+"""The developers' door: GraphQL at /graphql (HTTP GET/POST, GraphiQL, graphql-transport-ws),
+its schema as SDL at /graphql/schema.graphql."""
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from gateway.graphql.auth import client_address, proxy_networks
 from gateway.graphql.body_limit import BodySizeLimit
 from gateway.graphql.context import Context, Loaders, authenticate
-from gateway.graphql.errors import with_code
+from gateway.graphql.errors import BadInput, with_code
+from gateway.graphql.media import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    is_request_error,
+    request_error_status,
+    wants_graphql_response,
+)
+from gateway.graphql.persisted import (
+    PersistedQueries,
+    PersistedQueryNotFound,
+    PersistedQueryNotSupported,
+    persisted_hash,
+    sha256,
+)
 from gateway.graphql.request_body import CheckedJsonBody
-from gateway.graphql.schema import build_schema
+from gateway.graphql.schema import build_schema, schema_sdl
 from gateway.settings import Settings
 
 # Our GraphiQL page: its scripts and styles come from /static (vendored from npm), not from
 # strawberry's page, which loads them from unpkg.com (blank offline, refused by our CSP).
 GRAPHIQL_PAGE = Path(__file__).with_name("graphiql.html")
+# Where process_result leaves the status of a request error for `run` (GraphQL over HTTP).
+REQUEST_ERROR_KEY = "threatmap.graphql_request_error"
 
 
 class ThreatmapGraphQL(CheckedJsonBody, GraphQL):
@@ -36,9 +56,62 @@ class ThreatmapGraphQL(CheckedJsonBody, GraphQL):
         self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
         self.trusted_proxies = proxy_networks(settings.trusted_proxies)
         self.graphiql_page = GRAPHIQL_PAGE.read_text(encoding="utf-8")
+        self.persisted = PersistedQueries(settings.graphql_persisted_queries)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self.graphiql_page)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET by hash (APQ) has no query either: it is a request, not a visit to GraphiQL.
+        return ("extensions" not in request.query_params
+                and super().should_render_graphql_ide(request))
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        response = await super().run(request, context=context, root_value=root_value)
+        # GraphQL over HTTP: the media type the client asked for, and with it the status of a
+        # request error (gateway.graphql.media). Text refusals (HTTPException) and GraphiQL's
+        # page are left as they are.
+        if (isinstance(request, Request) and isinstance(response, Response)
+                and response.headers.get("content-type") == JSON
+                and wants_graphql_response(request.headers.get("accept"))):
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+            status = request.scope.get(REQUEST_ERROR_KEY)
+            if status is not None:
+                response.status_code = status
+        return response
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any,
+                             context: Any, root_value: Any, request_data: GraphQLRequestData
+                             ) -> ExecutionResult:
+        """Automatic persisted queries (gateway.graphql.persisted); the query, given or found,
+        runs through the same extensions and limits as any other."""
+        def run(data: GraphQLRequestData) -> Any:
+            return super(ThreatmapGraphQL, self).execute_single(
+                request=request, request_adapter=request_adapter, sub_response=sub_response,
+                context=context, root_value=root_value, request_data=data)
+
+        try:
+            digest = persisted_hash(request_data.extensions)
+        except BadInput as error:
+            return ExecutionResult(data=None, errors=[error])
+        if digest is None:
+            return await run(request_data)
+        if not self.persisted.size:
+            return ExecutionResult(data=None, errors=[PersistedQueryNotSupported()])
+        query = request_data.query
+        if query is None:
+            known = self.persisted.get(digest)
+            if known is None:
+                return ExecutionResult(data=None, errors=[PersistedQueryNotFound()])
+            return await run(dataclasses.replace(request_data, query=known))
+        if sha256(query) != digest:
+            return ExecutionResult(data=None, errors=[BadInput(
+                "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query "
+                "(of its UTF-8 text, as sent).")])
+        result = await run(request_data)
+        if not is_request_error(result.data, result.errors):   # parsed and validated
+            self.persisted.put(digest, query)
+        return result
 
     async def get_context(self, request: HTTPConnection, response: Any) -> Context:
         runtime = request.app.state.runtime
@@ -52,8 +125,25 @@ class ThreatmapGraphQL(CheckedJsonBody, GraphQL):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:
             result.errors = [with_code(error) for error in result.errors]
-        return await super().process_result(request, result)
+        answer = await super().process_result(request, result)
+        if is_request_error(result.data, result.errors):
+            # Nothing was executed: no `data` at all (GraphQL spec, GraphQL over HTTP).
+            answer.pop("data", None)
+            # (in the request's scope: `request.state` may be shared with the lifespan's state)
+            request.scope[REQUEST_ERROR_KEY] = request_error_status(result.errors or [])
+        return answer
 
 
 def graphql_app(settings: Settings) -> ASGIApp:
     return BodySizeLimit(ThreatmapGraphQL(settings), settings.graphql_max_body_bytes)
+
+
+def schema_endpoint(settings: Settings) -> Any:
+    """GET /graphql/schema.graphql: the schema as SDL, public as introspection is; when
+    introspection is turned off (THREATMAP_GRAPHQL_INTROSPECTION=false), 404 like it."""
+    async def endpoint(request: Request) -> Response:
+        if not settings.graphql_introspection:
+            return PlainTextResponse("Not Found: introspection is turned off on this server.",
+                                     status_code=404)
+        return PlainTextResponse(schema_sdl())
+    return endpoint

@@ -1,6 +1,7 @@
 """The schema: one Query, Mutation and Subscription merged from the domain modules, with the
 limits and error masking as extensions."""
 
+import functools
 from collections.abc import Iterator
 
 import strawberry
@@ -83,3 +84,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions)
+
+
+@functools.cache
+def schema_sdl() -> str:
+    """The schema in GraphQL's schema definition language (the same whatever the settings: they
+    set limits, not types). Committed as gateway/graphql/schema.graphql; a test fails on drift."""
+    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription).as_str() + "\n"
