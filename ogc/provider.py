@@ -4,7 +4,8 @@ Why not pygeoapi's PostgreSQLProvider with SQLAlchemy's `postgresql+psycopg`: it
 table through SQLAlchemy + GeoAlchemy2 (two more dependencies), opens its own engine and pool
 beside the app's, counts every query, and reprojects every feature in Python with pyproj. This
 provider reads the app's own pool (role threatmap_public), reprojects in PostGIS, writes GeoJSON
-geometry in PostGIS, counts only when asked, and compiles CQL2 to SQL with bound parameters
+geometry in PostGIS, counts the matches in the page's own statement, and compiles CQL2 to SQL
+with bound parameters
 (ogc/cql.py). Every name that reaches SQL is checked against the relation's columns and quoted
 as an identifier; every value is a parameter.
 """
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 STORAGE_SRID = 4326
 GEOJSON_DIGITS = 7  # about 1 cm in degrees; metres get the same count of decimals
+MATCHED = "__matched"  # the page's column carrying numberMatched (no view column starts with __)
 
 
 class DatabaseUnavailable(ProviderGenericError):
@@ -72,7 +74,9 @@ class OpenLayerProvider(BaseProvider):
         super().__init__(provider_def)
         self.table: str = provider_def["table"]
         self.geom: str | None = provider_def.get("geom_field")
-        self.count = bool(provider_def.get("count", False))
+        # numberMatched on every items response (issue 11.2): QGIS shows 0 features without it and
+        # GDAL pages through a whole collection to count it. `count: false` turns it off.
+        self.count = bool(provider_def.get("count", True))
         self.database: PublicDatabase = lookup(self.data)
         self.columns = self.database.columns[self.table]
         # A composite id (the view's concat_ws(':', key columns)): the key columns in order.
@@ -100,18 +104,26 @@ class OpenLayerProvider(BaseProvider):
               filterq: Any = None, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
         where, params = self._where(bbox or [], datetime_, properties or [], filterq)
         response: dict[str, Any] = {"type": "FeatureCollection", "features": [], "numberReturned": 0}
-        if self.count or resulttype == "hits":
-            count_sql = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._relation(), where)
-            response["numberMatched"] = self._fetch(count_sql, params)[0]["n"]
+        count_sql = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._relation(), where)
         if resulttype == "hits":
+            response["numberMatched"] = self._fetch(count_sql, params)[0]["n"]
             return response
         names = self._selected(select_properties or [])
+        columns = self._columns(names, skip_geometry, crs_transform_spec)
+        if self.count:
+            # The exact count as an uncorrelated scalar subquery of the page's statement: run once
+            # (an InitPlan), one round trip, one snapshot for page and count. Cheaper than
+            # count(*) OVER (), which materialises every match to count it; the cost beside the
+            # page alone is in bench/RESULTS.md ("OGC items with numberMatched").
+            columns = sql.SQL("{}, ({}) AS {}").format(columns, count_sql, sql.Identifier(MATCHED))
         statement = sql.SQL("SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
                             "LIMIT {limit} OFFSET {offset}").format(
-            columns=self._columns(names, skip_geometry, crs_transform_spec),
-            relation=self._relation(), where=where, order=self._order(sortby or []),
+            columns=columns, relation=self._relation(), where=where, order=self._order(sortby or []),
             limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
         rows = self._fetch(statement, params | {"limit": int(limit), "offset": int(offset)})
+        if self.count:
+            # An empty page (no match, or an offset past the end) has no row to carry the count.
+            response["numberMatched"] = rows[0][MATCHED] if rows else self._fetch(count_sql, params)[0]["n"]
         response["features"] = [self._feature(row, names) for row in rows]
         response["numberReturned"] = len(rows)
         return response
