@@ -61,6 +61,7 @@ from bench.common import (
     venv,
     wrk,
 )
+from ogc.provider import COUNT_BUDGET_MS
 from store.locations import external_urls
 from store.migrate import migrate
 
@@ -200,20 +201,15 @@ def provider_statements(public_url: str, limit: int, count: bool = True) -> list
     from ogc.provider import OpenLayerProvider
 
     class Capture(OpenLayerProvider):
-        """Keeps each query's page statement; answers it with no rows (and the count the
-        provider then asks for an empty page with 0, not kept)."""
-        page = True
+        """Keeps each query's page statement and, with `count`, its count statement."""
 
-        def query(self, *args, **kwargs):
-            self.page = True
-            return super().query(*args, **kwargs)
-
-        def _fetch(self, statement, params):
-            if not self.page:
-                return [{"n": 0}]
-            self.page = False
+        def _fetch_page(self, statement, count_sql, where, params):
             captured.append((statement, params))
-            return []
+            if count:
+                counts.append(count_sql)
+            return [], None
+
+    counts: list[Any] = []
 
     captured: list[tuple[Any, dict[str, Any]]] = []
     database = bridge.PublicDatabase(pool=None, loop=None)  # type: ignore[arg-type]
@@ -232,7 +228,13 @@ def provider_statements(public_url: str, limit: int, count: bool = True) -> list
                 provider.query(offset=0, limit=limit, bbox=list(bbox))
         finally:
             bridge.unregister(database)
+        if count:  # the page, then numberMatched within the budget, as OpenLayerProvider._matched
+            return [(f"{statement.as_string(conn)};\n{COUNT_PREFIX}{count_sql.as_string(conn)}", params)
+                    for (statement, params), count_sql in zip(captured, counts, strict=True)]
         return [(statement.as_string(conn), params) for statement, params in captured]
+
+
+COUNT_PREFIX = "-- count\n"
 
 
 async def floor(public_url: str, limit: int, concurrency: int, duration_s: int,
@@ -248,12 +250,23 @@ async def floor(public_url: str, limit: int, concurrency: int, duration_s: int,
             position = offset
             while time.perf_counter() < stop_at:
                 statement, params = statements[position % len(statements)]
+                page, _, count_sql = statement.partition(";\n" + COUNT_PREFIX)
                 position += 1
                 start = time.perf_counter()
                 try:
                     async with conn.cursor(row_factory=dict_row) as cur:
-                        await cur.execute(statement, params, prepare=False)  # as ogc.provider
+                        await cur.execute(page, params, prepare=False)  # as ogc.provider
                         await cur.fetchall()
+                        if count_sql:
+                            try:
+                                async with conn.transaction():
+                                    await cur.execute("SELECT set_config('statement_timeout', %s, true), "
+                                                      "set_config('jit', 'off', true)",
+                                                      [str(COUNT_BUDGET_MS)])
+                                    await cur.execute(count_sql, params, prepare=False)
+                                    await cur.fetchall()
+                            except psycopg.errors.QueryCanceled:
+                                pass  # past the budget: the provider gives the estimate instead
                 except psycopg.Error:
                     errors += 1
                     continue
