@@ -38,9 +38,12 @@ log = logging.getLogger(__name__)
 
 STORAGE_SRID = 4326
 GEOJSON_DIGITS = 7  # about 1 cm in degrees; metres get the same count of decimals
-# numberMatched: an exact count(*) may take this long on the page's connection; past it the
-# planner's estimate is given (a whole million-report collection counts in ~0.3 s, the density
-# view's 380,000 cells in 30 s, beyond the public role's 5 s timeout). See README "OGC API Features".
+# numberMatched (README "OGC API Features"): counted exactly when the planner expects at most
+# EXACT_BELOW matches, within COUNT_BUDGET_MS; otherwise, or past the budget, the planner's
+# estimate. Counting exactly every time made items 5x slower on 1M reports (a city box holds
+# ~90,000: bench/RESULTS.md), and the density view's 380,000 cells count in 30 s, past the public
+# role's 5 s statement timeout.
+EXACT_BELOW = 10_000
 COUNT_BUDGET_MS = 300
 
 
@@ -295,10 +298,16 @@ class OpenLayerProvider(BaseProvider):
 
     async def _matched(self, cur: psycopg.AsyncCursor, count_sql: sql.Composable, where: sql.Composable,
                        params: dict[str, Any]) -> int:
-        """numberMatched: the exact count(*) if it finishes within COUNT_BUDGET_MS, else the
-        planner's row estimate (EXPLAIN, which the public role may run on what it may read;
-        pg_class.reltuples would only do for an unfiltered relation), as tipg and pg_featureserv
-        fall back to. JIT off for the count: its compile time (about a second) dwarfs the count."""
+        """numberMatched: the planner's row estimate (EXPLAIN, which the public role may run on
+        what it may read; pg_class.reltuples would only do for an unfiltered relation), as
+        pg_featureserv and tipg's estimates; the exact count(*) instead when the estimate is at
+        most EXACT_BELOW and the count finishes within COUNT_BUDGET_MS. JIT off for the count:
+        its compile time (about a second on 1M reports) dwarfs the count itself."""
+        await cur.execute(self._estimate_sql(where), params, prepare=False)
+        estimate = plan_rows(await cur.fetchone())
+        at_least = params["offset"] + params["limit"] + 1  # a full page: more may follow
+        if estimate > EXACT_BELOW:
+            return max(estimate, at_least)
         try:
             async with cur.connection.transaction():
                 await cur.execute("SELECT set_config('statement_timeout', %s, true), "
@@ -308,11 +317,10 @@ class OpenLayerProvider(BaseProvider):
                 return int(row["n"])
         except psycopg.errors.QueryCanceled:
             log.info("OGC count on %s past %d ms: the estimate instead", self.table, COUNT_BUDGET_MS)
-        explain = sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {}").format(self._relation(), where)
-        await cur.execute(explain, params, prepare=False)
-        row = await cur.fetchone()
-        plan = next(iter(row.values()))
-        return max(int(plan[0]["Plan"]["Plan Rows"]), params["offset"] + params["limit"] + 1)
+        return max(estimate, at_least)
+
+    def _estimate_sql(self, where: sql.Composable) -> sql.Composable:
+        return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {}").format(self._relation(), where)
 
     def _feature(self, row: dict[str, Any], names: list[str]) -> dict[str, Any]:
         identifier = row[self.id_field]
@@ -322,6 +330,11 @@ class OpenLayerProvider(BaseProvider):
             "geometry": row.get("__geometry"),
             "properties": {n: _json_value(row[n]) for n in names if n != self.id_field},
         }
+
+
+def plan_rows(row: dict[str, Any]) -> int:
+    """The planner's row estimate from a row of EXPLAIN (FORMAT JSON)."""
+    return int(next(iter(row.values()))[0]["Plan"]["Plan Rows"])
 
 
 INT_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
