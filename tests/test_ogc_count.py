@@ -121,3 +121,18 @@ async def test_ogrinfo_counts_a_collection_with_a_few_requests(
     item_requests = [p for p in log.paths if p == "/ogc/collections/reports/items"]
     assert 1 <= len(item_requests) <= 2, log.paths
 
+
+
+async def test_a_large_match_is_the_planners_estimate(client: httpx.AsyncClient, more_reports: None,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above EXACT_BELOW expected matches numberMatched is the planner's estimate, never less than
+    the features the client can already see plus one (a full page: more may follow); the last
+    page's count stays exact."""
+    from ogc import provider
+    monkeypatch.setattr(provider, "EXACT_BELOW", 0)
+    first = (await client.get("/ogc/collections/reports/items", params={"f": "json", "limit": 2})).json()
+    assert first["numberReturned"] == 2 and isinstance(first["numberMatched"], int)
+    assert first["numberMatched"] >= 3
+    last = (await client.get("/ogc/collections/reports/items",
+                             params={"f": "json", "limit": 2, "offset": 8})).json()
+    assert (last["numberReturned"], last["numberMatched"]) == (1, 9)
