@@ -18,7 +18,10 @@ p50/p95/p99 per server and limit. Every server is a separate process with one uv
   the role's default_transaction_read_only off; the role still reads schema `open` only). tipg
   always counts the matches (numberMatched); ours and stock do not;
 - floor: the very statement our provider runs for each URL (captured from ogc.provider), sent
-  by an asyncio psycopg driver over as many connections as the concurrency.
+  by an asyncio psycopg driver over as many connections as the concurrency; since issue 11.2 that
+  statement carries the exact numberMatched (a count subquery beside the page);
+- floor-page: the same statements without the count (`count: false`), the page alone: floor
+  against floor-page is what numberMatched costs in the database.
 All four order by id (stable paging) and return the same features: checked before measuring.
 
 Also measures single items (`/items/{id}`) of every collection on our server, one client.
@@ -58,6 +61,7 @@ from bench.common import (
     venv,
     wrk,
 )
+from ogc.provider import COUNT_BUDGET_MS, EXACT_BELOW, plan_rows
 from store.locations import external_urls
 from store.migrate import migrate
 
@@ -189,23 +193,31 @@ def load(server_name: str, base: str, limit: int, concurrency: int, duration_s: 
     return wrk(f"{server_name} limit {limit}", base, items_paths(server_name, limit), concurrency, duration_s)
 
 
-def provider_statements(public_url: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
-    """The SQL our provider runs for each city at `limit` (what pygeoapi asks it for ?bbox&limit)."""
+def provider_statements(public_url: str, limit: int, count: bool = True) -> list[tuple[str, dict[str, Any]]]:
+    """The SQL our provider runs for each city at `limit` (what pygeoapi asks it for ?bbox&limit);
+    `count=False`: the page alone, without numberMatched."""
     from ogc import bridge
     from ogc.config import feature_providers, load_config
     from ogc.provider import OpenLayerProvider
 
     class Capture(OpenLayerProvider):
-        def _fetch(self, statement, params):
+        """Keeps each query's page statement and, with `count`, its count statement."""
+
+        def _fetch_page(self, statement, count_sql, where, params):
             captured.append((statement, params))
-            return []
+            if count:
+                counts.append((self._estimate_sql(where), count_sql))
+            return [], None
+
+    counts: list[Any] = []
 
     captured: list[tuple[Any, dict[str, Any]]] = []
     database = bridge.PublicDatabase(pool=None, loop=None)  # type: ignore[arg-type]
     config = load_config(PROJECT_ROOT / "pygeoapi-config.yml",
                          {"THREATMAP_OGC_URL": "http://127.0.0.1/ogc",
-                          "THREATMAP_OPEN_DATABASE": database.key})
-    definition = feature_providers(config)["reports"]
+                          "THREATMAP_OPEN_DATABASE": database.key, "THREATMAP_OGC_TEMPLATES": "unused",
+                          "THREATMAP_OGC_STATIC": "unused"})
+    definition = feature_providers(config)["reports"] | {"count": count}
     with psycopg.connect(public_url) as conn:
         rows = conn.execute(bridge.COLUMNS_SQL, {"relation": f"open.{definition['table']}"}).fetchall()
         database.columns[definition["table"]] = dict(rows)
@@ -216,11 +228,19 @@ def provider_statements(public_url: str, limit: int) -> list[tuple[str, dict[str
                 provider.query(offset=0, limit=limit, bbox=list(bbox))
         finally:
             bridge.unregister(database)
+        if count:  # the page, then numberMatched as OpenLayerProvider._matched: estimate, maybe count
+            return [(f"{statement.as_string(conn)};\n{COUNT_PREFIX}{estimate.as_string(conn)};\n"
+                     f"{COUNT_PREFIX}{count_sql.as_string(conn)}", params)
+                    for (statement, params), (estimate, count_sql) in zip(captured, counts, strict=True)]
         return [(statement.as_string(conn), params) for statement, params in captured]
 
 
-async def floor(public_url: str, limit: int, concurrency: int, duration_s: int) -> Measurement:
-    statements = provider_statements(public_url, limit)
+COUNT_PREFIX = "-- count\n"
+
+
+async def floor(public_url: str, limit: int, concurrency: int, duration_s: int,
+                count: bool = True) -> Measurement:
+    statements = provider_statements(public_url, limit, count)
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + duration_s
@@ -231,12 +251,28 @@ async def floor(public_url: str, limit: int, concurrency: int, duration_s: int) 
             position = offset
             while time.perf_counter() < stop_at:
                 statement, params = statements[position % len(statements)]
+                page, _, counting = statement.partition(";\n" + COUNT_PREFIX)
+                estimate_sql, _, count_sql = counting.partition(";\n" + COUNT_PREFIX)
                 position += 1
                 start = time.perf_counter()
                 try:
                     async with conn.cursor(row_factory=dict_row) as cur:
-                        await cur.execute(statement, params, prepare=False)  # as ogc.provider
+                        await cur.execute(page, params, prepare=False)  # as ogc.provider
                         await cur.fetchall()
+                        if estimate_sql:
+                            await cur.execute(estimate_sql, params, prepare=False)
+                            if plan_rows(await cur.fetchone()) > EXACT_BELOW:
+                                count_sql = ""  # the estimate is the answer
+                        if count_sql:
+                            try:
+                                async with conn.transaction():
+                                    await cur.execute("SELECT set_config('statement_timeout', %s, true), "
+                                                      "set_config('jit', 'off', true)",
+                                                      [str(COUNT_BUDGET_MS)])
+                                    await cur.execute(count_sql, params, prepare=False)
+                                    await cur.fetchall()
+                            except psycopg.errors.QueryCanceled:
+                                pass  # past the budget: the provider gives the estimate instead
                 except psycopg.Error:
                     errors += 1
                     continue
@@ -246,7 +282,8 @@ async def floor(public_url: str, limit: int, concurrency: int, duration_s: int) 
     await asyncio.gather(*(client(i * len(statements) // concurrency) for i in range(concurrency)))
     elapsed = time.perf_counter() - started
     q = statistics.quantiles(latencies, n=100)
-    return Measurement(f"floor limit {limit}", concurrency, len(latencies) / elapsed, q[49] * 1000,
+    name = "floor" if count else "floor-page"
+    return Measurement(f"{name} limit {limit}", concurrency, len(latencies) / elapsed, q[49] * 1000,
                        q[94] * 1000, q[98] * 1000, len(latencies), errors)
 
 
@@ -310,7 +347,7 @@ def main() -> None:
                         " on /work/bench-data: postgresql://postgres@/threatmap_bench?host=...")
     parser.add_argument("--duration", type=int, default=20, help="seconds per load run")
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--servers", default="ours,stock,tipg,floor")
+    parser.add_argument("--servers", default="ours,stock,tipg,floor,floor-page")
     parser.add_argument("--item-runs", type=int, default=20, help="GETs per single-item case (0: skip)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -344,8 +381,8 @@ def measure(database_url: str, public_url: str, wanted: list[str], concurrency: 
         results = {}
         for limit in LIMITS:
             for name in wanted:
-                if name == "floor":
-                    result = asyncio.run(floor(public_url, limit, concurrency, duration_s))
+                if name in ("floor", "floor-page"):
+                    result = asyncio.run(floor(public_url, limit, concurrency, duration_s, name == "floor"))
                 else:
                     load(name, bases[name], limit, concurrency, 3)  # warm-up
                     result = load(name, bases[name], limit, concurrency, duration_s)
@@ -360,14 +397,42 @@ def measure(database_url: str, public_url: str, wanted: list[str], concurrency: 
 # -- `python -m bench ogc` (bench/__main__.py) ----------------------------------------------
 
 def run(ctx: Context) -> dict:
-    """The suite: every server and the floor at each of ctx.concurrency (the database is
-    already migrated by bench.common.database)."""
+    """The suite: ours, the floor with and without numberMatched, and stock pygeoapi and tipg when
+    their virtualenvs are installed (bench/.work/pygeoapi, bench/.work/tipg; `python
+    bench/ogc_items.py` creates them), at each of ctx.concurrency (the database is already
+    migrated by bench.common.database); then the unfiltered count of each counted collection."""
     measurements: list[Measurement] = []
+    others = [name for name, folder in (("stock", "pygeoapi"), ("tipg", "tipg"))
+              if (WORK_DIR / folder / ".installed").exists()]
     for concurrency in ctx.concurrency:
-        results, _ = measure(ctx.urls.app, ctx.urls.public, ["ours", "stock", "tipg", "floor"],
+        results, _ = measure(ctx.urls.app, ctx.urls.public, ["ours", *others, "floor", "floor-page"],
                              concurrency, ctx.duration_s, 0)
         measurements += results.values()
-    return {"results": measurements}
+    return {"results": measurements, "lines": unfiltered_counts(ctx.urls.app, ctx.urls.public)}
+
+
+COUNTED = ("reports", "report-density", "area-statistics")
+
+
+def unfiltered_counts(database_url: str, public_url: str, runs: int = 5) -> list[str]:
+    """The worst case of numberMatched: items?limit=10 with no filter counts a whole collection
+    (what `ogrinfo -so` and QGIS ask first). One client, median and max of `runs` GETs."""
+    lines = ["| unfiltered items?limit=10 | numberMatched | median ms | max ms | status |",
+             "|---|---:|---:|---:|---|"]
+    with our_server(database_url) as base, httpx.Client(timeout=60) as http:
+        for name in COUNTED:
+            times, statuses, matched = [], set(), None
+            for _ in range(runs):
+                start = time.perf_counter()
+                response = http.get(f"{base}/ogc/collections/{name}/items?f=json&limit=10")
+                times.append((time.perf_counter() - start) * 1000)
+                statuses.add(response.status_code)
+                if response.status_code == 200:
+                    matched = response.json().get("numberMatched")
+            lines.append(f"| {name} | {matched if matched is not None else '-'} | "
+                         f"{statistics.median(times):.1f} | {max(times):.1f} | "
+                         f"{', '.join(map(str, sorted(statuses)))} |")
+    return lines
 
 
 def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
@@ -377,12 +442,16 @@ def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
         row = {}
         for limit in LIMITS:
             ours = by.get((f"ours limit {limit}", concurrency))
-            for other in ("stock", "tipg", "floor"):
+            for other in ("stock", "tipg", "floor", "floor-page"):
                 o = by.get((f"{other} limit {limit}", concurrency))
                 if ours and o and o.rps:
                     row[f"limit {limit}: ours/{other} req/s"] = ours.rps / o.rps
                 if ours and o and o.p95_ms:
                     row[f"limit {limit}: ours/{other} p95"] = ours.p95_ms / o.p95_ms
+            counted = by.get((f"floor limit {limit}", concurrency))
+            page = by.get((f"floor-page limit {limit}", concurrency))
+            if counted and page and page.rps:  # what numberMatched costs in the database
+                row[f"limit {limit}: floor (page + count) / floor-page req/s"] = counted.rps / page.rps
         rows.append((concurrency, row))
     return rows
 

@@ -4,7 +4,8 @@ Why not pygeoapi's PostgreSQLProvider with SQLAlchemy's `postgresql+psycopg`: it
 table through SQLAlchemy + GeoAlchemy2 (two more dependencies), opens its own engine and pool
 beside the app's, counts every query, and reprojects every feature in Python with pyproj. This
 provider reads the app's own pool (role threatmap_public), reprojects in PostGIS, writes GeoJSON
-geometry in PostGIS, counts only when asked, and compiles CQL2 to SQL with bound parameters
+geometry in PostGIS, answers numberMatched on every page (exact within a time budget, else
+PostgreSQL's estimate: see `_matched`), and compiles CQL2 to SQL with bound parameters
 (ogc/cql.py). Every name that reaches SQL is checked against the relation's columns and quoted
 as an identifier; every value is a parameter.
 """
@@ -37,6 +38,13 @@ log = logging.getLogger(__name__)
 
 STORAGE_SRID = 4326
 GEOJSON_DIGITS = 7  # about 1 cm in degrees; metres get the same count of decimals
+# numberMatched (README "OGC API Features"): counted exactly when the planner expects at most
+# EXACT_BELOW matches, within COUNT_BUDGET_MS; otherwise, or past the budget, the planner's
+# estimate. Counting exactly every time made items 5x slower on 1M reports (a city box holds
+# ~90,000: bench/RESULTS.md), and the density view's 380,000 cells count in 30 s, past the public
+# role's 5 s statement timeout.
+EXACT_BELOW = 10_000
+COUNT_BUDGET_MS = 300
 
 
 class DatabaseUnavailable(ProviderGenericError):
@@ -72,7 +80,9 @@ class OpenLayerProvider(BaseProvider):
         super().__init__(provider_def)
         self.table: str = provider_def["table"]
         self.geom: str | None = provider_def.get("geom_field")
-        self.count = bool(provider_def.get("count", False))
+        # numberMatched on every items response (issue 11.2): QGIS shows 0 features without it and
+        # GDAL pages through a whole collection to count it. `count: false` turns it off.
+        self.count = bool(provider_def.get("count", True))
         self.database: PublicDatabase = lookup(self.data)
         self.columns = self.database.columns[self.table]
         # A composite id (the view's concat_ws(':', key columns)): the key columns in order.
@@ -100,10 +110,9 @@ class OpenLayerProvider(BaseProvider):
               filterq: Any = None, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
         where, params = self._where(bbox or [], datetime_, properties or [], filterq)
         response: dict[str, Any] = {"type": "FeatureCollection", "features": [], "numberReturned": 0}
-        if self.count or resulttype == "hits":
-            count_sql = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._relation(), where)
-            response["numberMatched"] = self._fetch(count_sql, params)[0]["n"]
+        count_sql = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._relation(), where)
         if resulttype == "hits":
+            response["numberMatched"] = self._fetch(count_sql, params)[0]["n"]
             return response
         names = self._selected(select_properties or [])
         statement = sql.SQL("SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
@@ -111,7 +120,10 @@ class OpenLayerProvider(BaseProvider):
             columns=self._columns(names, skip_geometry, crs_transform_spec),
             relation=self._relation(), where=where, order=self._order(sortby or []),
             limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
-        rows = self._fetch(statement, params | {"limit": int(limit), "offset": int(offset)})
+        params = params | {"limit": int(limit), "offset": int(offset)}
+        rows, matched = self._fetch_page(statement, count_sql, where, params)
+        if matched is not None:
+            response["numberMatched"] = matched
         response["features"] = [self._feature(row, names) for row in rows]
         response["numberReturned"] = len(rows)
         return response
@@ -240,8 +252,15 @@ class OpenLayerProvider(BaseProvider):
         return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
 
     def _fetch(self, statement: sql.Composable, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._guarded(self._execute(statement, params))
+
+    def _fetch_page(self, statement: sql.Composable, count_sql: sql.Composable, where: sql.Composable,
+                    params: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
+        return self._guarded(self._page(statement, count_sql, where, params))
+
+    def _guarded(self, work: Any) -> Any:
         try:
-            return self.database.run(self._execute(statement, params))
+            return self.database.run(work)
         except DATABASE_UNAVAILABLE as error:
             log.warning("OGC query on %s failed: %s", self.table, error)
             raise DatabaseUnavailable() from None
@@ -264,6 +283,45 @@ class OpenLayerProvider(BaseProvider):
             await cur.execute(statement, params, prepare=False)
             return await cur.fetchall()
 
+    async def _page(self, statement: sql.Composable, count_sql: sql.Composable, where: sql.Composable,
+                    params: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
+        """The page's rows and numberMatched (None with `count: false`), on one connection."""
+        async with self.database.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(statement, params, prepare=False)
+            rows = await cur.fetchall()
+            if not self.count:
+                return rows, None
+            offset, limit = params["offset"], params["limit"]
+            if len(rows) < limit and (rows or offset == 0):
+                return rows, offset + len(rows)  # the last page: the count is known, free
+            return rows, await self._matched(cur, count_sql, where, params)
+
+    async def _matched(self, cur: psycopg.AsyncCursor, count_sql: sql.Composable, where: sql.Composable,
+                       params: dict[str, Any]) -> int:
+        """numberMatched: the planner's row estimate (EXPLAIN, which the public role may run on
+        what it may read; pg_class.reltuples would only do for an unfiltered relation), as
+        pg_featureserv and tipg's estimates; the exact count(*) instead when the estimate is at
+        most EXACT_BELOW and the count finishes within COUNT_BUDGET_MS. JIT off for the count:
+        its compile time (about a second on 1M reports) dwarfs the count itself."""
+        await cur.execute(self._estimate_sql(where), params, prepare=False)
+        estimate = plan_rows(await cur.fetchone())
+        at_least = params["offset"] + params["limit"] + 1  # a full page: more may follow
+        if estimate > EXACT_BELOW:
+            return max(estimate, at_least)
+        try:
+            async with cur.connection.transaction():
+                await cur.execute("SELECT set_config('statement_timeout', %s, true), "
+                                  "set_config('jit', 'off', true)", [str(COUNT_BUDGET_MS)])
+                await cur.execute(count_sql, params, prepare=False)
+                row = await cur.fetchone()
+                return int(row["n"])
+        except psycopg.errors.QueryCanceled:
+            log.info("OGC count on %s past %d ms: the estimate instead", self.table, COUNT_BUDGET_MS)
+        return max(estimate, at_least)
+
+    def _estimate_sql(self, where: sql.Composable) -> sql.Composable:
+        return sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {}").format(self._relation(), where)
+
     def _feature(self, row: dict[str, Any], names: list[str]) -> dict[str, Any]:
         identifier = row[self.id_field]
         return {
@@ -272,6 +330,11 @@ class OpenLayerProvider(BaseProvider):
             "geometry": row.get("__geometry"),
             "properties": {n: _json_value(row[n]) for n in names if n != self.id_field},
         }
+
+
+def plan_rows(row: dict[str, Any]) -> int:
+    """The planner's row estimate from a row of EXPLAIN (FORMAT JSON)."""
+    return int(next(iter(row.values()))[0]["Plan"]["Plan Rows"])
 
 
 INT_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}

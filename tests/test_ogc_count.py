@@ -1,0 +1,138 @@
+"""numberMatched on every OGC items response (issue 11, point 2): exact, with every filter, so
+QGIS shows the count and GDAL counts a collection without paging through it."""
+
+import asyncio
+import re
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from store.locations import DatabaseUrls
+from tests.support import PUBLISHED_KRAKOW, free_port, insert_report, served
+
+OGRINFO = shutil.which("ogrinfo")
+KRAKOW_BOX = "19.8,49.95,20.1,50.15"
+COUNTED = ["reports", "report-density", "area-statistics"]
+
+
+@pytest.fixture
+def more_reports(urls: DatabaseUrls, published: dict) -> Iterator[None]:
+    """Beside `published` (5 vandalism in Kraków, 1 in Warsaw): 3 speeding in Kraków, so a bbox
+    and a CQL2 filter each leave out some reports."""
+    occurred = datetime(2026, 3, 6, 10, 0, tzinfo=UTC)
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        ids = [insert_report(conn, lon=PUBLISHED_KRAKOW[0] + 0.01 + i * 1e-3, lat=PUBLISHED_KRAKOW[1],
+                             category="speeding", occurred_at=occurred, created_at=occurred, published=True)
+               for i in range(3)]
+    yield
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [ids])
+
+
+async def walk(client: httpx.AsyncClient, collection: str, **params: Any) -> tuple[list[dict], list[int]]:
+    """Every feature of a request, page by page (offset), and each page's numberMatched."""
+    features: list[dict] = []
+    matched: list[int] = []
+    while True:
+        response = await client.get(f"/ogc/collections/{collection}/items",
+                                    params={"f": "json", "limit": 2, "offset": len(features), **params})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["numberReturned"] == len(body["features"])
+        matched.append(body["numberMatched"])
+        features += body["features"]
+        if not body["features"]:
+            return features, matched
+
+
+@pytest.mark.parametrize("collection", COUNTED)
+async def test_every_page_carries_the_number_matched(client: httpx.AsyncClient, more_reports: None,
+                                                     collection: str) -> None:
+    features, matched = await walk(client, collection)
+    assert len(features) >= 2, f"{collection}: too few features to page through"
+    assert set(matched) == {len(features)}, matched  # the last, empty page too
+
+
+async def test_number_matched_respects_bbox_cql2_and_datetime(client: httpx.AsyncClient,
+                                                              more_reports: None) -> None:
+    everything, _ = await walk(client, "reports")
+    in_krakow, _ = await walk(client, "reports", bbox=KRAKOW_BOX)
+    filtered, matched = await walk(client, "reports", bbox=KRAKOW_BOX, filter="category_id = 'vandalism'",
+                                   **{"filter-lang": "cql2-text"})
+    assert len(everything) > len(in_krakow) > len(filtered) > 0
+    assert set(matched) == {len(filtered)} == {5}
+    dated, matched = await walk(client, "reports", bbox=KRAKOW_BOX, datetime="2026-03-06/..")
+    assert set(matched) == {len(dated)} == {3}
+    by_property, matched = await walk(client, "reports", category_id="speeding")
+    assert set(matched) == {len(by_property)} == {3}
+    none, matched = await walk(client, "reports", filter="category_id = 'no-such-category'")
+    assert none == [] and matched == [0]
+
+
+async def test_hits_answers_the_count_alone(client: httpx.AsyncClient, more_reports: None) -> None:
+    response = await client.get("/ogc/collections/reports/items",
+                                params={"f": "json", "resulttype": "hits", "bbox": KRAKOW_BOX})
+    assert response.status_code == 200, response.text
+    assert response.json()["numberMatched"] == 8 and response.json()["features"] == []
+
+
+class RequestLog:
+    """The paths of the requests the server sees (an ASGI wrapper around the real app)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.paths.append(scope["path"])
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+async def logged_server(settings: Settings) -> AsyncIterator[tuple[str, RequestLog]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = RequestLog(create_app(settings.model_copy(update={"port": port, "public_url": url})))
+    async with served(log, port, startup_timeout=60):  # type: ignore[arg-type]
+        yield url, log
+
+
+@pytest.mark.skipif(OGRINFO is None, reason="GDAL's ogrinfo is not installed "
+                    "(Debian: apt-get install gdal-bin; .ci/run installs it)")
+async def test_ogrinfo_counts_a_collection_with_a_few_requests(
+        logged_server: tuple[str, RequestLog], more_reports: None) -> None:
+    """A page of 2 features: without numberMatched GDAL walks all 9 reports (5 pages)."""
+    url, log = logged_server
+    result = await asyncio.to_thread(
+        subprocess.run, [OGRINFO, "-ro", "-so", "-oo", "PAGE_SIZE=2", f"OAPIF:{url}/ogc", "reports"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^Feature Count: 9$", result.stdout, flags=re.MULTILINE), result.stdout
+    item_requests = [p for p in log.paths if p == "/ogc/collections/reports/items"]
+    assert 1 <= len(item_requests) <= 2, log.paths
+
+
+
+async def test_a_large_match_is_the_planners_estimate(client: httpx.AsyncClient, more_reports: None,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above EXACT_BELOW expected matches numberMatched is the planner's estimate, never less than
+    the features the client can already see plus one (a full page: more may follow); the last
+    page's count stays exact."""
+    from ogc import provider
+    monkeypatch.setattr(provider, "EXACT_BELOW", 0)
+    first = (await client.get("/ogc/collections/reports/items", params={"f": "json", "limit": 2})).json()
+    assert first["numberReturned"] == 2 and isinstance(first["numberMatched"], int)
+    assert first["numberMatched"] >= 3
+    last = (await client.get("/ogc/collections/reports/items",
+                             params={"f": "json", "limit": 2, "offset": 8})).json()
+    assert (last["numberReturned"], last["numberMatched"]) == (1, 9)
