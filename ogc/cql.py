@@ -89,16 +89,26 @@ class _Compiler(Evaluator):
     @handle(ast.Like)
     def like(self, node, lhs):
         self.not_geometry(node.lhs)
-        pattern = node.pattern
+        pattern, wrap = node.pattern, None
+        # CASEI('%dogs%') (case-insensitive comparison): a case function of a text pattern.
+        if (isinstance(pattern, ast.Function) and len(pattern.arguments) == 1
+                and isinstance(pattern.arguments[0], str)):
+            wrap = FUNCTIONS.get(pattern.name.lower())
+            if wrap is None:
+                raise FilterError(f"unknown function: {pattern.name}")
+            pattern = pattern.arguments[0]
         if not isinstance(pattern, str):   # CQL2-JSON lets any expression stand there
-            raise FilterError("LIKE needs a text pattern")
+            raise FilterError("LIKE needs a text pattern (or CASEI of one)")
         if node.wildcard != "%":
             pattern = pattern.replace(node.wildcard, "%")
         if node.singlechar != "_":
             pattern = pattern.replace(node.singlechar, "_")
+        bound = self.bind(pattern)
+        if wrap is not None:
+            bound = sql.SQL("{}({})").format(sql.SQL(wrap), bound)
         operator = ("NOT " if node.not_ else "") + ("ILIKE" if node.nocase else "LIKE")
         return sql.SQL("({}::text {} {} ESCAPE {})").format(
-            lhs, sql.SQL(operator), self.bind(pattern), self.bind(node.escapechar or "\\"))
+            lhs, sql.SQL(operator), bound, self.bind(node.escapechar or "\\"))
 
     @handle(ast.In)
     def in_(self, node, lhs, *options):

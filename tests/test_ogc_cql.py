@@ -112,6 +112,14 @@ def test_like_translates_other_wildcards_and_honours_case_and_negation() -> None
     assert params == {"cql_0": "a%b_", "cql_1": "!"}
 
 
+def test_like_takes_a_case_function_of_a_text_pattern() -> None:
+    clause, params = text("CASEI(status) LIKE CASEI('Conf%')")
+    assert clause == '(lower("status")::text LIKE lower(%(cql_0)s) ESCAPE %(cql_1)s)'
+    assert params["cql_0"] == "Conf%"
+    with pytest.raises(FilterError, match="unknown function"):
+        text("status LIKE nosuch('x%')")
+
+
 def test_casei_and_case_functions_map_to_sql_functions() -> None:
     assert text("casei(status) = casei('Confirmed')")[0] == '(lower("status") = lower(%(cql_0)s))'
     assert text("upper(status) = 'A'")[0] == '(upper("status") = %(cql_0)s)'
