@@ -62,6 +62,15 @@ def _response(headers: dict, status: int, content: Any) -> Response:
     return response
 
 
+def _as_geojson(response: Response) -> Response:
+    """Features and feature collections are GeoJSON: pygeoapi labels them application/json;
+    OGC API Features (and clients choosing by media type) expect application/geo+json."""
+    if response.status_code == HTTPStatus.OK and response.headers.get(
+            "content-type", "").startswith("application/json"):
+        response.headers["content-type"] = "application/geo+json"
+    return response
+
+
 def _collections_with_tilesets(api: API, request: APIRequest, dataset: str | None) -> tuple:
     """pygeoapi's collection descriptions with the vector tilesets links (ogc.discovery)."""
     headers, status, content = core_api.describe_collections(api, request, dataset)
@@ -196,12 +205,13 @@ class OgcService:
         if request.method == "POST" and request.headers.get("content-type") == "application/geo+json":
             return await self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED, "InvalidParameterValue",
                                       "collections are read-only")
-        return await self._call(request, itemtypes_api.get_collection_items, collection,
-                                skip_valid_check=True)
+        return _as_geojson(await self._call(request, itemtypes_api.get_collection_items, collection,
+                                            skip_valid_check=True))
 
     async def item(self, request: Request) -> Response:
-        return await self._call(request, itemtypes_api.get_collection_item,
-                                request.path_params["collection_id"], request.path_params["item_id"])
+        return _as_geojson(await self._call(request, itemtypes_api.get_collection_item,
+                                            request.path_params["collection_id"],
+                                            request.path_params["item_id"]))
 
     async def tilematrixsets(self, request: Request) -> Response:
         if "tileMatrixSetId" in request.path_params:

@@ -161,3 +161,13 @@ async def test_a_geonetwork_ui_style_client_finds_one_vector_tile_collection(
     tile = await client.get(url)
     assert tile.status_code == 200 and tile.headers["content-type"] == MVT
     assert decode_tile(tile.content, t.z, t.x, t.y)
+
+
+async def test_features_are_served_as_geojson(client: httpx.AsyncClient, published: dict) -> None:
+    """Issue 11, 5: items and an item as application/geo+json; other JSON stays application/json."""
+    items = await client.get(ITEMS, params={"f": "json", "limit": 1})
+    assert items.status_code == 200 and items.headers["content-type"] == "application/geo+json"
+    item = await client.get(f"{ITEMS}/{published['warsaw']}", params={"f": "json"})
+    assert item.status_code == 200 and item.headers["content-type"] == "application/geo+json"
+    collections = await client.get("/ogc/collections", params={"f": "json"})
+    assert collections.headers["content-type"].startswith("application/json")
