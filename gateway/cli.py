@@ -115,6 +115,20 @@ def cmd_privacy(settings: Settings, args: argparse.Namespace) -> None:
             print(f"{purge_contacts(conn)} contacts erased")
 
 
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
+    """Exit status 0 when every report's history is whole, 1 with the first break named."""
+    from store.audit import verify
+
+    with database(settings) as urls, psycopg.connect(urls.app) as conn:
+        result = verify(conn, progress=lambda n: print(f"  {n:,} reports checked", flush=True))
+    if result.first_break is None:
+        print(f"every history is whole: {result.reports:,} reports, {result.events:,} events")
+        return
+    print(f"{result.breaks:,} broken histories in {result.reports:,} reports; the first: "
+          f"{result.first_break}")
+    raise SystemExit(1)
+
+
 def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
     from gateway.graphql.auth import Role, mint_token
 
@@ -162,6 +176,11 @@ def parser() -> argparse.ArgumentParser:
                          help="purge: erase contacts past retention; publish: publish reports "
                               "past the delay; apply: load config/privacy.yml")
     privacy.set_defaults(run=cmd_privacy)
+
+    audit = commands.add_parser("audit", help="the tamper-evident report histories").add_subparsers(
+        dest="audit", required=True)
+    audit.add_parser("verify", help="recompute every report's chain of events; name the first break"
+                     ).set_defaults(run=cmd_audit)
 
     token = commands.add_parser("token", help="mint a bearer token for /graphql (local use)")
     token.add_argument("--role", required=True, choices=["officer", "analyst", "admin"])
