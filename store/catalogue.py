@@ -1,5 +1,6 @@
 """The category catalogue and the status workflow: YAML in config/, validated, loaded idempotently."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +32,7 @@ class Category(Strict):
     icon: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
     sensitive: bool = False
     active: bool = True
+    description_required: bool = False
 
 
 class Catalogue(Strict):
@@ -49,23 +51,47 @@ class Catalogue(Strict):
         return self
 
 
+Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-f]{6}$")]
+
+
 class Status(Strict):
     id: StatusId
     name_pl: Name
     name_en: Name
+    colour: Colour
     initial: bool = False
     closed: bool = False
+    verdict: bool = False      # reaching it is the result of the verification
+    forwarding: bool = False   # reaching it names a body outside the police (forward_to)
+
+
+class Deadlines(Strict):
+    read_within_days: float = Field(2, gt=0, le=365)
+    verify_within_days: float = Field(5, gt=0, le=365)
+    due_soon_hours: float = Field(12, ge=0, le=24 * 30)
+
+
+class ForwardBody(Strict):
+    id: Slug
+    name_pl: Name
+    name_en: Name
 
 
 class Workflow(Strict):
     statuses: list[Status]
     transitions: dict[StatusId, list[StatusId]] = Field(default_factory=dict)
+    deadlines: Deadlines = Deadlines()
+    forward_to: list[ForwardBody] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Workflow":
         ids = {s.id for s in self.statuses}
         if sum(s.initial for s in self.statuses) != 1:
             raise ValueError("exactly one status must be initial")
+        if any(s.forwarding for s in self.statuses) and not self.forward_to:
+            raise ValueError("a forwarding status needs the bodies of forward_to")
+        if len({b.id for b in self.forward_to}) != len(self.forward_to):
+            raise ValueError("forward_to ids must be unique")
         for source, targets in self.transitions.items():
             for status in (source, *targets):
                 if status not in ids:
@@ -100,24 +126,47 @@ WHERE (category_groups.name_pl, category_groups.name_en, category_groups.sort_or
 
 UPSERT_CATEGORY = """
 INSERT INTO core.categories (id, group_id, name_pl, name_en, colour, icon, sensitive, active,
-                             sort_order)
+                             description_required, sort_order)
 VALUES (%(id)s, %(group)s, %(name_pl)s, %(name_en)s, %(colour)s, %(icon)s, %(sensitive)s,
-        %(active)s, %(sort_order)s)
+        %(active)s, %(description_required)s, %(sort_order)s)
 ON CONFLICT (id) DO UPDATE SET group_id = EXCLUDED.group_id, name_pl = EXCLUDED.name_pl,
     name_en = EXCLUDED.name_en, colour = EXCLUDED.colour, icon = EXCLUDED.icon,
-    sensitive = EXCLUDED.sensitive, active = EXCLUDED.active, sort_order = EXCLUDED.sort_order
+    sensitive = EXCLUDED.sensitive, active = EXCLUDED.active,
+    description_required = EXCLUDED.description_required, sort_order = EXCLUDED.sort_order
 WHERE (categories.group_id, categories.name_pl, categories.name_en, categories.colour,
-       categories.icon, categories.sensitive, categories.active, categories.sort_order)
+       categories.icon, categories.sensitive, categories.active, categories.description_required,
+       categories.sort_order)
     IS DISTINCT FROM (EXCLUDED.group_id, EXCLUDED.name_pl, EXCLUDED.name_en, EXCLUDED.colour,
-       EXCLUDED.icon, EXCLUDED.sensitive, EXCLUDED.active, EXCLUDED.sort_order)
+       EXCLUDED.icon, EXCLUDED.sensitive, EXCLUDED.active, EXCLUDED.description_required,
+       EXCLUDED.sort_order)
 """
 
 UPSERT_STATUS = """
-INSERT INTO core.statuses (id, name_pl, name_en, is_initial, is_closed, sort_order)
-VALUES (%s, %s, %s, %s, %s, %s)
+INSERT INTO core.statuses (id, name_pl, name_en, is_initial, is_closed, colour, is_verdict,
+                           is_forwarding, sort_order)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (id) DO UPDATE SET name_pl = EXCLUDED.name_pl, name_en = EXCLUDED.name_en,
-    is_initial = EXCLUDED.is_initial, is_closed = EXCLUDED.is_closed,
+    is_initial = EXCLUDED.is_initial, is_closed = EXCLUDED.is_closed, colour = EXCLUDED.colour,
+    is_verdict = EXCLUDED.is_verdict, is_forwarding = EXCLUDED.is_forwarding,
     sort_order = EXCLUDED.sort_order
+"""
+
+# Only one status may be initial at a time (a unique index): the old one lets go first.
+RELEASE_INITIAL = "UPDATE core.statuses SET is_initial = false WHERE is_initial AND id <> %s"
+
+UPSERT_FORWARD_BODY = """
+INSERT INTO core.forward_bodies (id, name_pl, name_en, active, sort_order)
+VALUES (%s, %s, %s, true, %s)
+ON CONFLICT (id) DO UPDATE SET name_pl = EXCLUDED.name_pl, name_en = EXCLUDED.name_en,
+    active = true, sort_order = EXCLUDED.sort_order
+"""
+RETIRE_FORWARD_BODIES = "UPDATE core.forward_bodies SET active = false WHERE active AND NOT id = ANY(%s)"
+
+WRITE_DEADLINES = """
+UPDATE core.workflow_deadlines SET read_within = %(read)s, verify_within = %(verify)s,
+    due_soon = %(soon)s
+WHERE (read_within, verify_within, due_soon)
+    IS DISTINCT FROM (%(read)s::interval, %(verify)s::interval, %(soon)s::interval)
 """
 
 
@@ -128,8 +177,17 @@ def seed_catalogue(conn: psycopg.Connection, catalogue: Catalogue, workflow: Wor
                                        for i, g in enumerate(catalogue.groups)])
         cur.executemany(UPSERT_CATEGORY, [c.model_dump() | {"sort_order": i}
                                           for i, c in enumerate(catalogue.categories)])
-        cur.executemany(UPSERT_STATUS, [(s.id, s.name_pl, s.name_en, s.initial, s.closed, i)
+        cur.execute(RELEASE_INITIAL, [workflow.initial.id])
+        cur.executemany(UPSERT_STATUS, [(s.id, s.name_pl, s.name_en, s.initial, s.closed, s.colour,
+                                         s.verdict, s.forwarding, i)
                                         for i, s in enumerate(workflow.statuses)])
+        read = timedelta(days=workflow.deadlines.read_within_days)
+        verify = timedelta(days=workflow.deadlines.verify_within_days)
+        cur.execute(WRITE_DEADLINES, {"read": read, "verify": verify,
+                                      "soon": timedelta(hours=workflow.deadlines.due_soon_hours)})
+        cur.executemany(UPSERT_FORWARD_BODY, [(b.id, b.name_pl, b.name_en, i)
+                                              for i, b in enumerate(workflow.forward_to)])
+        cur.execute(RETIRE_FORWARD_BODIES, [[b.id for b in workflow.forward_to]])
         pairs = [(a, b) for a, targets in workflow.transitions.items() for b in targets]
         cur.execute("DELETE FROM core.status_transitions "
                     "WHERE NOT from_status || '>' || to_status = ANY(%s)",

@@ -40,7 +40,7 @@ CITIES = [
 RURAL_SHARE = 0.25
 SOURCES = ["citizen"] * 80 + ["local_government"] * 6 + ["ngo"] * 4 + ["police_system"] * 6 + [
     "partner_platform"] * 4
-STATUS_WEIGHTS = {"under_verification": 10, "confirmed": 25, "not_confirmed": 30,
+STATUS_WEIGHTS = {"new": 5, "under_verification": 5, "confirmed": 25, "not_confirmed": 30,
                   "confirmed_eliminated": 30, "confirmed_forwarded": 5}
 
 COPY_REPORTS = """
@@ -56,8 +56,16 @@ SELECT id, 'created', 'demo', created_at FROM core.reports WHERE external_id LIK
 
 ADD_STATUS_EVENTS = """
 INSERT INTO core.report_events (report_id, kind, from_status, to_status, actor, at)
-SELECT id, 'status_changed', 'under_verification', status, 'demo', created_at + interval '2 hours'
-FROM core.reports WHERE external_id LIKE %s AND status <> 'under_verification'
+SELECT id, 'status_changed', 'new', status, 'demo', created_at + interval '2 hours'
+FROM core.reports WHERE external_id LIKE %s AND status <> 'new'
+"""
+
+# Plausible response times: read 2 hours after submission, a verdict 3 hours to 5 days after.
+ADD_RESPONSE_TIMES = """
+UPDATE core.reports SET read_at = created_at + interval '2 hours',
+    verified_at = CASE WHEN status IN (SELECT id FROM core.statuses WHERE is_verdict)
+                       THEN created_at + interval '1 hour' * (3 + abs(hashtext(id::text)) %% 117) END
+WHERE external_id LIKE %s AND status <> 'new'
 """
 
 ASSIGN_UNITS = """
@@ -151,6 +159,7 @@ def load_demo(conn: psycopg.Connection, count: int, seed: int, data_dir: Path,
         step("writing the reports' history")
         conn.execute(ADD_CREATED_EVENTS, [prefix])
         conn.execute(ADD_STATUS_EVENTS, [prefix])
+        conn.execute(ADD_RESPONSE_TIMES, [prefix])
         step("publishing what is due")
         conn.execute("SELECT core.publish_due_reports()")
         conn.execute("SET LOCAL threatmap.bulk = 'off'")

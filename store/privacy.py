@@ -33,6 +33,7 @@ class Grid(_Section):
 
 class Publication(_Section):
     after_hours: float = Field(24, ge=0, le=24 * 30)
+    not_confirmed: bool = False  # KMZB: a report the police did not confirm leaves the map
 
 
 # The density grid's cell sizes (metres) unless config/privacy.yml says otherwise.
@@ -103,13 +104,14 @@ def load_policy(path: Path) -> PrivacyPolicy:
 
 
 READ_POLICY = """
-SELECT cell_m, sensitive_cell_m, k, publish_after, contact_retention, density_cell_m, timezone
+SELECT cell_m, sensitive_cell_m, k, publish_after, contact_retention, density_cell_m, timezone,
+       publish_not_confirmed
 FROM core.privacy_policy
 """
 
 WRITE_POLICY = """
 UPDATE core.privacy_policy SET cell_m = %s, sensitive_cell_m = %s, k = %s, publish_after = %s,
-    contact_retention = %s, density_cell_m = %s, timezone = %s
+    contact_retention = %s, density_cell_m = %s, timezone = %s, publish_not_confirmed = %s
 """
 
 
@@ -120,7 +122,7 @@ def apply_policy(conn: psycopg.Connection, policy: PrivacyPolicy) -> bool:
     """
     values = (policy.grid.cell_m, policy.grid.sensitive_cell_m, policy.aggregates.k,
               policy.publish_after, policy.contact_retention, policy.aggregates.density_cell_m,
-              policy.timezone)
+              policy.timezone, policy.publication.not_confirmed)
     with conn.transaction():
         current = conn.execute(READ_POLICY + " FOR UPDATE").fetchone()
         if current == values:

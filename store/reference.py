@@ -8,17 +8,20 @@ from psycopg_pool import AsyncConnectionPool
 from store.rows import Row, fetch
 
 CATEGORY_COLUMNS = """id, group_id, group_name_pl, group_name_en, name_pl, name_en, colour, icon,
-       sensitive, active, sort_order"""
+       sensitive, active, sort_order, description_required"""
 ALL_CATEGORIES_SQL = f"SELECT {CATEGORY_COLUMNS} FROM open.categories ORDER BY sort_order, id"
 CATEGORY_SQL = f"SELECT {CATEGORY_COLUMNS} FROM open.categories WHERE id = %s"
 CATEGORIES_SQL = f"SELECT {CATEGORY_COLUMNS} FROM open.categories WHERE id = ANY(%s)"
 STATUSES_SQL = """
-SELECT s.id, s.name_pl, s.name_en, s.is_initial, s.is_closed,
+SELECT s.id, s.name_pl, s.name_en, s.is_initial, s.is_closed, s.colour, s.is_verdict,
        coalesce(array_agg(t.to_status ORDER BY t.to_status) FILTER (WHERE t.to_status IS NOT NULL),
                 '{}') AS next
 FROM open.statuses AS s LEFT JOIN open.status_transitions AS t ON t.from_status = s.id
-GROUP BY s.id, s.name_pl, s.name_en, s.is_initial, s.is_closed, s.sort_order
+GROUP BY s.id, s.name_pl, s.name_en, s.is_initial, s.is_closed, s.colour, s.is_verdict, s.sort_order
 ORDER BY s.sort_order, s.id
+"""
+FORWARD_BODIES_SQL = """
+SELECT id, name_pl, name_en, active FROM open.forward_bodies ORDER BY sort_order, id
 """
 AREAS_BY_LEVEL_SQL = """
 SELECT code, level, name, parent_code FROM open.areas
@@ -42,6 +45,11 @@ async def category(pool: AsyncConnectionPool, category_id: str) -> Row | None:
 
 async def categories(pool: AsyncConnectionPool, ids: Sequence[str]) -> list[Row]:
     return await fetch(pool, CATEGORIES_SQL, [list(ids)])
+
+
+async def forward_bodies(pool: AsyncConnectionPool) -> list[Row]:
+    """The bodies outside the police a report may be forwarded to (inactive ones too)."""
+    return await fetch(pool, FORWARD_BODIES_SQL)
 
 
 async def statuses(pool: AsyncConnectionPool) -> list[Row]:

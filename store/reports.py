@@ -174,10 +174,14 @@ async def projected(conn: AsyncConnection, report_id: Any) -> Row:
 # the one rule core.officer_handles (store/sql/17_officer_rule.sql).
 PRIVATE_SQL = """
 SELECT r.id, ST_X(r.geom) AS longitude, ST_Y(r.geom) AS latitude, r.occurred_at, r.description,
-       r.contact, r.source, r.county_code, r.police_unit_id,
+       r.contact, r.source, r.county_code, r.police_unit_id, r.created_at, r.read_at,
+       r.verified_at, r.forwarded_to,
+       r.created_at + d.read_within AS read_by, r.created_at + d.verify_within AS verify_by,
+       core.deadline_state(r.read_at, r.created_at + d.read_within, d.due_soon) AS read_state,
+       core.deadline_state(r.verified_at, r.created_at + d.verify_within, d.due_soon) AS verify_state,
        core.officer_handles(%(unit_id)s, (SELECT core.unit_counties(%(unit_id)s)), r.county_code,
                             r.police_unit_id) IS TRUE AS handled
-FROM core.reports AS r
+FROM core.reports AS r CROSS JOIN core.workflow_deadlines AS d
 WHERE r.id = ANY(%(ids)s::uuid[])
 """
 HISTORY_SQL = """
@@ -200,6 +204,8 @@ async def history(pool: AsyncConnectionPool, ids: Sequence[str]) -> list[Row]:
 
 CHECK_SUBMISSION_SQL = """
 SELECT (SELECT active FROM core.categories WHERE id = %(category)s) AS category_active,
+       (SELECT description_required FROM core.categories WHERE id = %(category)s)
+           AS description_required,
        EXISTS (SELECT FROM core.areas WHERE level = 'voivodeship'
                AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))) AS inside,
        EXISTS (SELECT FROM core.areas WHERE level = 'voivodeship'
@@ -246,8 +252,8 @@ class Submission:
 
 
 async def check_submission(pool: AsyncConnectionPool, submission: Submission) -> Row:
-    """category_active (None: no such category), inside (Poland), swapped (inside with longitude
-    and latitude exchanged)."""
+    """category_active (None: no such category), description_required, inside (Poland), swapped
+    (inside with longitude and latitude exchanged)."""
     return (await fetch(pool, CHECK_SUBMISSION_SQL, submission.values()))[0]
 
 
@@ -297,9 +303,23 @@ WHERE r.id = %(id)s FOR UPDATE OF r
 TRANSITION_SQL = """
 SELECT EXISTS (SELECT FROM core.statuses WHERE id = %(to)s) AS known,
        EXISTS (SELECT FROM core.status_transitions WHERE from_status = %(from)s AND to_status = %(to)s)
-           AS allowed
+           AS allowed,
+       coalesce((SELECT is_forwarding FROM core.statuses WHERE id = %(to)s), false) AS forwarding,
+       EXISTS (SELECT FROM core.forward_bodies WHERE id = %(body)s AND active) AS body_known
 """
-SET_STATUS_SQL = "UPDATE core.reports SET status = %s WHERE id = %s"
+SET_STATUS_SQL = """
+UPDATE core.reports SET status = %(to)s, forwarded_to = coalesce(%(body)s, forwarded_to)
+WHERE id = %(id)s
+"""
+# The first opening: read now, and a new report under verification.
+OPEN_SQL = """
+UPDATE core.reports
+SET read_at = coalesce(read_at, now()),
+    status = CASE WHEN status = (SELECT id FROM core.statuses WHERE is_initial)
+                  THEN 'under_verification' ELSE status END
+WHERE id = %s AND read_at IS NULL
+RETURNING status
+"""
 ASSIGN_SQL = "UPDATE core.reports SET police_unit_id = %s WHERE id = %s"
 UNIT_EXISTS_SQL = "SELECT 1 FROM core.police_units WHERE id = %s"
 
@@ -316,15 +336,34 @@ async def lock_for_officer(conn: AsyncConnection, report_id: uuid.UUID, unit_id:
     return rows[0] if rows else None
 
 
-async def transition(conn: AsyncConnection, from_status: str, to_status: str) -> Row:
-    """known (the target status exists) and allowed (the workflow has this step)."""
-    return (await fetch_on(conn, TRANSITION_SQL, {"from": from_status, "to": to_status}))[0]
+async def transition(conn: AsyncConnection, from_status: str, to_status: str,
+                     body: str | None = None) -> Row:
+    """known (the target status exists), allowed (the workflow has this step), forwarding (it
+    hands the report outside the police) and body_known (`body` is an active forward body)."""
+    return (await fetch_on(conn, TRANSITION_SQL, {"from": from_status, "to": to_status,
+                                                  "body": body}))[0]
 
 
 async def set_status(conn: AsyncConnection, report_id: Any, from_status: str, to_status: str,
-                     actor: str, comment: str | None) -> None:
-    await fetch_on(conn, SET_STATUS_SQL, [to_status, report_id])
+                     actor: str, comment: str | None, forward_to: str | None = None) -> None:
+    """The change and its event; forwarding names the body in the event as well."""
+    await fetch_on(conn, SET_STATUS_SQL, {"to": to_status, "body": forward_to, "id": report_id})
+    if forward_to:
+        comment = f"forwarded to {forward_to}" + (f": {comment}" if comment else "")
     await add_event(conn, report_id, "status_changed", from_status, to_status, actor, comment)
+
+
+async def open_report(conn: AsyncConnection, report: Row, actor: str) -> Row:
+    """Records the first opening of a locked report (event `opened`; a new report moves to under
+    verification, with its event); returns the report with its status now."""
+    rows = await fetch_on(conn, OPEN_SQL, [report["id"]])
+    if not rows:
+        return report
+    await add_event(conn, report["id"], "opened", None, None, actor, None)
+    if rows[0]["status"] != report["status"]:
+        await add_event(conn, report["id"], "status_changed", report["status"], rows[0]["status"],
+                        actor, None)
+    return report | {"status": rows[0]["status"]}
 
 
 async def police_unit_exists(conn: AsyncConnection, unit_id: str) -> bool:

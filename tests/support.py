@@ -33,7 +33,7 @@ WARSAW = (21.012, 52.230)
 
 # -- factories ----------------------------------------------------------------------------------
 def insert_report(conn: psycopg.Connection, *, lon: float = WARSAW[0], lat: float = WARSAW[1],
-                  category: str = "vandalism", status: str = "under_verification",
+                  category: str = "vandalism", status: str = "new",
                   occurred_at: datetime | None = None, created_at: datetime | None = None,
                   description: str | None = "a private description",
                   contact: str | None = "private@example.org", published: bool = False,

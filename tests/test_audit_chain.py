@@ -20,7 +20,8 @@ OFFICER_UNIT = "kpp-1465"  # Warszawa, where report_input() puts the point
 
 
 async def reported_and_worked(client: httpx.AsyncClient, settings: Settings) -> uuid.UUID:
-    """A report through the real doors: submitted, confirmed, eliminated (three events)."""
+    """A report through the real doors: submitted, confirmed (opened first), eliminated: five
+    events (created, opened, new -> under verification -> confirmed -> eliminated)."""
     body = await submit(client, key=str(uuid.uuid4()))
     report = body["data"]["submitReport"]["report"]["id"]
     officer = token(settings, "officer", "kwp-14")
@@ -56,10 +57,11 @@ async def test_a_whole_history_verifies_and_is_chained(
     report = await reported_and_worked(graphql_client, settings)
     rows = app_conn.execute("SELECT seq, kind, previous_hash, hash FROM core.report_events "
                             "WHERE report_id = %s ORDER BY seq", [report]).fetchall()
-    assert [(r[0], r[1]) for r in rows] == [(1, "created"), (2, "status_changed"), (3, "status_changed")]
-    assert rows[0][2] is None and rows[1][2] == rows[0][3] and rows[2][2] == rows[1][3]
+    assert [(r[0], r[1]) for r in rows] == [(1, "created"), (2, "opened"), (3, "status_changed"),
+                                            (4, "status_changed"), (5, "status_changed")]
+    assert rows[0][2] is None and all(rows[i][2] == rows[i - 1][3] for i in range(1, 5))
     result = verify(app_conn, report_ids=[report])
-    assert (result.reports, result.events, result.first_break) == (1, 3, None)
+    assert (result.reports, result.events, result.first_break) == (1, 5, None)
 
 
 async def test_events_cannot_be_changed_or_deleted_through_the_application_role(
@@ -84,7 +86,7 @@ async def test_events_cannot_be_changed_or_deleted_through_the_application_role(
     ("UPDATE core.report_events SET actor = 'officer:someone-else@kpp-1465' "
      "WHERE report_id = %s AND seq = 3", "altered"),
     ("DELETE FROM core.report_events WHERE report_id = %s AND seq = 2", "missing"),
-    ("DELETE FROM core.report_events WHERE report_id = %s AND seq = 3", "newest events are missing"),
+    ("DELETE FROM core.report_events WHERE report_id = %s AND seq = 5", "newest events are missing"),
     ("DELETE FROM core.report_events WHERE report_id = %s AND seq = 1", "not 'created'"),
 ])
 async def test_tampering_is_found_and_named(
@@ -108,10 +110,10 @@ async def test_the_cli_names_the_first_break(
     cli = [".venv/bin/threatmap", "audit", "verify"]
     whole = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
     assert whole.returncode == 0, whole.stdout + whole.stderr
-    assert "every history is whole: 1 reports, 3 events" in whole.stdout
+    assert "every history is whole: 1 reports, 5 events" in whole.stdout
     as_owner(urls, "UPDATE core.report_events SET to_status = 'confirmed' "
-                       "WHERE report_id = %s AND seq = 3", [report])
+                       "WHERE report_id = %s AND seq = 5", [report])
     broken = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
     assert broken.returncode == 1
-    assert f"report {report}" in broken.stdout and "place 3" in broken.stdout
+    assert f"report {report}" in broken.stdout and "place 5" in broken.stdout
     assert "altered" in broken.stdout

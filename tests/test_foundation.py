@@ -80,7 +80,7 @@ def test_seed_is_idempotent(urls: DatabaseUrls) -> None:
         before = conn.execute(counted).fetchone()
         seed(conn, CONFIG_DIR)
         assert conn.execute(counted).fetchone() == before
-    assert before == (22, 16 + 380, 16 + 380, 5, 5)
+    assert before == (24, 16 + 380, 16 + 380, 6, 6)
 
 
 def test_areas_carry_teryt_codes_and_counties_nest(app_conn: psycopg.Connection) -> None:
@@ -134,8 +134,8 @@ def test_demo_data_is_deterministic_varied_and_tells_its_progress(urls: Database
         assert conn.execute(listing).fetchall()[:50] == first[:50], "same seed, different data"
         statuses = {row[2] for row in first}
         published = conn.execute("SELECT count(*) FROM open.reports").fetchone()[0]
-    assert statuses == {"under_verification", "confirmed", "not_confirmed", "confirmed_eliminated",
-                        "confirmed_forwarded"}
+    assert statuses == {"new", "under_verification", "confirmed", "not_confirmed",
+                        "confirmed_eliminated", "confirmed_forwarded"}
     assert len({row[1] for row in first}) >= 10
     assert 0 < published <= 2000
     assert any("2,000 of 2,000 reports written" in m for m in messages)

@@ -25,18 +25,18 @@ async def test_reference_data(graphql_client: httpx.AsyncClient) -> None:
     }""")
     data = body["data"]
     assert "errors" not in body
-    assert len(data["categories"]) == 22
+    assert len(data["categories"]) == 24
     assert data["category"] == {"nameEn": "Vandalism"}
     initial = next(s for s in data["statuses"] if s["isInitial"])
-    assert initial["id"] == "under_verification"
-    assert set(initial["next"]) == {"confirmed", "not_confirmed", "confirmed_forwarded"}
+    assert initial["id"] == "new"
+    assert initial["next"] == ["under_verification"]
     assert len(data["areas"]) == 16
     assert {"id": "kpp-1405", "area": {"code": "1405"}} in data["policeUnits"]
 
 
 async def test_graphql_get_and_graphiql(graphql_client: httpx.AsyncClient) -> None:
     got = await graphql_client.get("/graphql", params={"query": "{ statuses { id } }"})
-    assert got.status_code == 200 and len(got.json()["data"]["statuses"]) == 5
+    assert got.status_code == 200 and len(got.json()["data"]["statuses"]) == 6
     ide = await graphql_client.get("/graphql", headers={"Accept": "text/html"})
     assert ide.status_code == 200 and "graphiql" in ide.text.lower()
     refused = await graphql_client.get("/graphql", params={
@@ -137,7 +137,7 @@ async def test_staff_see_unpublished_reports_by_id(
     report = insert_report(app_conn, published=False)
     body = await gql(graphql_client, "query($id: ID!) { report(id: $id) { status description } }",
                      {"id": str(report)}, token(settings, "officer", "kpp-1405"))
-    assert body["data"]["report"] == {"status": "under_verification",
+    assert body["data"]["report"] == {"status": "new",
                                       "description": "a private description"}
 
 
@@ -198,10 +198,10 @@ async def test_stats_are_suppressed_below_k(
                                       "areaName": "powiat Warszawa", "count": 3}]
     body = await gql(graphql_client, "{ stats(groupBy: []) { count } }")
     assert body["data"]["stats"] == [{"count": 3}]
-    for spelling in ("under_verification", "UNDER_VERIFICATION"):  # as in reports' filter
+    for spelling in ("new", "NEW"):  # as in reports' filter
         body = await gql(graphql_client, "query($s: [String!]) { stats(groupBy: [STATUS], "
                                          "filter: {statuses: $s}) { status count } }", {"s": [spelling]})
-        assert body["data"]["stats"] == [{"status": "under_verification", "count": 3}], spelling
+        assert body["data"]["stats"] == [{"status": "new", "count": 3}], spelling
 
 
 async def test_source_filter_for_analysts(
@@ -234,4 +234,4 @@ async def test_database_down_is_unavailable_not_internal_and_recovers(
         if "errors" not in body:
             break
         await asyncio.sleep(0.5)
-    assert "errors" not in body and len(body["data"]["categories"]) == 22
+    assert "errors" not in body and len(body["data"]["categories"]) == 24

@@ -46,7 +46,7 @@ async def test_officer_lists_unpublished_reports_of_the_unit_area_with_private_f
                      token(settings, "officer", "kpp-1405"))
     assert ids(body) == {world["warsaw_new"]}
     node = body["data"]["staffReports"]["edges"][0]["node"]
-    assert node["status"] == "under_verification" and node["description"] == "a private description"
+    assert node["status"] == "new" and node["description"] == "a private description"
     assert (node["exactLocation"]["longitude"], node["exactLocation"]["latitude"]) == WARSAW
     assert (node["location"]["longitude"], node["location"]["latitude"]) != WARSAW  # the cell centre
     assert {a["code"] for a in node["areas"]} == {"14", "1405"}
@@ -83,7 +83,7 @@ async def test_a_report_handed_to_a_unit_is_on_its_list(
         policeUnitId: "kpp-1405", comment: "tourist from Warsaw") { id } }""",
                      {"id": world["krakow_new"]}, officer)
     assert "errors" not in body, body
-    body = await gql(graphql_client, LIST, {"f": {"statuses": ["under_verification"]}},
+    body = await gql(graphql_client, LIST, {"f": {"statuses": ["new"]}},
                      token(settings, "officer", "kpp-1405"))
     assert ids(body) == {world["warsaw_new"], world["krakow_new"]}
     assert all(e["node"]["description"] for e in body["data"]["staffReports"]["edges"])
@@ -92,13 +92,13 @@ async def test_a_report_handed_to_a_unit_is_on_its_list(
 async def test_anonymous_and_admin_never_get_the_work_list(
         graphql_client: httpx.AsyncClient, settings: Settings, world: dict[str, str]) -> None:
     for who in (None, token(settings, "admin")):
-        body = await gql(graphql_client, LIST, {"f": {"statuses": ["under_verification"]}}, who)
+        body = await gql(graphql_client, LIST, {"f": {"statuses": ["new"]}}, who)
         assert codes(body) == ["FORBIDDEN"] and body["data"] is None
         assert "a private description" not in json.dumps(body)
     # The public connection, for anyone, shows neither the unpublished reports nor exact points.
     public = await gql(graphql_client, """query($f: ReportFilter) { reports(filter: $f, first: 500) {
         totalCount edges { node { id status location { longitude latitude } } } } }""",
-                       {"f": {"statuses": ["under_verification"]}})
+                       {"f": {"statuses": ["new"]}})
     nodes = [e["node"] for e in public["data"]["reports"]["edges"]]
     assert {n["id"] for n in nodes} == {world["krakow_old"]}
     assert all((n["location"]["longitude"], n["location"]["latitude"]) not in (WARSAW, KRAKOW)

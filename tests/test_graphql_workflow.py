@@ -35,7 +35,7 @@ async def test_submit_stores_the_report_and_only_a_hash_of_the_token(
     body = await submit(graphql_client)
     assert "errors" not in body, body
     payload = body["data"]["submitReport"]
-    assert payload["report"]["status"] == "under_verification"
+    assert payload["report"]["status"] == "new"
     assert payload["report"]["location"] != {"longitude": WARSAW[0], "latitude": WARSAW[1]}
     row = app_conn.execute("SELECT description, contact, tracking_token_hash, source FROM core.reports "
                            "WHERE id = %s", [payload["report"]["id"]]).fetchone()
@@ -148,7 +148,9 @@ async def test_state_machine_and_audit_trail(
     assert codes(body) == ["BAD_USER_INPUT"]
     events = app_conn.execute("SELECT from_status, to_status, actor, comment FROM core.report_events "
                               "WHERE report_id = %s ORDER BY id", [report]).fetchall()
-    assert events == [
+    assert events == [  # a new report is opened first: read, and under verification
+        (None, None, "officer:test-officer@kpp-1405", None),
+        ("new", "under_verification", "officer:test-officer@kpp-1405", None),
         ("under_verification", "confirmed", "officer:test-officer@kpp-1405", "checked"),
         ("confirmed", "confirmed_eliminated", "officer:test-officer@kpp-1405", "checked")]
     assert app_conn.execute("SELECT status FROM open.reports WHERE id = %s", [report]).fetchone() == (

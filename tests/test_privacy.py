@@ -292,9 +292,9 @@ def test_a_status_change_publishes_at_once(
         app_conn: psycopg.Connection, public_conn: psycopg.Connection) -> None:
     report = insert_report(app_conn)
     assert public_report(public_conn, report) is None
-    app_conn.execute("UPDATE core.reports SET status = 'confirmed' WHERE id = %s", [report])
+    app_conn.execute("UPDATE core.reports SET status = 'under_verification' WHERE id = %s", [report])
     public = public_report(public_conn, report)
-    assert public is not None and public["status"] == "confirmed"
+    assert public is not None and public["status"] == "under_verification"
 
 
 def test_reports_past_the_delay_are_published_in_whole_hours(
@@ -309,7 +309,7 @@ def test_reports_past_the_delay_are_published_in_whole_hours(
     assert public_report(public_conn, old) is None
     published = app_conn.execute("SELECT core.publish_due_reports()").fetchone()[0]
     assert published == 1
-    assert public_report(public_conn, old)["status"] == "under_verification"
+    assert public_report(public_conn, old)["status"] == "new"
     for report in (young, batch, abusive):
         assert public_report(public_conn, report) is None
 
@@ -416,6 +416,7 @@ def _snapshot(conn: psycopg.Connection) -> dict:
 
 
 def _close(conn: psycopg.Connection, report: uuid.UUID, days_ago: float) -> None:
+    conn.execute("UPDATE core.reports SET status = 'under_verification' WHERE id = %s", [report])
     conn.execute("UPDATE core.reports SET status = 'not_confirmed', "
                  "closed_at = now() - make_interval(days => %s) WHERE id = %s", [days_ago, report])
 

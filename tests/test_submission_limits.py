@@ -146,7 +146,7 @@ async def test_tracking_token_calls_are_rate_limited_per_client(settings: Settin
             "RATE_LIMITED"]
         citizen = {"X-Forwarded-For": "198.51.100.1"}
         found = await gql(client, BY_TOKEN, {"t": token}, headers=citizen)
-        assert found["data"]["reportByToken"]["status"] == "under_verification"
+        assert found["data"]["reportByToken"]["status"] == "new"
 
 
 # -- the settings, checked at start-up -------------------------------------------------------------

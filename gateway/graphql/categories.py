@@ -27,14 +27,16 @@ class Category:
     icon: str
     sensitive: bool = strawberry.field(
         description="Sensitive categories are published on a coarser grid and by month.")
-    active: bool
+    active: bool = strawberry.field(description="False: retired (off the form, kept for history).")
+    description_required: bool = strawberry.field(
+        description="Reports of this category must carry a description.")
     group: CategoryGroup
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Category":
         return cls(id=row["id"], name_pl=row["name_pl"], name_en=row["name_en"],
                    colour=row["colour"], icon=row["icon"], sensitive=row["sensitive"],
-                   active=row["active"],
+                   active=row["active"], description_required=row["description_required"],
                    group=CategoryGroup(id=row["group_id"], name_pl=row["group_name_pl"],
                                        name_en=row["group_name_en"]))
 
@@ -46,7 +48,17 @@ class Status:
     name_en: str
     is_initial: bool
     is_closed: bool
+    is_verdict: bool = strawberry.field(description="Reaching it is the verification's result.")
+    colour: str = strawberry.field(description="The map's colour of the status (#rrggbb).")
     next: list[strawberry.ID] = strawberry.field(description="Statuses it may change to.")
+
+
+@strawberry.type
+class ForwardBody:
+    id: strawberry.ID
+    name_pl: str
+    name_en: str
+    active: bool = strawberry.field(description="False: no longer offered, kept for history.")
 
 
 @strawberry.enum
@@ -103,7 +115,15 @@ class CatalogueQuery:
     async def statuses(self, info: Info) -> list[Status]:
         rows = await reference.statuses(info.context.runtime.public_pool)
         return [Status(id=r["id"], name_pl=r["name_pl"], name_en=r["name_en"],
-                       is_initial=r["is_initial"], is_closed=r["is_closed"], next=r["next"])
+                       is_initial=r["is_initial"], is_closed=r["is_closed"],
+                       is_verdict=r["is_verdict"], colour=r["colour"], next=r["next"])
+                for r in rows]
+
+    @strawberry.field(description="The bodies outside the police a confirmed threat may be "
+                                  "forwarded to (`setReportStatus(forwardTo:)`).")
+    async def forward_bodies(self, info: Info) -> list[ForwardBody]:
+        rows = await reference.forward_bodies(info.context.runtime.public_pool)
+        return [ForwardBody(id=r["id"], name_pl=r["name_pl"], name_en=r["name_en"], active=r["active"])
                 for r in rows]
 
     @strawberry.field

@@ -51,6 +51,33 @@ class ReportHistoryEvent:
     comment: str | None
 
 
+@strawberry.enum(description="Where a report stands against a deadline.")
+class DeadlineState(Enum):
+    PENDING = "pending"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    MET = "met"
+    MISSED = "missed"
+
+
+@strawberry.type(description="KMZB's deadlines: read within 2 days of submission, verified within "
+                             "5 (config/statuses.yml).")
+class ReportDeadlines:
+    submitted_at: datetime
+    read_by: datetime
+    read_at: datetime | None
+    read_state: DeadlineState
+    verify_by: datetime
+    verified_at: datetime | None
+    verify_state: DeadlineState
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "ReportDeadlines":
+        return cls(submitted_at=row["created_at"], read_by=row["read_by"], read_at=row["read_at"],
+                   read_state=DeadlineState(row["read_state"]), verify_by=row["verify_by"],
+                   verified_at=row["verified_at"], verify_state=DeadlineState(row["verify_state"]))
+
+
 @strawberry.type
 class Report:
     id: strawberry.ID
@@ -167,6 +194,15 @@ class Report:
     @strawberry.field(description="Private.")
     def source(self, info: Info) -> str | None:
         return self._private_field(info, itemgetter("source"))
+
+    @strawberry.field(description="Private: the read-by and verify-by deadlines and where the "
+                                  "report stands against them.")
+    def deadlines(self, info: Info) -> ReportDeadlines | None:
+        return self._private_field(info, ReportDeadlines.from_row)
+
+    @strawberry.field(description="Private: the body outside the police it was forwarded to.")
+    def forwarded_to(self, info: Info) -> str | None:
+        return self._private_field(info, itemgetter("forwarded_to"))
 
     @strawberry.field(description="Private: the audit trail (the citizen's token shows a summary).")
     async def history(self, info: Info) -> list[ReportHistoryEvent] | None:

@@ -23,13 +23,15 @@ from gateway.graphql.errors import MaskUnexpectedErrors, NoSuggestionsForAnonymo
 from gateway.graphql.input_text import RefuseUnfitText
 from gateway.graphql.list_limit import BoundedListVariables, list_size_rule
 from gateway.graphql.reports import ReportQuery
+from gateway.graphql.response_times import ResponseTimeQuery
 from gateway.graphql.staff import StaffQuery
 from gateway.graphql.stats import StatsQuery
 from gateway.graphql.subscriptions import ReportSubscription
 from gateway.graphql.workflow import WorkflowMutation, WorkflowQuery
 from gateway.settings import Settings
 
-Query = merge_types("Query", (CatalogueQuery, ReportQuery, StaffQuery, StatsQuery, WorkflowQuery))
+Query = merge_types("Query", (CatalogueQuery, ReportQuery, StaffQuery, StatsQuery, WorkflowQuery,
+                               ResponseTimeQuery))
 Mutation = merge_types("Mutation", (WorkflowMutation, CatalogueMutation))
 Subscription = merge_types("Subscription", (ReportSubscription,))
 

@@ -76,6 +76,9 @@ async def _check_in_database(info: Info, data: SubmitReportInput, submission: Su
                        field="categoryId")
     if not check["category_active"]:
         raise BadInput(f"The category {data.category_id!r} no longer takes reports.", field="categoryId")
+    if check["description_required"] and not submission.description:
+        raise BadInput(f"Reports of the category {data.category_id!r} need a description of what "
+                       "happened.", field="description")
     if not check["inside"]:
         hint = (" The point would be in Poland with longitude and latitude swapped: send "
                 "longitude (about 14 to 24) and latitude (about 49 to 55)." if check["swapped"] else "")
@@ -161,17 +164,36 @@ class WorkflowMutation:
                                           "citizen", comment)
             return Report.from_row(await store_reports.projected(conn, report["id"]), owner_view=True)
 
-    @strawberry.mutation(description="Officer: move a report along the verification workflow.")
-    async def set_report_status(self, info: Info, id: strawberry.ID, status: str,
-                                comment: str | None = None) -> Report | None:
+    @strawberry.mutation(description="Officer: open a report. The first opening records that it "
+                                      "was read, and moves a new report to under verification.")
+    async def open_report(self, info: Info, id: strawberry.ID) -> Report | None:
         async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
-            check = await store_reports.transition(conn, report["status"], status)
+            await store_reports.open_report(conn, report, actor)
+
+        return await _officer_change(info, id, None, change)
+
+    @strawberry.mutation(description="Officer: move a report along the verification workflow (a "
+                                      "new report is opened first). Forwarding outside the police "
+                                      "names the body: `forwardTo`, one of `forwardBodies`.")
+    async def set_report_status(self, info: Info, id: strawberry.ID, status: str,
+                                comment: str | None = None, forward_to: str | None = None
+                                ) -> Report | None:
+        async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
+            report = await store_reports.open_report(conn, report, actor)
+            check = await store_reports.transition(conn, report["status"], status, forward_to)
             if not check["known"]:
                 raise BadInput(f"There is no status {status!r}; see `statuses`.", field="status")
             if not check["allowed"]:
                 raise BadInput(f"A report cannot go from {report['status']!r} to {status!r}; see "
                                "`statuses { next }`.", field="status")
-            await store_reports.set_status(conn, report["id"], report["status"], status, actor, note)
+            if check["forwarding"] and not check["body_known"]:
+                raise BadInput(f"{status!r} hands the report outside the police: name the body in "
+                               "forwardTo, one of `forwardBodies`.", field="forwardTo")
+            if not check["forwarding"] and forward_to is not None:
+                raise BadInput(f"forwardTo is only for a status that hands the report outside the "
+                               f"police, not {status!r}.", field="forwardTo")
+            await store_reports.set_status(conn, report["id"], report["status"], status, actor, note,
+                                           forward_to)
 
         return await _officer_change(info, id, comment, change)
 

@@ -16,3 +16,15 @@ END
 $$;
 CREATE OR REPLACE TRIGGER reports_status_transition BEFORE UPDATE OF status ON core.reports
     FOR EACH ROW EXECUTE FUNCTION core.check_status_transition();
+
+-- Where a report stands against one deadline (read-by or verify-by): met or missed once done,
+-- else pending, due soon (within `soon` of it) or overdue. The work list and its filters use it.
+CREATE OR REPLACE FUNCTION core.deadline_state(done_at timestamptz, due_at timestamptz,
+                                               soon interval) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN done_at IS NOT NULL THEN CASE WHEN done_at <= due_at THEN 'met' ELSE 'missed' END
+        WHEN now() > due_at THEN 'overdue'
+        WHEN now() > due_at - soon THEN 'due_soon'
+        ELSE 'pending' END
+$$;

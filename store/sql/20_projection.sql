@@ -76,11 +76,14 @@ BEGIN
 END
 $$;
 
--- Published (by the police taking it up, or by the delay of core.publish_due_reports) and not
--- marked abusive.
+-- Published (by the police taking it up, or by the delay of core.publish_due_reports), not
+-- marked abusive, and not one the police did not confirm, unless the policy publishes those
+-- (config/privacy.yml publication.not_confirmed; KMZB takes them off the map).
 CREATE OR REPLACE FUNCTION core.is_public(r core.reports) RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT r.published_at IS NOT NULL AND NOT r.abusive
+       AND (r.status <> 'not_confirmed'
+            OR (SELECT publish_not_confirmed FROM core.privacy_policy))
 $$;
 
 -- The month a report counts in, in the policy's time zone.

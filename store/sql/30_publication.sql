@@ -32,6 +32,14 @@ BEGIN
        AND NOT core.dated_by_month(NEW.category_id) THEN
         NEW.published_at := now();
     END IF;
+    -- The first verdict ends the verification (the verify-by deadline); reaching any status
+    -- past the initial one means an officer has read it.
+    IF NEW.verified_at IS NULL AND (SELECT is_verdict FROM core.statuses WHERE id = NEW.status) THEN
+        NEW.verified_at := now();
+    END IF;
+    IF NEW.read_at IS NULL AND NOT (SELECT is_initial FROM core.statuses WHERE id = NEW.status) THEN
+        NEW.read_at := now();
+    END IF;
     IF (SELECT is_closed FROM core.statuses WHERE id = NEW.status) THEN
         NEW.closed_at := coalesce(NEW.closed_at, now());
     ELSE

@@ -8,13 +8,19 @@ SET LOCAL ROLE threatmap_app;
 
 CREATE OR REPLACE VIEW open.categories AS
     SELECT c.id, c.group_id, g.name_pl AS group_name_pl, g.name_en AS group_name_en,
-           c.name_pl, c.name_en, c.colour, c.icon, c.sensitive, c.active, c.sort_order
+           c.name_pl, c.name_en, c.colour, c.icon, c.sensitive, c.active, c.sort_order,
+           c.description_required
     FROM core.categories AS c JOIN core.category_groups AS g ON g.id = c.group_id;
 GRANT SELECT ON open.categories TO threatmap_public;
 
 CREATE OR REPLACE VIEW open.statuses AS
-    SELECT id, name_pl, name_en, is_initial, is_closed, sort_order FROM core.statuses;
+    SELECT id, name_pl, name_en, is_initial, is_closed, sort_order, colour, is_verdict
+    FROM core.statuses;
 GRANT SELECT ON open.statuses TO threatmap_public;
+
+CREATE OR REPLACE VIEW open.forward_bodies AS
+    SELECT id, name_pl, name_en, active, sort_order FROM core.forward_bodies;
+GRANT SELECT ON open.forward_bodies TO threatmap_public;
 
 CREATE OR REPLACE VIEW open.status_transitions AS
     SELECT from_status, to_status FROM core.status_transitions;

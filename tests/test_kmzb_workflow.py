@@ -1,0 +1,222 @@
+"""The KMZB workflow (issue 13, points 1-4): `new` until an officer opens it, verdicts,
+not-confirmed reports off the public map, forwarding to a named body, the 24 categories with
+descriptions required and retired ones kept, deadlines, and the police's response times as
+k-suppressed open statistics."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import psycopg
+import pytest
+
+from gateway.settings import Settings
+from store.privacy import PrivacyPolicy, Publication, apply_policy
+from tests.support import WARSAW, codes, gql, insert_report, token
+from tests.test_graphql_workflow import STATUS, report_input, submit
+
+OPEN = "mutation($id: ID!) { openReport(id: $id) { id status } }"
+FORWARD = """mutation($id: ID!, $s: String!, $to: String) {
+    setReportStatus(id: $id, status: $s, forwardTo: $to) { id status forwardedTo } }"""
+DEADLINES = """query($id: ID!) { report(id: $id) { status deadlines {
+    submittedAt readBy readAt readState verifyBy verifiedAt verifyState } } }"""
+OFFICER_UNIT = "kwp-14"         # Masovian voivodeship unit: handles Warsaw
+OTHER_UNIT = "kpp-1201"         # Kraków
+
+
+def officer(settings: Settings, unit: str = OFFICER_UNIT) -> str:
+    return token(settings, "officer", unit)
+
+
+async def test_opening_reads_a_new_report_once_and_puts_it_under_verification(
+        graphql_client: httpx.AsyncClient, settings: Settings, app_conn: psycopg.Connection,
+        clean_reports: None) -> None:
+    report = (await submit(graphql_client))["data"]["submitReport"]["report"]
+    assert report["status"] == "new"
+    assert codes(await gql(graphql_client, OPEN, {"id": report["id"]}, officer(settings, OTHER_UNIT))) == [
+        "FORBIDDEN"]
+    for _ in range(2):
+        body = await gql(graphql_client, OPEN, {"id": report["id"]}, officer(settings))
+        assert body["data"]["openReport"]["status"] == "under_verification", body
+    events = app_conn.execute("SELECT kind, from_status, to_status FROM core.report_events "
+                              "WHERE report_id = %s ORDER BY seq", [report["id"]]).fetchall()
+    assert events == [("created", None, None), ("opened", None, None),
+                      ("status_changed", "new", "under_verification")]
+    body = await gql(graphql_client, DEADLINES, {"id": report["id"]}, officer(settings))
+    deadlines = body["data"]["report"]["deadlines"]
+    submitted = datetime.fromisoformat(deadlines["submittedAt"])
+    assert datetime.fromisoformat(deadlines["readBy"]) - submitted == timedelta(days=2)
+    assert datetime.fromisoformat(deadlines["verifyBy"]) - submitted == timedelta(days=5)
+    assert deadlines["readAt"] is not None and deadlines["readState"] == "MET"
+    assert deadlines["verifiedAt"] is None and deadlines["verifyState"] == "PENDING"
+
+
+async def test_deadline_states_overdue_and_missed(
+        graphql_client: httpx.AsyncClient, settings: Settings, app_conn: psycopg.Connection,
+        clean_reports: None) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=6)
+    unread = insert_report(app_conn, created_at=long_ago)
+    soon = insert_report(app_conn, created_at=datetime.now(UTC) - timedelta(days=2) + timedelta(hours=3))
+    late = insert_report(app_conn, created_at=long_ago)
+    await gql(graphql_client, STATUS, {"id": str(late), "s": "confirmed"}, officer(settings))
+    states = {}
+    for name, report in (("unread", unread), ("soon", soon), ("late", late)):
+        body = await gql(graphql_client, DEADLINES, {"id": str(report)}, officer(settings))
+        d = body["data"]["report"]["deadlines"]
+        states[name] = (d["readState"], d["verifyState"])
+    assert states == {"unread": ("OVERDUE", "OVERDUE"), "soon": ("DUE_SOON", "PENDING"),
+                      "late": ("MISSED", "MISSED")}
+
+
+async def test_not_confirmed_leaves_the_public_map_and_counts_but_stays_on_the_list(
+        graphql_client: httpx.AsyncClient, settings: Settings, app_conn: psycopg.Connection,
+        public_conn: psycopg.Connection, urls, clean_reports: None) -> None:
+    reports = [insert_report(app_conn, status="under_verification") for _ in range(3)]
+    counted = "SELECT coalesce(sum(n), 0) FROM core.area_counts WHERE area_code = '14'"
+    assert public_conn.execute("SELECT count(*) FROM open.reports WHERE id = ANY(%s)",
+                               [reports]).fetchone()[0] == 3
+    before = app_conn.execute(counted).fetchone()[0]
+    body = await gql(graphql_client, STATUS, {"id": str(reports[0]), "s": "not_confirmed"}, officer(settings))
+    assert body["data"]["setReportStatus"]["status"] == "not_confirmed", body
+    assert public_conn.execute("SELECT count(*) FROM open.reports WHERE id = %s",
+                               [reports[0]]).fetchone()[0] == 0
+    assert app_conn.execute(counted).fetchone()[0] == before - 1
+    listed = await gql(graphql_client, """query { staffReports(filter: {statuses: ["not_confirmed"]}) {
+        edges { node { id } } } }""", None, officer(settings))
+    assert [e["node"]["id"] for e in listed["data"]["staffReports"]["edges"]] == [str(reports[0])]
+    # The policy can keep them public (config/privacy.yml publication.not_confirmed).
+    with psycopg.connect(urls.app) as conn:
+        assert apply_policy(conn, PrivacyPolicy(publication=Publication(not_confirmed=True)))
+        try:
+            assert public_conn.execute("SELECT status FROM open.reports WHERE id = %s",
+                                       [reports[0]]).fetchone() == ("not_confirmed",)
+        finally:
+            assert apply_policy(conn, PrivacyPolicy())
+    assert public_conn.execute("SELECT count(*) FROM open.reports WHERE id = %s",
+                               [reports[0]]).fetchone()[0] == 0
+
+
+async def test_forwarding_names_a_body_from_the_list(
+        graphql_client: httpx.AsyncClient, settings: Settings, app_conn: psycopg.Connection,
+        clean_reports: None) -> None:
+    report = str(insert_report(app_conn, status="confirmed"))
+    bodies = await gql(graphql_client, "{ forwardBodies { id namePl active } }")
+    road = {"id": "road-manager", "namePl": "zarządca drogi", "active": True}
+    assert road in bodies["data"]["forwardBodies"]
+    who = officer(settings)
+    missing = await gql(graphql_client, FORWARD, {"id": report, "s": "confirmed_forwarded"}, who)
+    assert codes(missing) == ["BAD_USER_INPUT"] and "forwardTo" in missing["errors"][0]["message"]
+    unknown = await gql(graphql_client, FORWARD,
+                        {"id": report, "s": "confirmed_forwarded", "to": "nasa"}, who)
+    assert codes(unknown) == ["BAD_USER_INPUT"]
+    misplaced = await gql(graphql_client, FORWARD, {"id": report, "s": "confirmed_eliminated",
+                                                    "to": "road-manager"}, who)
+    assert codes(misplaced) == ["BAD_USER_INPUT"]
+    done = await gql(graphql_client, FORWARD, {"id": report, "s": "confirmed_forwarded",
+                                               "to": "road-manager"}, who)
+    assert done["data"]["setReportStatus"] == {"id": report, "status": "confirmed_forwarded",
+                                               "forwardedTo": "road-manager"}
+    comment = app_conn.execute("SELECT comment FROM core.report_events WHERE report_id = %s "
+                               "ORDER BY seq DESC LIMIT 1", [report]).fetchone()[0]
+    assert comment == "forwarded to road-manager"
+
+
+async def test_the_24_categories_a_required_description_and_a_retired_category(
+        graphql_client: httpx.AsyncClient, settings: Settings, app_conn: psycopg.Connection,
+        public_conn: psycopg.Connection, clean_reports: None) -> None:
+    body = await gql(graphql_client,
+                     "{ categories { id namePl descriptionRequired } statuses { id colour } }")
+    categories = {c["id"]: c for c in body["data"]["categories"]}
+    assert len(categories) == 24
+    assert categories["unguarded-level-crossing"]["namePl"] == "Niestrzeżony przejazd kolejowy"
+    assert categories["dangerous-waters"]["namePl"] == "Miejsca niebezpieczne na wodach"
+    assert categories["unguarded-rail-crossing"]["namePl"] == "Niestrzeżone przejście przez tory"
+    assert [c for c, v in categories.items() if v["descriptionRequired"]] == ["dangerous-entertainment"]
+    assert {s["id"]: s["colour"] for s in body["data"]["statuses"]} == {
+        "new": "#1e8e3e", "under_verification": "#f2c200", "confirmed": "#d93025",
+        "not_confirmed": "#80868b", "confirmed_eliminated": "#1a73e8", "confirmed_forwarded": "#9334e6"}
+
+    refused = await submit(graphql_client, categoryId="dangerous-entertainment", description=None)
+    assert codes(refused) == ["BAD_USER_INPUT"] and "description" in refused["errors"][0]["message"]
+    blank = await submit(graphql_client, categoryId="dangerous-entertainment", description="   ")
+    assert codes(blank) == ["BAD_USER_INPUT"]
+    accepted = await submit(graphql_client, categoryId="dangerous-entertainment",
+                            description="Loud illegal rave with fireworks")
+    assert "errors" not in accepted, accepted
+
+    # Retired: off the form, its reports kept in history and in the public layer.
+    kept = insert_report(app_conn, category="begging", status="confirmed", published=True)
+    admin = token(settings, "admin")
+    retire = 'mutation($a: Boolean!) { setCategoryActive(id: "begging", active: $a) { active } }'
+    await gql(graphql_client, retire, {"a": False}, admin)
+    try:
+        form = await gql(graphql_client, "{ categories { id } }")
+        assert "begging" not in {c["id"] for c in form["data"]["categories"]}
+        assert codes(await submit(graphql_client, categoryId="begging")) == ["BAD_USER_INPUT"]
+        assert public_conn.execute("SELECT category_id FROM open.reports WHERE id = %s",
+                                   [kept]).fetchone() == ("begging",)
+        everything = await gql(graphql_client, "{ categories(includeInactive: true) { id active } }")
+        assert {"id": "begging", "active": False} in everything["data"]["categories"]
+    finally:
+        await gql(graphql_client, retire, {"a": True}, admin)
+
+
+RESPONSE_TIMES = """query($u: ID, $from: Date, $to: Date) { responseTimes(policeUnitId: $u,
+    monthFrom: $from, monthTo: $to) { policeUnitId month reports read readMedianHours readP90Hours
+    readInTimePercent verified verifyMedianHours verifyP90Hours verifiedInTimePercent } }"""
+
+
+def unit_report(conn: psycopg.Connection, created: datetime, read_h: float | None,
+                verify_h: float | None, unit: str = "kpp-1405") -> None:
+    report = insert_report(conn, created_at=created, occurred_at=created - timedelta(hours=1))
+    conn.execute("UPDATE core.reports SET police_unit_id = %s, read_at = %s, verified_at = %s "
+                 "WHERE id = %s",
+                 [unit, created + timedelta(hours=read_h) if read_h is not None else None,
+                  created + timedelta(hours=verify_h) if verify_h is not None else None, report])
+
+
+async def test_response_times_are_open_statistics_suppressed_below_k_for_finished_months(
+        graphql_client: httpx.AsyncClient, app_conn: psycopg.Connection,
+        public_conn: psycopg.Connection, clean_reports: None) -> None:
+    last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=10)).replace(
+        day=10, hour=12, minute=0, second=0, microsecond=0)
+    # kpp-1405: 4 reports last month, read after 1, 2, 3, 60 hours; 2 verified (below k = 3).
+    for read_h, verify_h in ((1, 10), (2, 200), (3, None), (60, None)):
+        unit_report(app_conn, last_month, read_h, verify_h)
+    # kpp-1201: 2 reports only: no row at all.
+    for _ in range(2):
+        unit_report(app_conn, last_month, 1, 2, unit="kpp-1201")
+    # This month: never shown while it runs.
+    for _ in range(5):
+        unit_report(app_conn, datetime.now(UTC) - timedelta(minutes=5), 1, 2)
+    body = await gql(graphql_client, RESPONSE_TIMES, {})
+    assert "errors" not in body, body
+    rows = body["data"]["responseTimes"]
+    assert rows == [{
+        "policeUnitId": "kpp-1405", "month": last_month.date().replace(day=1).isoformat(),
+        "reports": 4, "read": 4, "readMedianHours": 2.5, "readP90Hours": 42.9,
+        "readInTimePercent": 75.0, "verified": None, "verifyMedianHours": None,
+        "verifyP90Hours": None, "verifiedInTimePercent": None}]
+    by_parent = await gql(graphql_client, RESPONSE_TIMES, {"u": "kwp-14"})
+    assert [r["policeUnitId"] for r in by_parent["data"]["responseTimes"]] == ["kpp-1405"]
+    # The public role reads it, and nothing below k is there.
+    smallest = public_conn.execute("SELECT min(reports), min(read), min(verified) "
+                                   "FROM open.response_times").fetchone()
+    assert smallest[0] >= 3 and (smallest[1] is None or smallest[1] >= 3)
+    bad = await gql(graphql_client, RESPONSE_TIMES, {"from": "2026-05-01", "to": "2026-01-01"})
+    assert codes(bad) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize("status", ["confirmed", "not_confirmed"])
+async def test_a_verdict_on_a_new_report_opens_it_first(
+        graphql_client: httpx.AsyncClient, settings: Settings, app_conn: psycopg.Connection,
+        clean_reports: None, status: str) -> None:
+    report = insert_report(app_conn, lon=WARSAW[0], lat=WARSAW[1])
+    body = await gql(graphql_client, STATUS, {"id": str(report), "s": status}, officer(settings))
+    assert body["data"]["setReportStatus"]["status"] == status
+    read_at, verified_at = app_conn.execute("SELECT read_at, verified_at FROM core.reports WHERE id = %s",
+                                            [report]).fetchone()
+    assert read_at is not None and verified_at is not None and read_at <= verified_at
+
+
+def test_report_input_defaults_are_valid_for_the_new_rules() -> None:
+    assert report_input()["description"]
