@@ -205,6 +205,16 @@ async def test_response_times_are_open_statistics_suppressed_below_k_for_finishe
     bad = await gql(graphql_client, RESPONSE_TIMES, {"from": "2026-05-01", "to": "2026-01-01"})
     assert codes(bad) == ["BAD_USER_INPUT"]
 
+    # The same figures as an OGC API Features collection, with the unit's area as geometry.
+    items = await graphql_client.get("/ogc/collections/police-response-times/items",
+                                     params={"f": "json"})
+    assert items.status_code == 200, items.text
+    features = items.json()["features"]
+    assert [f["id"] for f in features] == [f"kpp-1405:{rows[0]['month']}"]
+    props = features[0]["properties"]
+    assert (props["reports"], props["read_median_hours"], props["verified"]) == (4, 2.5, None)
+    assert features[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+
 
 @pytest.mark.parametrize("status", ["confirmed", "not_confirmed"])
 async def test_a_verdict_on_a_new_report_opens_it_first(

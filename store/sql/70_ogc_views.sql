@@ -37,3 +37,13 @@ CREATE OR REPLACE VIEW open.ogc_categories AS
            sensitive, active, sort_order
     FROM open.categories;
 GRANT SELECT ON open.ogc_categories TO threatmap_public;
+
+-- How fast the police react, per unit and finished month (store/sql/65_response_times.sql),
+-- with the area the unit serves as the geometry, for a choropleth.
+CREATE OR REPLACE VIEW open.ogc_response_times AS
+    SELECT concat_ws(':', t.police_unit_id, t.month) AS id, t.police_unit_id, u.name AS police_unit_name,
+           u.level, t.month, t.reports, t.read, t.read_median_hours, t.read_p90_hours,
+           t.read_in_time_percent, t.verified, t.verify_median_hours, t.verify_p90_hours,
+           t.verified_in_time_percent, u.geom
+    FROM open.response_times AS t JOIN open.police_units AS u ON u.id = t.police_unit_id;
+GRANT SELECT ON open.ogc_response_times TO threatmap_public;
