@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     jwt_secret: str = Field(
         default=DEFAULT_JWT_SECRET, min_length=16,
         description="HS256 key of staff tokens, 32+ bytes. Unset: a random key kept in data_dir.")
+    # Sign-in through the police identity provider (OpenID Connect, issue 13)
+    oidc_discovery_url: str | None = Field(
+        default=None, description="The provider's .well-known/openid-configuration URL; unset: "
+        "only tokens this service mints (threatmap token, the developer sign-in) are accepted.")
+    oidc_client_id: str | None = Field(
+        default=None, validate_default=True,
+        description="Our client id at the provider: tokens must name it in `aud`.")
+    oidc_role_claim: str = Field(default="threatmap_role",
+                                 description="Claim holding the role (officer, analyst, admin).")
+    oidc_unit_claim: str = Field(default="threatmap_unit",
+                                 description="Claim holding an officer's police unit id.")
     # Hardening (issue 10): slow clients, a bounded shutdown, the managed cluster's watchdog
     head_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest time to receive a request's line and headers.")
@@ -141,6 +152,25 @@ class Settings(BaseSettings):
             raise ValueError(f"{_variable(info)} must be an http(s) URL such as "
                              f"https://map.example.org, got {url!r}")
         return url.rstrip("/")
+
+    @field_validator("oidc_discovery_url")
+    @classmethod
+    def _discovery_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{_variable(info)} must be the http(s) URL of the provider's "
+                             f"discovery document (.well-known/openid-configuration), got {url!r}")
+        return url
+
+    @field_validator("oidc_client_id")
+    @classmethod
+    def _client_id_with_provider(cls, client_id: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("oidc_discovery_url") and not client_id:
+            raise ValueError("THREATMAP_OIDC_CLIENT_ID must be set with THREATMAP_OIDC_DISCOVERY_URL "
+                             "(tokens are checked to be issued for it)")
+        return client_id
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -295,6 +295,7 @@ VALUES (%s, %s, %s, %s, %s, %s)
 # `handled` by the one rule core.officer_handles, for the officer's unit.
 LOCK_SQL = """
 SELECT r.id, r.status, r.county_code, r.police_unit_id,
+       (SELECT is_initial FROM core.statuses WHERE id = r.status) AS is_new,
        core.officer_handles(%(unit_id)s, (SELECT core.unit_counties(%(unit_id)s)), r.county_code,
                             r.police_unit_id) IS TRUE AS handled
 FROM core.reports AS r
@@ -311,16 +312,19 @@ SET_STATUS_SQL = """
 UPDATE core.reports SET status = %(to)s, forwarded_to = coalesce(%(body)s, forwarded_to)
 WHERE id = %(id)s
 """
-# The first opening: read now, and a new report under verification.
+# The first opening: read now, and a new report under verification (or straight to the status
+# of the officer's verdict, given in the same action: see set_status).
 OPEN_SQL = """
 UPDATE core.reports
 SET read_at = coalesce(read_at, now()),
     status = CASE WHEN status = (SELECT id FROM core.statuses WHERE is_initial)
-                  THEN 'under_verification' ELSE status END
-WHERE id = %s AND read_at IS NULL
+                  THEN coalesce(%(then)s, 'under_verification') ELSE status END,
+    forwarded_to = coalesce(%(body)s, forwarded_to)
+WHERE id = %(id)s AND read_at IS NULL
 RETURNING status
 """
 ASSIGN_SQL = "UPDATE core.reports SET police_unit_id = %s WHERE id = %s"
+OPENED_STATUS = "under_verification"   # where opening a new report takes it (config/statuses.yml)
 UNIT_EXISTS_SQL = "SELECT 1 FROM core.police_units WHERE id = %s"
 
 
@@ -346,24 +350,32 @@ async def transition(conn: AsyncConnection, from_status: str, to_status: str,
 
 async def set_status(conn: AsyncConnection, report_id: Any, from_status: str, to_status: str,
                      actor: str, comment: str | None, forward_to: str | None = None) -> None:
-    """The change and its event; forwarding names the body in the event as well."""
+    """The change and its event."""
     await fetch_on(conn, SET_STATUS_SQL, {"to": to_status, "body": forward_to, "id": report_id})
+    await status_event(conn, report_id, from_status, to_status, actor, comment, forward_to)
+
+
+async def status_event(conn: AsyncConnection, report_id: Any, from_status: str, to_status: str,
+                       actor: str, comment: str | None, forward_to: str | None = None) -> None:
+    """A status change's event; forwarding names the body in it."""
     if forward_to:
         comment = f"forwarded to {forward_to}" + (f": {comment}" if comment else "")
     await add_event(conn, report_id, "status_changed", from_status, to_status, actor, comment)
 
 
-async def open_report(conn: AsyncConnection, report: Row, actor: str) -> Row:
-    """Records the first opening of a locked report (event `opened`; a new report moves to under
-    verification, with its event); returns the report with its status now."""
-    rows = await fetch_on(conn, OPEN_SQL, [report["id"]])
+async def open_report(conn: AsyncConnection, report: Row, actor: str, then: str | None = None,
+                      forward_to: str | None = None) -> Row:
+    """Records the first opening of a locked report (event `opened`); a new report moves to under
+    verification, with its event, and, when the officer gives a verdict in the same action
+    (`then`), on to it in one change with the verdict's event as well (one public change, not a
+    passing yellow). Returns the report with its status now."""
+    rows = await fetch_on(conn, OPEN_SQL, {"id": report["id"], "then": then, "body": forward_to})
     if not rows:
         return report
     await add_event(conn, report["id"], "opened", None, None, actor, None)
     if rows[0]["status"] != report["status"]:
-        await add_event(conn, report["id"], "status_changed", report["status"], rows[0]["status"],
-                        actor, None)
-    return report | {"status": rows[0]["status"]}
+        await add_event(conn, report["id"], "status_changed", report["status"], OPENED_STATUS, actor, None)
+    return report | {"status": rows[0]["status"], "opened_from": report["status"]}
 
 
 async def police_unit_exists(conn: AsyncConnection, unit_id: str) -> bool:

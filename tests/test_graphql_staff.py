@@ -42,7 +42,7 @@ def world(app_conn: psycopg.Connection, clean_reports: None) -> dict[str, str]:
 
 async def test_officer_lists_unpublished_reports_of_the_unit_area_with_private_fields(
         graphql_client: httpx.AsyncClient, settings: Settings, world: dict[str, str]) -> None:
-    body = await gql(graphql_client, LIST, {"f": {"statuses": ["UNDER_VERIFICATION"]}},
+    body = await gql(graphql_client, LIST, {"f": {"statuses": ["NEW"]}},
                      token(settings, "officer", "kpp-1405"))
     assert ids(body) == {world["warsaw_new"]}
     node = body["data"]["staffReports"]["edges"][0]["node"]

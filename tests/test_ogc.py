@@ -143,7 +143,7 @@ async def test_cql2_text_and_json_filters(client: httpx.AsyncClient, published: 
     assert len(text.json()["features"]) == 5
     spatial = await items(client, "reports", filter="S_INTERSECTS(geom, BBOX(20.9, 52.1, 21.1, 52.3))")
     assert [f["id"] for f in spatial.json()["features"]] == [str(published["warsaw"])]
-    cql_json = {"op": "and", "args": [{"op": "=", "args": [{"property": "status"}, "under_verification"]},
+    cql_json = {"op": "and", "args": [{"op": "=", "args": [{"property": "status"}, "new"]},
                                       {"op": "like", "args": [{"property": "county_code"}, "14%"]}]}
     posted = await client.post("/ogc/collections/reports/items?f=json", content=json.dumps(cql_json),
                                headers={"Content-Type": "application/query-cql-json"})

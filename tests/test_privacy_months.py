@@ -57,8 +57,8 @@ def test_a_taken_up_sensitive_report_is_not_published_at_once(
         app_conn: psycopg.Connection, public_conn: psycopg.Connection) -> None:
     """The police read a report within 2 days: publishing it when they do would date its
     submission to a few days. An ordinary report still appears when the police take it up."""
-    sensitive = insert_report(app_conn, category=SENSITIVE, status="under_verification")
-    ordinary = insert_report(app_conn, status="under_verification")
+    sensitive = insert_report(app_conn, category=SENSITIVE)
+    ordinary = insert_report(app_conn)
     for report in (sensitive, ordinary):
         app_conn.execute("UPDATE core.reports SET status = 'confirmed' WHERE id = %s", [report])
     assert public_status(public_conn, ordinary) == "confirmed"
@@ -109,7 +109,7 @@ def test_a_category_no_longer_sensitive_publishes_its_taken_up_reports(
         app_conn: psycopg.Connection, public_conn: psycopg.Connection) -> None:
     """Its reports are dated by day from then on, and the police's take-up publishes them: those
     taken up while they waited for their month go out with the next publication."""
-    report = insert_report(app_conn, category="vandalism", status="under_verification")
+    report = insert_report(app_conn, category="vandalism")
     try:
         app_conn.execute("UPDATE core.categories SET sensitive = true WHERE id = 'vandalism'")
         app_conn.execute("UPDATE core.reports SET status = 'confirmed' WHERE id = %s", [report])

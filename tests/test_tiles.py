@@ -66,7 +66,7 @@ async def test_style_colours_each_category_from_the_catalogue(client: httpx.Asyn
     match = reports["paint"]["circle-color"]
     assert match[:2] == ["match", ["get", "category"]]
     colours = dict(zip(match[2:-1:2], match[3:-1:2], strict=True))
-    assert colours["vandalism"] == "#8e44ad" and len(colours) == 22
+    assert colours["vandalism"] == "#8e44ad" and len(colours) == 24
     legend = style["metadata"]["threatmap:legend"]
     assert {entry["id"] for entry in legend} == set(colours)
 

@@ -37,6 +37,7 @@ from gateway.graphql.persisted import (
 )
 from gateway.graphql.request_body import CheckedJsonBody
 from gateway.graphql.schema import build_schema, schema_sdl
+from gateway.oidc import OidcVerifier
 from gateway.settings import Settings
 
 # Our GraphiQL page: its scripts and styles come from /static (vendored from npm), not from
@@ -55,6 +56,9 @@ class ThreatmapGraphQL(CheckedJsonBody, GraphQL):
         # Built here, not on first use: a storage the machine cannot make stops the start.
         self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
         self.trusted_proxies = proxy_networks(settings.trusted_proxies)
+        self.oidc = (OidcVerifier(settings.oidc_discovery_url, settings.oidc_client_id,
+                                  settings.oidc_role_claim, settings.oidc_unit_claim)
+                     if settings.oidc_discovery_url and settings.oidc_client_id else None)
         self.graphiql_page = GRAPHIQL_PAGE.read_text(encoding="utf-8")
         self.persisted = PersistedQueries(settings.graphql_persisted_queries)
 
@@ -115,12 +119,13 @@ class ThreatmapGraphQL(CheckedJsonBody, GraphQL):
 
     async def get_context(self, request: HTTPConnection, response: Any) -> Context:
         runtime = request.app.state.runtime
-        viewer, auth_error = authenticate(self.settings.jwt_secret, request.headers.get("authorization"))
+        viewer, auth_error = await authenticate(self.settings.jwt_secret,
+                                                request.headers.get("authorization"), self.oidc)
         client = client_address(request.client.host if request.client else None,
                                 request.headers.get("x-forwarded-for"), self.trusted_proxies)
         return Context(request=request, response=response, runtime=runtime, viewer=viewer,
                        auth_error=auth_error, client=client, limiter=self.limiter,
-                       loaders=Loaders.create(runtime))
+                       loaders=Loaders.create(runtime), oidc=self.oidc)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:

@@ -1,5 +1,10 @@
-"""Who is calling: bearer JWTs (HS256, key from settings) for officers, analysts and admins,
-and the client's address for rate limits (X-Forwarded-For only from configured proxies)."""
+"""Who is calling: bearer JWTs for officers, analysts and admins (HS256 tokens this service
+mints with the key from settings, or RS256/ES256 tokens of the police identity provider through
+OpenID Connect: gateway/oidc.py), and the client's address for rate limits (X-Forwarded-For only
+from configured proxies).
+
+A token's own header says which kind it is; each kind is checked with its own key and algorithm
+only (an HS256 token is never checked against the provider's public keys, nor the reverse)."""
 
 import ipaddress
 from dataclasses import dataclass
@@ -9,6 +14,7 @@ from enum import StrEnum
 import jwt
 
 from gateway.graphql.errors import Unauthenticated
+from gateway.oidc import ALLOWED_ALGORITHMS, OidcError, OidcVerifier
 
 ALGORITHM = "HS256"
 ISSUER = "threatmap"
@@ -68,6 +74,47 @@ def viewer_from_header(secret: str, authorization: str | None) -> Viewer | None:
     if role is Role.OFFICER and not isinstance(unit, str):
         raise Unauthenticated("An officer token must name a police unit.")
     return Viewer(subject=str(claims["sub"]), role=role, unit=unit if role is Role.OFFICER else None)
+
+
+def _bearer(authorization: str) -> str:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+def _provider_role(value: object) -> Role:
+    """The role a provider's claim names: a string, or a list of which the first known role."""
+    for candidate in value if isinstance(value, list) else [value]:
+        if isinstance(candidate, str) and candidate in Role._value2member_map_:
+            return Role(candidate)
+    raise Unauthenticated("The identity provider's token names no threatmap role.")
+
+
+async def viewer_from_request(secret: str, authorization: str | None,
+                              oidc: OidcVerifier | None) -> Viewer | None:
+    """The caller a header names, with either kind of token."""
+    if not authorization:
+        return None
+    token = _bearer(authorization)
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.InvalidTokenError as error:
+        raise Unauthenticated(f"The token is not valid: {error}.") from None
+    if algorithm == ALGORITHM or oidc is None:
+        return viewer_from_header(secret, authorization)
+    if algorithm not in ALLOWED_ALGORITHMS:
+        raise Unauthenticated(f"The token is not valid: the algorithm {algorithm!r} is not accepted.")
+    try:
+        claims = await oidc.claims(token)
+    except OidcError as error:
+        raise Unauthenticated(f"The identity provider's token is not valid: {error}.") from None
+    role = _provider_role(claims.get(oidc.role_claim))
+    unit = claims.get(oidc.unit_claim)
+    if role is Role.OFFICER and not isinstance(unit, str):
+        raise Unauthenticated(f"An officer's token must name a police unit (claim {oidc.unit_claim!r}).")
+    subject = claims.get("preferred_username") or claims["sub"]
+    return Viewer(subject=str(subject), role=role, unit=unit if role is Role.OFFICER else None)
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -10,8 +10,9 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
-from gateway.graphql.auth import Role, Viewer, viewer_from_header
+from gateway.graphql.auth import Role, Viewer, viewer_from_request
 from gateway.graphql.errors import ApiError, Forbidden, Unauthenticated
+from gateway.oidc import OidcVerifier
 from gateway.settings import Settings
 from gateway.state import Runtime
 from store import reference, reports, staff
@@ -82,6 +83,7 @@ class Context:
     loaders: Loaders
     _officer_unit: staff.OfficerUnit | None = field(default=None, repr=False)
     connection_params: Any = None
+    oidc: OidcVerifier | None = None
 
     @property
     def settings(self) -> Settings:
@@ -98,11 +100,12 @@ class Context:
             return None if given is None else str(given)
         return header
 
-    def start_operation(self) -> None:
+    async def start_operation(self) -> None:
         """Over a WebSocket one context serves every operation of the connection: each one starts
         with the token checked again (it may have expired) and nothing loaded by an earlier one
         (a report handed to another unit since must not stay readable from a cache)."""
-        self.viewer, self.auth_error = authenticate(self.settings.jwt_secret, self.authorization())
+        self.viewer, self.auth_error = await authenticate(self.settings.jwt_secret, self.authorization(),
+                                                          self.oidc)
         self.loaders = Loaders.create(self.runtime)
         self._officer_unit = None
 
@@ -145,9 +148,10 @@ class Context:
         return self.runtime.report_sources
 
 
-def authenticate(secret: str, authorization: str | None) -> tuple[Viewer | None, ApiError | None]:
+async def authenticate(secret: str, authorization: str | None, oidc: OidcVerifier | None = None
+                       ) -> tuple[Viewer | None, ApiError | None]:
     """The caller a header names, or the error a bad header gets (never a silent downgrade)."""
     try:
-        return viewer_from_header(secret, authorization), None
+        return await viewer_from_request(secret, authorization, oidc), None
     except Unauthenticated as error:
         return None, error

@@ -2,7 +2,7 @@
 limits and error masking as extensions."""
 
 import functools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -41,10 +41,10 @@ class FreshForEachOperation(SchemaExtension):
     (token checked again, empty DataLoaders; Context.start_operation). HTTP requests have a
     context of their own already."""
 
-    def on_operation(self) -> Iterator[None]:
+    async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         if isinstance(getattr(context, "request", None), WebSocket):
-            context.start_operation()
+            await context.start_operation()
         yield
 
 

@@ -179,8 +179,13 @@ class WorkflowMutation:
                                 comment: str | None = None, forward_to: str | None = None
                                 ) -> Report | None:
         async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
-            report = await store_reports.open_report(conn, report, actor)
-            check = await store_reports.transition(conn, report["status"], status, forward_to)
+            # A new report is opened by the same action: the verdict is checked from where
+            # opening takes it.
+            start = store_reports.OPENED_STATUS if report["is_new"] else report["status"]
+            if report["is_new"] and status == start:
+                await store_reports.open_report(conn, report, actor)
+                return
+            check = await store_reports.transition(conn, start, status, forward_to)
             if not check["known"]:
                 raise BadInput(f"There is no status {status!r}; see `statuses`.", field="status")
             if not check["allowed"]:
@@ -192,8 +197,14 @@ class WorkflowMutation:
             if not check["forwarding"] and forward_to is not None:
                 raise BadInput(f"forwardTo is only for a status that hands the report outside the "
                                f"police, not {status!r}.", field="forwardTo")
-            await store_reports.set_status(conn, report["id"], report["status"], status, actor, note,
-                                           forward_to)
+            if report["is_new"]:
+                await store_reports.open_report(conn, report, actor, then=status, forward_to=forward_to)
+                await store_reports.status_event(conn, report["id"], start, status, actor, note,
+                                                 forward_to)
+            else:
+                await store_reports.open_report(conn, report, actor)
+                await store_reports.set_status(conn, report["id"], report["status"], status, actor,
+                                               note, forward_to)
 
         return await _officer_change(info, id, comment, change)
 

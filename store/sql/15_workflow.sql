@@ -4,9 +4,16 @@ SET LOCAL ROLE threatmap_app;
 CREATE OR REPLACE FUNCTION core.check_status_transition() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- A listed step, or from the initial status two steps at once (an officer opening a new
+    -- report and giving the verdict in one action: both steps are in its history).
     IF NEW.status IS DISTINCT FROM OLD.status AND NOT EXISTS (
         SELECT FROM core.status_transitions
         WHERE from_status = OLD.status AND to_status = NEW.status
+    ) AND NOT EXISTS (
+        SELECT FROM core.status_transitions AS first
+        JOIN core.status_transitions AS second ON second.from_status = first.to_status
+        JOIN core.statuses AS s ON s.id = first.from_status AND s.is_initial
+        WHERE first.from_status = OLD.status AND second.to_status = NEW.status
     ) THEN
         RAISE EXCEPTION 'illegal status transition from % to %', OLD.status, NEW.status
             USING ERRCODE = 'check_violation', CONSTRAINT = 'status_transition';
