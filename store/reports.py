@@ -324,6 +324,7 @@ WHERE id = %(id)s AND read_at IS NULL
 RETURNING status
 """
 ASSIGN_SQL = "UPDATE core.reports SET police_unit_id = %s WHERE id = %s"
+MARK_ABUSIVE_SQL = "UPDATE core.reports SET abusive = true WHERE id = %s AND NOT abusive RETURNING id"
 OPENED_STATUS = "under_verification"   # where opening a new report takes it (config/statuses.yml)
 UNIT_EXISTS_SQL = "SELECT 1 FROM core.police_units WHERE id = %s"
 
@@ -376,6 +377,20 @@ async def open_report(conn: AsyncConnection, report: Row, actor: str, then: str 
     if rows[0]["status"] != report["status"]:
         await add_event(conn, report["id"], "status_changed", report["status"], OPENED_STATUS, actor, None)
     return report | {"status": rows[0]["status"], "opened_from": report["status"]}
+
+
+async def mark_abusive(conn: AsyncConnection, report_id: Any, actor: str, comment: str | None) -> bool:
+    """Marks the report abusive (it leaves the public layer and is never published), with its
+    event; False when it was marked already."""
+    if not await fetch_on(conn, MARK_ABUSIVE_SQL, [report_id]):
+        return False
+    await add_event(conn, report_id, "marked_abusive", None, None, actor, comment)
+    return True
+
+
+async def add_note(conn: AsyncConnection, report_id: Any, actor: str, text: str) -> None:
+    """An officer's internal note: an event of the report's history, never shown to the citizen."""
+    await add_event(conn, report_id, "note", None, None, actor, text)
 
 
 async def police_unit_exists(conn: AsyncConnection, unit_id: str) -> bool:

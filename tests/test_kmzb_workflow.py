@@ -230,3 +230,61 @@ async def test_a_verdict_on_a_new_report_opens_it_first(
 
 def test_report_input_defaults_are_valid_for_the_new_rules() -> None:
     assert report_input()["description"]
+
+
+WORK = """query($text: String, $states: [DeadlineState!]) {
+    staffReports(text: $text, deadlineStates: $states) {
+        edges { node { id deadlines { readState verifyState } } } } }"""
+
+
+def listed(body: dict) -> list[str]:
+    assert "errors" not in body, body
+    return sorted(e["node"]["id"] for e in body["data"]["staffReports"]["edges"])
+
+
+async def test_the_work_list_filters_by_words_and_deadline_state(
+        graphql_client: httpx.AsyncClient, settings: Settings, app_conn: psycopg.Connection,
+        clean_reports: None) -> None:
+    now = datetime.now(UTC)
+    dogs = str(insert_report(app_conn, description="Trzy wałęsające się PSY przy szkole 100%_sure",
+                             created_at=now - timedelta(days=3)))
+    cars = str(insert_report(app_conn, description="Wyścigi samochodów nocą", created_at=now))
+    read = str(insert_report(app_conn, description="psy i koty", created_at=now - timedelta(days=1)))
+    await gql(graphql_client, OPEN, {"id": read}, officer(settings))
+    who = officer(settings)
+    assert listed(await gql(graphql_client, WORK, {"text": "psy"}, who)) == sorted([dogs, read])
+    assert listed(await gql(graphql_client, WORK, {"text": "  PSY   szkole "}, who)) == [dogs]
+    assert listed(await gql(graphql_client, WORK, {"text": "100%_"}, who)) == [dogs]
+    assert listed(await gql(graphql_client, WORK, {"text": "Tr_y"}, who)) == []   # no wildcards
+    assert listed(await gql(graphql_client, WORK, {"text": "%"}, who)) == [dogs]
+    assert listed(await gql(graphql_client, WORK, {"states": ["OVERDUE"]}, who)) == [dogs]
+    assert listed(await gql(graphql_client, WORK, {"states": ["PENDING"]}, who)) == sorted([cars, read])
+    body = await gql(graphql_client, WORK, {"states": ["OVERDUE"]}, who)
+    assert body["data"]["staffReports"]["edges"][0]["node"]["deadlines"] == {
+        "readState": "OVERDUE", "verifyState": "PENDING"}
+    too_many = await gql(graphql_client, WORK, {"text": " ".join(["w"] * 11)}, who)
+    assert codes(too_many) == ["BAD_USER_INPUT"]
+    anonymous = await gql(graphql_client, WORK, {"text": "psy"})
+    assert codes(anonymous) == ["UNAUTHENTICATED"] or codes(anonymous) == ["FORBIDDEN"]
+
+
+async def test_marking_abusive_and_internal_notes(
+        graphql_client: httpx.AsyncClient, settings: Settings, app_conn: psycopg.Connection,
+        public_conn: psycopg.Connection, clean_reports: None) -> None:
+    report = insert_report(app_conn, status="confirmed", published=True)
+    assert public_conn.execute("SELECT count(*) FROM open.reports WHERE id = %s", [report]).fetchone()[0] == 1
+    mark = 'mutation($id: ID!) { markReportAbusive(id: $id, comment: "spam") { id } }'
+    note = 'mutation($id: ID!, $t: String!) { addReportNote(id: $id, text: $t) { id } }'
+    assert codes(await gql(graphql_client, mark, {"id": str(report)}, officer(settings, OTHER_UNIT))) == [
+        "FORBIDDEN"]
+    assert "errors" not in await gql(graphql_client, mark, {"id": str(report)}, officer(settings))
+    public = "SELECT count(*) FROM open.reports WHERE id = %s"
+    assert public_conn.execute(public, [report]).fetchone()[0] == 0
+    assert codes(await gql(graphql_client, mark, {"id": str(report)}, officer(settings))) == ["BAD_USER_INPUT"]
+    assert "errors" not in await gql(graphql_client, note, {"id": str(report), "t": "called the school"},
+                                     officer(settings))
+    assert codes(await gql(graphql_client, note, {"id": str(report), "t": "  "}, officer(settings))) == [
+        "BAD_USER_INPUT"]
+    events = app_conn.execute("SELECT kind, comment FROM core.report_events WHERE report_id = %s "
+                              "ORDER BY seq", [report]).fetchall()
+    assert events[-2:] == [("marked_abusive", "spam"), ("note", "called the school")]

@@ -7,16 +7,18 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from gateway.graphql import validation
 from gateway.graphql.auth import Role
 from gateway.graphql.errors import BadInput
 from gateway.graphql.reports import (
     DEFAULT_PAGE,
     MAX_PAGE,
+    DeadlineState,
     PageInfo,
     Report,
     ReportConnection,
@@ -49,6 +51,22 @@ def decode_cursor(cursor: str, order: ReportOrder) -> tuple[datetime, uuid.UUID]
                        "you were given.", argument="after") from None
 
 
+MAX_WORDS = 10
+
+
+def work_filter(text: str | None, states: list[DeadlineState] | None) -> store_staff.WorkFilter | None:
+    if text is None and states is None:
+        return None
+    words = None
+    if text is not None:
+        checked = validation.text(text, "text", 200, single_line=True) or ""
+        words = checked.split()
+        if not words or len(words) > MAX_WORDS:
+            raise BadInput(f"text must hold 1 to {MAX_WORDS} words.", argument="text")
+    return store_staff.WorkFilter(words=words,
+                                  deadline_states=[s.value for s in states] if states is not None else None)
+
+
 @strawberry.type
 class StaffQuery:
     @strawberry.field(description=(
@@ -58,7 +76,14 @@ class StaffQuery:
         "all. Filters apply to the exact point and time and to the report's own county."))
     async def staff_reports(self, info: Info, filter: ReportFilter | None = None,
                             first: int = DEFAULT_PAGE, after: str | None = None,
-                            order_by: ReportOrder = ReportOrder.OCCURRED_ON_DESC) -> ReportConnection:
+                            order_by: ReportOrder = ReportOrder.OCCURRED_ON_DESC,
+                            text: Annotated[str | None, strawberry.argument(
+                                description="Words the description contains (all of them, in any "
+                                "case).")] = None,
+                            deadline_states: Annotated[list[DeadlineState] | None, strawberry.argument(
+                                description="Where reports stand against the deadline they wait "
+                                "for: read-by until read, then verify-by.")] = None,
+                            ) -> ReportConnection:
         context = info.context
         viewer = context.require(Role.OFFICER, Role.ANALYST)
         if not 0 <= first <= MAX_PAGE:
@@ -68,7 +93,7 @@ class StaffQuery:
         cursor = decode_cursor(after, order_by) if after is not None else None
         page = await store_staff.work_list(context.runtime.app_pool, f, unit,
                                            order_by is ReportOrder.OCCURRED_ON_DESC, first + 1, cursor,
-                                           selects_total(info))
+                                           selects_total(info), work_filter(text, deadline_states))
         edges = []
         for public, private in page.rows[:first]:
             context.loaders.private.prime(context.private_key(str(public["id"])), private)

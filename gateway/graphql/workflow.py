@@ -208,6 +208,26 @@ class WorkflowMutation:
 
         return await _officer_change(info, id, comment, change)
 
+    @strawberry.mutation(description="Officer: mark a report abusive (false, offensive, spam): it "
+                                      "leaves the public layer and is never published.")
+    async def mark_report_abusive(self, info: Info, id: strawberry.ID,
+                                  comment: str | None = None) -> Report | None:
+        async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
+            if not await store_reports.mark_abusive(conn, report["id"], actor, note):
+                raise BadInput("The report is marked abusive already.", field="id")
+
+        return await _officer_change(info, id, comment, change)
+
+    @strawberry.mutation(description="Officer: an internal note on a report (in its history for "
+                                      "staff; never shown to the citizen or the public).")
+    async def add_report_note(self, info: Info, id: strawberry.ID, text: str) -> Report | None:
+        async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
+            if not note:
+                raise BadInput("text is empty.", field="text")
+            await store_reports.add_note(conn, report["id"], actor, note)
+
+        return await _officer_change(info, id, text, change)
+
     @strawberry.mutation(description="Officer: hand a report to another police unit.")
     async def assign_report(self, info: Info, id: strawberry.ID, police_unit_id: str,
                             comment: str | None = None) -> Report | None:

@@ -36,7 +36,7 @@ CREATE INDEX reports_unit_created ON core.reports (police_unit_id, created_at);
 ALTER TABLE core.report_events DROP CONSTRAINT report_events_kind_check,
     ADD CONSTRAINT report_events_kind_check CHECK (kind IN (
         'created', 'status_changed', 'assigned', 'information_added', 'marked_abusive',
-        'contact_erased', 'opened', 'note'));
+        'contact_erased', 'photos_erased', 'opened', 'note'));
 
 -- Whether reports that were not confirmed stay on the public map (KMZB: they leave it).
 ALTER TABLE core.privacy_policy ADD COLUMN publish_not_confirmed boolean NOT NULL DEFAULT false;

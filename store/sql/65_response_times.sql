@@ -21,6 +21,7 @@ WITH policy AS (
     SELECT p.k, p.timezone, d.read_within, d.verify_within,
            date_trunc('month', now() AT TIME ZONE p.timezone)::date AS this_month
     FROM core.privacy_policy AS p CROSS JOIN core.workflow_deadlines AS d
+    LIMIT 1   -- both are single rows: saying so keeps the planner's estimates (and JIT) sane
 ), timed AS (
     SELECT r.police_unit_id,
            date_trunc('month', r.created_at AT TIME ZONE policy.timezone)::date AS month,
