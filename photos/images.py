@@ -17,6 +17,7 @@ MEDIA_TYPES = {media_type for media_type, _ in FORMATS.values()}
 EXTENSIONS = {media_type: extension for media_type, extension in FORMATS.values()}
 JPEG_QUALITY = 85
 WEBP_QUALITY = 85
+UNREADABLE_TEXT = "The image is damaged or incomplete and cannot be read."
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
@@ -72,14 +73,21 @@ def clean(data: bytes, limits: PhotoLimits) -> CleanPhoto:
         except PhotoRefused:
             raise
         except UnidentifiedImageError:
+            if _signed_as_ours(data):   # the signature is right, the rest is not
+                raise PhotoRefused(Refusal.UNREADABLE, UNREADABLE_TEXT) from None
             raise PhotoRefused(Refusal.UNSUPPORTED_TYPE, "The file is not a JPEG, PNG or WebP "
                                                          "image (judged by its content).") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PhotoRefused(Refusal.TOO_MANY_PIXELS, _too_many_pixels(limits)) from None
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError):
             # Pillow's ways of saying "truncated", "broken data stream", "bad chunk"...
-            raise PhotoRefused(Refusal.UNREADABLE, "The image is damaged or incomplete and "
-                                                   "cannot be read.") from None
+            raise PhotoRefused(Refusal.UNREADABLE, UNREADABLE_TEXT) from None
+
+
+def _signed_as_ours(data: bytes) -> bool:
+    """Whether the file starts with the signature of JPEG, PNG or WebP."""
+    return (data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
+            or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"))
 
 
 def _too_many_pixels(limits: PhotoLimits) -> str:
