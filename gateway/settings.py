@@ -126,6 +126,10 @@ class Settings(BaseSettings):
         description="Pixels per photo (width x height), checked before decoding (decompression bombs).")
     photo_max_side_px: int = Field(default=4096, ge=64, le=20_000,
                                    description="Longest side kept; larger photos are scaled down.")
+    photo_upload_timeout_s: float = Field(
+        default=120.0, gt=0, description="Longest time to receive a multipart body (a report with "
+                                         "photos, up to 16 MB from a phone); other bodies: "
+                                         "body_timeout_s.")
     photo_s3_bucket: str | None = Field(default=None, description="The bucket (s3 storage); not public.")
     photo_s3_endpoint_url: str | None = Field(
         default=None, description="The S3-compatible endpoint (MinIO, Ceph, Garage...); unset: AWS.")

@@ -91,4 +91,6 @@ async def report_photos(info: Info, report_id: str) -> list[ReportPhoto]:
     context = info.context
     rows = await context.loaders.photos.load(report_id)
     base = public_base(context.settings, context.request)
+    if base.startswith("ws"):   # asked over the WebSocket: the photo is fetched over HTTP(S)
+        base = "http" + base.removeprefix("ws")
     return [ReportPhoto.from_row(row, base) for row in rows]
