@@ -19,6 +19,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from PIL import Image
 from psycopg_pool import AsyncConnectionPool
+from pydantic import ValidationError
 
 from gateway.cli import main
 from gateway.photos import erase_photos_past_retention, photo_storage
@@ -438,3 +439,20 @@ async def test_photos_through_s3_storage(settings: Settings, app_conn: psycopg.C
         assert listed.get("KeyCount", 0) == 0
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------------------------- settings
+
+@pytest.mark.parametrize(("environment", "named"), [
+    ({"THREATMAP_PHOTO_STORAGE": "s3"}, "THREATMAP_PHOTO_S3_BUCKET"),
+    ({"THREATMAP_PHOTO_STORAGE": "s3", "THREATMAP_PHOTO_S3_BUCKET": "b",
+      "THREATMAP_PHOTO_S3_ENDPOINT_URL": "minio:9000"}, "THREATMAP_PHOTO_S3_ENDPOINT_URL"),
+    ({"THREATMAP_PHOTO_STORAGE": "ftp"}, "photo_storage"),
+    ({"THREATMAP_PHOTO_MAX_COUNT": "50"}, "photo_max_count"),
+])
+def test_bad_photo_settings_stop_the_start(environment: dict[str, str], named: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=named):
+        Settings()
