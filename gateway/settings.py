@@ -126,6 +126,10 @@ class Settings(BaseSettings):
         description="Pixels per photo (width x height), checked before decoding (decompression bombs).")
     photo_max_side_px: int = Field(default=4096, ge=64, le=20_000,
                                    description="Longest side kept; larger photos are scaled down.")
+    photo_rate_limit: str = Field(
+        default="20/hour", description="Reports with photos per client, counted before the photos "
+                                       "are decoded (refused ones too: decoding costs CPU), limits "
+                                       "syntax; submit_rate_limit counts stored reports.")
     photo_upload_timeout_s: float = Field(
         default=120.0, gt=0, description="Longest time to receive a multipart body (a report with "
                                          "photos, up to 16 MB from a phone); other bodies: "
@@ -190,7 +194,7 @@ class Settings(BaseSettings):
                                  f"path or trailing slash) or \"*\", as a JSON list, got {origin!r}")
         return origins
 
-    @field_validator("submit_rate_limit", "tracking_rate_limit")
+    @field_validator("submit_rate_limit", "tracking_rate_limit", "photo_rate_limit")
     @classmethod
     def _one_rate_limit(cls, text: str, info: ValidationInfo) -> str:
         try:
