@@ -57,7 +57,8 @@ async def test_the_token_shows_each_status_with_its_names_and_date(
     assert report["id"] == report_id and report["status"] == "confirmed_eliminated"
     names = statuses_config()
     steps = report["statusHistory"]
-    assert [s["status"]["id"] for s in steps] == ["under_verification", "confirmed", "confirmed_eliminated"]
+    assert [s["status"]["id"] for s in steps] == ["new", "under_verification", "confirmed",
+                                                  "confirmed_eliminated"]
     for step in steps:
         expected = names[step["status"]["id"]]
         assert step["status"]["namePl"] == expected["name_pl"]
@@ -65,7 +66,7 @@ async def test_the_token_shows_each_status_with_its_names_and_date(
         assert step["status"]["isClosed"] == bool(expected.get("closed"))
     times = [datetime.fromisoformat(s["at"]) for s in steps]
     assert all(t.tzinfo is not None for t in times)
-    assert before - timedelta(seconds=5) <= times[0] <= times[1] <= times[2] <= datetime.now(UTC)
+    assert before - timedelta(seconds=5) <= times[0] <= times[1] <= times[2] <= times[3] <= datetime.now(UTC)
     # Nothing an officer wrote or is, nothing of the other report.
     text = json.dumps(body)
     for secret in ("Nowak", "patrol 7", "Kowalski", "kwp-14", OFFICER_SUBJECT, "officer",
@@ -78,8 +79,7 @@ async def test_a_new_report_has_one_step(graphql_client: httpx.AsyncClient, clea
     mine = await new_report(graphql_client)
     body = await gql(graphql_client, TRACK, {"t": mine["trackingToken"]})
     [step] = body["data"]["reportByToken"]["statusHistory"]
-    assert step["status"] == {"id": "under_verification", "namePl": "weryfikowane",
-                              "nameEn": "under verification", "isClosed": False}
+    assert step["status"] == {"id": "new", "namePl": "zgłoszone", "nameEn": "reported", "isClosed": False}
 
 
 async def test_an_unknown_token_finds_nothing(graphql_client: httpx.AsyncClient) -> None:
@@ -109,4 +109,4 @@ async def test_staff_see_the_same_status_history(
     query = "query($id: ID!) { report(id: $id) { statusHistory { status { id } } } }"
     body = await gql(graphql_client, query, {"id": mine["report"]["id"]}, analyst)
     assert [s["status"]["id"] for s in body["data"]["report"]["statusHistory"]] == [
-        "under_verification", "not_confirmed"]
+        "new", "under_verification", "not_confirmed"]

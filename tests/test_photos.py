@@ -232,7 +232,7 @@ async def test_a_refused_photo_does_not_count_against_the_rate_limit(
         settings: Settings, app_conn: psycopg.Connection, clean_reports: None) -> None:
     async with running_app(settings.model_copy(update={"submit_rate_limit": "1/day"})) as (http, _):
         assert codes((await send(http, [b"GIF89a not a photo"])).json()) == ["BAD_USER_INPUT"]
-        assert (await submitted(http, [photo_bytes()]))["report"]["status"] == "under_verification"
+        assert (await submitted(http, [photo_bytes()]))["report"]["status"] == "new"
         assert codes((await send(http, [photo_bytes()])).json()) == ["RATE_LIMITED"]
 
 

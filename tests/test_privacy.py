@@ -32,7 +32,7 @@ CATALOGUE_TEXT_COLUMNS = {
     "police_unit_id", "group_id", "group_name_pl", "group_name_en", "name_pl", "name_en", "colour",
     "icon", "code", "level", "name", "parent_code", "area_code", "parent_id", "area_name", "offence",
     "from_status", "to_status", "category_name_pl", "category_name_en", "category_group_id",
-    "top_category",
+    "top_category", "police_unit_name",
 }
 # jsonb columns the public may see: counts by category id (checked in
 # test_category_count_maps_hold_only_category_ids_and_counts_of_at_least_k).

@@ -52,6 +52,12 @@ class Status:
     colour: str = strawberry.field(description="The map's colour of the status (#rrggbb).")
     next: list[strawberry.ID] = strawberry.field(description="Statuses it may change to.")
 
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> "Status":
+        return cls(id=r["id"], name_pl=r["name_pl"], name_en=r["name_en"], is_initial=r["is_initial"],
+                   is_closed=r["is_closed"], is_verdict=r["is_verdict"], colour=r["colour"],
+                   next=r["next"])
+
 
 @strawberry.type
 class ForwardBody:
@@ -114,10 +120,7 @@ class CatalogueQuery:
     @strawberry.field(description="The verification workflow's statuses and their transitions.")
     async def statuses(self, info: Info) -> list[Status]:
         rows = await reference.statuses(info.context.runtime.public_pool)
-        return [Status(id=r["id"], name_pl=r["name_pl"], name_en=r["name_en"],
-                       is_initial=r["is_initial"], is_closed=r["is_closed"],
-                       is_verdict=r["is_verdict"], colour=r["colour"], next=r["next"])
-                for r in rows]
+        return [Status.from_row(r) for r in rows]
 
     @strawberry.field(description="The bodies outside the police a confirmed threat may be "
                                   "forwarded to (`setReportStatus(forwardTo:)`).")

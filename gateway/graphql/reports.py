@@ -244,10 +244,8 @@ class Report:
         loaders = info.context.loaders
         changes = status_changes(await loaders.history.load(str(self.id)), self.status)
         rows = await loaders.statuses.load_many([status for _, status in changes])
-        return [StatusChange(at=at, status=Status(
-            id=row["id"], name_pl=row["name_pl"], name_en=row["name_en"], is_initial=row["is_initial"],
-            is_closed=row["is_closed"], next=row["next"])) for (at, _), row in zip(changes, rows, strict=True)
-            if row is not None]
+        return [StatusChange(at=at, status=Status.from_row(row))
+                for (at, _), row in zip(changes, rows, strict=True) if row is not None]
 
     @strawberry.field(description="Private (officers of the unit, analysts; never the citizen's "
                                   "token): the photos sent with the report, without metadata.")
