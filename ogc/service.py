@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ogc import bbox as bbox_shortcut
-from ogc import bridge, discovery, guard
+from ogc import bridge, discovery, filters, guard
 from ogc.config import add_temporal_extents, feature_providers, load_config
 from ogc.provider import DatabaseUnavailable
 from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
@@ -79,6 +79,18 @@ def _collections_with_tilesets(api: API, request: APIRequest, dataset: str | Non
     return headers, status, content
 
 
+def _unknown_names(params: Any, fields: set[str]) -> str | None:
+    """`sortby` and `properties` naming what the collection does not have (pygeoapi says only
+    "bad sortby property" / "unknown properties specified")."""
+    for parameter in ("sortby", "properties"):
+        names = [name.strip().lstrip("+-") if parameter == "sortby" else name.strip()
+                 for name in params.get(parameter, "").split(",") if name.strip()]
+        if unknown := [name for name in names if name not in fields | {"id"}]:
+            return (f"{parameter}: unknown propert{'y' if len(unknown) == 1 else 'ies'} "
+                    f"{', '.join(unknown)} (the collection's queryables list them)")
+    return None
+
+
 class OgcService:
     """The /ogc door: `routes()` at app build time, `start()` / `stop()` in the app's lifespan."""
 
@@ -88,9 +100,11 @@ class OgcService:
         self.api: API | None = None
         self.database: bridge.PublicDatabase | None = None
         self.fields: dict[str, set[str]] = {}
+        self.crs: dict[str, list[str]] = {}
 
     async def start(self, public_pool: AsyncConnectionPool) -> None:
         bbox_shortcut.install()
+        filters.install()
         database = bridge.PublicDatabase(public_pool, asyncio.get_running_loop())
         config = load_config(self.config_path, {"THREATMAP_OGC_URL": self.url,
                                                 "THREATMAP_OPEN_DATABASE": database.key,
@@ -103,6 +117,7 @@ class OgcService:
         self.database = database
         self.fields = {name: set(database.columns[p["table"]]) - {p.get("geom_field")}
                        for name, p in providers.items()}
+        self.crs = {name: list(p.get("crs", [])) for name, p in providers.items()}
         # get_oas asks each provider for its fields: run it off the loop the providers use.
         openapi = discovery.add_tile_paths(await asyncio.to_thread(get_oas, config))
         self.api = await asyncio.to_thread(API, config, openapi)
@@ -202,6 +217,11 @@ class OgcService:
             if unknown:
                 return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue",
                                           f"unknown query parameter: {', '.join(unknown)}")
+            if reason := _unknown_names(request.query_params, self.fields[collection]):
+                return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
+        if self.api is not None and collection in self.crs and (reason := filters.check(
+                request.query_params, request.method, await request.body(), self.crs[collection])):
+            return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
         if request.method == "POST" and request.headers.get("content-type") == "application/geo+json":
             return await self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED, "InvalidParameterValue",
                                       "collections are read-only")
