@@ -29,6 +29,7 @@ from starlette.staticfiles import StaticFiles
 
 from ogc import bbox as bbox_shortcut
 from ogc import bridge, discovery, filters, guard
+from ogc import openapi as ogc_openapi
 from ogc.config import add_temporal_extents, feature_providers, load_config
 from ogc.provider import DatabaseUnavailable
 from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
@@ -69,6 +70,14 @@ def _as_geojson(response: Response) -> Response:
             "content-type", "").startswith("application/json"):
         response.headers["content-type"] = "application/geo+json"
     return response
+
+
+def _landing_page(api: API, request: APIRequest) -> tuple:
+    """pygeoapi's landing page without links to services we do not run (ogc.discovery)."""
+    headers, status, content = core_api.landing_page(api, request)
+    if status == HTTPStatus.OK:
+        content = discovery.without_absent_links(api, request, content)
+    return headers, status, content
 
 
 def _collections_with_tilesets(api: API, request: APIRequest, dataset: str | None) -> tuple:
@@ -119,7 +128,10 @@ class OgcService:
                        for name, p in providers.items()}
         self.crs = {name: list(p.get("crs", [])) for name, p in providers.items()}
         # get_oas asks each provider for its fields: run it off the loop the providers use.
-        openapi = discovery.add_tile_paths(await asyncio.to_thread(get_oas, config))
+        crs_list = list(dict.fromkeys(crs for p in providers.values() for crs in p.get("crs", [])))
+        openapi = ogc_openapi.self_contained(
+            discovery.add_tile_paths(await asyncio.to_thread(get_oas, config)), crs_list,
+            frozenset(name for name, p in providers.items() if not p.get("geom_field")))
         self.api = await asyncio.to_thread(API, config, openapi)
         # pygeoapi keeps the configuration its HTML pages render with per locale, process-wide,
         # from the first page on: without this, an app started after another in the same process
@@ -169,7 +181,7 @@ class OgcService:
     # -- endpoints --------------------------------------------------------------------------
 
     async def landing_page(self, request: Request) -> Response:
-        return await self._call(request, core_api.landing_page)
+        return await self._call(request, _landing_page)
 
     async def openapi(self, request: Request) -> Response:
         return await self._call(request, core_api.openapi_)
