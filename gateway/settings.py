@@ -18,6 +18,8 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ogc.config import Publisher
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Never used to sign anything off loopback: see gateway/secret.py (issue 10, point 1).
 DEFAULT_JWT_SECRET = "change-me-local-development-only"
@@ -112,6 +114,15 @@ class Settings(BaseSettings):
     # Vector tiles (issue 6)
     tile_cache_mb: int = Field(default=64, ge=0, description="In-process tile cache; 0 disables it.")
     tile_max_age_s: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")
+    # The open data's publisher, on the OGC pages and in their metadata (issue 11, point 10)
+    publisher_name: str = Field(default=Publisher.name, min_length=1,
+                                description="Who publishes the open data (OGC pages, metadata).")
+    contact_email: str = Field(default=Publisher.email, pattern=r"^[^@\s]+@[^@\s]+$",
+                               description="Where users of the open data write (OGC pages, metadata).")
+    data_licence_name: str = Field(default=Publisher.licence_name, min_length=1,
+                                   description="The published data's licence, as named on the pages.")
+    data_licence_url: str = Field(default=Publisher.licence_url, pattern=r"^https?://\S+$",
+                                  description="The published data's licence (an http(s) URL).")
 
     @field_validator("port")
     @classmethod

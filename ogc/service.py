@@ -28,9 +28,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ogc import bbox as bbox_shortcut
-from ogc import bridge, discovery, filters, guard
+from ogc import bridge, discovery, filters, guard, pages
 from ogc import openapi as ogc_openapi
-from ogc.config import add_temporal_extents, feature_providers, load_config
+from ogc.config import Publisher, add_temporal_extents, feature_providers, load_config
 from ogc.provider import DatabaseUnavailable
 from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
 
@@ -103,9 +103,13 @@ def _unknown_names(params: Any, fields: set[str]) -> str | None:
 class OgcService:
     """The /ogc door: `routes()` at app build time, `start()` / `stop()` in the app's lifespan."""
 
-    def __init__(self, config_path: Path, base_url: str) -> None:
+    def __init__(self, config_path: Path, base_url: str, publisher: Publisher | None = None,
+                 translations: Callable[[str], Any] | None = None) -> None:
+        """`translations(lang)`: the gettext translations of the pages' texts (ogc.pages)."""
         self.config_path = config_path
         self.url = base_url.rstrip("/") + "/ogc"
+        self.publisher = publisher or Publisher()
+        self.translations = translations
         self.api: API | None = None
         self.database: bridge.PublicDatabase | None = None
         self.fields: dict[str, set[str]] = {}
@@ -114,11 +118,14 @@ class OgcService:
     async def start(self, public_pool: AsyncConnectionPool) -> None:
         bbox_shortcut.install()
         filters.install()
+        if self.translations is not None:
+            pages.install(self.translations)
         database = bridge.PublicDatabase(public_pool, asyncio.get_running_loop())
         config = load_config(self.config_path, {"THREATMAP_OGC_URL": self.url,
                                                 "THREATMAP_OPEN_DATABASE": database.key,
                                                 "THREATMAP_OGC_TEMPLATES": str(TEMPLATES_DIR),
-                                                "THREATMAP_OGC_STATIC": str(STATIC_DIR)})
+                                                "THREATMAP_OGC_STATIC": str(STATIC_DIR),
+                                                **self.publisher.placeholders()})
         providers = feature_providers(config)
         await database.load_columns([p["table"] for p in providers.values()])
         await add_temporal_extents(config, database)
