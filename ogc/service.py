@@ -140,6 +140,11 @@ class OgcService:
             discovery.add_tile_paths(await asyncio.to_thread(get_oas, config)), crs_list,
             frozenset(name for name, p in providers.items() if not p.get("geom_field")))
         self.api = await asyncio.to_thread(API, config, openapi)
+        # pygeoapi renders the tile matrix set pages with its whole configuration as their
+        # template settings (`render_j2_template(api.tpl_config, api.tpl_config, ...)`), where it
+        # finds no `path`: those pages fell back to pygeoapi's own frame, which loads Bootstrap
+        # from a CDN. With `path` there, they are ours like every other page.
+        self.api.tpl_config["path"] = str(TEMPLATES_DIR)
         # pygeoapi keeps the configuration its HTML pages render with per locale, process-wide,
         # from the first page on: without this, an app started after another in the same process
         # (tests) writes the first one's URL into its pages (links, scripts).
