@@ -10,6 +10,7 @@ parser: the same text parser, plus CQL2 JSON for a text that is a JSON object (n
 begins with "{", and a JSON filter only gets this far when `filter-lang=cql2-json` said so).
 """
 
+import functools
 import json
 from typing import Any
 
@@ -31,6 +32,12 @@ TERMINALS = {
     "LSQB": "[", "RSQB": "]", "COMMA": ",", "EQUAL": "=", "LESSTHAN": "<", "MORETHAN": ">",
     "PLUS": "+", "STAR": "*", "SLASH": "/", "BOOLEAN": "TRUE or FALSE", "$END": "the end",
 }
+
+
+# Parsing CQL2 text takes milliseconds (lark): the check and pygeoapi's own parse of the same text
+# share one parse. Safe to share: pygeoapi deep-copies the tree before it changes it
+# (modify_pygeofilter) and ogc/cql.py only reads it. A text that fails is not cached.
+_parse_cql2_text_once = functools.lru_cache(maxsize=256)(parse_cql2_text)
 
 
 class FilterSyntaxError(ValueError):
@@ -117,7 +124,7 @@ def _candidates(document: Any) -> list[Any]:
 
 def parse_text(text: str) -> ast.Node:
     try:
-        node = parse_cql2_text(text)
+        node = _parse_cql2_text_once(text)
     except UnexpectedInput as error:
         raise _text_error(error, text) from None
     except RecursionError:
@@ -204,7 +211,7 @@ def parse_filter_text(text: str) -> ast.Node:
     """pygeoapi's `parse_cql2_text`, reading a JSON object as CQL2 JSON (see the module's doc)."""
     if text.lstrip().startswith("{"):
         return parse_cql2_json(json.loads(text))
-    return parse_cql2_text(text)
+    return _parse_cql2_text_once(text)
 
 
 def install() -> None:
