@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 import tiles
+from gateway import i18n
 from gateway.body_timeout import BodyTimeout
 from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
@@ -37,7 +38,7 @@ from gateway.staff_photos import staff_photo
 from gateway.state import Runtime
 from gateway.urls import allowed_hosts, public_base
 from gateway.watchdog import ClusterWatchdog
-from ogc.config import image_origins
+from ogc.config import Publisher, image_origins
 from ogc.service import OgcService
 from store.channels import REPORT_EVENTS
 from store.locations import ManagedDatabase, external_urls
@@ -172,7 +173,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     check_jwt_secret(settings)
     graphql = graphql_app(settings)
     ogc_config = PROJECT_ROOT / "pygeoapi-config.yml"
-    ogc = OgcService(ogc_config, public_base(settings))
+    ogc = OgcService(ogc_config, public_base(settings),
+                     Publisher(settings.publisher_name, settings.contact_email, settings.data_licence_name,
+                               settings.data_licence_url),
+                     functools.partial(i18n.translations, "ogc"))
     tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
     photos = PhotoDesk(photo_storage(settings), photo_limits(settings))

@@ -18,6 +18,8 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ogc.config import Publisher
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Never used to sign anything off loopback: see gateway/secret.py (issue 10, point 1).
 DEFAULT_JWT_SECRET = "change-me-local-development-only"
@@ -153,6 +155,15 @@ class Settings(BaseSettings):
     photo_s3_access_key_id: str | None = Field(
         default=None, description="S3 credentials; unset: boto3's chain (AWS_* variables, roles).")
     photo_s3_secret_access_key: str | None = Field(default=None, description="See photo_s3_access_key_id.")
+    # The open data's publisher, on the OGC pages and in their metadata (issue 11, point 10)
+    publisher_name: str = Field(default=Publisher.name, min_length=1,
+                                description="Who publishes the open data (OGC pages, metadata).")
+    contact_email: str = Field(default=Publisher.email, pattern=r"^[^@\s]+@[^@\s]+$",
+                               description="Where users of the open data write (OGC pages, metadata).")
+    data_licence_name: str = Field(default=Publisher.licence_name, min_length=1,
+                                   description="The published data's licence, as named on the pages.")
+    data_licence_url: str = Field(default=Publisher.licence_url, pattern=r"^https?://\S+$",
+                                  description="The published data's licence (an http(s) URL).")
 
     @field_validator("port")
     @classmethod

@@ -3,6 +3,7 @@ app's settings and runtime, and the temporal extents measured from the data."""
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,21 @@ PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 # open (".."): the data grows while the service runs. Measured again before each collection or
 # items request (one indexed min()), so that a report published later never falls outside.
 TIME_RANGE_SQL = "SELECT min(occurred_on) FROM open.reports"
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Who publishes the open data, as the OGC pages and pygeoapi's metadata name them (the
+    settings THREATMAP_PUBLISHER_NAME, _CONTACT_EMAIL, _DATA_LICENCE_NAME, _DATA_LICENCE_URL)."""
+    name: str = "threatmap"
+    email: str = "opendata@example.org"
+    licence_name: str = "CC BY 4.0"
+    licence_url: str = "https://creativecommons.org/licenses/by/4.0/"
+
+    def placeholders(self) -> dict[str, str]:
+        return {"THREATMAP_PUBLISHER_NAME": self.name, "THREATMAP_CONTACT_EMAIL": self.email,
+                "THREATMAP_DATA_LICENCE_NAME": self.licence_name,
+                "THREATMAP_DATA_LICENCE_URL": self.licence_url}
 
 
 def interpolate(node: Any, values: Mapping[str, str]) -> Any:
@@ -36,9 +52,11 @@ def interpolate(node: Any, values: Mapping[str, str]) -> Any:
 
 
 def load_config(path: Path, values: Mapping[str, str]) -> dict[str, Any]:
-    """The configuration as pygeoapi expects it; `x-` keys are YAML anchors only and are dropped."""
+    """The configuration as pygeoapi expects it; `x-` keys are YAML anchors only and are dropped.
+    The publisher's placeholders not in `values` get `Publisher`'s defaults."""
     with path.open(encoding="utf-8") as handle:
         raw = yaml.safe_load(handle)
+    values = {**Publisher().placeholders(), **values}
     return interpolate({k: v for k, v in raw.items() if not k.startswith("x-")}, values)
 
 

@@ -69,9 +69,37 @@ def with_tileset_links(api: API, request: APIRequest, content: Any) -> Any:
         return content
     if not isinstance(document, dict):
         return content
+    without_geometry = {name for name, resource in api.config["resources"].items()
+                        if not any(p.get("geom_field") for p in resource.get("providers", [])
+                                   if p.get("type") == "feature")}
     for collection in document.get("collections", [document]):
         if isinstance(collection, dict):
             tileset_links(api, collection)
+            if collection.get("id") in without_geometry:
+                # pygeoapi requires a spatial extent in the configuration and writes it out; a
+                # collection without geometry (categories) has none.
+                extent = collection.get("extent", {})
+                extent.pop("spatial", None)
+                if not extent:
+                    collection.pop("extent", None)
+    return to_json(document, api.pretty_print)
+
+
+# Landing page links to what this service does not offer (pygeoapi links them always).
+ABSENT = ("/processes", "/jobs")
+
+
+def without_absent_links(api: API, request: APIRequest, content: Any) -> Any:
+    """pygeoapi's landing page JSON without its links to /processes (a 404 here)."""
+    if request.format == F_HTML or not isinstance(content, str):
+        return content
+    try:
+        document = json.loads(content)
+    except ValueError:
+        return content
+    if isinstance(document, dict) and isinstance(document.get("links"), list):
+        document["links"] = [link for link in document["links"]
+                             if not str(link.get("href", "")).split("?")[0].endswith(ABSENT)]
     return to_json(document, api.pretty_print)
 
 

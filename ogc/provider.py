@@ -56,7 +56,12 @@ class DatabaseUnavailable(ProviderGenericError):
 
 
 class BadQuery(ProviderInvalidQueryError):
+    """A request this collection cannot answer; its message is shown to the client (pygeoapi
+    shows a provider error's `user_msg` only, else "query error")."""
     ogc_exception_code = "InvalidParameterValue"
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg, user_msg=msg)
 
 
 @functools.cache
@@ -215,7 +220,11 @@ class OpenLayerProvider(BaseProvider):
                 raise BadQuery("this collection has no geometry: bbox does not apply")
             minx, miny, maxx, maxy = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else bbox
             if minx > maxx:  # an antimeridian-crossing box: no data of ours is near it
-                raise BadQuery("bbox: minx must not be greater than maxx")
+                raise BadQuery(f"bbox: minx ({minx:g}) is greater than maxx ({maxx:g}); "
+                               "the order is minx,miny,maxx,maxy")
+            if miny > maxy:
+                raise BadQuery(f"bbox: miny ({miny:g}) is greater than maxy ({maxy:g}); "
+                               "the order is minx,miny,maxx,maxy")
             clauses.append(sql.SQL("ST_Intersects({}, ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, "
                                    "{}))").format(sql.Identifier(self.geom), sql.Literal(STORAGE_SRID)))
             params |= {"bx0": minx, "by0": miny, "bx1": maxx, "by1": maxy}
@@ -271,7 +280,8 @@ class OpenLayerProvider(BaseProvider):
                 # data exception (a value of the wrong type for its property) or an operator or
                 # function the property's type does not have: the request's fault
                 log.info("OGC query on %s refused: %s", self.table, error)
-                raise BadQuery("a value or operator does not fit the property's type") from None
+                raise BadQuery("a value or operator of the filter does not fit the property's type: "
+                               f"{_first_line(error.diag.message_primary or str(error))}") from None
             log.error("OGC query on %s failed: %s", self.table, error)
             raise ProviderQueryError("query failed") from None
 
@@ -330,6 +340,10 @@ class OpenLayerProvider(BaseProvider):
             "geometry": row.get("__geometry"),
             "properties": {n: _json_value(row[n]) for n in names if n != self.id_field},
         }
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:200] if text.strip() else "no detail"
 
 
 def plan_rows(row: dict[str, Any]) -> int:

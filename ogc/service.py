@@ -28,8 +28,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ogc import bbox as bbox_shortcut
-from ogc import bridge, discovery, guard
-from ogc.config import add_temporal_extents, feature_providers, load_config
+from ogc import bridge, discovery, filters, guard, pages
+from ogc import openapi as ogc_openapi
+from ogc.config import Publisher, add_temporal_extents, feature_providers, load_config
 from ogc.provider import DatabaseUnavailable
 from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
 
@@ -71,6 +72,14 @@ def _as_geojson(response: Response) -> Response:
     return response
 
 
+def _landing_page(api: API, request: APIRequest) -> tuple:
+    """pygeoapi's landing page without links to services we do not run (ogc.discovery)."""
+    headers, status, content = core_api.landing_page(api, request)
+    if status == HTTPStatus.OK:
+        content = discovery.without_absent_links(api, request, content)
+    return headers, status, content
+
+
 def _collections_with_tilesets(api: API, request: APIRequest, dataset: str | None) -> tuple:
     """pygeoapi's collection descriptions with the vector tilesets links (ogc.discovery)."""
     headers, status, content = core_api.describe_collections(api, request, dataset)
@@ -79,23 +88,44 @@ def _collections_with_tilesets(api: API, request: APIRequest, dataset: str | Non
     return headers, status, content
 
 
+def _unknown_names(params: Any, fields: set[str]) -> str | None:
+    """`sortby` and `properties` naming what the collection does not have (pygeoapi says only
+    "bad sortby property" / "unknown properties specified")."""
+    for parameter in ("sortby", "properties"):
+        names = [name.strip().lstrip("+-") if parameter == "sortby" else name.strip()
+                 for name in params.get(parameter, "").split(",") if name.strip()]
+        if unknown := [name for name in names if name not in fields | {"id"}]:
+            return (f"{parameter}: unknown propert{'y' if len(unknown) == 1 else 'ies'} "
+                    f"{', '.join(unknown)} (the collection's queryables list them)")
+    return None
+
+
 class OgcService:
     """The /ogc door: `routes()` at app build time, `start()` / `stop()` in the app's lifespan."""
 
-    def __init__(self, config_path: Path, base_url: str) -> None:
+    def __init__(self, config_path: Path, base_url: str, publisher: Publisher | None = None,
+                 translations: Callable[[str], Any] | None = None) -> None:
+        """`translations(lang)`: the gettext translations of the pages' texts (ogc.pages)."""
         self.config_path = config_path
         self.url = base_url.rstrip("/") + "/ogc"
+        self.publisher = publisher or Publisher()
+        self.translations = translations
         self.api: API | None = None
         self.database: bridge.PublicDatabase | None = None
         self.fields: dict[str, set[str]] = {}
+        self.crs: dict[str, list[str]] = {}
 
     async def start(self, public_pool: AsyncConnectionPool) -> None:
         bbox_shortcut.install()
+        filters.install()
+        if self.translations is not None:
+            pages.install(self.translations)
         database = bridge.PublicDatabase(public_pool, asyncio.get_running_loop())
         config = load_config(self.config_path, {"THREATMAP_OGC_URL": self.url,
                                                 "THREATMAP_OPEN_DATABASE": database.key,
                                                 "THREATMAP_OGC_TEMPLATES": str(TEMPLATES_DIR),
-                                                "THREATMAP_OGC_STATIC": str(STATIC_DIR)})
+                                                "THREATMAP_OGC_STATIC": str(STATIC_DIR),
+                                                **self.publisher.placeholders()})
         providers = feature_providers(config)
         await database.load_columns([p["table"] for p in providers.values()])
         await add_temporal_extents(config, database)
@@ -103,9 +133,18 @@ class OgcService:
         self.database = database
         self.fields = {name: set(database.columns[p["table"]]) - {p.get("geom_field")}
                        for name, p in providers.items()}
+        self.crs = {name: list(p.get("crs", [])) for name, p in providers.items()}
         # get_oas asks each provider for its fields: run it off the loop the providers use.
-        openapi = discovery.add_tile_paths(await asyncio.to_thread(get_oas, config))
+        crs_list = list(dict.fromkeys(crs for p in providers.values() for crs in p.get("crs", [])))
+        openapi = ogc_openapi.self_contained(
+            discovery.add_tile_paths(await asyncio.to_thread(get_oas, config)), crs_list,
+            frozenset(name for name, p in providers.items() if not p.get("geom_field")))
         self.api = await asyncio.to_thread(API, config, openapi)
+        # pygeoapi renders the tile matrix set pages with its whole configuration as their
+        # template settings (`render_j2_template(api.tpl_config, api.tpl_config, ...)`), where it
+        # finds no `path`: those pages fell back to pygeoapi's own frame, which loads Bootstrap
+        # from a CDN. With `path` there, they are ours like every other page.
+        self.api.tpl_config["path"] = str(TEMPLATES_DIR)
         # pygeoapi keeps the configuration its HTML pages render with per locale, process-wide,
         # from the first page on: without this, an app started after another in the same process
         # (tests) writes the first one's URL into its pages (links, scripts).
@@ -154,7 +193,7 @@ class OgcService:
     # -- endpoints --------------------------------------------------------------------------
 
     async def landing_page(self, request: Request) -> Response:
-        return await self._call(request, core_api.landing_page)
+        return await self._call(request, _landing_page)
 
     async def openapi(self, request: Request) -> Response:
         return await self._call(request, core_api.openapi_)
@@ -202,9 +241,16 @@ class OgcService:
             if unknown:
                 return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue",
                                           f"unknown query parameter: {', '.join(unknown)}")
+            if reason := _unknown_names(request.query_params, self.fields[collection]):
+                return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
         if request.method == "POST" and request.headers.get("content-type") == "application/geo+json":
             return await self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED, "InvalidParameterValue",
                                       "collections are read-only")
+        # off the event loop: reading a CQL2 text takes milliseconds
+        if self.api is not None and collection in self.crs and (reason := await asyncio.to_thread(
+                filters.check, request.query_params, request.method, await request.body(),
+                self.crs[collection])):
+            return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
         return _as_geojson(await self._call(request, itemtypes_api.get_collection_items, collection,
                                             skip_valid_check=True))
 

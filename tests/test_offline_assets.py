@@ -24,7 +24,11 @@ UPDATE_SCRIPT = PROJECT_ROOT / "scripts" / "update-vendored.sh"
 PAGES = ["/", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html", "/ogc/collections?f=html",
          "/ogc/collections/reports?f=html", "/ogc/collections/reports/items?f=html",
          "/ogc/collections/reports/items/{item}?f=html", "/ogc/collections/reports/queryables?f=html",
-         "/ogc/openapi?f=html", "/ogc/openapi?f=html&ui=redoc"]
+         "/ogc/openapi?f=html", "/ogc/openapi?f=html&ui=redoc",
+         # the OGC pages in English too (Polish is their default), and a collection without geometry
+         "/ogc/?f=html&lang=en", "/ogc/collections/reports?f=html&lang=en",
+         "/ogc/collections/categories?f=html", "/ogc/tileMatrixSets?f=html",
+         "/ogc/TileMatrixSets/WebMercatorQuad?f=html"]
 # Every page, the map too (its script and style are files: the CSP allows no inline script).
 PAGES_WITHOUT_INLINE_SCRIPT = PAGES
 
@@ -232,8 +236,14 @@ async def test_browser_tools_work_offline_under_a_strict_csp(base: str,
             title = await page.inner_text(".swagger-ui .info .title")
             assert "threatmap" in title
 
-            # (ReDoc, ?ui=redoc, resolves every remote $ref of the document before it shows anything:
-            # offline it waits for issue 11 point 6, a document with no remote reference.)
+            # ReDoc resolves every $ref of the document before it shows anything: with none left
+            # pointing at another site (issue 11, point 6), it renders offline. Its sidebar's
+            # "API docs by Redocly" logo is an <img> from cdn.redoc.ly that the CSP blocks
+            # (img-src 'self'): nothing leaves, ReDoc hides the image; that one report is expected.
+            await page.goto(f"{base}/ogc/openapi?f=html&ui=redoc")
+            await page.locator("h1", has_text="threatmap").first.wait_for(timeout=60_000)
+            assert await page.locator("li[data-item-id]").count() >= 20
+            problems[:] = [p for p in problems if "cdn.redoc.ly/redoc/logo-mini.svg" not in p]
 
             # The OGC pages' Leaflet maps: the items of a page and the base map, both from us.
             await page.goto(f"{base}/ogc/collections/reports/items?f=html")
