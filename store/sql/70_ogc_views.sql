@@ -37,3 +37,21 @@ CREATE OR REPLACE VIEW open.ogc_categories AS
            sensitive, active, sort_order
     FROM open.categories;
 GRANT SELECT ON open.ogc_categories TO threatmap_public;
+
+-- The totals of area-statistics, per area: over everything, and per category, status, month and
+-- each pair of them (every subset of the three but the full cells, which area-statistics has).
+-- Each is summed from the UNSUPPRESSED counts and suppressed below k at its own level, so it is
+-- the true number of public reports it covers (not a sum of cells already cut below k). A NULL
+-- category_id, status or month means "all"; the id spells it `*` (e.g. `14:*:*:2026-03-01`).
+-- What differencing these against the cells reveals: README "Privacy", known limits.
+CREATE OR REPLACE VIEW open.ogc_area_totals AS
+    SELECT concat_ws(':', t.area_code, coalesce(t.category_id, '*'), coalesce(t.status, '*'),
+                     coalesce(t.month::text, '*')) AS id,
+           t.area_code, a.level, a.name AS area_name, t.category_id, t.status, t.month, t.count, a.geom
+    FROM (SELECT s.area_code, s.category_id, s.status, s.month, sum(s.n)::integer AS count
+          FROM core.area_counts AS s
+          GROUP BY s.area_code, CUBE (s.category_id, s.status, s.month)
+          HAVING GROUPING(s.category_id, s.status, s.month) <> 0) AS t
+    JOIN core.areas AS a ON a.code = t.area_code
+    WHERE t.count >= (SELECT k FROM core.privacy_policy);
+GRANT SELECT ON open.ogc_area_totals TO threatmap_public;
