@@ -12,7 +12,7 @@ import psycopg
 from pydantic import ValidationError
 
 from gateway.secret import WeakSecretError, with_jwt_secret
-from gateway.settings import Settings
+from gateway.settings import Settings, load_settings
 from store.errors import StoreSetupError
 from store.locations import DatabaseUrls, ManagedDatabase, external_urls
 from store.migrate import migrate, sql_status, status, upgrade
@@ -135,6 +135,12 @@ def cmd_graphql_schema(settings: Settings, args: argparse.Namespace) -> None:
         sys.stdout.write(schema_sdl())
 
 
+def cmd_settings_example(settings: Settings, args: argparse.Namespace) -> None:
+    from gateway.env_example import env_example
+
+    sys.stdout.write(env_example())
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="threatmap", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -176,6 +182,12 @@ def parser() -> argparse.ArgumentParser:
                                             "gateway/graphql/schema.graphql)")
     sdl.add_argument("--output", type=Path, metavar="FILE", help="write it to FILE instead")
     sdl.set_defaults(run=cmd_graphql_schema)
+
+    settings_cmd = commands.add_parser("settings", help="the service's settings").add_subparsers(
+        dest="settings", required=True)
+    settings_cmd.add_parser("example", help="print every setting with its description and default "
+                                            "(committed as .env.example)"
+                            ).set_defaults(run=cmd_settings_example)
     return root
 
 
@@ -183,9 +195,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
     try:
-        args.run(Settings(), args)
+        args.run(load_settings(), args)
     except ValidationError as error:
         sys.exit(f"threatmap: invalid setting: {error}")
+    except FileNotFoundError as error:
+        sys.exit(f"threatmap: {error}")
     except (StoreSetupError, PolicyError, WeakSecretError) as error:
         sys.exit(f"threatmap: {error}")
     except KeyboardInterrupt:
