@@ -94,6 +94,24 @@ def cmd_db_status(settings: Settings, args: argparse.Namespace) -> None:
             print(f"sql/{code.file.name}: {when}{stale}")
 
 
+def cmd_db_backup(settings: Settings, args: argparse.Namespace) -> None:
+    from store.backup import backup
+
+    with database(settings) as urls:
+        backup(urls.admin, args.file)
+    print(f"wrote {args.file} (pg_restore reads it; `threatmap db restore {args.file}`)")
+
+
+def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> None:
+    from store.backup import restore
+
+    with database(settings) as urls:
+        restore(urls.admin, args.file)
+        applied = upgrade(urls.admin)   # a dump of an older version: its pending migrations
+    print(f"restored {args.file}" + (f"; then applied {len(applied.migrations)} migrations"
+                                     if applied.migrations else ""))
+
+
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     with database(settings) as urls:
         migrate(urls.admin)
@@ -156,6 +174,13 @@ def parser() -> argparse.ArgumentParser:
                   ).set_defaults(run=cmd_db_migrate)
     db.add_parser("status", help="list migrations and database code files, and when they were applied"
                   ).set_defaults(run=cmd_db_status)
+    backup_cmd = db.add_parser("backup", help="dump the database with pg_dump (custom format)")
+    backup_cmd.add_argument("file", type=Path, help="the archive to write")
+    backup_cmd.set_defaults(run=cmd_db_backup)
+    restore_cmd = db.add_parser("restore", help="restore a `db backup` archive into a new, empty "
+                                                "database (roles and privileges included)")
+    restore_cmd.add_argument("file", type=Path, help="the archive to read")
+    restore_cmd.set_defaults(run=cmd_db_restore)
 
     seed_cmd = commands.add_parser("seed", help="load the catalogue, areas, police units")
     seed_cmd.add_argument("--demo", type=int, default=0, metavar="N",
