@@ -38,20 +38,21 @@ CREATE OR REPLACE VIEW open.ogc_categories AS
     FROM open.categories;
 GRANT SELECT ON open.ogc_categories TO threatmap_public;
 
--- The totals of area-statistics, per area: over everything, and per category, status, month and
--- each pair of them (every subset of the three but the full cells, which area-statistics has).
--- Each is summed from the UNSUPPRESSED counts and suppressed below k at its own level, so it is
--- the true number of public reports it covers (not a sum of cells already cut below k). A NULL
--- category_id, status or month means "all"; the id spells it `*` (e.g. `14:*:*:2026-03-01`).
+-- The totals of area-statistics per area, over every category, status and month: the area's
+-- total (category_id NULL, id `14:*`) and its total per category (id `14:vandalism`). Each is
+-- the true number of public reports it covers (core.tile_areas keeps them from the unsuppressed
+-- counts, store/sql/50_tile_pyramid.sql, so a read is ~400 rows, not an aggregation), published
+-- when at least k: not a sum of cells already cut below k. Totals per month or status, and any
+-- other combination, are GraphQL's (`stats` with `totals: true`, open.report_count_sums).
 -- What differencing these against the cells reveals: README "Privacy", known limits.
 CREATE OR REPLACE VIEW open.ogc_area_totals AS
-    SELECT concat_ws(':', t.area_code, coalesce(t.category_id, '*'), coalesce(t.status, '*'),
-                     coalesce(t.month::text, '*')) AS id,
-           t.area_code, a.level, a.name AS area_name, t.category_id, t.status, t.month, t.count, a.geom
-    FROM (SELECT s.area_code, s.category_id, s.status, s.month, sum(s.n)::integer AS count
-          FROM core.area_counts AS s
-          GROUP BY s.area_code, CUBE (s.category_id, s.status, s.month)
-          HAVING GROUPING(s.category_id, s.status, s.month) <> 0) AS t
+    SELECT concat_ws(':', t.area_code, coalesce(c.category_id, '*')) AS id,
+           t.area_code, a.level, a.name AS area_name, c.category_id, c.count, a.geom
+    FROM core.tile_areas AS t
     JOIN core.areas AS a ON a.code = t.area_code
-    WHERE t.count >= (SELECT k FROM core.privacy_policy);
+    CROSS JOIN LATERAL (SELECT NULL::text AS category_id, t.n AS count
+                        UNION ALL
+                        SELECT e.key, e.value::integer FROM jsonb_each(t.by_category) AS e
+                       ) AS c (category_id, count)
+    WHERE c.count >= (SELECT k FROM core.privacy_policy);
 GRANT SELECT ON open.ogc_area_totals TO threatmap_public;
