@@ -13,7 +13,7 @@ import psycopg
 from pydantic import ValidationError
 
 from gateway.secret import WeakSecretError, with_jwt_secret
-from gateway.settings import Settings
+from gateway.settings import Settings, load_settings
 from store.errors import StoreSetupError
 from store.locations import DatabaseUrls, ManagedDatabase, external_urls
 from store.migrate import migrate, sql_status, status, upgrade
@@ -95,6 +95,24 @@ def cmd_db_status(settings: Settings, args: argparse.Namespace) -> None:
             print(f"sql/{code.file.name}: {when}{stale}")
 
 
+def cmd_db_backup(settings: Settings, args: argparse.Namespace) -> None:
+    from store.backup import backup
+
+    with database(settings) as urls:
+        backup(urls.admin, args.file)
+    print(f"wrote {args.file} (pg_restore reads it; `threatmap db restore {args.file}`)")
+
+
+def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> None:
+    from store.backup import restore
+
+    with database(settings) as urls:
+        restore(urls.admin, args.file)
+        applied = upgrade(urls.admin)   # a dump of an older version: its pending migrations
+    print(f"restored {args.file}" + (f"; then applied {len(applied.migrations)} migrations"
+                                     if applied.migrations else ""))
+
+
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
     with database(settings) as urls:
         migrate(urls.admin)
@@ -162,6 +180,12 @@ def cmd_graphql_schema(settings: Settings, args: argparse.Namespace) -> None:
         sys.stdout.write(schema_sdl())
 
 
+def cmd_settings_example(settings: Settings, args: argparse.Namespace) -> None:
+    from gateway.env_example import env_example
+
+    sys.stdout.write(env_example())
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="threatmap", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -177,6 +201,13 @@ def parser() -> argparse.ArgumentParser:
                   ).set_defaults(run=cmd_db_migrate)
     db.add_parser("status", help="list migrations and database code files, and when they were applied"
                   ).set_defaults(run=cmd_db_status)
+    backup_cmd = db.add_parser("backup", help="dump the database with pg_dump (custom format)")
+    backup_cmd.add_argument("file", type=Path, help="the archive to write")
+    backup_cmd.set_defaults(run=cmd_db_backup)
+    restore_cmd = db.add_parser("restore", help="restore a `db backup` archive into a new, empty "
+                                                "database (roles and privileges included)")
+    restore_cmd.add_argument("file", type=Path, help="the archive to read")
+    restore_cmd.set_defaults(run=cmd_db_restore)
 
     seed_cmd = commands.add_parser("seed", help="load the catalogue, areas, police units")
     seed_cmd.add_argument("--demo", type=int, default=0, metavar="N",
@@ -208,6 +239,12 @@ def parser() -> argparse.ArgumentParser:
                                             "gateway/graphql/schema.graphql)")
     sdl.add_argument("--output", type=Path, metavar="FILE", help="write it to FILE instead")
     sdl.set_defaults(run=cmd_graphql_schema)
+
+    settings_cmd = commands.add_parser("settings", help="the service's settings").add_subparsers(
+        dest="settings", required=True)
+    settings_cmd.add_parser("example", help="print every setting with its description and default "
+                                            "(committed as .env.example)"
+                            ).set_defaults(run=cmd_settings_example)
     return root
 
 
@@ -215,9 +252,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
     try:
-        args.run(Settings(), args)
+        args.run(load_settings(), args)
     except ValidationError as error:
         sys.exit(f"threatmap: invalid setting: {error}")
+    except FileNotFoundError as error:
+        sys.exit(f"threatmap: {error}")
     except (StoreSetupError, PolicyError, WeakSecretError) as error:
         sys.exit(f"threatmap: {error}")
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ naming the variable, instead of becoming an internal error on the first request 
 """
 
 import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Literal, Self
@@ -38,11 +39,19 @@ class Settings(BaseSettings):
         default=None,
         description="Connection for the public read-only role; derived from database_url if unset.",
     )
-    data_dir: Path = Field(default=PROJECT_ROOT / ".threatmap")
-    database_name: str = "threatmap"
-    config_dir: Path = Field(default=PROJECT_ROOT / "config")
-    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "THREATMAP_HOST"))
-    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "THREATMAP_PORT"))
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".threatmap",
+        description="Folder of the managed cluster (without database_url) and the generated staff "
+                    "token key.")
+    database_name: str = Field(default="threatmap",
+                               description="Database name in the managed cluster.")
+    config_dir: Path = Field(
+        default=PROJECT_ROOT / "config",
+        description="Folder of the catalogue, the privacy policy and the boundaries.")
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "THREATMAP_HOST"),
+                      description="Address `threatmap serve` listens on.")
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "THREATMAP_PORT"),
+                      description="Port `threatmap serve` listens on.")
     public_url: str | None = Field(
         default=None, description="The URL clients reach the service at (links in OGC, TileJSON)."
     )
@@ -54,7 +63,7 @@ class Settings(BaseSettings):
         default=["*"], description="Origins whose browser pages may call /ogc, /graphql and /tiles "
                                    "(CORS): a JSON list such as [\"https://portal.example.org\"]; "
                                    "[\"*\"] any origin (no cookies are used: no credentials).")
-    pool_max_size: int = Field(default=10, ge=1)
+    pool_max_size: int = Field(default=10, ge=1, description="Connections in each database pool.")
     pool_timeout_s: float = Field(default=5.0, gt=0, description="Longest wait for a database connection.")
     maintenance_interval_s: float = Field(
         default=60.0, gt=0, description="How often the server publishes due reports and purges."
@@ -92,9 +101,9 @@ class Settings(BaseSettings):
     graphql_max_body_bytes: int = Field(
         default=65_536, gt=0, description="Larger HTTP bodies get 413; a larger WebSocket message "
                                           "closes its connection (1009).")
-    graphql_max_depth: int = Field(default=10, ge=2)
-    graphql_max_aliases: int = Field(default=30, ge=1)
-    graphql_max_tokens: int = Field(default=3000, ge=100)
+    graphql_max_depth: int = Field(default=10, ge=2, description="Deepest selection of a document.")
+    graphql_max_aliases: int = Field(default=30, ge=1, description="Aliases in one document.")
+    graphql_max_tokens: int = Field(default=3000, ge=100, description="Tokens in one document.")
     # WebSocket limits and fairness (issue 10, points 3 and 5)
     graphql_max_list_items: int = Field(
         default=100, ge=1, description="Items of any list argument (filters); more: BAD_USER_INPUT.")
@@ -291,6 +300,26 @@ class Settings(BaseSettings):
     def checked(self) -> Self:
         """The same settings validated again: `model_copy(update=...)` does not validate."""
         return type(self).model_validate(self.model_dump(), by_name=True)
+
+
+# The env file the service reads (pydantic-settings' dotenv support), below the environment itself.
+ENV_FILE_VARIABLE = "THREATMAP_ENV_FILE"
+DEFAULT_ENV_FILE = ".env"
+
+
+def env_file() -> Path:
+    """THREATMAP_ENV_FILE, or `.env` in the working directory (read only if it exists)."""
+    return Path(os.environ.get(ENV_FILE_VARIABLE) or DEFAULT_ENV_FILE)
+
+
+def load_settings() -> Settings:
+    """The service's settings: the environment, then the env file (`.env.example` lists every
+    variable), then the defaults. Only the command line reads the file, so that `Settings()` in a
+    test or a library sees the environment alone."""
+    path = env_file()
+    if os.environ.get(ENV_FILE_VARIABLE) and not path.is_file():
+        raise FileNotFoundError(f"{ENV_FILE_VARIABLE} names {str(path)!r}, which is not a file")
+    return Settings(_env_file=path)  # type: ignore[call-arg]
 
 
 def _variable(info: ValidationInfo) -> str:

@@ -250,6 +250,7 @@ FIELDS = {
                 "voivodeship_code", "county_code", "police_unit_id"],
     "report-density": ["id", "cell_m", "cx", "cy", "category_id", "status", "month", "count"],
     "area-statistics": ["id", "area_code", "level", "area_name", "category_id", "status", "month", "count"],
+    "area-totals": ["id", "area_code", "level", "area_name", "category_id", "count"],
     "police-units": ["id", "name", "level", "area_code", "parent_id"],
     "categories": ["id", "group_id", "name_en", "colour", "sensitive", "active", "sort_order"],
 }

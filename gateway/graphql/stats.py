@@ -1,8 +1,10 @@
-"""Statistics from the anonymized aggregates (open.area_statistics): cells below k are absent
-there, so every sum here is a sum of published counts and tells nothing more than they do."""
+"""Report counts by category, status, area and month (store/stats.py): each bucket, and each
+total with `totals: true`, is the true number of public reports it covers, summed from the
+unsuppressed counts, and is left out when that number is below k."""
 
 from datetime import date
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -41,14 +43,26 @@ class StatsBucket:
     area_name: str | None
     month: date | None
     count: int
+    summed_over: list[StatsDimension] = strawberry.field(
+        default_factory=list,
+        description="The grouped dimensions this row is a total over (their fields are null): "
+                    "empty for a bucket; with `totals: true`, e.g. [CATEGORY] for an area's total "
+                    "over every category, and every grouped dimension for the overall total.")
 
 
 @strawberry.type
 class StatsQuery:
-    @strawberry.field(description="Report counts grouped by the given dimensions (small counts "
-                                  "are suppressed before summing, as in every public layer).")
+    @strawberry.field(description="Report counts grouped by the given dimensions. Each count is "
+                                  "the true number of public reports in its bucket, left out when "
+                                  "below the privacy threshold k (so a total is never a sum of "
+                                  "suppressed parts).")
     async def stats(self, info: Info, group_by: list[StatsDimension],
-                    filter: StatsFilter | None = None) -> list[StatsBucket]:
+                    filter: StatsFilter | None = None,
+                    totals: Annotated[bool, strawberry.argument(
+                        description="Also the totals over every subset of the grouped dimensions "
+                                    "(per area, per category, ..., overall), each counted from "
+                                    "the reports and left out below k on its own.")] = False
+                    ) -> list[StatsBucket]:
         f = filter or StatsFilter()
         dims = list(dict.fromkeys(group_by))
         if f.month_from and f.month_to and f.month_from > f.month_to:
@@ -58,8 +72,8 @@ class StatsQuery:
             statuses=status_ids(f.statuses) if f.statuses is not None else None,
             area_code=f.area_code, month_from=f.month_from, month_to=f.month_to)
         rows = await store_stats.counts(info.context.runtime.public_pool, [d.value for d in dims],
-                                        wanted)
-        return [StatsBucket(category=r.get("category_id"), status=r.get("status"),
-                            area_code=r.get("area_code"), area_name=r.get("area_name"),
-                            month=r.get("month"), count=r["count"])
-                for r in rows if r["count"] is not None]
+                                        wanted, totals=totals)
+        return [StatsBucket(category=r["category_id"], status=r["status"], area_code=r["area_code"],
+                            area_name=r["area_name"], month=r["month"], count=r["count"],
+                            summed_over=[StatsDimension(d) for d in r["summed_over"]])
+                for r in rows]

@@ -47,3 +47,21 @@ CREATE OR REPLACE VIEW open.ogc_response_times AS
            t.verified_in_time_percent, u.geom
     FROM open.response_times AS t JOIN open.police_units AS u ON u.id = t.police_unit_id;
 GRANT SELECT ON open.ogc_response_times TO threatmap_public;
+-- The totals of area-statistics per area, over every category, status and month: the area's
+-- total (category_id NULL, id `14:*`) and its total per category (id `14:vandalism`). Each is
+-- the true number of public reports it covers (core.tile_areas keeps them from the unsuppressed
+-- counts, store/sql/50_tile_pyramid.sql, so a read is ~400 rows, not an aggregation), published
+-- when at least k: not a sum of cells already cut below k. Totals per month or status, and any
+-- other combination, are GraphQL's (`stats` with `totals: true`, open.report_count_sums).
+-- What differencing these against the cells reveals: README "Privacy", known limits.
+CREATE OR REPLACE VIEW open.ogc_area_totals AS
+    SELECT concat_ws(':', t.area_code, coalesce(c.category_id, '*')) AS id,
+           t.area_code, a.level, a.name AS area_name, c.category_id, c.count, a.geom
+    FROM core.tile_areas AS t
+    JOIN core.areas AS a ON a.code = t.area_code
+    CROSS JOIN LATERAL (SELECT NULL::text AS category_id, t.n AS count
+                        UNION ALL
+                        SELECT e.key, e.value::integer FROM jsonb_each(t.by_category) AS e
+                       ) AS c (category_id, count)
+    WHERE c.count >= (SELECT k FROM core.privacy_policy);
+GRANT SELECT ON open.ogc_area_totals TO threatmap_public;
