@@ -50,7 +50,7 @@ MORE = fuzz_settings(FUZZ, max_examples=60)
 
 # -- values: well-formed ones, to get past the first check, and hostile ones -------------------
 CATEGORIES = ["vandalism", "illegal-dumping", "begging", "road-safety", "no-such-category"]
-STATUSES = ["under_verification", "UNDER_VERIFICATION", "confirmed", "not_confirmed",
+STATUSES = ["new", "under_verification", "UNDER_VERIFICATION", "confirmed", "not_confirmed",
             "confirmed_eliminated", "lost"]
 AREAS = ["14", "12", "02", "1405", "1465", "99"]
 UNITS = ["kpp-1405", "kwp-14", "no-such-unit"]
@@ -251,6 +251,8 @@ FIELDS = {
     "report-density": ["id", "cell_m", "cx", "cy", "category_id", "status", "month", "count"],
     "area-statistics": ["id", "area_code", "level", "area_name", "category_id", "status", "month", "count"],
     "area-totals": ["id", "area_code", "level", "area_name", "category_id", "count"],
+    "police-response-times": ["id", "police_unit_id", "police_unit_name", "level", "month", "reports",
+                              "read_median_hours", "verify_p90_hours"],
     "police-units": ["id", "name", "level", "area_code", "parent_id"],
     "categories": ["id", "group_id", "name_en", "colour", "sensitive", "active", "sort_order"],
 }
