@@ -6,6 +6,7 @@ import logging
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from gateway.metrics import JobMetrics
 from store import jobs
 from store.errors import DATABASE_UNAVAILABLE
 
@@ -19,16 +20,25 @@ async def run_privacy_jobs(pool: AsyncConnectionPool) -> tuple[int, int]:
     return published, erased
 
 
-async def privacy_jobs_forever(pool: AsyncConnectionPool, interval_s: float) -> None:
+async def privacy_jobs_forever(pool: AsyncConnectionPool, interval_s: float,
+                               metrics: JobMetrics | None = None) -> None:
     """Runs the jobs every interval; a database outage is logged and retried, never fatal, and
-    so is any other database error (logged as an error: it will not go away by itself)."""
+    so is any other database error (logged as an error: it will not go away by itself). Each
+    run is counted in `metrics` (gateway.metrics) by its outcome."""
     while True:
+        outcome = "failed"
         try:
-            await run_privacy_jobs(pool)
+            published, erased = await run_privacy_jobs(pool)
+            if metrics:
+                metrics.ran(published, erased)
+            outcome = "ok"
         except DATABASE_UNAVAILABLE as error:
+            outcome = "skipped"
             log.warning("privacy jobs skipped: %s", error)
         except psycopg.Error:
             log.exception("privacy jobs failed")
+        if metrics and outcome != "ok":
+            metrics.runs.labels(outcome).inc()
         await asyncio.sleep(interval_s)
 
 
