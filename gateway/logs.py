@@ -10,8 +10,10 @@ caught. Two libraries log otherwise, so their lines are re-levelled here, in the
   a traceback, a database outage WARNING; an unexpected one stays ERROR (it is masked for the
   client by gateway.graphql.errors, which logs it too).
 - pygeoapi logs every exception it answers (bad CQL, an unknown collection) at ERROR with a
-  traceback: its own lines are kept from WARNING up, its ERROR lines dropped; the OGC door logs
-  each such answer itself (ogc.service: INFO for 4xx, ERROR with the traceback for 5xx).
+  traceback, and a WARNING on every items request without `offset`: its lines written while a
+  request is served are dropped, and the OGC door logs each exception answer itself
+  (ogc.service: INFO with the reason for 4xx, ERROR with the traceback for 5xx); its lines
+  outside requests (start-up: the configuration) are kept from WARNING up.
 """
 
 import logging
@@ -52,7 +54,8 @@ class LibraryLevels(logging.Filter):
             elif is_unavailable(error.original_error):
                 _relevel(record, logging.WARNING)
             return True
-        return not (record.name.startswith("pygeoapi") and record.levelno >= logging.ERROR)
+        # pygeoapi while serving a request: its lines are dropped (see the module's docstring)
+        return not (record.name.startswith("pygeoapi") and current.get() is not None)
 
 
 def _relevel(record: logging.LogRecord, level: int) -> None:
@@ -69,15 +72,20 @@ def formatter(log_format: str, stream: TextIO) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT)
 
 
-def configure_logging(log_format: str = "auto", level: str = "INFO",
-                      stream: TextIO | None = None) -> logging.Handler:
-    """The process's logging: one handler on the root logger, every library's lines through it
-    (uvicorn's too: `threatmap serve` gives it no configuration of its own). Returns the handler."""
-    stream = stream or sys.stderr
+def log_handler(log_format: str, stream: TextIO) -> logging.Handler:
+    """A handler writing the service's lines to `stream` (request ids, libraries re-levelled)."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter(log_format, stream))
     handler.addFilter(RequestIdFilter())
     handler.addFilter(LibraryLevels())
+    return handler
+
+
+def configure_logging(log_format: str = "auto", level: str = "INFO",
+                      stream: TextIO | None = None) -> logging.Handler:
+    """The process's logging: one handler on the root logger, every library's lines through it
+    (uvicorn's too: `threatmap serve` gives it no configuration of its own). Returns the handler."""
+    handler = log_handler(log_format, stream or sys.stderr)
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)

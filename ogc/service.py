@@ -81,7 +81,7 @@ def _collections_with_tilesets(api: API, request: APIRequest, dataset: str | Non
     return headers, status, content
 
 
-def _logged(get_exception: Callable[..., tuple]) -> Callable[..., tuple]:
+def _logged(answer: Callable[..., tuple]) -> Callable[..., tuple]:
     """pygeoapi's exception answer, logged as the service logs (gateway.logs): a client's error
     at INFO with its reason and no traceback, a server error at ERROR with the traceback.
     (pygeoapi's own line, ERROR with a traceback for any status, is dropped there.)"""
@@ -91,7 +91,7 @@ def _logged(get_exception: Callable[..., tuple]) -> Callable[..., tuple]:
             log.error("OGC %d %s: %s", status, code, description, exc_info=sys.exc_info()[0] is not None)
         else:
             log.info("OGC %d %s: %s", status, code, description)
-        return get_exception(status, headers, format_, code, description)
+        return answer(status, headers, format_, code, description)
     return get_exception
 
 
