@@ -21,13 +21,15 @@ import sys
 from typing import TextIO
 
 from graphql import GraphQLError
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from gateway.graphql.errors import _is_expected
 from gateway.request_id import current
 from store.errors import is_unavailable
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# The time is left to journald (or whatever collects the lines); a request's id ends its lines.
+TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s%(request_tag)s"
 JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(request_id)s"   # and "time", ISO 8601 UTC
 JSON_NAMES = {"levelname": "level", "name": "logger", "exc_info": "traceback"}
 # Libraries whose every request would write lines below WARNING (pygeoapi: several per request).
@@ -40,6 +42,7 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = current.get()
+        record.request_tag = f" [{record.request_id}]" if record.request_id else ""
         return True
 
 
@@ -68,7 +71,8 @@ def formatter(log_format: str, stream: TextIO) -> logging.Formatter:
     if log_format == "auto":
         log_format = "text" if stream.isatty() else "json"
     if log_format == "json":
-        return JsonFormatter(JSON_FIELDS, rename_fields=JSON_NAMES, timestamp="time")
+        return JsonFormatter(JSON_FIELDS, rename_fields=JSON_NAMES, timestamp="time",
+                             reserved_attrs=[*RESERVED_ATTRS, "request_tag"])
     return logging.Formatter(TEXT_FORMAT)
 
 
