@@ -20,9 +20,12 @@ from starlette.staticfiles import StaticFiles
 import tiles
 from gateway import i18n
 from gateway.body_timeout import BodyTimeout
+from gateway.forwarded import ForwardedHeaders, PublicRedirects
 from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
 from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
+from gateway.metrics import Metrics
+from gateway.observe import Observe
 from gateway.photos import PhotoDesk, photo_limits, photo_storage
 from gateway.secret import check_jwt_secret
 from gateway.security_headers import (
@@ -89,7 +92,8 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
     )
 
 
-def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService, photos: PhotoDesk):
+def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService, photos: PhotoDesk,
+             metrics: Metrics | None):
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         managed = None
@@ -112,8 +116,11 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             app.state.runtime = runtime
             await ogc.start(runtime.public_pool)
             await tile_service.start(runtime.public_pool, urls.public)
-            jobs = asyncio.create_task(
-                privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s, photos.storage))
+            jobs = asyncio.create_task(privacy_jobs_forever(
+                runtime.app_pool, settings.maintenance_interval_s, photos.storage,
+                metrics.jobs if metrics else None))
+            if metrics and settings.metrics_port:
+                metrics.serve_apart(settings.host, settings.metrics_port)
             pool_checks = asyncio.create_task(
                 pools_checked_forever([runtime.app_pool, runtime.public_pool]))
             watchdog = None
@@ -123,6 +130,8 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             try:
                 yield
             finally:
+                if metrics:
+                    metrics.stop_apart()
                 await stop_in_order([
                     *([("the cluster watchdog", watchdog.stop())] if watchdog else []),
                     ("the OGC service", ogc.stop()),
@@ -153,7 +162,7 @@ def html_policies(ogc_config: Path) -> HtmlPolicies:
 # GraphQL-Require-Preflight: the CSRF header of file uploads (gateway.graphql.multipart).
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match", "GraphQL-Require-Preflight",
                         "Apollo-Require-Preflight"]
-CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Content-Crs", "Link"]
+CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Content-Crs", "Link", "X-Request-ID"]
 
 
 def cors(settings: Settings) -> Middleware:
@@ -173,15 +182,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     check_jwt_secret(settings)
     graphql = graphql_app(settings)
     ogc_config = PROJECT_ROOT / "pygeoapi-config.yml"
+    base_url = functools.partial(public_base, settings)
     ogc = OgcService(ogc_config, public_base(settings),
                      Publisher(settings.publisher_name, settings.contact_email, settings.data_licence_name,
                                settings.data_licence_url),
-                     functools.partial(i18n.translations, "ogc"))
+                     functools.partial(i18n.translations, "ogc"), request_base=base_url)
     tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
     photos = PhotoDesk(photo_storage(settings), photo_limits(settings))
-    base_url = functools.partial(public_base, settings)
     links = api_index(base_url)
+    metrics = (Metrics(lambda: getattr(app.state, "runtime", None), tile_service)
+               if settings.metrics != "off" else None)
+    metrics_route = ([Route("/metrics", metrics.endpoint(settings.metrics_clients))]
+                     if metrics and settings.metrics == "on" else [])
     app = Starlette(
         routes=[
             Route("/", index(links)),
@@ -199,20 +212,30 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # OGC API Tiles paths of the same tile engine: listed before the /ogc mount.
             *tiles.ogc_routes(tile_service, base_url),
             Mount("/ogc", routes=ogc.routes()),
+            *metrics_route,
         ],
-        # Cached tiles are answered before anything else (tiles.shortcut: GET, no body read,
-        # no link written, `nosniff` from tiles.reply); then the security headers are added to
-        # every other answer; a Host that is not allowed gets 400 (links follow Host when
-        # THREATMAP_PUBLIC_URL is unset: gateway.urls); CORS (preflights answered); a trickled
-        # body gets 408.
-        middleware=[Middleware(tiles.CachedTileShortcut, service=tile_service),
+        # The scheme, host and client a trusted proxy forwards replace the request's own
+        # (gateway.forwarded); every request gets an id, an access line and its metrics, and an
+        # unexpected exception its log line and a 500 (gateway.observe); cached tiles are
+        # answered before anything else (tiles.shortcut: GET, no body read, no link written,
+        # `nosniff` from tiles.reply); then the security headers are added to every other
+        # answer; a Host that is not allowed gets 400 (links follow Host when
+        # THREATMAP_PUBLIC_URL is unset: gateway.urls); redirects to the public URL when it is
+        # set; CORS (preflights answered); a trickled body gets 408.
+        middleware=[*([Middleware(ForwardedHeaders, trusted_proxies=settings.trusted_proxies)]
+                      if settings.trusted_proxies else []),
+                    Middleware(Observe, metrics=metrics.requests if metrics else None),
+                    Middleware(tiles.CachedTileShortcut, service=tile_service),
                     Middleware(SecurityHeaders, policies=html_policies(ogc_config)),
                     Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings),
                                www_redirect=False),
+                    *([Middleware(PublicRedirects, public_url=settings.public_url)]
+                      if settings.public_url else []),
                     cors(settings),
                     Middleware(BodyTimeout, timeout_s=settings.body_timeout_s,
                                multipart_timeout_s=settings.photo_upload_timeout_s)],
-        lifespan=lifespan(settings, ogc, tile_service, photos),
+        lifespan=lifespan(settings, ogc, tile_service, photos, metrics),
     )
     app.state.tile_service = tile_service
+    app.state.metrics = metrics
     return app

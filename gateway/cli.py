@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 from pydantic import ValidationError
 
+from gateway.logs import configure_logging
 from gateway.secret import WeakSecretError, with_jwt_secret
 from gateway.settings import Settings, load_settings
 from store.errors import StoreSetupError
@@ -54,7 +55,11 @@ def server_options(settings: Settings) -> dict[str, Any]:
     """
     from gateway.http_protocol import with_head_timeout
 
-    return {"proxy_headers": False, "http": with_head_timeout(settings.head_timeout_s),
+    # Logging is ours (gateway.logs: uvicorn's lines go through the root handler; the access
+    # lines, with request id and door, are gateway.observe's); forwarded headers are believed
+    # from THREATMAP_TRUSTED_PROXIES only, by the app (gateway.forwarded), not uvicorn's default.
+    return {"proxy_headers": False, "log_config": None, "access_log": False,
+            "http": with_head_timeout(settings.head_timeout_s),
             "timeout_graceful_shutdown": settings.shutdown_timeout_s,
             "limit_concurrency": settings.max_connections,
             "ws_max_size": settings.graphql_max_body_bytes}
@@ -71,7 +76,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     settings = with_jwt_secret(settings)
     app = create_app(settings)
     print(f"threatmap: starting on {public_base(settings)} (Ctrl-C stops it)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
                 **server_options(settings))
 
 
@@ -249,10 +254,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
     try:
-        args.run(load_settings(), args)
+        settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level)
+        args.run(settings, args)
     except ValidationError as error:
         sys.exit(f"threatmap: invalid setting: {error}")
     except FileNotFoundError as error:

@@ -7,6 +7,7 @@ import logging
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from gateway.metrics import JobMetrics
 from gateway.photos import erase_photos_past_retention
 from photos.storage import PhotoStorage, StorageError
 from store import jobs
@@ -30,21 +31,30 @@ async def erase_old_photos(pool: AsyncConnectionPool, storage: PhotoStorage) -> 
 
 
 async def privacy_jobs_forever(pool: AsyncConnectionPool, interval_s: float,
-                               photos: PhotoStorage | None = None) -> None:
+                               photos: PhotoStorage | None = None,
+                               metrics: JobMetrics | None = None) -> None:
     """Runs the jobs every interval; a database outage is logged and retried, never fatal, and
     so is any other database error (logged as an error: it will not go away by itself), and a
-    photo storage that cannot delete (the photos stay listed for erasure: the next run retries)."""
+    photo storage that cannot delete (the photos stay listed for erasure: the next run retries).
+    Each run is counted in `metrics` (gateway.metrics) by its outcome."""
     while True:
+        outcome = "failed"
         try:
-            await run_privacy_jobs(pool)
+            published, erased = await run_privacy_jobs(pool)
             if photos is not None:
                 await erase_old_photos(pool, photos)
+            if metrics:
+                metrics.ran(published, erased)
+            outcome = "ok"
         except DATABASE_UNAVAILABLE as error:
+            outcome = "skipped"
             log.warning("privacy jobs skipped: %s", error)
         except psycopg.Error:
             log.exception("privacy jobs failed")
         except StorageError as error:
             log.error("photos past retention could not be erased yet: %s", error)
+        if metrics and outcome != "ok":
+            metrics.runs.labels(outcome).inc()
         await asyncio.sleep(interval_s)
 
 

@@ -131,6 +131,20 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default=[], description="Peer addresses whose X-Forwarded-For is believed (JSON list).")
     report_max_age_days: int = Field(default=30, ge=1, description="Oldest occurredAt accepted.")
+    # Operations (issue 11, points 11 and 12): logs and metrics
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="Log lines as JSON objects (one a line, for journald, Loki, "
+                                    "ELK) or as text; auto: text on a terminal, JSON otherwise.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log lines written (INFO: one access line a request).")
+    metrics: str = Field(
+        default="on", description="Prometheus metrics: on (GET /metrics on the service's port, to "
+                                  "metrics_clients only), off, or a port number (served there, on "
+                                  "the service's host, to anyone who reaches that port).")
+    metrics_clients: list[str] = Field(
+        default=["127.0.0.0/8", "::1"],
+        description="Client addresses (after trusted_proxies) that may read /metrics on the "
+                    "service's port: a JSON list of IP addresses or networks.")
     # Vector tiles (issue 6)
     tile_cache_mb: int = Field(default=64, ge=0, description="In-process tile cache; 0 disables it.")
     tile_max_age_s: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")
@@ -273,7 +287,27 @@ class Settings(BaseSettings):
                              f"as async+memory:// or async+redis://host:6379, got {uri!r}")
         return uri
 
-    @field_validator("trusted_proxies")
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip().lower()
+        if value in ("on", "off") or (value.isdigit() and 0 < int(value) < 65536):
+            return value
+        raise ValueError(f"{_variable(info)} must be on, off or a port number (1-65535), got {value!r}")
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port metrics are served on apart from the service, if any."""
+        return int(self.metrics) if self.metrics.isdigit() else None
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
+
+    @field_validator("trusted_proxies", "metrics_clients")
     @classmethod
     def _addresses(cls, proxies: list[str], info: ValidationInfo) -> list[str]:
         for proxy in proxies:

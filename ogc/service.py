@@ -8,8 +8,10 @@ OpenAPI document made in memory at our start-up. No environment variable, no gen
 """
 
 import asyncio
+import contextvars
 import functools
 import logging
+import sys
 from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
@@ -100,16 +102,37 @@ def _unknown_names(params: Any, fields: set[str]) -> str | None:
     return None
 
 
+def _logged(answer: Callable[..., tuple]) -> Callable[..., tuple]:
+    """pygeoapi's exception answer, logged as the service logs (gateway.logs): a client's error
+    at INFO with its reason and no traceback, a server error at ERROR with the traceback.
+    (pygeoapi's own line, ERROR with a traceback for any status, is dropped there.)"""
+    def get_exception(status: int, headers: dict, format_: str | None, code: str,
+                      description: str) -> tuple:
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            log.error("OGC %d %s: %s", status, code, description, exc_info=sys.exc_info()[0] is not None)
+        else:
+            log.info("OGC %d %s: %s", status, code, description)
+        return answer(status, headers, format_, code, description)
+    return get_exception
+
+
 class OgcService:
-    """The /ogc door: `routes()` at app build time, `start()` / `stop()` in the app's lifespan."""
+    """The /ogc door: `routes()` at app build time, `start()` / `stop()` in the app's lifespan.
+
+    pygeoapi writes its links from one URL, given at start-up (`base_url`); `request_base`, when
+    given, is the public base URL of each request (gateway.urls: behind a trusted proxy, the
+    scheme and host it was asked for), and the links of an answer are rewritten to it when it
+    differs."""
 
     def __init__(self, config_path: Path, base_url: str, publisher: Publisher | None = None,
-                 translations: Callable[[str], Any] | None = None) -> None:
+                 translations: Callable[[str], Any] | None = None,
+                 request_base: Callable[[Request], str] | None = None) -> None:
         """`translations(lang)`: the gettext translations of the pages' texts (ogc.pages)."""
         self.config_path = config_path
         self.url = base_url.rstrip("/") + "/ogc"
         self.publisher = publisher or Publisher()
         self.translations = translations
+        self.request_base = request_base
         self.api: API | None = None
         self.database: bridge.PublicDatabase | None = None
         self.fields: dict[str, set[str]] = {}
@@ -145,6 +168,7 @@ class OgcService:
         # finds no `path`: those pages fell back to pygeoapi's own frame, which loads Bootstrap
         # from a CDN. With `path` there, they are ours like every other page.
         self.api.tpl_config["path"] = str(TEMPLATES_DIR)
+        self.api.get_exception = _logged(self.api.get_exception)  # type: ignore[method-assign]
         # pygeoapi keeps the configuration its HTML pages render with per locale, process-wide,
         # from the first page on: without this, an app started after another in the same process
         # (tests) writes the first one's URL into its pages (links, scripts).
@@ -172,16 +196,26 @@ class OgcService:
             return _response(*api.get_format_exception(api_request))
         loop = asyncio.get_running_loop()
         try:
+            # in the request's context: log lines written in the thread carry its request id
             headers, status, content = await loop.run_in_executor(
-                None, functools.partial(_threadsafe, loop, function, api, api_request, *args))
+                None, contextvars.copy_context().run,
+                functools.partial(_threadsafe, loop, function, api, api_request, *args))
         except Exception:
             log.exception("pygeoapi failed on %s", request.url.path)
             headers, status, content = api.get_exception(
                 HTTPStatus.INTERNAL_SERVER_ERROR, api_request.get_response_headers(**api.api_headers),
                 api_request.format, "NoApplicableCode", "internal error")
+        content = self._relinked(request, content)
         if status != HTTPStatus.NO_CONTENT:
             content = apply_gzip(headers, content)
         return _response(headers, status, content)
+
+    def _relinked(self, request: Request, content: Any) -> Any:
+        """`content` with its links on the request's public base URL (see the class)."""
+        if self.request_base is None or not isinstance(content, str):
+            return content
+        url = self.request_base(request) + "/ogc"
+        return content if url == self.url else content.replace(self.url, url)
 
     async def _refuse(self, request: Request, status: int, code: str, message: str) -> Response:
         api = self.api

@@ -56,7 +56,8 @@ class Server:
         clean = {k: v for k, v in os.environ.items()
                  if not k.startswith("THREATMAP_") and k not in ("DATABASE_URL", "HOST", "PORT")}
         self.env = {**clean, "THREATMAP_DATA_DIR": str(data_dir), "HOST": "127.0.0.1",
-                    "PORT": str(self.port), "THREATMAP_MAINTENANCE_INTERVAL_S": "3600", **env}
+                    "PORT": str(self.port), "THREATMAP_MAINTENANCE_INTERVAL_S": "3600",
+                    "THREATMAP_LOG_FORMAT": "text", **env}
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 240) -> "Server":

@@ -52,6 +52,7 @@ class TileCache:
         self.hits = 0
         self.misses = 0
         self.evicted = 0      # entries dropped because the data under them changed
+        self.pushed_out = 0   # entries dropped for room (least recently used first)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -130,5 +131,6 @@ class TileCache:
     def _evict(self) -> None:
         while self.bytes > self.max_bytes and self._entries:
             key, _ = self._entries.popitem(last=False)
+            self.pushed_out += 1
             self.bytes -= self._sizes.pop(key)
             self._unindex(key)
