@@ -236,15 +236,19 @@ class SnapshotWriter:
 
     def _tiles(self, conn: psycopg.Connection) -> Callable[[Path], int | None]:
         def write(path: Path) -> int | None:
-            stats = write_pmtiles(conn, path, self.config_dir, self.tiles_max_zoom, self.say)
+            stats = write_pmtiles(conn, path, self.config_dir, self.tiles_max_zoom, self.say,
+                                  stop=self.check_stop)
             return stats.tiles if stats.tiles else -1   # -1: nothing to publish
         return write
 
     # -- writing --------------------------------------------------------------------------------
-    def _write(self, target: Target, series: str, period: str | None,
-               known: dict[str, ManifestFile]) -> ManifestFile | None:
+    def check_stop(self) -> None:
         if self.stop.is_set():
             raise Cancelled()
+
+    def _write(self, target: Target, series: str, period: str | None,
+               known: dict[str, ManifestFile]) -> ManifestFile | None:
+        self.check_stop()
         relative = target.path(period)
         final = self.root / relative
         final.parent.mkdir(parents=True, exist_ok=True)

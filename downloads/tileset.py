@@ -10,6 +10,7 @@ with a fixed timestamp, so equal data gives an equal archive.
 """
 
 import gzip
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,9 +69,11 @@ def metadata(config_dir: Path, max_zoom: int) -> dict:
 
 
 def write_pmtiles(conn: psycopg.Connection, path: Path, config_dir: Path, max_zoom: int = MAX_ZOOM,
-                  progress: Progress | None = None) -> TilesetStats:
+                  progress: Progress | None = None,
+                  stop: Callable[[], None] | None = None) -> TilesetStats:
     """Writes the archive from one REPEATABLE READ snapshot of `open` (conn: the public role,
-    outside a transaction). Returns what it wrote; no file when there is no tile at all."""
+    outside a transaction). Returns what it wrote; no file when there is no tile at all.
+    `stop` is called now and then, and raises to abandon the work."""
     rendered = written = raw_bytes = 0
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -82,7 +85,9 @@ def write_pmtiles(conn: psycopg.Connection, path: Path, config_dir: Path, max_zo
             return TilesetStats(0, 0, 0)
         with open(path, "wb") as out:
             writer = Writer(out)
-            for tile_id, z, x, y in tiles:
+            for number, (tile_id, z, x, y) in enumerate(tiles):
+                if stop and number % 500 == 0:
+                    stop()   # raises when the snapshot is to stop
                 address = TileAddress(z, x, y)
                 if not address.touches_data():
                     continue

@@ -5,6 +5,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
@@ -17,11 +18,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+import downloads.http
 import tiles
+from downloads.snapshot import SnapshotWriter
 from gateway.body_timeout import BodyTimeout
 from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
-from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
+from gateway.maintenance import SnapshotJob, pools_checked_forever, privacy_jobs_forever
 from gateway.secret import check_jwt_secret
 from gateway.security_headers import (
     HtmlPolicies,
@@ -112,6 +115,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                 privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s))
             pool_checks = asyncio.create_task(
                 pools_checked_forever([runtime.app_pool, runtime.public_pool]))
+            snapshots = snapshot_job(settings, urls.public)
             watchdog = None
             if managed and managed.cluster.started_here:
                 watchdog = ClusterWatchdog(managed, settings.cluster_watchdog_s)
@@ -126,6 +130,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                     ("the report event listener", runtime.report_events.stop()),
                     ("the privacy jobs", cancel_task(jobs)),
                     ("the pool checks", cancel_task(pool_checks)),
+                    *([("the snapshot job", snapshots.stop())] if snapshots else []),
                     ("the public pool", runtime.public_pool.close()),
                     ("the application pool", runtime.app_pool.close()),
                 ])
@@ -134,6 +139,18 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                 await asyncio.to_thread(managed.stop)
 
     return run
+
+
+def snapshot_job(settings: Settings, public_url: str) -> "SnapshotJob | None":
+    """The open-data snapshots (downloads.snapshot), written as the public role, when enabled."""
+    if not settings.downloads_enabled:
+        return None
+    writer = SnapshotWriter(public_url, settings.data_dir, settings.config_dir)
+    job = SnapshotJob(writer, settings.downloads_check_interval_s,
+                      timedelta(hours=settings.downloads_latest_every_h),
+                      settings.downloads_month_closed_days)
+    job.start()
+    return job
 
 
 def html_policies(ogc_config: Path) -> HtmlPolicies:
@@ -145,9 +162,11 @@ def html_policies(ogc_config: Path) -> HtmlPolicies:
 
 
 # Request headers a page on another origin may send: the GraphQL bearer token, conditional tile
-# requests (Content-Type, Accept... are safelisted by Starlette). Headers it may read back.
-CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match"]
-CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Content-Crs", "Link"]
+# requests (Content-Type, Accept... are safelisted by Starlette), byte ranges of downloads (a
+# PMTiles reader on another origin). Headers it may read back.
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match", "Range", "If-Range"]
+CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Content-Crs", "Link", "Content-Range", "Accept-Ranges",
+                        "Content-Length", "Last-Modified"]
 
 
 def cors(settings: Settings) -> Middleware:
@@ -187,6 +206,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # OGC API Tiles paths of the same tile engine: listed before the /ogc mount.
             *tiles.ogc_routes(tile_service, base_url),
             Mount("/ogc", routes=ogc.routes()),
+            *downloads.http.routes(settings.data_dir, base_url),
         ],
         # Cached tiles are answered before anything else (tiles.shortcut: GET, no body read,
         # no link written, `nosniff` from tiles.reply); then the security headers are added to

@@ -112,6 +112,20 @@ class Settings(BaseSettings):
     # Vector tiles (issue 6)
     tile_cache_mb: int = Field(default=64, ge=0, description="In-process tile cache; 0 disables it.")
     tile_max_age_s: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")
+    # Open-data downloads (issue 14): snapshots under data_dir/downloads, served at /downloads
+    downloads_enabled: bool = Field(
+        default=True, description="Whether the server writes the open-data snapshots itself (the "
+                                  "latest daily, each closed month once); `threatmap export` "
+                                  "writes them on demand either way.")
+    downloads_check_interval_s: float = Field(
+        default=900.0, gt=0, description="How often the server checks whether a snapshot is due "
+                                         "(the first check this long after the start).")
+    downloads_latest_every_h: float = Field(
+        default=24.0, gt=0, description="Age at which the latest snapshot is written again.")
+    downloads_month_closed_days: int = Field(
+        default=62, ge=0, description="Days after a month's end when its archive is written (and "
+                                      "then never changed): reports may be submitted 30 days "
+                                      "late and published up to a month after that.")
 
     @field_validator("port")
     @classmethod
