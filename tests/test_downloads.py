@@ -391,7 +391,8 @@ async def test_a_range_request_gets_206_with_those_bytes(http: httpx.AsyncClient
 
 
 @pytest.mark.parametrize("path", [
-    "/downloads/../pyproject.toml", "/downloads/%2e%2e/%2e%2e/etc/passwd", "/downloads/..%2f..%2fetc%2fpasswd",
+    "/downloads/../pyproject.toml", "/downloads/%2e%2e/%2e%2e/etc/passwd",
+    "/downloads/..%2f..%2fetc%2fpasswd",
     "/downloads/latest/../../manifest.json", "/downloads/.lock", "/downloads/latest/.reports.csv.partial",
     "/downloads/latest/nothing.csv", "/downloads/latest/", "/downloads//etc/passwd",
     "/downloads/latest/reports.csv%00.txt", "/downloads/monthly/2026-03/../../latest/reports.csv/x",

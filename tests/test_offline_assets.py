@@ -24,7 +24,7 @@ UPDATE_SCRIPT = PROJECT_ROOT / "scripts" / "update-vendored.sh"
 PAGES = ["/", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html", "/ogc/collections?f=html",
          "/ogc/collections/reports?f=html", "/ogc/collections/reports/items?f=html",
          "/ogc/collections/reports/items/{item}?f=html", "/ogc/collections/reports/queryables?f=html",
-         "/ogc/openapi?f=html", "/ogc/openapi?f=html&ui=redoc"]
+         "/ogc/openapi?f=html", "/ogc/openapi?f=html&ui=redoc", "/downloads", "/downloads?lang=en"]
 # Every page, the map too (its script and style are files: the CSP allows no inline script).
 PAGES_WITHOUT_INLINE_SCRIPT = PAGES
 
