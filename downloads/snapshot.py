@@ -158,7 +158,7 @@ class SnapshotWriter:
 
     def __init__(self, public_url: str, data_dir: Path, config_dir: Path, *,
                  progress: Progress | None = None, stop: threading.Event | None = None,
-                 tiles_max_zoom: int = 14) -> None:
+                 tiles_max_zoom: int = 14, only: set[str] | None = None) -> None:
         self.public_url = public_url
         self.data_dir = Path(data_dir)
         self.root = downloads_dir(self.data_dir)
@@ -166,6 +166,7 @@ class SnapshotWriter:
         self.say = progress or (lambda text: log.info("downloads: %s", text))
         self.stop = stop or threading.Event()
         self.tiles_max_zoom = tiles_max_zoom
+        self.only = only   # "dataset.format" names to write (the benchmark); None: all
 
     # -- connections ----------------------------------------------------------------------------
     def connect(self) -> psycopg.Connection:
@@ -294,7 +295,8 @@ class SnapshotWriter:
             summary = self.summary(conn, period)
             self.say(f"{month or 'latest'}: {summary.rows:,} public reports")
             entries = [self._write(t, series, month, known)
-                       for t in self.targets(conn, period, summary, with_tiles=month is None)]
+                       for t in self.targets(conn, period, summary, with_tiles=month is None)
+                       if self.only is None or f"{t.dataset}.{t.format}" in self.only]
         kept = [f for f in manifest.files if not f.path.startswith(_folder(month))]
         manifest = Manifest(utc_now(), [*kept, *(e for e in entries if e is not None)])
         write_manifest(self.data_dir, manifest)
