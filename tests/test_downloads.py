@@ -316,7 +316,8 @@ def test_latest_modified_moves_only_when_the_content_changes(writer: SnapshotWri
 
 
 def test_closed_months_and_what_is_due(writer: SnapshotWriter, manifest: Manifest) -> None:
-    assert closed_months(date(2026, 1, 20), date(2026, 6, 1), 62) == ["2026-01", "2026-02", "2026-03"]
+    assert closed_months(date(2026, 1, 20), date(2026, 6, 2), 62) == ["2026-01", "2026-02", "2026-03"]
+    assert closed_months(date(2026, 1, 20), date(2026, 6, 1), 62) == ["2026-01", "2026-02"]
     assert closed_months(date(2026, 1, 20), date(2026, 6, 1), 0) == [
         "2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
     assert closed_months(None, date(2026, 6, 1), 0) == []
