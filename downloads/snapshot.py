@@ -227,7 +227,7 @@ class SnapshotWriter:
                 "police_statistics"), period or (None, None)),
             Target("police-statistics", "csv", csv(exports.police_statistics(period)),
                    period or (None, None)),
-            Target("categories", "csv", csv(exports.categories())),
+            Target("categories", "csv", csv(exports.categories(text_booleans=True))),
             Target("categories", "json", lambda path: writers.write_json_rows(
                 conn, exports.categories(), path, {"licence": "CC-BY-4.0"})),
         ]

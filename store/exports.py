@@ -142,7 +142,7 @@ ORDER BY a.level DESC, a.code
 
 CATEGORIES = """
 SELECT c.id, c.group_id, c.group_name_pl, c.group_name_en, c.name_pl, c.name_en, c.colour,
-       c.icon, c.sensitive, c.active, c.sort_order
+       c.icon, c.sensitive{text}, c.active{text}, c.sort_order
 FROM open.categories AS c
 ORDER BY c.sort_order, c.id
 """
@@ -166,8 +166,9 @@ def areas() -> sql.Composed:
     return sql.Composed([sql.SQL(AREAS.strip())])
 
 
-def categories() -> sql.Composed:
-    return sql.Composed([sql.SQL(CATEGORIES.strip())])
+def categories(*, text_booleans: bool = False) -> sql.Composed:
+    """The catalogue; booleans as true/false text for CSV (COPY writes t/f)."""
+    return sql.SQL(CATEGORIES.strip()).format(text=sql.SQL("::text" if text_booleans else ""))
 
 
 def report_dates() -> sql.Composed:
