@@ -136,6 +136,7 @@ def write_manifest(data_dir: Path, manifest: Manifest) -> None:
             json.dump(manifest.to_json(), out, ensure_ascii=False, indent=1)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)   # readable like the data files (mkstemp makes it 0600)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
