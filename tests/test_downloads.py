@@ -26,6 +26,7 @@ from pmtiles.tile import Compression, TileType
 
 from downloads.manifest import MEDIA_TYPES, Manifest, read_manifest
 from downloads.snapshot import SnapshotWriter, closed_months, month_bounds, run_due
+from gateway.maintenance import SnapshotJob
 from gateway.settings import Settings
 from store.locations import DatabaseUrls
 from tests.support import CONFIG_DIR, insert_report, running_app
@@ -327,6 +328,17 @@ def test_closed_months_and_what_is_due(writer: SnapshotWriter, manifest: Manifes
     # the latest is fresh, and no month is closed 100 years after it ended: nothing is due
     assert writer.latest_age() < timedelta(hours=1)
     assert run_due(writer, latest_every=timedelta(days=1), closed_after_days=36500) == []
+
+
+async def test_the_server_job_writes_what_is_due(writer: SnapshotWriter, manifest: Manifest) -> None:
+    """The maintenance loop's job (gateway.maintenance.SnapshotJob) on a worker thread: nothing
+    is due right after a snapshot; a stop is honoured."""
+    job = SnapshotJob(writer, interval_s=3600, latest_every=timedelta(days=1), closed_after_days=36500)
+    job.start()
+    assert await job.run_once() == []
+    await job.stop(wait_s=5)
+    assert writer.stop.is_set()
+    writer.stop.clear()
 
 
 # -- PMTiles -----------------------------------------------------------------------------------------
