@@ -21,7 +21,7 @@ from bench.common import (
 )
 
 SUITES = {"tiles": "bench.tiles", "ogc": "bench.ogc_items", "graphql": "bench.graphql_pages",
-          "hardening": "bench.hardening"}
+          "hardening": "bench.hardening", "downloads": "bench.downloads"}
 RESULTS = BENCH_DIR / "RESULTS.md"
 
 
@@ -41,7 +41,8 @@ def section(name: str, outcome: dict, module, ctx: Context, command: str) -> str
     if outcome.get("tiles"):
         lines += [f"Tile list: {outcome['tiles']} URLs ({outcome['distinct']} distinct), z 5-16, "
                   "weighted to the data.", ""]
-    lines += table(outcome["results"])
+    if outcome["results"]:
+        lines += table(outcome["results"])
     if outcome.get("extra"):
         lines += ["", *table(outcome["extra"])]
     if outcome.get("lines"):   # anything else the suite reports, as Markdown lines

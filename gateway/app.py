@@ -5,6 +5,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
@@ -17,13 +18,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+import downloads.http
 import tiles
+from downloads.snapshot import SnapshotWriter
 from gateway import i18n
 from gateway.body_timeout import BodyTimeout
 from gateway.forwarded import ForwardedHeaders, PublicRedirects
 from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
-from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
+from gateway.maintenance import SnapshotJob, pools_checked_forever, privacy_jobs_forever
 from gateway.metrics import Metrics
 from gateway.observe import Observe
 from gateway.photos import PhotoDesk, photo_limits, photo_storage
@@ -123,6 +126,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                 metrics.serve_apart(settings.host, settings.metrics_port)
             pool_checks = asyncio.create_task(
                 pools_checked_forever([runtime.app_pool, runtime.public_pool]))
+            snapshots = snapshot_job(settings, urls.public)
             watchdog = None
             if managed and managed.cluster.started_here:
                 watchdog = ClusterWatchdog(managed, settings.cluster_watchdog_s)
@@ -139,6 +143,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                     ("the report event listener", runtime.report_events.stop()),
                     ("the privacy jobs", cancel_task(jobs)),
                     ("the pool checks", cancel_task(pool_checks)),
+                    *([("the snapshot job", snapshots.stop())] if snapshots else []),
                     ("the public pool", runtime.public_pool.close()),
                     ("the application pool", runtime.app_pool.close()),
                 ])
@@ -147,6 +152,18 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                 await asyncio.to_thread(managed.stop)
 
     return run
+
+
+def snapshot_job(settings: Settings, public_url: str) -> "SnapshotJob | None":
+    """The open-data snapshots (downloads.snapshot), written as the public role, when enabled."""
+    if not settings.downloads_enabled:
+        return None
+    writer = SnapshotWriter(public_url, settings.data_dir, settings.config_dir)
+    job = SnapshotJob(writer, settings.downloads_check_interval_s,
+                      timedelta(hours=settings.downloads_latest_every_h),
+                      settings.downloads_month_closed_days)
+    job.start()
+    return job
 
 
 def html_policies(ogc_config: Path) -> HtmlPolicies:
@@ -158,11 +175,13 @@ def html_policies(ogc_config: Path) -> HtmlPolicies:
 
 
 # Request headers a page on another origin may send: the GraphQL bearer token, conditional tile
-# requests (Content-Type, Accept... are safelisted by Starlette). Headers it may read back.
+# requests (Content-Type, Accept... are safelisted by Starlette), byte ranges of downloads (a
+# PMTiles reader on another origin). Headers it may read back.
 # GraphQL-Require-Preflight: the CSRF header of file uploads (gateway.graphql.multipart).
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match", "GraphQL-Require-Preflight",
-                        "Apollo-Require-Preflight"]
-CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Content-Crs", "Link", "X-Request-ID"]
+                        "Apollo-Require-Preflight", "Range", "If-Range"]
+CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Content-Crs", "Link", "X-Request-ID", "Content-Range",
+                        "Accept-Ranges", "Content-Length", "Last-Modified"]
 
 
 def cors(settings: Settings) -> Middleware:
@@ -213,6 +232,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *tiles.ogc_routes(tile_service, base_url),
             Mount("/ogc", routes=ogc.routes()),
             *metrics_route,
+            *downloads.http.routes(settings.data_dir, base_url),
         ],
         # The scheme, host and client a trusted proxy forwards replace the request's own
         # (gateway.forwarded); every request gets an id, an access line and its metrics, and an

@@ -1,4 +1,5 @@
-"""The `threatmap` command: serve, db migrate/status, seed, privacy jobs, tokens, the GraphQL schema."""
+"""The `threatmap` command: serve, db migrate/status, seed, privacy jobs, tokens, the GraphQL schema,
+the open-data export."""
 
 import argparse
 import asyncio
@@ -191,6 +192,44 @@ def cmd_settings_example(settings: Settings, args: argparse.Namespace) -> None:
     sys.stdout.write(env_example())
 
 
+def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
+    from datetime import UTC, datetime
+
+    from downloads.snapshot import SnapshotBusy, SnapshotWriter, closes_on, due_months, month_bounds
+    from downloads.writers import ExportError
+
+    def say(text: str) -> None:
+        print(f"  {text}", flush=True)
+
+    today = datetime.now(UTC).date()
+    closed_days = settings.downloads_month_closed_days
+    if args.month:
+        try:
+            month_bounds(args.month)
+        except ValueError as error:
+            sys.exit(f"threatmap: --month: {error}")
+        if closes_on(args.month, closed_days) > today:
+            sys.exit(f"threatmap: {args.month} is not closed yet: its archive is written from "
+                     f"{closes_on(args.month, closed_days)} on (THREATMAP_DOWNLOADS_MONTH_CLOSED_DAYS)")
+    with database(settings) as urls:
+        writer = SnapshotWriter(urls.public, settings.data_dir, settings.config_dir, progress=say)
+        try:
+            if args.month:
+                print(f"writing the archive of {args.month}", flush=True)
+                if writer.write_month(args.month) is None:
+                    print(f"{args.month} is archived already (archives never change)")
+                    return
+            else:
+                print("writing the latest snapshot", flush=True)
+                writer.write_latest()
+                for month in due_months(writer, today, closed_days):
+                    print(f"writing the archive of {month}", flush=True)
+                    writer.write_month(month)
+        except (SnapshotBusy, ExportError) as error:
+            sys.exit(f"threatmap: {error}")
+    print(f"downloads written under {writer.root} (served at /downloads)")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="threatmap", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -237,6 +276,13 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--hours", type=float, default=8, help="validity (default 8)")
     token.add_argument("--subject", default="local-user", help="who the audit trail names")
     token.set_defaults(run=cmd_token)
+
+    export = commands.add_parser(
+        "export", help="write the open-data downloads now: the latest snapshot and every closed "
+                       "month not archived yet (files under THREATMAP_DATA_DIR/downloads)")
+    export.add_argument("--month", metavar="YYYY-MM",
+                        help="write only this closed month's archive (never rewritten once written)")
+    export.set_defaults(run=cmd_export)
 
     graphql = commands.add_parser("graphql", help="the GraphQL door").add_subparsers(
         dest="graphql", required=True)

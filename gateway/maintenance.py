@@ -1,12 +1,16 @@
-"""The periodic privacy jobs the server runs: publish reports due by the delay, erase old contacts
-and, with them, old photos."""
+"""The periodic jobs the server runs: publish reports due by the delay, erase old contacts
+and, with them, old photos, keep the pools healthy, write the open-data snapshots."""
 
 import asyncio
+import contextlib
 import logging
+from datetime import timedelta
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from downloads.snapshot import Cancelled, SnapshotBusy, SnapshotWriter, run_due
+from downloads.writers import ExportError
 from gateway.metrics import JobMetrics
 from gateway.photos import erase_photos_past_retention
 from photos.storage import PhotoStorage, StorageError
@@ -77,3 +81,55 @@ async def pools_checked_forever(pools: list[AsyncConnectionPool],
                 await pool.check()
             except DATABASE_UNAVAILABLE as error:
                 log.debug("pool check of %s failed: %s", pool.name, error)
+
+
+class SnapshotJob:
+    """The open-data snapshots (downloads.snapshot) in the server: every interval, what is due
+    (the latest snapshot when a day old, each closed month not yet archived) is written on a
+    worker thread; errors are logged and retried at the next check, never fatal. Stopping asks
+    the writer to stop at its next file (or next few tiles) and waits for it a while."""
+
+    def __init__(self, writer: SnapshotWriter, interval_s: float, latest_every: timedelta,
+                 closed_after_days: int) -> None:
+        self.writer = writer
+        self.interval_s = interval_s
+        self.latest_every = latest_every
+        self.closed_after_days = closed_after_days
+        self._task: asyncio.Task | None = None
+        self._running: asyncio.Future | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._forever())
+
+    async def run_once(self) -> list[str]:
+        self._running = asyncio.ensure_future(asyncio.to_thread(
+            run_due, self.writer, latest_every=self.latest_every,
+            closed_after_days=self.closed_after_days))
+        done = await asyncio.shield(self._running)
+        if done:
+            log.info("open-data snapshots written: %s", ", ".join(done))
+        return done
+
+    async def _forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.run_once()
+            except Cancelled:
+                return
+            except SnapshotBusy as error:
+                log.info("open-data snapshots skipped: %s", error)
+            except DATABASE_UNAVAILABLE as error:
+                log.warning("open-data snapshots skipped: %s", error)
+            except (psycopg.Error, ExportError, OSError):
+                log.exception("open-data snapshots failed")
+
+    async def stop(self, wait_s: float = 30.0) -> None:
+        self.writer.stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._running is not None and not self._running.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._running), wait_s)

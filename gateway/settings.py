@@ -187,6 +187,20 @@ class Settings(BaseSettings):
                                    description="The published data's licence, as named on the pages.")
     data_licence_url: str = Field(default=Publisher.licence_url, pattern=r"^https?://\S+$",
                                   description="The published data's licence (an http(s) URL).")
+    # Open-data downloads (issue 14): snapshots under data_dir/downloads, served at /downloads
+    downloads_enabled: bool = Field(
+        default=True, description="Whether the server writes the open-data snapshots itself (the "
+                                  "latest daily, each closed month once); `threatmap export` "
+                                  "writes them on demand either way.")
+    downloads_check_interval_s: float = Field(
+        default=900.0, gt=0, description="How often the server checks whether a snapshot is due "
+                                         "(the first check this long after the start).")
+    downloads_latest_every_h: float = Field(
+        default=24.0, gt=0, description="Age at which the latest snapshot is written again.")
+    downloads_month_closed_days: int = Field(
+        default=62, ge=0, description="Days after a month's end when its archive is written (and "
+                                      "then never changed): reports may be submitted 30 days "
+                                      "late and published up to a month after that.")
 
     @field_validator("port")
     @classmethod

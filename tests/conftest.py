@@ -62,7 +62,9 @@ def settings(urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Se
                     data_dir=tmp_path_factory.mktemp("unused-data-dir"), config_dir=CONFIG_DIR,
                     maintenance_interval_s=3600, submit_rate_limit="10000/hour",
                     tracking_rate_limit="10000/minute", allowed_hosts=["testserver"],
-                    photo_rate_limit="10000/hour")
+                    photo_rate_limit="10000/hour",
+                    downloads_enabled=False)   # tests/test_downloads.py writes its own
+
 
 
 @pytest.fixture(scope="session")

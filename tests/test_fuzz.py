@@ -427,3 +427,17 @@ def test_the_fuzz_values_reach_the_hostile_cases() -> None:
     """The strategies do produce what the fixes are about (else the fuzz above proves little)."""
     assert encoded({"v": BIG.format(5000)}) == b'{"v": ' + b"9" * 5000 + b"}"
     assert json_body({"s": "\x00\ud800"}) == b'{"s": "\\u0000\\ud800"}'
+
+
+@FEW
+@given(parts=st.lists(texts, min_size=1, max_size=4), params=st.lists(st.tuples(texts, texts), max_size=3),
+       headers=st.fixed_dictionaries({}, optional={"Range": texts, "If-None-Match": texts,
+                                                   "If-Modified-Since": texts, "If-Range": texts}))
+async def test_downloads_paths_and_headers(client: httpx.AsyncClient, parts: list[str],
+                                           params: list[tuple[str, str]], headers: dict[str, str]) -> None:
+    path = "/downloads/" + "/".join(segment(p) for p in parts)
+    query = urlencode(params, errors="surrogatepass")
+    safe = {k: v.encode("utf-8", "surrogatepass") for k, v in headers.items()
+            if all(ord(c) >= 0x20 and c != "\x7f" for c in v)}
+    assert_no_internal(await client.get(f"{path}?{query}" if query else path, headers=safe))
+    assert_no_internal(await client.get(f"/downloads?{query}" if query else "/downloads"))

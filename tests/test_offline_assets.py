@@ -28,7 +28,8 @@ PAGES = ["/", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html", "/ogc/colle
          # the OGC pages in English too (Polish is their default), and a collection without geometry
          "/ogc/?f=html&lang=en", "/ogc/collections/reports?f=html&lang=en",
          "/ogc/collections/categories?f=html", "/ogc/tileMatrixSets?f=html",
-         "/ogc/TileMatrixSets/WebMercatorQuad?f=html"]
+         "/ogc/TileMatrixSets/WebMercatorQuad?f=html",
+         "/downloads", "/downloads?lang=en"]
 # Every page, the map too (its script and style are files: the CSP allows no inline script).
 PAGES_WITHOUT_INLINE_SCRIPT = PAGES
 
