@@ -112,6 +112,17 @@ class Settings(BaseSettings):
     # Vector tiles (issue 6)
     tile_cache_mb: int = Field(default=64, ge=0, description="In-process tile cache; 0 disables it.")
     tile_max_age_s: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")
+    # The open-data catalogue and feeds (issue 14)
+    publisher_name: str = Field(
+        default="threatmap", min_length=1,
+        description="Who publishes the open data: the catalogue's dct:publisher and contact point.")
+    publisher_uri: str | None = Field(
+        default=None, description="The publisher's IRI in the catalogue (e.g. its entry in a "
+                                  "register); unset: an IRI under /catalog.")
+    contact_email: str = Field(default="opendata@example.org",
+                               description="The open data's contact e-mail (catalogue, OGC metadata).")
+    feed_entries: int = Field(default=50, ge=1, le=500,
+                              description="Newest reports an Atom feed lists.")
 
     @field_validator("port")
     @classmethod
@@ -141,6 +152,23 @@ class Settings(BaseSettings):
             raise ValueError(f"{_variable(info)} must be an http(s) URL such as "
                              f"https://map.example.org, got {url!r}")
         return url.rstrip("/")
+
+    @field_validator("publisher_uri")
+    @classmethod
+    def _absolute_iri(cls, uri: str | None, info: ValidationInfo) -> str | None:
+        if uri is not None:
+            parts = urlsplit(uri)
+            unsafe = any(c in uri for c in " <>\"{}|\\^`")
+            if parts.scheme not in ("http", "https") or not parts.netloc or unsafe:
+                raise ValueError(f"{_variable(info)} must be an absolute http(s) IRI, got {uri!r}")
+        return uri
+
+    @field_validator("contact_email")
+    @classmethod
+    def _email(cls, email: str, info: ValidationInfo) -> str:
+        if not re.fullmatch(r"[^@\s<>\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", email):
+            raise ValueError(f"{_variable(info)} must be an e-mail address, got {email!r}")
+        return email
 
     @field_validator("allowed_hosts")
     @classmethod
