@@ -18,6 +18,8 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 import tiles
+from catalog.graph import Publisher
+from catalog.http import CatalogConfig, CatalogService
 from gateway.body_timeout import BodyTimeout
 from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
@@ -86,7 +88,8 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
     )
 
 
-def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService):
+def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService,
+             catalog: CatalogService):
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         managed = None
@@ -108,6 +111,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             app.state.runtime = runtime
             await ogc.start(runtime.public_pool)
             await tile_service.start(runtime.public_pool, urls.public)
+            await catalog.start(runtime.public_pool)
             jobs = asyncio.create_task(
                 privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s))
             pool_checks = asyncio.create_task(
@@ -172,6 +176,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
     base_url = functools.partial(public_base, settings)
     links = api_index(base_url)
+    catalog = CatalogService(CatalogConfig(
+        settings.data_dir, Publisher(settings.publisher_name, settings.publisher_uri,
+                                     settings.contact_email), settings.feed_entries), base_url)
     app = Starlette(
         routes=[
             Route("/", index(links)),
@@ -187,6 +194,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # OGC API Tiles paths of the same tile engine: listed before the /ogc mount.
             *tiles.ogc_routes(tile_service, base_url),
             Mount("/ogc", routes=ogc.routes()),
+            # The open-data catalogue (DCAT-AP) and the Atom feeds (issue 14).
+            *catalog.routes(),
         ],
         # Cached tiles are answered before anything else (tiles.shortcut: GET, no body read,
         # no link written, `nosniff` from tiles.reply); then the security headers are added to
@@ -199,7 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                www_redirect=False),
                     cors(settings),
                     Middleware(BodyTimeout, timeout_s=settings.body_timeout_s)],
-        lifespan=lifespan(settings, ogc, tile_service),
+        lifespan=lifespan(settings, ogc, tile_service, catalog),
     )
     app.state.tile_service = tile_service
     return app
