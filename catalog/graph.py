@@ -334,7 +334,8 @@ class CatalogBuilder:
         for standard in spec["conforms"]:
             g.add((node, DCT.conformsTo, self.standard(standard)))
         for served in spec["serves"]:
-            g.add((node, DCAT.servesDataset, datasets[served]))
+            if served in datasets:
+                g.add((node, DCAT.servesDataset, datasets[served]))
         g.add((node, DCT.publisher, self.publisher))
         g.add((node, DCAT.contactPoint, self.contact))
         g.add((node, DCT.license, vocab.LICENCE_CC_BY_4_0))
@@ -391,8 +392,10 @@ class CatalogBuilder:
         datasets = {}
         for info in DATASETS:
             mine = [f for f in latest if MANIFEST_DATASET.get(f.dataset, f.dataset) == info.name]
-            datasets[info.name] = self.dataset(info, mine)
-        self.monthly([f for f in files if f.series == "monthly"])
+            if mine or info.ogc_collection:   # nothing to get it from: not listed (yet)
+                datasets[info.name] = self.dataset(info, mine)
+        if monthly := [f for f in files if f.series == "monthly"]:
+            self.monthly(monthly)
         for name, spec in SERVICES.items():
             self.service(name, spec, datasets)
         self.categories()
