@@ -24,7 +24,9 @@ UPDATE_SCRIPT = PROJECT_ROOT / "scripts" / "update-vendored.sh"
 PAGES = ["/", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html", "/ogc/collections?f=html",
          "/ogc/collections/reports?f=html", "/ogc/collections/reports/items?f=html",
          "/ogc/collections/reports/items/{item}?f=html", "/ogc/collections/reports/queryables?f=html",
-         "/ogc/openapi?f=html", "/ogc/openapi?f=html&ui=redoc"]
+         "/ogc/openapi?f=html", "/ogc/openapi?f=html&ui=redoc",
+         # the open-data catalogue's page and the feeds' index (issue 14)
+         "/catalog", "/catalog?f=html&lang=en", "/feeds", "/feeds?lang=en"]
 # Every page, the map too (its script and style are files: the CSP allows no inline script).
 PAGES_WITHOUT_INLINE_SCRIPT = PAGES
 
