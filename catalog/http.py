@@ -214,7 +214,8 @@ class CatalogService:
                 return JSONResponse({"code": "not_found", "detail": f"no such {kind}: {key}"},
                                     status_code=404)
             version = await queries.data_version(self.pool)
-            etag = _etag("feed", kind, key, lang, base, version, self.config.feed_entries)
+            today = datetime.now(UTC).date()     # dates a feed with no entry: part of the tag
+            etag = _etag("feed", kind, key, lang, base, version, self.config.feed_entries, today)
             headers = {"ETag": etag, "Vary": VARY, "Cache-Control": "public, max-age=300"}
             if _not_modified(request, etag, None):
                 return Response(status_code=304, headers=headers)
@@ -227,7 +228,7 @@ class CatalogService:
         path = "counties" if kind == "county" else "categories"
         head = feeds.FeedHead(f"{base}/feeds/{path}/{key}.atom", title, base,
                               self.config.publisher.name, self.config.publisher.email, lang)
-        body = feeds.atom_feed(head, entries, datetime.now(UTC).date())
+        body = feeds.atom_feed(head, entries, today)
         return Response(body, headers=headers, media_type=f"{feeds.MEDIA_TYPE}; charset=utf-8")
 
     async def county_feed(self, request: Request) -> Response:
