@@ -21,19 +21,19 @@ MEDIA_TYPE = "application/atom+xml"
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"
 
 TEXTS = {
-    "pl": {"county": "threatmap: nowe zgłoszenia, powiat {name} ({code})",
+    "pl": {"county": "threatmap: nowe zgłoszenia, {name} ({code})",
            "category": "threatmap: nowe zgłoszenia, kategoria {name}",
            "subtitle": "Nowo opublikowane zanonimizowane zgłoszenia zagrożeń (bez opisu, kontaktu, "
                        "dokładnego miejsca i godziny); daty to dni publikacji.",
-           "summary": "Kategoria: {category}. Status: {status}. Data: {day}. Obszar: powiat {county} "
+           "summary": "Kategoria: {category}. Status: {status}. Data: {day}. Obszar: {county} "
                       "({county_code}), województwo {voivodeship} ({voivodeship_code}). Punkt: środek "
                       "oczka siatki {cell} m.",
            "month": "{month} (miesiąc)", "rights": "CC BY 4.0: threatmap, zanonimizowane zgłoszenia"},
-    "en": {"county": "threatmap: new reports, county {name} ({code})",
+    "en": {"county": "threatmap: new reports, {name} ({code})",
            "category": "threatmap: new reports, category {name}",
            "subtitle": "Newly published anonymized threat reports (no description, contact, exact "
                        "place or time of day); dates are publication days.",
-           "summary": "Category: {category}. Status: {status}. Date: {day}. Area: county {county} "
+           "summary": "Category: {category}. Status: {status}. Date: {day}. Area: {county} "
                       "({county_code}), voivodeship {voivodeship} ({voivodeship_code}). Point: centre "
                       "of a {cell} m grid cell.",
            "month": "{month} (month)", "rights": "CC BY 4.0: threatmap, anonymized reports"},
