@@ -24,7 +24,7 @@ from catalog.datasets import (
     PROVENANCE,
     DatasetInfo,
 )
-from catalog.vocab import DCAT, DCT, FOAF, GSP, LOCN, SKOS, SPDX, VCARD
+from catalog.vocab import DCAT, DCATAP, DCT, FOAF, GSP, LOCN, SKOS, SPDX, VCARD
 from downloads.manifest import Manifest, ManifestFile
 
 LANGS = ("pl", "en")
@@ -47,20 +47,23 @@ SERVICES = {
             "endpoint": "/ogc", "description_url": "/ogc/openapi?f=json",
             "conforms": ("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
                          "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"),
-            "serves": ("reports", "report-density", "area-statistics", "categories")},
+            "serves": ("reports", "report-density", "area-statistics", "categories"),
+            "keywords": {"pl": ("OGC API", "obiekty", "GeoJSON"), "en": ("OGC API", "features", "GeoJSON")}},
     "tiles": {"title": {"pl": "Kafle wektorowe", "en": "Vector tiles"},
               "description": {"pl": "Kafle MVT warstw publicznych (XYZ, TileJSON 3.0, OGC API Tiles).",
                               "en": "MVT tiles of the public layers (XYZ, TileJSON 3.0, OGC API Tiles)."},
               "endpoint": "/tiles", "description_url": "/tiles/reports.json",
               "conforms": ("https://github.com/mapbox/tilejson-spec/tree/master/3.0.0",
                            "https://github.com/mapbox/vector-tile-spec/tree/master/2.1"),
-              "serves": ("reports", "report-density", "area-statistics")},
+              "serves": ("reports", "report-density", "area-statistics"),
+              "keywords": {"pl": ("kafle wektorowe", "MVT"), "en": ("vector tiles", "MVT")}},
     "graphql": {"title": {"pl": "GraphQL", "en": "GraphQL"},
                 "description": {"pl": "Interfejs GraphQL (zapytania, subskrypcje) danych publicznych.",
                                 "en": "The GraphQL API (queries, subscriptions) of the public data."},
                 "endpoint": "/graphql", "description_url": "/graphql/schema.graphql",
                 "conforms": ("https://spec.graphql.org/October2021/",),
-                "serves": ("reports", "categories", "area-statistics")},
+                "serves": ("reports", "categories", "area-statistics"),
+                "keywords": {"pl": ("GraphQL", "API"), "en": ("GraphQL", "API")}},
 }
 FEEDS_TEXT = {"pl": "Kanały Atom nowo opublikowanych zgłoszeń (według powiatów i kategorii)",
               "en": "Atom feeds of newly published reports (by county and by category)"}
@@ -141,8 +144,12 @@ class CatalogBuilder:
         g.add((self.extent, LOCN.geometry, Literal(
             '{"type":"Polygon","coordinates":[[' + f"[{west},{south}],[{east},{south}],[{east},{north}],"
             f"[{west},{north}],[{west},{south}]" + "]]}", datatype=GSP.geoJSONLiteral)))
+        g.add((self.extent, DCAT.centroid, Literal(
+            f"POINT({(west + east) / 2:.4f} {(south + north) / 2:.4f})", datatype=GSP.wktLiteral)))
         g.add((vocab.LICENCE_CC_BY_4_0, RDF.type, DCT.LicenseDocument))
         g.add((vocab.LICENCE_CC_BY_4_0, RDFS.seeAlso, URIRef(vocab.CC_BY_4_0_DEED)))
+        g.add((vocab.LICENCE_CC_BY_4_0, DCT.type, self.concept(
+            URIRef("http://purl.org/adms/licencetype/Attribution"), SKOS.Concept, "Attribution")))
         g.add((vocab.PUBLIC_ACCESS, RDF.type, DCT.RightsStatement))
         for lang, uri in vocab.LANGUAGE.items():
             g.add((uri, RDF.type, DCT.LinguisticSystem))
@@ -244,6 +251,13 @@ class CatalogBuilder:
         g.add((node, DCT.issued, _dt(file.issued)))
         g.add((node, DCT.modified, _dt(file.modified)))
         g.add((node, DCT.license, vocab.LICENCE_CC_BY_4_0))
+        stays = "STABLE" if file.series == "monthly" else "AVAILABLE"
+        g.add((node, DCATAP.availability, self.concept(vocab.availability(stays), SKOS.Concept, stays)))
+        _texts(g, node, DCT.description, {
+            "pl": f"Plik {fmt}: {what['pl']}, {when['pl']}"
+                  + (f", {file.rows} wierszy" if file.rows is not None else "") + ".",
+            "en": f"{fmt} file: {what['en']}, {when['en']}"
+                  + (f", {file.rows} rows" if file.rows is not None else "") + "."})
 
     def api_distribution(self, dataset: URIRef, info: DatasetInfo) -> None:
         g = self.g
@@ -259,6 +273,11 @@ class CatalogBuilder:
         g.add((node, DCT.format, self.concept(URIRef(f"{vocab.EU}file-type/GEOJSON"),
                                               DCT.MediaTypeOrExtent)))
         g.add((node, DCT.license, vocab.LICENCE_CC_BY_4_0))
+        g.add((node, DCATAP.availability, self.concept(vocab.availability("AVAILABLE"), SKOS.Concept,
+                                                       "AVAILABLE")))
+        _texts(g, node, DCT.description, {
+            "pl": "Obiekty kolekcji w OGC API Features (GeoJSON, HTML, CQL2, EPSG:2180), stronicowane.",
+            "en": "The collection's features in OGC API Features (GeoJSON, HTML, CQL2, EPSG:2180), paged."})
 
     def feeds_distribution(self, dataset: URIRef) -> None:
         g = self.g
@@ -272,6 +291,11 @@ class CatalogBuilder:
         g.add((node, DCT.format, self.concept(vocab.file_type("atom"), DCT.MediaTypeOrExtent)))
         g.add((node, DCT.conformsTo, self.standard(vocab.FORMAT_STANDARDS["atom"])))
         g.add((node, DCT.license, vocab.LICENCE_CC_BY_4_0))
+        g.add((node, DCATAP.availability, self.concept(vocab.availability("AVAILABLE"), SKOS.Concept,
+                                                       "AVAILABLE")))
+        _texts(g, node, DCT.description, {
+            "pl": "Indeks kanałów Atom: jeden kanał na powiat (TERYT) i jeden na kategorię.",
+            "en": "The index of the Atom feeds: one feed per county (TERYT) and one per category."})
         g.add((dataset, RDFS.seeAlso, self.iri("/feeds")))
 
     def dataset(self, info: DatasetInfo, files: Sequence[ManifestFile]) -> URIRef:
@@ -341,6 +365,9 @@ class CatalogBuilder:
         g.add((node, DCT.license, vocab.LICENCE_CC_BY_4_0))
         g.add((node, DCT.accessRights, vocab.PUBLIC_ACCESS))
         g.add((node, DCAT.theme, vocab.theme("JUST")))
+        for lang in LANGS:
+            for word in spec["keywords"][lang]:
+                g.add((node, DCAT.keyword, Literal(word, lang=lang)))
 
     def categories(self) -> None:
         """The category catalogue as a SKOS concept scheme: groups and categories."""

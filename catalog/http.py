@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from psycopg_pool import AsyncConnectionPool
+from rdflib import Graph
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -95,6 +98,8 @@ class CatalogService:
         self.base_url = base_url
         self.pool: AsyncConnectionPool | None = None
         self._bodies: OrderedDict[tuple, bytes] = OrderedDict()
+        self._graphs: OrderedDict[str, Graph] = OrderedDict()
+        self._lock = threading.Lock()
 
     async def start(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
@@ -109,19 +114,27 @@ class CatalogService:
                              extent["first_day"], extent["last_day"])
 
     def serialized(self, inputs: CatalogInputs, fmt: Format) -> bytes:
+        """The catalogue in `fmt`, built once per distinct inputs. Worker threads run this: the
+        caches are touched under a lock; two racing threads at worst build the same bytes twice."""
         key = (repr(inputs), fmt.key)
-        if (body := self._bodies.get(key)) is not None:
-            self._bodies.move_to_end(key)
-            return body
-        graph = build_graph(inputs)
+        with self._lock:
+            if (body := self._bodies.get(key)) is not None:
+                self._bodies.move_to_end(key)
+                return body
+            graph = self._graphs.get(key[0])
+        if graph is None:
+            graph = build_graph(inputs)
         if fmt.rdflib == "json-ld":
             body = graph.serialize(format="json-ld", context={p: str(n) for p, n in PREFIXES.items()},
                                    auto_compact=True, encoding="utf-8")
         else:
             body = graph.serialize(format=fmt.rdflib, encoding="utf-8")
-        self._bodies[key] = body
-        while len(self._bodies) > CACHE_SIZE:
-            self._bodies.popitem(last=False)
+        with self._lock:
+            self._graphs[key[0]] = graph
+            self._bodies[key] = body
+            for cache, size in ((self._graphs, 2), (self._bodies, CACHE_SIZE)):
+                while len(cache) > size:
+                    cache.popitem(last=False)
         return body
 
     async def catalog(self, request: Request) -> Response:
@@ -141,7 +154,8 @@ class CatalogService:
         if fmt is HTML:
             body = render("catalog.html", lang, **self.page(inputs, lang)).encode()
         else:
-            body = self.serialized(inputs, fmt)
+            # rdflib takes about a second for a year of archives (100 files): off the event loop
+            body = await asyncio.to_thread(self.serialized, inputs, fmt)
         etag = _etag(hashlib.sha256(body).hexdigest())
         headers = {"ETag": etag, "Vary": VARY, "Cache-Control": "public, max-age=300",
                    "Link": ", ".join(f'<{inputs.base}/catalog?f={f.key}>; rel="alternate"; '

@@ -42,6 +42,11 @@ def theme(code: str) -> URIRef:
     return URIRef(f"{EU}data-theme/{code}")
 
 
+def availability(code: str) -> URIRef:
+    """How long a distribution stays: STABLE (a closed month's archive), AVAILABLE (the latest)."""
+    return URIRef(f"{EU}planned-availability/{code}")
+
+
 def frequency(code: str) -> URIRef:
     """An EU frequency: DAILY, MONTHLY, IRREG, ..."""
     return URIRef(f"{EU}frequency/{code}")
