@@ -4,6 +4,10 @@ snapshot file with its checksum and size, dates that move only when the manifest
 did, and content negotiation."""
 
 import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from email.utils import parsedate_to_datetime
@@ -307,3 +311,32 @@ async def test_catalogue_without_any_snapshot_still_validates(settings: Settings
     graph = Graph().parse(data=answer.content, format="turtle")
     _, report, text = validate(graph, shacl_graph=shapes, inference="rdfs", allow_warnings=True)
     assert violations(report) == [], text[:2000]
+
+
+# --- with the real snapshot writer (issue 14, point 1) ----------------------------------------
+@pytest.mark.skipif(importlib.util.find_spec("downloads.snapshot") is None,
+                    reason="the snapshot writer is not in this tree yet")
+async def test_catalogue_of_a_real_snapshot_names_each_file_as_served(
+        settings: Settings, urls: DatabaseUrls, published: dict[str, uuid.UUID], tmp_path: Path,
+        shapes: Graph) -> None:
+    """`threatmap export` writes the files and the manifest; the catalogue then lists each file
+    with the checksum and size of the bytes /downloads serves, and still validates."""
+    env = {**os.environ, "DATABASE_URL": urls.app, "THREATMAP_PUBLIC_DATABASE_URL": urls.public,
+           "THREATMAP_DATA_DIR": str(tmp_path), "THREATMAP_CONFIG_DIR": str(settings.config_dir)}
+    command = Path(sys.executable).with_name("threatmap")
+    done = subprocess.run([str(command), "export"], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    async with running_app(settings.model_copy(update={"data_dir": tmp_path})) as (client, _):
+        answer = await client.get("/catalog", params={"f": "ttl"})
+        graph = Graph().parse(data=answer.content, format="turtle")
+        _, report, text = validate(graph, shacl_graph=shapes, inference="rdfs", allow_warnings=True)
+        assert violations(report) == [], text[:2000]
+        downloads = sorted({str(u) for u in graph.objects(None, DCAT.downloadURL)})
+        assert any(url.endswith(".gpkg") for url in downloads), downloads
+        for url in downloads:
+            node = graph.value(None, DCAT.downloadURL, URIRef(url))
+            served = await client.get(url.removeprefix(BASE))
+            assert served.status_code == 200, url
+            assert int(graph.value(node, DCAT.byteSize)) == len(served.content), url
+            checksum = graph.value(graph.value(node, SPDX.checksum), SPDX.checksumValue)
+            assert str(checksum).lower() == hashlib.sha256(served.content).hexdigest(), url
