@@ -9,7 +9,7 @@ sees `dct:modified` move only when the data did.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
@@ -86,7 +86,6 @@ class CatalogInputs:
     first_day: date | None = None               # the public reports' time span
     last_day: date | None = None
     bbox: tuple[float, float, float, float] = POLAND_BBOX
-    extra: dict = field(default_factory=dict)
 
 
 def _dt(text: str) -> Literal:
@@ -375,7 +374,6 @@ class CatalogBuilder:
         g.add((scheme, RDF.type, SKOS.ConceptScheme))
         _texts(g, scheme, DCT.title, {"pl": "Kategorie zagrożeń", "en": "Threat categories"})
         _texts(g, scheme, SKOS.prefLabel, {"pl": "Kategorie zagrożeń", "en": "Threat categories"})
-        g.add((self.catalog, DCAT.themeTaxonomy, scheme))
         groups: set[str] = set()
         for row in self.i.categories:
             concept = URIRef(f"{scheme}/{row['id']}")

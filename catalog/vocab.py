@@ -1,7 +1,7 @@
 """The vocabularies the catalogue speaks: namespaces, and the EU authority tables (data themes,
 frequencies, file types, licences, countries, languages) that DCAT-AP asks for by URI."""
 
-from rdflib import Namespace, URIRef
+from rdflib import RDFS, XSD, Namespace, URIRef
 from rdflib.namespace import DCTERMS
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -17,7 +17,7 @@ GSP = Namespace("http://www.opengis.net/ont/geosparql#")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 
 PREFIXES = {"dcat": DCAT, "dcatap": DCATAP, "dct": DCT, "foaf": FOAF, "skos": SKOS, "spdx": SPDX,
-            "vcard": VCARD, "locn": LOCN, "gsp": GSP, "adms": ADMS}
+            "vcard": VCARD, "locn": LOCN, "gsp": GSP, "adms": ADMS, "rdfs": RDFS, "xsd": XSD}
 
 EU = "http://publications.europa.eu/resource/authority/"
 DATA_THEME = URIRef(f"{EU}data-theme")
