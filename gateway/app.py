@@ -20,6 +20,8 @@ from starlette.staticfiles import StaticFiles
 
 import downloads.http
 import tiles
+from catalog.graph import Publisher as CatalogPublisher
+from catalog.http import CatalogConfig, CatalogService
 from downloads.snapshot import SnapshotWriter
 from gateway import i18n
 from gateway.body_timeout import BodyTimeout
@@ -96,7 +98,7 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
 
 
 def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService, photos: PhotoDesk,
-             metrics: Metrics | None):
+             metrics: Metrics | None, catalog: CatalogService):
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         managed = None
@@ -119,6 +121,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             app.state.runtime = runtime
             await ogc.start(runtime.public_pool)
             await tile_service.start(runtime.public_pool, urls.public)
+            await catalog.start(runtime.public_pool)
             jobs = asyncio.create_task(privacy_jobs_forever(
                 runtime.app_pool, settings.maintenance_interval_s, photos.storage,
                 metrics.jobs if metrics else None))
@@ -214,6 +217,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                if settings.metrics != "off" else None)
     metrics_route = ([Route("/metrics", metrics.endpoint(settings.metrics_clients))]
                      if metrics and settings.metrics == "on" else [])
+    catalog = CatalogService(CatalogConfig(
+        settings.data_dir, CatalogPublisher(settings.publisher_name, settings.publisher_uri,
+                                     settings.contact_email), settings.feed_entries), base_url)
     app = Starlette(
         routes=[
             Route("/", index(links)),
@@ -233,6 +239,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/ogc", routes=ogc.routes()),
             *metrics_route,
             *downloads.http.routes(settings.data_dir, base_url),
+            # The open-data catalogue (DCAT-AP) and the Atom feeds (issue 14).
+            *catalog.routes(),
         ],
         # The scheme, host and client a trusted proxy forwards replace the request's own
         # (gateway.forwarded); every request gets an id, an access line and its metrics, and an
@@ -254,7 +262,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     cors(settings),
                     Middleware(BodyTimeout, timeout_s=settings.body_timeout_s,
                                multipart_timeout_s=settings.photo_upload_timeout_s)],
-        lifespan=lifespan(settings, ogc, tile_service, photos, metrics),
+        lifespan=lifespan(settings, ogc, tile_service, photos, metrics, catalog),
     )
     app.state.tile_service = tile_service
     app.state.metrics = metrics

@@ -201,6 +201,12 @@ class Settings(BaseSettings):
         default=62, ge=0, description="Days after a month's end when its archive is written (and "
                                       "then never changed): reports may be submitted 30 days "
                                       "late and published up to a month after that.")
+    # The open-data catalogue and feeds (issue 14)
+    publisher_uri: str | None = Field(
+        default=None, description="The publisher's IRI in the catalogue (e.g. its entry in a "
+                                  "register); unset: an IRI under /catalog.")
+    feed_entries: int = Field(default=50, ge=1, le=500,
+                              description="Newest reports an Atom feed lists.")
 
     @field_validator("port")
     @classmethod
@@ -249,6 +255,23 @@ class Settings(BaseSettings):
             raise ValueError("THREATMAP_OIDC_CLIENT_ID must be set with THREATMAP_OIDC_DISCOVERY_URL "
                              "(tokens are checked to be issued for it)")
         return client_id
+
+    @field_validator("publisher_uri")
+    @classmethod
+    def _absolute_iri(cls, uri: str | None, info: ValidationInfo) -> str | None:
+        if uri is not None:
+            parts = urlsplit(uri)
+            unsafe = any(c in uri for c in " <>\"{}|\\^`")
+            if parts.scheme not in ("http", "https") or not parts.netloc or unsafe:
+                raise ValueError(f"{_variable(info)} must be an absolute http(s) IRI, got {uri!r}")
+        return uri
+
+    @field_validator("contact_email")
+    @classmethod
+    def _email(cls, email: str, info: ValidationInfo) -> str:
+        if not re.fullmatch(r"[^@\s<>\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", email):
+            raise ValueError(f"{_variable(info)} must be an e-mail address, got {email!r}")
+        return email
 
     @field_validator("allowed_hosts")
     @classmethod

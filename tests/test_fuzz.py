@@ -423,6 +423,24 @@ async def test_tile_metadata_with_any_filters(client: httpx.AsyncClient, params:
     assert_no_internal(await client.get(f"{path}?{query}" if query else path))
 
 
+# -- the open-data door: catalogue and feeds (issue 14) --------------------------------------------
+catalog_params = st.lists(st.tuples(st.sampled_from(["f", "lang"]),
+                                    st.one_of(st.sampled_from(["ttl", "rdf", "jsonld", "html", "en"]),
+                                              texts)), max_size=2)
+
+
+@FUZZ
+@given(key=st.one_of(st.sampled_from(AREAS + CATEGORIES), texts),
+       kind=st.sampled_from(["counties", "categories"]), params=catalog_params,
+       accept=st.sampled_from(["", "*/*", "text/html", "application/ld+json;q=x", "image/png, ;;,"]))
+async def test_catalogue_and_feeds_with_any_key_and_parameters(
+        client: httpx.AsyncClient, key: str, kind: str, params: list[tuple[str, str]], accept: str) -> None:
+    query = urlencode(params, errors="surrogatepass")
+    headers = {"Accept": accept} if accept else {}
+    for path in (f"/feeds/{kind}/{segment(key)}.atom", "/catalog", "/feeds"):
+        assert_no_internal(await client.get(f"{path}?{query}" if query else path, headers=headers))
+
+
 def test_the_fuzz_values_reach_the_hostile_cases() -> None:
     """The strategies do produce what the fixes are about (else the fuzz above proves little)."""
     assert encoded({"v": BIG.format(5000)}) == b'{"v": ' + b"9" * 5000 + b"}"

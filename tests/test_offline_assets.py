@@ -29,7 +29,10 @@ PAGES = ["/", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html", "/ogc/colle
          "/ogc/?f=html&lang=en", "/ogc/collections/reports?f=html&lang=en",
          "/ogc/collections/categories?f=html", "/ogc/tileMatrixSets?f=html",
          "/ogc/TileMatrixSets/WebMercatorQuad?f=html",
-         "/downloads", "/downloads?lang=en"]
+         "/downloads", "/downloads?lang=en",
+         # the open-data catalogue's page and the feeds' index (issue 14)
+         "/catalog", "/catalog?f=html&lang=en", "/feeds", "/feeds?lang=en"]
+
 # Every page, the map too (its script and style are files: the CSP allows no inline script).
 PAGES_WITHOUT_INLINE_SCRIPT = PAGES
 

@@ -360,6 +360,28 @@ def test_reprojecting_and_rebuilding_announce_reports_in_id_order(
     assert announced == sorted(reports) * 2
 
 
+def test_the_feed_view_dates_publication_by_day_or_month_only(
+        app_conn: psycopg.Connection, public_conn: psycopg.Connection) -> None:
+    """open.report_feed (the Atom feeds) adds the publication day to the public columns: the
+    day in the policy's time zone, the month's first day for reports dated by month."""
+    by_day = insert_report(app_conn, status="confirmed")
+    by_month = insert_report(app_conn, category=SENSITIVE, published=True)
+    insert_report(app_conn)                                  # not published: not in the feed
+    today = app_conn.execute("SELECT (now() AT TIME ZONE timezone)::date "
+                             "FROM core.privacy_policy").fetchone()[0]
+    rows = {r: (day, precision) for r, day, precision in public_conn.execute(
+        "SELECT id, published_on, date_precision FROM open.report_feed").fetchall()}
+    assert set(rows) == {r for (r,) in public_conn.execute("SELECT id FROM open.reports")}
+    assert rows == {by_day: (today, "day"), by_month: (today.replace(day=1), "month")}
+    columns = {c for (c,) in public_conn.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'open' AND table_name = 'report_feed'")}
+    public = {c for (c,) in public_conn.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'open' AND table_name = 'reports'")}
+    assert columns - public == {"published_on"}
+
+
 # -------------------------------------------------------------------------------- aggregates
 
 def test_every_published_count_is_zero_or_at_least_k(

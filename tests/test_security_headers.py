@@ -33,7 +33,8 @@ HTML = {"Accept": "text/html"}
 HTML_PAGES = ["/", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html", "/ogc/collections?f=html",
               "/ogc/collections/reports?f=html", "/ogc/collections/reports/items?f=html",
               "/ogc/collections/reports/queryables?f=html", "/ogc/openapi?f=html",
-              "/ogc/collections/no-such-collection?f=html"]
+              "/ogc/collections/no-such-collection?f=html",
+              "/catalog", "/feeds"]   # the open-data catalogue and the feeds (issue 14)
 JSON_ANSWERS = ["/api", "/health", "/tiles/reports.json", "/tiles/style.json",
                 "/ogc/collections?f=json", "/ogc/collections/reports/items?f=json&limit=1"]
 

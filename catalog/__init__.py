@@ -1,0 +1,1 @@
+"""The open-data door: the DCAT-AP catalogue (/catalog) and the Atom feeds (/feeds)."""
