@@ -19,6 +19,8 @@ from starlette.staticfiles import StaticFiles
 
 import tiles
 from gateway.body_timeout import BodyTimeout
+from gateway.citizen import CitizenPages, citizen_routes
+from gateway.citizen.pages import Basemap
 from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
 from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
@@ -64,13 +66,13 @@ def api_index(base_url: Callable[[Request], str]) -> Endpoint:
     return links
 
 
-def index(api: Endpoint) -> Endpoint:
-    """GET /: the map page for browsers; the JSON link list for clients that ask for JSON."""
+def index(api: Endpoint, map_page: Endpoint) -> Endpoint:
+    """GET /: the citizen map for browsers; the JSON link list for clients that ask for JSON."""
     async def page(request: Request) -> Response:
         accept = request.headers.get("accept", "")
         if "application/json" in accept and "text/html" not in accept:
             return await api(request)
-        return await tiles.map_page(request)
+        return await map_page(request)
 
     return page
 
@@ -136,9 +138,25 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
     return run
 
 
-def html_policies(ogc_config: Path) -> HtmlPolicies:
+def basemap(settings: Settings) -> Basemap:
+    return Basemap(style_url=settings.map_basemap_style_url, raster_url=settings.map_basemap_raster_url,
+                   attribution=settings.map_basemap_attribution)
+
+
+def _origin(url: str | None) -> str | None:
+    """scheme://host[:port] of an absolute URL (a template's {z} lies in its path)."""
+    if not url or not url.startswith(("http://", "https://")):
+        return None
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def html_policies(ogc_config: Path, settings: Settings | None = None) -> HtmlPolicies:
     """The Content-Security-Policy of each HTML page (gateway.security_headers)."""
-    return HtmlPolicies(default=map_policy(), by_prefix=[
+    remote = [] if settings is None else [
+        origin for origin in (_origin(settings.map_basemap_style_url),
+                              _origin(settings.map_basemap_raster_url)) if origin]
+    return HtmlPolicies(default=map_policy(remote), by_prefix=[
         ("/graphql", graphiql_policy()),
         ("/ogc", ogc_policy(image_origins(ogc_config))),
     ])
@@ -172,9 +190,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
     base_url = functools.partial(public_base, settings)
     links = api_index(base_url)
+    citizen = CitizenPages(settings.config_dir, basemap(settings), settings.report_max_age_days)
     app = Starlette(
         routes=[
-            Route("/", index(links)),
+            Route("/", index(links, citizen.map_page)),
+            *citizen_routes(citizen),
             Route("/api", links),
             Route("/health", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -194,7 +214,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # THREATMAP_PUBLIC_URL is unset: gateway.urls); CORS (preflights answered); a trickled
         # body gets 408.
         middleware=[Middleware(tiles.CachedTileShortcut, service=tile_service),
-                    Middleware(SecurityHeaders, policies=html_policies(ogc_config)),
+                    Middleware(SecurityHeaders, policies=html_policies(ogc_config, settings)),
                     Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings),
                                www_redirect=False),
                     cors(settings),

@@ -112,6 +112,15 @@ class Settings(BaseSettings):
     # Vector tiles (issue 6)
     tile_cache_mb: int = Field(default=64, ge=0, description="In-process tile cache; 0 disables it.")
     tile_max_age_s: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")
+    # The citizen map at / (issue 12): the base map under the reports
+    map_basemap_style_url: str | None = Field(
+        default=None, description="A MapLibre style URL for the base map (e.g. an OpenStreetMap-based "
+                                  "style); unset: the offline map of the shipped boundaries.")
+    map_basemap_raster_url: str | None = Field(
+        default=None, description="A raster XYZ tile template ({z}/{x}/{y}) for the base map, e.g. "
+                                  "a Geoportal WMTS in XYZ form; used when no style URL is set.")
+    map_basemap_attribution: str = Field(
+        default="", description="The base map's attribution (shown on the map) when a URL is set.")
 
     @field_validator("port")
     @classmethod
@@ -192,6 +201,13 @@ class Settings(BaseSettings):
             raise ValueError(f"{_variable(info)} must be an asynchronous limits storage URI, such "
                              f"as async+memory:// or async+redis://host:6379, got {uri!r}")
         return uri
+
+    @field_validator("map_basemap_style_url", "map_basemap_raster_url")
+    @classmethod
+    def _basemap_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url and not url.startswith(("https://", "http://", "/")):
+            raise ValueError(f"{_variable(info)} must be an http(s) URL or a path, got {url!r}")
+        return url or None
 
     @field_validator("trusted_proxies")
     @classmethod

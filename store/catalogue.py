@@ -31,6 +31,8 @@ class Category(Strict):
     icon: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
     sensitive: bool = False
     active: bool = True
+    # KMZB requires a description for some categories (the form and submitReport enforce it)
+    description_required: bool = False
 
 
 class Catalogue(Strict):
@@ -55,6 +57,8 @@ class Status(Strict):
     name_en: Name
     initial: bool = False
     closed: bool = False
+    # its colour on the citizen map (pins, legend)
+    colour: Annotated[str, StringConstraints(pattern=r"^#[0-9a-f]{6}$")] = "#4b5563"
 
 
 class Workflow(Strict):

@@ -1,10 +1,13 @@
 """Checks on what citizens send: each failure is a BAD_USER_INPUT naming the field."""
 
+import functools
 import math
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from gateway.graphql.errors import BadInput
+from store.catalogue import load_catalogue
 
 MAX_DESCRIPTION = 4000
 MAX_CONTACT = 500
@@ -61,3 +64,16 @@ def idempotency_key(value: str | None) -> str | None:
         raise BadInput(f"idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters "
                        "(a UUID is a good choice).", field="idempotencyKey")
     return value
+
+
+@functools.cache
+def _categories_needing_description(config_dir: Path) -> frozenset[str]:
+    return frozenset(c.id for c in load_catalogue(config_dir).categories if c.description_required)
+
+
+def description_given(description: str | None, category_id: str, config_dir: Path) -> None:
+    """KMZB requires a description for the categories `config/categories.yml` marks
+    `description_required` (the map's form asks for it too)."""
+    if not (description or "").strip() and category_id in _categories_needing_description(config_dir):
+        raise BadInput(f"The category {category_id!r} needs a description of what happened.",
+                       field="description")
