@@ -31,7 +31,8 @@ axe_api = pytest.importorskip("axe_playwright_python.async_playwright",
 SCREENSHOT = PROJECT_ROOT / "docs" / "citizen-map.png"
 TEXTS = {
     "pl": {"report": "Zgłoś zagrożenie", "vandalism": "Akty wandalizmu", "confirmed": "potwierdzone",
-           "under_verification": "weryfikowane", "already": "Już zgłoszone?", "received": "Zgłoszenie przyjęte"},
+           "under_verification": "weryfikowane", "already": "Już zgłoszone?",
+           "received": "Zgłoszenie przyjęte"},
     "en": {"report": "Report a threat", "vandalism": "Vandalism", "confirmed": "confirmed",
            "under_verification": "under verification", "already": "Already reported?",
            "received": "Report received"},
@@ -73,7 +74,8 @@ async def click_report(page, lon: float, lat: float) -> None:
     await wait_in_page(page, MAP_READY)
     await wait_in_page(page, "window.map.queryRenderedFeatures({layers: ['reports']}).length > 0")
     x, y = await page.evaluate(f"""(() => {{ const p = window.map.project([{lon}, {lat}]);
-        const r = window.map.getCanvas().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }})()""")
+        const r = window.map.getCanvas().getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y]; }})()""")
     await page.mouse.click(x, y)
 
 
@@ -110,7 +112,8 @@ async def test_the_whole_journey(server: str, settings: Settings, lang: str) -> 
             text = await popup.inner_text()
             assert texts["vandalism"] in text and texts["confirmed"] in text, text
             assert "Warszawa" in text and node["id"] in text, text
-            assert await popup.locator(f"a[href='/ogc/collections/reports/items/{node['id']}?f=html']").count() == 1
+            link = popup.locator(f"a[href='/ogc/collections/reports/items/{node['id']}?f=html']")
+            assert await link.count() == 1
 
             # report a threat at a typed place, with the keyboard
             await page.locator("#report-open").focus()
@@ -138,8 +141,9 @@ async def test_the_whole_journey(server: str, settings: Settings, lang: str) -> 
             async with httpx.AsyncClient(base_url=server) as http:
                 found = await http.post("/graphql", json={"query": BY_TOKEN, "variables": {"t": tracking}})
                 report_id = found.json()["data"]["reportByToken"]["id"]
-                confirmed = await http.post("/graphql", json={"query": CONFIRM, "variables": {"id": report_id}},
-                                            headers={"Authorization": f"Bearer {token(settings, 'officer', 'kwp-14')}"})
+                officer = {"Authorization": f"Bearer {token(settings, 'officer', 'kwp-14')}"}
+                confirmed = await http.post("/graphql", headers=officer,
+                                            json={"query": CONFIRM, "variables": {"id": report_id}})
                 assert confirmed.json()["data"]["setReportStatus"]["status"] == "confirmed", confirmed.text
             await status_page.reload()
             await status_page.locator("#status-result h2").first.wait_for()

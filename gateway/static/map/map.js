@@ -29,15 +29,15 @@ map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 if (!style) map.on("load", () => addOverlay(map, tileQuery(state)));
 
 // Images are drawn when a layer first needs them: pins per category and status, place labels.
-map.on("styleimagemissing", (event) => {
-  const [kind, a, ...rest] = event.id.split(":");
-  if (map.hasImage(event.id)) return;
+map.setMissingStyleImageResolver((id) => {
+  const [kind, a, ...rest] = id.split(":");
+  if (map.hasImage(id)) return;
   if (kind === "pin") {
     const { image, pixelRatio } = pinImage(a, rest[0]);
-    map.addImage(event.id, image, { pixelRatio });
+    map.addImage(id, image, { pixelRatio });
   } else if (kind === "label") {
     const { image, pixelRatio } = labelImage(rest.join(":"), a);
-    map.addImage(event.id, image, { pixelRatio });
+    map.addImage(id, image, { pixelRatio });
   }
 });
 
