@@ -24,6 +24,7 @@ from gateway.citizen.pages import Basemap
 from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
 from gateway.maintenance import pools_checked_forever, privacy_jobs_forever
+from gateway.photos import PhotoDesk, photo_limits, photo_storage
 from gateway.secret import check_jwt_secret
 from gateway.security_headers import (
     HtmlPolicies,
@@ -34,6 +35,7 @@ from gateway.security_headers import (
 )
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.shutdown import cancel_task, stop_in_order
+from gateway.staff_photos import staff_photo
 from gateway.state import Runtime
 from gateway.urls import allowed_hosts, public_base
 from gateway.watchdog import ClusterWatchdog
@@ -88,7 +90,7 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
     )
 
 
-def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService):
+def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService, photos: PhotoDesk):
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         managed = None
@@ -103,7 +105,8 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             runtime = Runtime(settings, urls, _pool(urls.app, settings, "app"),
                               _pool(urls.public, settings, "public"), managed,
                               # one LISTEN connection (public role) for every subscription
-                              report_events=ChannelListener(urls.public, REPORT_EVENTS))
+                              report_events=ChannelListener(urls.public, REPORT_EVENTS),
+                              photos=photos)
             await runtime.app_pool.open(wait=True, timeout=30)
             await runtime.public_pool.open(wait=True, timeout=30)
             await runtime.report_events.start()
@@ -111,7 +114,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             await ogc.start(runtime.public_pool)
             await tile_service.start(runtime.public_pool, urls.public)
             jobs = asyncio.create_task(
-                privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s))
+                privacy_jobs_forever(runtime.app_pool, settings.maintenance_interval_s, photos.storage))
             pool_checks = asyncio.create_task(
                 pools_checked_forever([runtime.app_pool, runtime.public_pool]))
             watchdog = None
@@ -164,7 +167,9 @@ def html_policies(ogc_config: Path, settings: Settings | None = None) -> HtmlPol
 
 # Request headers a page on another origin may send: the GraphQL bearer token, conditional tile
 # requests (Content-Type, Accept... are safelisted by Starlette). Headers it may read back.
-CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match"]
+# GraphQL-Require-Preflight: the CSRF header of file uploads (gateway.graphql.multipart).
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match", "GraphQL-Require-Preflight",
+                        "Apollo-Require-Preflight"]
 CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Content-Crs", "Link"]
 
 
@@ -188,6 +193,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ogc = OgcService(ogc_config, public_base(settings))
     tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
+    photos = PhotoDesk(photo_storage(settings), photo_limits(settings))
     base_url = functools.partial(public_base, settings)
     links = api_index(base_url)
     citizen = CitizenPages(settings.config_dir, basemap(settings), settings.report_max_age_days)
@@ -200,6 +206,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/graphql/schema.graphql", schema_endpoint(settings)),
             WebSocketRoute("/graphql", graphql),
+            # Photos of reports, for staff tokens only (issue 12, point 5; docs/photos.md)
+            Route("/staff/photos/{photo_id:uuid}", staff_photo(settings.jwt_secret), methods=["GET", "HEAD"]),
             # Browser files of GraphiQL and the OGC pages, vendored from npm (no CDN).
             Mount("/static", StaticFiles(directory=Path(__file__).with_name("static"))),
             Mount("/tiles/static", tiles.static_files()),
@@ -219,7 +227,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                www_redirect=False),
                     cors(settings),
                     Middleware(BodyTimeout, timeout_s=settings.body_timeout_s)],
-        lifespan=lifespan(settings, ogc, tile_service),
+        lifespan=lifespan(settings, ogc, tile_service, photos),
     )
     app.state.tile_service = tile_service
     return app

@@ -1,6 +1,7 @@
 """The `threatmap` command: serve, db migrate/status, seed, privacy jobs, tokens, the GraphQL schema."""
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import sys
@@ -113,6 +114,18 @@ def cmd_privacy(settings: Settings, args: argparse.Namespace) -> None:
             print(f"{publish_due_reports(conn)} reports published")
         else:
             print(f"{purge_contacts(conn)} contacts erased")
+            conn.commit()
+            print(f"{asyncio.run(_erase_photos(settings, urls.app))} photos erased")
+
+
+async def _erase_photos(settings: Settings, url: str) -> int:
+    """The photos past retention (with the contacts), as the server's periodic job erases them."""
+    from psycopg_pool import AsyncConnectionPool
+
+    from gateway.photos import erase_photos_past_retention, photo_storage
+
+    async with AsyncConnectionPool(url, min_size=1, max_size=1, open=False) as pool:
+        return await erase_photos_past_retention(pool, photo_storage(settings))
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
@@ -159,7 +172,7 @@ def parser() -> argparse.ArgumentParser:
 
     privacy = commands.add_parser("privacy", help="privacy jobs")
     privacy.add_argument("job", choices=["purge", "publish", "apply"],
-                         help="purge: erase contacts past retention; publish: publish reports "
+                         help="purge: erase contacts and photos past retention; publish: publish reports "
                               "past the delay; apply: load config/privacy.yml")
     privacy.set_defaults(run=cmd_privacy)
 

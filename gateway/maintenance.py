@@ -1,4 +1,5 @@
-"""The periodic privacy jobs the server runs: publish reports due by the delay, erase old contacts."""
+"""The periodic privacy jobs the server runs: publish reports due by the delay, erase old contacts
+and, with them, old photos."""
 
 import asyncio
 import logging
@@ -6,6 +7,8 @@ import logging
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from gateway.photos import erase_photos_past_retention
+from photos.storage import PhotoStorage, StorageError
 from store import jobs
 from store.errors import DATABASE_UNAVAILABLE
 
@@ -19,16 +22,29 @@ async def run_privacy_jobs(pool: AsyncConnectionPool) -> tuple[int, int]:
     return published, erased
 
 
-async def privacy_jobs_forever(pool: AsyncConnectionPool, interval_s: float) -> None:
+async def erase_old_photos(pool: AsyncConnectionPool, storage: PhotoStorage) -> int:
+    erased = await erase_photos_past_retention(pool, storage)
+    if erased:
+        log.info("privacy jobs: %d photos erased", erased)
+    return erased
+
+
+async def privacy_jobs_forever(pool: AsyncConnectionPool, interval_s: float,
+                               photos: PhotoStorage | None = None) -> None:
     """Runs the jobs every interval; a database outage is logged and retried, never fatal, and
-    so is any other database error (logged as an error: it will not go away by itself)."""
+    so is any other database error (logged as an error: it will not go away by itself), and a
+    photo storage that cannot delete (the photos stay listed for erasure: the next run retries)."""
     while True:
         try:
             await run_privacy_jobs(pool)
+            if photos is not None:
+                await erase_old_photos(pool, photos)
         except DATABASE_UNAVAILABLE as error:
             log.warning("privacy jobs skipped: %s", error)
         except psycopg.Error:
             log.exception("privacy jobs failed")
+        except StorageError as error:
+            log.error("photos past retention could not be erased yet: %s", error)
         await asyncio.sleep(interval_s)
 
 

@@ -8,14 +8,14 @@ naming the variable, instead of becoming an internal error on the first request 
 import ipaddress
 import re
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 import psycopg
 from limits import parse_many
 from limits.storage import SCHEMES as RATE_LIMIT_SCHEMES
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import AliasChoices, Field, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +121,28 @@ class Settings(BaseSettings):
                                   "a Geoportal WMTS in XYZ form; used when no style URL is set.")
     map_basemap_attribution: str = Field(
         default="", description="The base map's attribution (shown on the map) when a URL is set.")
+    # Photos sent with a report (issue 12, point 5; docs/photos.md)
+    photo_storage: Literal["files", "s3"] = Field(
+        default="files", description="Where photo bytes are kept: files (under photo_dir) or s3 "
+                                     "(an S3-compatible object store: the photo_s3_* settings).")
+    photo_dir: Path | None = Field(default=None,
+                                   description="Folder of the files storage; unset: data_dir/photos.")
+    photo_max_count: int = Field(default=3, ge=0, le=10, description="Photos per report (0: none).")
+    photo_max_bytes: int = Field(default=5 * 2**20, ge=1024, le=50 * 2**20,
+                                 description="Bytes per photo as sent (KMZB: 5 MB).")
+    photo_max_pixels: int = Field(
+        default=40_000_000, ge=10_000, le=150_000_000,
+        description="Pixels per photo (width x height), checked before decoding (decompression bombs).")
+    photo_max_side_px: int = Field(default=4096, ge=64, le=20_000,
+                                   description="Longest side kept; larger photos are scaled down.")
+    photo_s3_bucket: str | None = Field(default=None, description="The bucket (s3 storage); not public.")
+    photo_s3_endpoint_url: str | None = Field(
+        default=None, description="The S3-compatible endpoint (MinIO, Ceph, Garage...); unset: AWS.")
+    photo_s3_region: str | None = Field(default=None, description="The bucket's region.")
+    photo_s3_prefix: str = Field(default="photos/", description="Key prefix of the objects.")
+    photo_s3_access_key_id: str | None = Field(
+        default=None, description="S3 credentials; unset: boto3's chain (AWS_* variables, roles).")
+    photo_s3_secret_access_key: str | None = Field(default=None, description="See photo_s3_access_key_id.")
 
     @field_validator("port")
     @classmethod
@@ -140,7 +162,7 @@ class Settings(BaseSettings):
                                  f"{error}") from None
         return url
 
-    @field_validator("public_url")
+    @field_validator("public_url", "photo_s3_endpoint_url")
     @classmethod
     def _http_url(cls, url: str | None, info: ValidationInfo) -> str | None:
         if url is None:
@@ -219,6 +241,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"{_variable(info)} must list IP addresses or networks "
                                  f"(a JSON list such as [\"10.0.0.0/8\"]), got {proxy!r}") from None
         return proxies
+
+    @model_validator(mode="after")
+    def _photo_bucket(self) -> Self:
+        if self.photo_storage == "s3" and not self.photo_s3_bucket:
+            raise ValueError("THREATMAP_PHOTO_STORAGE=s3 needs THREATMAP_PHOTO_S3_BUCKET (the bucket's "
+                             "name)")
+        return self
+
+    @property
+    def photo_upload_max_bytes(self) -> int:
+        """The largest multipart GraphQL body: every photo at its limit, and 1 MiB for the
+        operation and the form's framing."""
+        return self.photo_max_count * self.photo_max_bytes + 2**20
 
     def checked(self) -> Self:
         """The same settings validated again: `model_copy(update=...)` does not validate."""

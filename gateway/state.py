@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
 
+from gateway.photos import PhotoDesk
 from gateway.settings import Settings
 from store.locations import DatabaseUrls, ManagedDatabase
 from store.notify import ChannelListener
@@ -18,3 +19,4 @@ class Runtime:
     managed: ManagedDatabase | None = None
     report_events: ChannelListener | None = None  # open.reports changes (store/sql/45_report_events.sql)
     report_sources: tuple[str, ...] | None = None  # read from the database on first use
+    photos: PhotoDesk | None = None  # photo storage and limits (gateway/photos.py)

@@ -261,10 +261,16 @@ async def submit(pool: AsyncConnectionPool, submission: Submission, key: str | N
                  payload_hash: str, token_hash: bytes) -> Row | None:
     """Stores the report with its event and returns it projected; None when the key is taken
     already (a concurrent submission with the same key: look it up with by_idempotency_key)."""
-    params = submission.values() | {"key": key, "payload": payload_hash, "token": token_hash}
     async with pool.connection() as conn:
-        rows = await fetch_on(conn, INSERT_SQL, params)
-        return await projected(conn, rows[0]["id"]) if rows else None
+        return await submit_on(conn, submission, key, payload_hash, token_hash)
+
+
+async def submit_on(conn: AsyncConnection, submission: Submission, key: str | None,
+                    payload_hash: str, token_hash: bytes) -> Row | None:
+    """submit, in the caller's transaction (the report's photos are written in the same one)."""
+    params = submission.values() | {"key": key, "payload": payload_hash, "token": token_hash}
+    rows = await fetch_on(conn, INSERT_SQL, params)
+    return await projected(conn, rows[0]["id"]) if rows else None
 
 
 async def by_token(pool: AsyncConnectionPool, token_hash: bytes) -> Row | None:

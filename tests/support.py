@@ -278,3 +278,80 @@ def decode_tile(data: bytes, z: int, x: int, y: int) -> dict[str, list[dict]]:
     layers = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True,
                                                                "transformer": to_mercator})
     return {name: layer["features"] for name, layer in layers.items()}
+
+
+# -- photos (issue 12, point 5) ------------------------------------------------------------------
+CAMERA_SERIAL = b"SN-123456789"
+XMP_PACKET = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+              b'22-rdf-syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+              b'exif:GPSLatitude="52,13.8N"/></rdf:RDF></x:xmpmeta>')
+
+
+def camera_exif() -> Any:
+    """EXIF as a phone writes it: make, model, orientation, the body's serial, a GPS position."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "TestCam", "Model X", 6   # make, model, orientation
+    exif.get_ifd(0x8769)[0xA431] = CAMERA_SERIAL.decode()                # BodySerialNumber
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (52.0, 13.0, 48.0), "E", (21.0, 0.0, 43.0)
+    return exif
+
+
+def photo_bytes(fmt: str = "JPEG", size: tuple[int, int] = (80, 60), metadata: bool = True) -> bytes:
+    """An image in `fmt` (JPEG, PNG, WEBP, GIF...), with EXIF (GPS, serial), XMP, an ICC profile
+    and a comment or text chunk where the format carries them."""
+    import io
+
+    from PIL import Image, ImageCms
+    from PIL.PngImagePlugin import PngInfo
+
+    image = Image.new("RGB", size, (200, 30, 30))
+    for x in range(0, size[0], 7):   # some structure, so that the encoders have work
+        image.putpixel((x, x % size[1]), (10, 200, 40))
+    options: dict[str, Any] = {}
+    if metadata and fmt in ("JPEG", "PNG", "WEBP"):
+        options = {"exif": camera_exif(),
+                   "icc_profile": ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()}
+        if fmt == "JPEG":
+            options |= {"comment": b"secret comment", "xmp": XMP_PACKET}
+        elif fmt == "WEBP":
+            options["xmp"] = XMP_PACKET
+        else:
+            text = PngInfo()
+            text.add_text("GPS", "52.2300,21.0100")
+            options["pnginfo"] = text
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def assert_no_metadata(data: bytes) -> None:
+    """No EXIF, GPS, XMP, ICC, comment or text chunk in an image file, by Pillow and by bytes."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        assert not image.getexif(), dict(image.getexif())
+        assert not image.getexif().get_ifd(0x8825)
+        kept = set(image.info) - {"jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi",
+                                  "background", "loop", "duration", "timestamp"}
+        assert not kept, kept
+    for marker in (b"Exif", CAMERA_SERIAL, b"TestCam", b"GPS", b"xmpmeta", b"secret comment",
+                   b"ICC_PROFILE", b"iCCP", b"eXIf", b"tEXt", b"XMP "):
+        assert marker not in data, marker
+
+
+def multipart_request(query: str, variables: dict[str, Any], files: list[bytes],
+                      variable: str = "photos") -> dict[str, Any]:
+    """httpx `data=` and `files=` of a GraphQL multipart request (the multipart request spec):
+    `operations` with a null per file, `map` from each part to its variable."""
+    operations = {"query": query, "variables": variables | {variable: [None] * len(files)}}
+    mapping = {str(i): [f"variables.{variable}.{i}"] for i in range(len(files))}
+    return {"data": {"operations": json.dumps(operations), "map": json.dumps(mapping)},
+            "files": {str(i): (f"photo-{i}.jpg", data, "image/jpeg") for i, data in enumerate(files)}}
+
+
+UPLOAD_HEADERS = {"GraphQL-Require-Preflight": "1"}

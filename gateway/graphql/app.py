@@ -28,6 +28,7 @@ from gateway.graphql.media import (
     request_error_status,
     wants_graphql_response,
 )
+from gateway.graphql.multipart import CheckedMultipart, RequirePreflight
 from gateway.graphql.persisted import (
     PersistedQueries,
     PersistedQueryNotFound,
@@ -46,11 +47,13 @@ GRAPHIQL_PAGE = Path(__file__).with_name("graphiql.html")
 REQUEST_ERROR_KEY = "threatmap.graphql_request_error"
 
 
-class ThreatmapGraphQL(CheckedJsonBody, GraphQL):
+class ThreatmapGraphQL(CheckedJsonBody, CheckedMultipart, GraphQL):
     def __init__(self, settings: Settings) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql",
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-                         max_subscriptions_per_connection=10)
+                         max_subscriptions_per_connection=10,
+                         # photos with submitReport (docs/photos.md): CSRF guard RequirePreflight
+                         multipart_uploads_enabled=True)
         self.settings = settings
         # Built here, not on first use: a storage the machine cannot make stops the start.
         self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
@@ -135,7 +138,8 @@ class ThreatmapGraphQL(CheckedJsonBody, GraphQL):
 
 
 def graphql_app(settings: Settings) -> ASGIApp:
-    return BodySizeLimit(ThreatmapGraphQL(settings), settings.graphql_max_body_bytes)
+    return RequirePreflight(BodySizeLimit(ThreatmapGraphQL(settings), settings.graphql_max_body_bytes,
+                                          settings.photo_upload_max_bytes))
 
 
 def schema_endpoint(settings: Settings) -> Any:

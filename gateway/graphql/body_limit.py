@@ -10,6 +10,8 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.graphql.multipart import is_multipart
+
 log = logging.getLogger(__name__)
 
 MESSAGE_TOO_BIG = 1009
@@ -29,13 +31,17 @@ def _too_big(message: Message, max_bytes: int) -> bool:
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """`max_bytes` for every body, but `multipart_max_bytes` for a multipart request (file
+    uploads: gateway.graphql.multipart), when given."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, multipart_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.multipart_max_bytes = multipart_max_bytes
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
         body = json.dumps({"errors": [{
-            "message": f"The request body is larger than {self.max_bytes} bytes.",
+            "message": f"The request body is larger than {max_bytes} bytes.",
             "extensions": {"code": "BAD_USER_INPUT"}}]}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
@@ -49,9 +55,11 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = (self.multipart_max_bytes if self.multipart_max_bytes is not None
+                     and is_multipart(scope) else self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(send, max_bytes)
             return
         received = 0
         started = False
@@ -61,7 +69,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise BodyTooLarge
             return message
 
@@ -74,7 +82,7 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, max_bytes)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         closed = False

@@ -14,7 +14,7 @@ from gateway.graphql.auth import Role, Viewer, viewer_from_header
 from gateway.graphql.errors import ApiError, Forbidden, Unauthenticated
 from gateway.settings import Settings
 from gateway.state import Runtime
-from store import reference, reports, staff
+from store import photos, reference, reports, staff
 from store.rows import Row
 
 Fetch = Callable[[list[Any]], Awaitable[list[Row]]]
@@ -58,6 +58,8 @@ class Loaders:
     units: DataLoader[str, Any]
     private: DataLoader[str, Any]
     history: DataLoader[str, Any]
+    photos: DataLoader[str, Any]
+    statuses: DataLoader[str, Any]
 
     @classmethod
     def create(cls, runtime: Runtime) -> "Loaders":
@@ -67,7 +69,14 @@ class Loaders:
             units=_keyed_loader(partial(reference.police_units, runtime.public_pool), "id"),
             private=_private_loader(runtime.app_pool),
             history=_grouped_loader(partial(reports.history, runtime.app_pool), "report_id"),
+            photos=_grouped_loader(partial(photos.of_reports, runtime.app_pool), "report_id"),
+            statuses=_keyed_loader(partial(_all_statuses, runtime.public_pool), "id"),
         )
+
+
+async def _all_statuses(pool: AsyncConnectionPool, ids: list[str]) -> list[Row]:
+    """Every status (a handful): the loader picks the ones asked for."""
+    return await reference.statuses(pool)
 
 
 @dataclass

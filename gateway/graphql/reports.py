@@ -18,8 +18,9 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
 
 from gateway.graphql.auth import Role
-from gateway.graphql.categories import Area, AreaLevel, Category, PoliceUnit
+from gateway.graphql.categories import Area, AreaLevel, Category, PoliceUnit, Status
 from gateway.graphql.errors import BadInput, Forbidden, NotFound
+from gateway.graphql.photos import ReportPhoto, report_photos
 from store import reports as store_reports
 
 DEFAULT_PAGE = 100
@@ -49,6 +50,21 @@ class ReportHistoryEvent:
     at: datetime
     actor: str | None = strawberry.field(description="Null for the citizen's own view.")
     comment: str | None
+
+
+@strawberry.type(description="A change of a report's status, as the citizen may see it.")
+class StatusChange:
+    at: datetime
+    status: Status = strawberry.field(description="The status from then on, with its names.")
+
+
+def status_changes(events: list[dict[str, Any]], current: str) -> list[tuple[datetime, str]]:
+    """(time, status) from the audit trail: the creation with the status the report had then
+    (the first change's `from`, or the current status if it never changed), then each change."""
+    changes = [e for e in events if e["kind"] == "status_changed"]
+    first = changes[0]["from_status"] if changes else current
+    created = [(e["at"], first) for e in events if e["kind"] == "created"][:1]
+    return created + [(e["at"], e["to_status"]) for e in changes]
 
 
 @strawberry.type
@@ -178,6 +194,28 @@ class Report:
             actor=None if self.owner_view else r["actor"],
             comment=r["comment"] if not self.owner_view or r["kind"] == "information_added" else None,
         ) for r in rows]
+
+
+    @strawberry.field(description=(
+        "The status over time, oldest first: the creation, then each status change, with the "
+        "status's names (no officer, no comment, no hand-over). The citizen's token "
+        "(reportByToken) and staff see it."))
+    async def status_history(self, info: Info) -> list[StatusChange] | None:
+        if not self.owner_view:
+            await self._private(info)
+        loaders = info.context.loaders
+        changes = status_changes(await loaders.history.load(str(self.id)), self.status)
+        rows = await loaders.statuses.load_many([status for _, status in changes])
+        return [StatusChange(at=at, status=Status(
+            id=row["id"], name_pl=row["name_pl"], name_en=row["name_en"], is_initial=row["is_initial"],
+            is_closed=row["is_closed"], next=row["next"])) for (at, _), row in zip(changes, rows, strict=True)
+            if row is not None]
+
+    @strawberry.field(description="Private (officers of the unit, analysts; never the citizen's "
+                                  "token): the photos sent with the report, without metadata.")
+    async def photos(self, info: Info) -> list[ReportPhoto] | None:
+        await self._private(info)
+        return await report_photos(info, str(self.id))
 
 
 @strawberry.input

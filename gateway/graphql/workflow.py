@@ -11,13 +11,16 @@ from typing import Any
 import strawberry
 from limits import parse
 from psycopg import AsyncConnection
+from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from gateway.graphql import validation
 from gateway.graphql.auth import Role
 from gateway.graphql.errors import BadInput, Conflict, Forbidden, NotFound, RateLimited
+from gateway.graphql.photos import PhotoStorageUnavailable, cleaned, read_uploads, uploads_digest
 from gateway.graphql.reports import Report
 from gateway.graphql.tracking import derived_token, random_token, token_hash, tracking_key
+from photos.storage import StorageError
 from store import reports as store_reports
 from store.reports import Submission
 
@@ -124,22 +127,39 @@ class WorkflowQuery:
 class WorkflowMutation:
     @strawberry.mutation(description="Report a threat. Send an idempotencyKey (a random UUID) "
                                      "so that a retried request never makes a second report and "
-                                     "gets the same trackingToken (and is never RATE_LIMITED).")
+                                     "gets the same trackingToken (and is never RATE_LIMITED). "
+                                     "`photos`: up to 3 JPEG, PNG or WebP files of at most 5 MB, "
+                                     "sent as a multipart request (docs/photos.md); a refused "
+                                     "photo refuses the whole report.")
     async def submit_report(self, info: Info, input: SubmitReportInput,
-                            idempotency_key: str | None = None) -> SubmitReportPayload | None:
+                            idempotency_key: str | None = None,
+                            photos: list[Upload] | None = None) -> SubmitReportPayload | None:
         key = validation.idempotency_key(idempotency_key)
         submission = _checked(info, input)
-        payload_hash = _payload_hash(submission.values())
         settings = info.context.settings
+        desk = info.context.runtime.photos
+        assert desk is not None   # set by the lifespan
+        contents = await read_uploads(photos, settings.photo_max_count, settings.photo_max_bytes)
+        values = submission.values()
+        if contents:   # without photos the payload (and so a retry's token) is as it always was
+            values |= {"photos": uploads_digest(contents)}
+        payload_hash = _payload_hash(values)
         token = (random_token() if key is None else derived_token(
             tracking_key(settings.tracking_secret or settings.jwt_secret), key, payload_hash))
         # A retry of an acknowledged submission is answered before anything is counted.
         if key is not None and (report := await _acknowledged(info, key, payload_hash, token)):
             return SubmitReportPayload(report=report, tracking_token=token)
+        # Photos are decoded and checked before the rate limit counts: a refused photo leaves the
+        # citizen free to send again at once.
+        clean_photos = await cleaned(desk, contents) if contents else []
         await _rate_limit(info, settings.submit_rate_limit, "submitReport", "reports")
         await _check_in_database(info, input, submission)
-        row = await store_reports.submit(info.context.runtime.app_pool, submission, key,
-                                         payload_hash, token_hash(token))
+        try:
+            row = await desk.submit(info.context.runtime.app_pool, submission, key, payload_hash,
+                                    token_hash(token), clean_photos)
+        except StorageError as error:
+            raise PhotoStorageUnavailable("The photo storage is unavailable; nothing was stored. "
+                                          "Try again later.") from error
         if row is None:   # the key was taken meanwhile (a concurrent submission)
             if key is None or not (report := await _acknowledged(info, key, payload_hash, token)):
                 raise Conflict("This idempotencyKey is being used; try again.", field="idempotencyKey")

@@ -1,0 +1,1 @@
+"""Citizens' photos: made safe to keep (photos.images) and kept private (photos.storage)."""
