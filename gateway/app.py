@@ -196,7 +196,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     photos = PhotoDesk(photo_storage(settings), photo_limits(settings))
     base_url = functools.partial(public_base, settings)
     links = api_index(base_url)
-    citizen = CitizenPages(settings.config_dir, basemap(settings), settings.report_max_age_days)
+    citizen = CitizenPages(settings.config_dir, basemap(settings), settings.report_max_age_days,
+                           settings.photo_max_count, settings.photo_max_bytes)
     app = Starlette(
         routes=[
             Route("/", index(links, citizen.map_page)),

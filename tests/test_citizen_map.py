@@ -2,6 +2,7 @@
 the whole journey in Polish and English (filter, popup, report, token, status page, an officer's
 confirmation), an axe-core audit of the map, the form and the status page, and a phone's width."""
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from PIL import Image
 
 from gateway.settings import PROJECT_ROOT, Settings
 from tests.support import (
@@ -41,6 +43,17 @@ PUBLIC_LOCATION = """{ reports(filter: {categories: ["vandalism"]}, first: 1) {
   edges { node { id location { longitude latitude } } } } }"""
 CONFIRM = """mutation($id: ID!) { setReportStatus(id: $id, status: "confirmed") { status } }"""
 BY_TOKEN = """query($t: String!) { reportByToken(token: $t) { id } }"""
+PHOTOS = """query($id: ID!) { report(id: $id) { photos { url mediaType } } }"""
+
+
+def photo_with_gps() -> bytes:
+    """A JPEG as a phone writes it: with EXIF GPS coordinates and a camera serial."""
+    exif = Image.Exif()
+    exif[0xA431] = "SERIAL-123456"                     # BodySerialNumber
+    exif[0x8825] = {1: "N", 2: (52.0, 13.0, 48.0), 3: "E", 4: (21.0, 0.0, 43.0)}   # GPSInfo
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -125,6 +138,8 @@ async def test_the_whole_journey(server: str, settings: Settings, lang: str) -> 
             await page.locator("#r-category").select_option("vandalism")
             await page.locator("#r-nearby").get_by_text(texts["already"]).wait_for()
             await page.locator("#r-description").fill("Wybite szyby w wiacie przystanku.")
+            await page.locator("#r-photos").set_input_files(
+                [{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo_with_gps()}])
             await page.locator("#r-terms").check()
             await page.locator("#r-send").press("Enter")
             await page.locator("#r-done").wait_for()
@@ -145,6 +160,13 @@ async def test_the_whole_journey(server: str, settings: Settings, lang: str) -> 
                 confirmed = await http.post("/graphql", headers=officer,
                                             json={"query": CONFIRM, "variables": {"id": report_id}})
                 assert confirmed.json()["data"]["setReportStatus"]["status"] == "confirmed", confirmed.text
+                # the photo came with the report, without its metadata, and only for officers
+                photos = (await http.post("/graphql", headers=officer, json={
+                    "query": PHOTOS, "variables": {"id": report_id}})).json()["data"]["report"]["photos"]
+                assert len(photos) == 1, photos
+                assert (await http.get(photos[0]["url"])).status_code == 401
+                stored = Image.open(io.BytesIO((await http.get(photos[0]["url"], headers=officer)).content))
+                assert not stored.getexif() and "exif" not in stored.info, stored.info
             await status_page.reload()
             await status_page.locator("#status-result h2").first.wait_for()
             body = await status_page.locator("#status-result").inner_text()

@@ -42,6 +42,8 @@ class CitizenPages:
     config_dir: Path
     basemap: Basemap
     report_max_age_days: int
+    max_photos: int = 3
+    max_photo_bytes: int = 5 * 2**20
     max_description: int = 500
 
     @cached_property
@@ -70,6 +72,8 @@ class CitizenPages:
                           "initial": s.initial} for s in workflow.statuses],
             "maxAgeDays": self.report_max_age_days,
             "maxDescription": self.max_description,
+            "maxPhotos": self.max_photos,
+            "maxPhotoBytes": self.max_photo_bytes,
             "reportsMinZoom": REPORTS_MIN_ZOOM,
             "idMinZoom": ID_MIN_ZOOM,
             "basemap": self.basemap.as_json(),

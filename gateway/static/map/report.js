@@ -3,10 +3,10 @@
 // reports of the same category nearby ("already reported?"); then submitReport with an
 // idempotency key (a retry after a network error reuses it) and the tracking token, shown once.
 import { categories, config, el, formatDate, gql, isoDay, statuses, t } from "./page.js";
-import { photoUpload } from "./photos.js";
+import { photoProblem, submitWithPhotos } from "./photos.js";
 
-const SUBMIT = `mutation Submit($input: SubmitReportInput!, $key: String) {
-  submitReport(input: $input, idempotencyKey: $key) { trackingToken report { id status } } }`;
+const SUBMIT = `mutation Submit($input: SubmitReportInput!, $key: String, $photos: [Upload!]) {
+  submitReport(input: $input, idempotencyKey: $key, photos: $photos) { trackingToken report { id status } } }`;
 const NEARBY = `query Nearby($filter: ReportFilter) { reports(filter: $filter, first: 5) {
   totalCount edges { node { id status occurredOn } } } }`;
 // A public point is its 250 m cell's centre: look a cell around the point (about 100 m plus the
@@ -59,6 +59,7 @@ export function setupReport(map, { maplibregl, geolocate, announce, togglePanel 
     $("r-description-label").textContent = required ? t("Description (required for this category)")
       : t("Description (optional)");
   }
+  $("r-photos-box").hidden = !config.maxPhotos;
   const description = $("r-description");
   description.maxLength = config.maxDescription;
   const counter = () => {
@@ -188,6 +189,8 @@ export function setupReport(map, { maplibregl, geolocate, announce, togglePanel 
     }
     const text = description.value.trim();
     if (description.required && !text) return invalid(description, t("This category needs a description."));
+    const problem = photoProblem($("r-photos").files, config.maxPhotos, config.maxPhotoBytes);
+    if (problem) return invalid($("r-photos"), problem);
     if (!$("r-terms").checked) return invalid($("r-terms"), t("Accept the terms to send the report."));
     return { categoryId: select.value, longitude: point[0], latitude: point[1],
              occurredAt: when.toISOString(), description: text || null,
@@ -205,7 +208,7 @@ export function setupReport(map, { maplibregl, geolocate, announce, togglePanel 
     button.disabled = true;
     error.textContent = t("Sending…");
     try {
-      const result = files.length ? await photoUpload(SUBMIT, input, sent.key, files)
+      const result = files.length ? await submitWithPhotos(SUBMIT, input, sent.key, files)
         : (await gql(SUBMIT, { input, key: sent.key })).submitReport;
       showToken(result.trackingToken);
       sent = { key: null, payload: null };

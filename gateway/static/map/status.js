@@ -1,22 +1,17 @@
 // The status page /r/<token>: the report's status and history as its citizen may see them
-// (reportByToken: changes and their dates; no officer names, no internal comments).
+// (reportByToken's statusHistory: each status and its date; no officer, no hand-over, no comment).
 import { categories, config, el, formatDate, formatDateTime, gql, statuses, t } from "./page.js";
 
 const QUERY = `query Status($token: String!) { reportByToken(token: $token) {
   status occurredOn datePrecision category { id } areas { name level } policeUnit { name }
-  history { kind fromStatus toStatus at } } }`;
+  statusHistory { at status { id } } } }`;
 const result = document.getElementById("status-result");
 const statusName = (id) => (statuses.get(id) || { name: id }).name;
 
-function event(item) {
-  switch (item.kind) {
-    case "created": return t("Report received");
-    case "status_changed": return t("Status changed to: {status}", { status: statusName(item.toStatus) });
-    case "assigned": return t("Handed to another police unit");
-    case "information_added": return t("You added information");
-    case "contact_erased": return t("Your contact was erased after the retention period");
-    default: return item.kind.replace(/_/g, " ");
-  }
+/** One entry of the status history: the first is the report's receipt. */
+function change(item, index) {
+  return index === 0 ? t("Report received: {status}", { status: statusName(item.status.id) })
+    : t("Status changed to: {status}", { status: statusName(item.status.id) });
 }
 
 async function show(token) {
@@ -44,8 +39,8 @@ async function show(token) {
       el("dt", {}, t("Area")), el("dd", {}, report.areas.map((a) => a.name).join(", ") || "–"),
       el("dt", {}, t("Police unit")), el("dd", {}, (report.policeUnit && report.policeUnit.name) || t("not assigned yet"))),
     el("h2", {}, t("History")),
-    el("ol", { className: "history" }, ...(report.history || []).map((item) =>
-      el("li", {}, el("time", { dateTime: item.at }, formatDateTime(item.at)), " ", event(item)))));
+    el("ol", { className: "history" }, ...(report.statusHistory || []).map((item, index) =>
+      el("li", {}, el("time", { dateTime: item.at }, formatDateTime(item.at)), " ", change(item, index)))));
 }
 
 const input = document.getElementById("token-input");
