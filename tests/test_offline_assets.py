@@ -21,8 +21,8 @@ VENDOR = PROJECT_ROOT / "gateway" / "static" / "vendor"
 UPDATE_SCRIPT = PROJECT_ROOT / "scripts" / "update-vendored.sh"
 
 # Every HTML page (the map, GraphiQL, pygeoapi's pages with their maps, Swagger UI and ReDoc).
-PAGES = ["/", "/r", "/r/{item}", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html", "/ogc/collections?f=html",
-         "/ogc/collections/reports?f=html", "/ogc/collections/reports/items?f=html",
+PAGES = ["/", "/r", "/r/{item}", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html",
+         "/ogc/collections?f=html", "/ogc/collections/reports?f=html", "/ogc/collections/reports/items?f=html",
          "/ogc/collections/reports/items/{item}?f=html", "/ogc/collections/reports/queryables?f=html",
          "/ogc/openapi?f=html", "/ogc/openapi?f=html&ui=redoc"]
 # Every page, the map too (its script and style are files: the CSP allows no inline script).
@@ -224,7 +224,7 @@ async def test_browser_tools_work_offline_under_a_strict_csp(base: str,
             await page.goto(f"{base}/#8/52.2/21.0")
             await wait_in_page(page, MAP_READY)
             await wait_in_page(page, "window.map.listImages().some((id) => id.startsWith('label:'))")
-            await wait_in_page(page, "window.map.queryRenderedFeatures({layers: ['county-lines']}).length > 0")
+            await wait_in_page(page, "map.queryRenderedFeatures({layers: ['county-lines']}).length > 0")
 
             # GraphiQL: the editor appears, loads the schema and runs its example query.
             await page.goto(f"{base}/graphql")
