@@ -22,7 +22,8 @@ UPDATE_SCRIPT = PROJECT_ROOT / "scripts" / "update-vendored.sh"
 
 # Every HTML page (the map, GraphiQL, pygeoapi's pages with their maps, Swagger UI and ReDoc).
 PAGES = ["/", "/r", "/r/{item}", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html",
-         "/ogc/collections?f=html", "/ogc/collections/reports?f=html", "/ogc/collections/reports/items?f=html",
+         "/ogc/collections?f=html", "/ogc/collections/reports?f=html",
+         "/ogc/collections/reports/items?f=html",
          "/ogc/collections/reports/items/{item}?f=html", "/ogc/collections/reports/queryables?f=html",
          "/ogc/openapi?f=html", "/ogc/openapi?f=html&ui=redoc"]
 # Every page, the map too (its script and style are files: the CSP allows no inline script).
