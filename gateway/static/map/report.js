@@ -94,6 +94,7 @@ export function setupReport(map, { maplibregl, geolocate, announce, togglePanel 
   function setPicking(on) {
     picking = on;
     $("r-pick").setAttribute("aria-pressed", String(on));
+    panel.classList.toggle("picking", on);   // on a phone the form steps aside for the map
     map.getCanvas().style.cursor = on ? "crosshair" : "";
     if (on) announce(t("Click the map where it happened"));
   }
