@@ -5,7 +5,7 @@ free port, and Debian's Chromium through Playwright (software WebGL, as the test
 `/` at a desktop (1280x800) and a phone (360x740) size, cold (a fresh browser context: nothing
 cached) and warm (the same context again), and records from navigation start:
 - `map load`: MapLibre's `load` event (style, base map sources and first tiles parsed),
-- `map idle`: the first `idle` (every tile loaded and drawn),
+- `map idle`: the first moment the map is loaded with every tile in view loaded (polled every 10 ms),
 - the bytes the page transferred: the page's own files (gateway/static/map, the HTML) apart
   from MapLibre's.
 Medians of --runs runs each. Writes its section of bench/RESULTS.md (`<!-- suite:map_page -->`)."""
@@ -33,9 +33,13 @@ RESULTS = BENCH_DIR / "RESULTS.md"
 SIZES = {"desktop 1280x800": (1280, 800), "phone 360x740": (360, 740)}
 # Marks set by the page's map (window.map) on its first load and idle, read after the fact.
 WATCH = """
-(() => { const wait = () => { if (!window.map || !window.map.once) return setTimeout(wait, 5);
-  window.map.once("load", () => { window.__load = performance.now(); });
-  window.map.once("idle", () => { window.__idle = performance.now(); }); }; wait(); })();
+(() => { const wait = () => { if (!window.map || !window.map.once) return setTimeout(wait, 2);
+  const map = window.map;
+  if (map.loaded()) window.__load = performance.now();
+  else map.once("load", () => { window.__load = performance.now(); });
+  const idle = () => { if (map.loaded() && map.areTilesLoaded()) window.__idle = performance.now();
+                       else setTimeout(idle, 10); };
+  idle(); }; wait(); })();
 """
 OWN = "/static/map/"
 
@@ -57,7 +61,9 @@ async def one_load(context, url: str) -> dict:
     page.on("response", lambda r: asyncio.ensure_future(account(r)))
     await page.add_init_script(WATCH)
     await page.goto(url)
+    deadline = asyncio.get_running_loop().time() + 120
     while not await page.evaluate("Boolean(window.__idle)"):
+        assert asyncio.get_running_loop().time() < deadline, "the map did not finish loading"
         await asyncio.sleep(0.05)
     marks = await page.evaluate("({load: window.__load, idle: window.__idle})")
     await asyncio.sleep(0.2)

@@ -214,3 +214,49 @@ async def test_works_on_a_phone(server: str) -> None:
             assert page.errors == [], page.errors
         finally:
             await browser.close()
+
+
+async def test_reporting_with_the_keyboard_alone(server: str) -> None:
+    """Issue 12.7: the whole report journey without a pointer: Tab, typing, Space and Enter."""
+    async with playwright_api.async_playwright() as p:
+        browser = await launch_chromium(p)
+        try:
+            page = await open_page(browser, f"{server}/?lang=en#6/52.2/21.1")
+            await wait_in_page(page, MAP_READY)
+            keys = page.keyboard
+            focused = "document.activeElement.id"
+            await keys.press("Tab")                        # the skip link first
+            for _ in range(10):                            # then on to the report button
+                if await page.evaluate(focused) == "report-open":
+                    break
+                await keys.press("Tab")
+            assert await page.evaluate(focused) == "report-open"
+            await keys.press("Enter")
+            assert await page.evaluate(focused) == "r-pick"
+            for _ in range(3):
+                await keys.press("Tab")
+            assert await page.evaluate(focused) == "r-lat"
+            await keys.type("52.2297")
+            await keys.press("Tab")
+            await keys.type("21.0122")
+            await keys.press("Tab")
+            assert await page.evaluate(focused) == "r-category-search"
+            await keys.type("vandal")                      # narrows the list and picks the match
+            assert await page.locator("#r-category").input_value() == "vandalism"
+            await keys.press("Tab")
+            await keys.press("Tab")
+            assert await page.evaluate(focused) == "r-when"
+            await keys.press("Tab")
+            await keys.type("Smashed bus shelter.")
+            while await page.evaluate(focused) != "r-terms":
+                await keys.press("Tab")
+            await keys.press("Space")
+            while await page.evaluate(focused) != "r-send":
+                await keys.press("Tab")
+            await keys.press("Enter")
+            await page.locator("#r-done").wait_for()
+            assert await page.evaluate(focused) == "r-done"
+            assert len((await page.locator("#r-token").inner_text()).strip()) > 20
+            assert page.errors == [], page.errors
+        finally:
+            await browser.close()
