@@ -216,6 +216,16 @@ async def test_works_on_a_phone(server: str) -> None:
             await browser.close()
 
 
+async def tab_to(page, element_id: str, most: int = 12) -> None:
+    """Presses Tab until the element has the focus (at most `most` times)."""
+    for _ in range(most):
+        if await page.evaluate("document.activeElement.id") == element_id:
+            return
+        await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == element_id, (
+        element_id, await page.evaluate("document.activeElement.outerHTML.slice(0, 120)"))
+
+
 async def test_reporting_with_the_keyboard_alone(server: str) -> None:
     """Issue 12.7: the whole report journey without a pointer: Tab, typing, Space and Enter."""
     async with playwright_api.async_playwright() as p:
@@ -225,12 +235,7 @@ async def test_reporting_with_the_keyboard_alone(server: str) -> None:
             await wait_in_page(page, MAP_READY)
             keys = page.keyboard
             focused = "document.activeElement.id"
-            await keys.press("Tab")                        # the skip link first
-            for _ in range(10):                            # then on to the report button
-                if await page.evaluate(focused) == "report-open":
-                    break
-                await keys.press("Tab")
-            assert await page.evaluate(focused) == "report-open"
+            await tab_to(page, "report-open")              # past the skip link, the search
             await keys.press("Enter")
             assert await page.evaluate(focused) == "r-pick"
             for _ in range(3):
@@ -248,11 +253,9 @@ async def test_reporting_with_the_keyboard_alone(server: str) -> None:
             assert await page.evaluate(focused) == "r-when"
             await keys.press("Tab")
             await keys.type("Smashed bus shelter.")
-            while await page.evaluate(focused) != "r-terms":
-                await keys.press("Tab")
+            await tab_to(page, "r-terms")
             await keys.press("Space")
-            while await page.evaluate(focused) != "r-send":
-                await keys.press("Tab")
+            await tab_to(page, "r-send")
             await keys.press("Enter")
             await page.locator("#r-done").wait_for()
             assert await page.evaluate(focused) == "r-done"
