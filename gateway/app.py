@@ -227,7 +227,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings),
                                www_redirect=False),
                     cors(settings),
-                    Middleware(BodyTimeout, timeout_s=settings.body_timeout_s)],
+                    Middleware(BodyTimeout, timeout_s=settings.body_timeout_s,
+                               multipart_timeout_s=settings.photo_upload_timeout_s)],
         lifespan=lifespan(settings, ogc, tile_service, photos),
     )
     app.state.tile_service = tile_service

@@ -16,21 +16,29 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.graphql.multipart import is_multipart
+
 log = logging.getLogger(__name__)
 
 BODY = b'{"error": "request_timeout", "detail": "The request body did not arrive in time."}'
 
 
 class BodyTimeout:
-    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+    """`timeout_s` for every body; `multipart_timeout_s`, when given, for a multipart one (photos
+    sent with a report: up to 16 MB from a phone on a slow uplink)."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float, multipart_timeout_s: float | None = None) -> None:
         self.app = app
         self.timeout_s = timeout_s
+        self.multipart_timeout_s = multipart_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        deadline = time.monotonic() + self.timeout_s
+        timeout_s = (self.multipart_timeout_s if self.multipart_timeout_s is not None
+                     and is_multipart(scope) else self.timeout_s)
+        deadline = time.monotonic() + timeout_s
         started = timed_out = body_done = False
 
         async def bounded_receive() -> Message:
@@ -50,7 +58,7 @@ class BodyTimeout:
             timed_out = True
             client = scope.get("client")
             log.warning("a request body from %s did not arrive within %.0f s: 408",
-                        f"{client[0]}:{client[1]}" if client else "a client", self.timeout_s)
+                        f"{client[0]}:{client[1]}" if client else "a client", timeout_s)
             if not started:
                 await _send_timeout(send)
             return {"type": "http.disconnect"}

@@ -19,8 +19,10 @@ from store.rows import Row
 
 log = logging.getLogger(__name__)
 
-# Photos decoded at once per process: each may take a few hundred MB and a core for a moment.
+# Photos decoded at once per process: each may take a few hundred MB and a core for a moment;
+# past as many waiting, a submission is told to come back (PhotoDeskBusy) rather than queue.
 CONCURRENT_DECODES = 2
+MAX_WAITING_DECODES = 32
 ERASE_BATCH = 500
 
 
@@ -39,6 +41,10 @@ def photo_limits(settings: Settings) -> PhotoLimits:
                        max_side_px=settings.photo_max_side_px)
 
 
+class PhotoDeskBusy(Exception):
+    """Too many photos are waiting to be decoded: try again in a moment."""
+
+
 class PhotoDesk:
     """What the doors need of photos while the service runs: the storage, the limits, and a bound
     on how many photos are decoded at once."""
@@ -47,11 +53,22 @@ class PhotoDesk:
         self.storage = storage
         self.limits = limits
         self._decoding = asyncio.Semaphore(CONCURRENT_DECODES)
+        self._waiting = 0
 
     async def clean(self, data: bytes) -> CleanPhoto:
-        """photos.images.clean off the event loop (PhotoRefused for a bad photo)."""
-        async with self._decoding:
+        """photos.images.clean off the event loop (PhotoRefused for a bad photo; PhotoDeskBusy
+        when too many photos wait to be decoded already)."""
+        if self._waiting >= MAX_WAITING_DECODES:
+            raise PhotoDeskBusy
+        self._waiting += 1
+        try:
+            await self._decoding.acquire()
+        finally:
+            self._waiting -= 1
+        try:
             return await asyncio.to_thread(clean, data, self.limits)
+        finally:
+            self._decoding.release()
 
     async def submit(self, pool: AsyncConnectionPool, submission: store_reports.Submission,
                      key: str | None, payload_hash: str, token_hash: bytes,

@@ -135,6 +135,14 @@ class Settings(BaseSettings):
         description="Pixels per photo (width x height), checked before decoding (decompression bombs).")
     photo_max_side_px: int = Field(default=4096, ge=64, le=20_000,
                                    description="Longest side kept; larger photos are scaled down.")
+    photo_rate_limit: str = Field(
+        default="20/hour", description="Reports with photos per client, counted before the photos "
+                                       "are decoded (refused ones too: decoding costs CPU), limits "
+                                       "syntax; submit_rate_limit counts stored reports.")
+    photo_upload_timeout_s: float = Field(
+        default=120.0, gt=0, description="Longest time to receive a multipart body (a report with "
+                                         "photos, up to 16 MB from a phone); other bodies: "
+                                         "body_timeout_s.")
     photo_s3_bucket: str | None = Field(default=None, description="The bucket (s3 storage); not public.")
     photo_s3_endpoint_url: str | None = Field(
         default=None, description="The S3-compatible endpoint (MinIO, Ceph, Garage...); unset: AWS.")
@@ -195,7 +203,7 @@ class Settings(BaseSettings):
                                  f"path or trailing slash) or \"*\", as a JSON list, got {origin!r}")
         return origins
 
-    @field_validator("submit_rate_limit", "tracking_rate_limit")
+    @field_validator("submit_rate_limit", "tracking_rate_limit", "photo_rate_limit")
     @classmethod
     def _one_rate_limit(cls, text: str, info: ValidationInfo) -> str:
         try:

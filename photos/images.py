@@ -120,9 +120,9 @@ def _reencoded(image: Image.Image, limits: PhotoLimits) -> CleanPhoto:
     if source_format == "JPEG":
         pixels_only.save(out, "JPEG", quality=JPEG_QUALITY)
     elif source_format == "PNG":
-        pixels_only.save(out, "PNG", compress_level=6)
+        pixels_only.save(out, "PNG", compress_level=3)   # 6 costs a third more for ~5 %
     else:
-        pixels_only.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+        pixels_only.save(out, "WEBP", quality=WEBP_QUALITY, method=2)   # 4: twice the time
     media_type, _ = FORMATS[source_format]
     return CleanPhoto(data=out.getvalue(), media_type=media_type, width=pixels_only.width,
                       height=pixels_only.height)

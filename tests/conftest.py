@@ -61,7 +61,8 @@ def settings(urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Se
     return Settings(database_url=urls.app, public_database_url=urls.public,
                     data_dir=tmp_path_factory.mktemp("unused-data-dir"), config_dir=CONFIG_DIR,
                     maintenance_interval_s=3600, submit_rate_limit="10000/hour",
-                    tracking_rate_limit="10000/minute", allowed_hosts=["testserver"])
+                    tracking_rate_limit="10000/minute", allowed_hosts=["testserver"],
+                    photo_rate_limit="10000/hour")
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ officer and an attacker would send them: one multipart GraphQL request with its 
 all or nothing, stored without metadata, seen by the officers of the report's unit only, never
 by a public door, erased with the contact."""
 
+import asyncio
 import hashlib
 import io
 import json
@@ -11,18 +12,32 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import mercantile
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as fuzz_settings
+from hypothesis import strategies as st
 from moto.server import ThreadedMotoServer
 from PIL import Image
 from psycopg_pool import AsyncConnectionPool
+from pydantic import ValidationError
 
 from gateway.cli import main
-from gateway.photos import erase_photos_past_retention, photo_storage
+from gateway.photos import (
+    CONCURRENT_DECODES,
+    MAX_WAITING_DECODES,
+    PhotoDesk,
+    PhotoDeskBusy,
+    erase_photos_past_retention,
+    photo_storage,
+)
 from gateway.settings import Settings
+from photos.images import PhotoLimits
+from photos.storage import FileStorage
 from tests.support import (
     UPLOAD_HEADERS,
     WARSAW,
@@ -219,6 +234,30 @@ async def test_a_refused_photo_does_not_count_against_the_rate_limit(
         assert codes((await send(http, [b"GIF89a not a photo"])).json()) == ["BAD_USER_INPUT"]
         assert (await submitted(http, [photo_bytes()]))["report"]["status"] == "under_verification"
         assert codes((await send(http, [photo_bytes()])).json()) == ["RATE_LIMITED"]
+
+
+async def test_reports_with_photos_have_their_own_rate_limit(
+        settings: Settings, app_conn: psycopg.Connection, clean_reports: None) -> None:
+    async with running_app(settings.model_copy(update={"photo_rate_limit": "2/hour"})) as (http, _):
+        assert codes((await send(http, [b"GIF89a not a photo"])).json()) == ["BAD_USER_INPUT"]
+        assert "errors" not in (await send(http, [photo_bytes()])).json()
+        assert codes((await send(http, [photo_bytes()])).json()) == ["RATE_LIMITED"]
+        # Reports without photos are not counted by it.
+        assert "errors" not in await gql(http, SUBMIT, {"input": report_input()})
+
+
+async def test_photos_beyond_the_decoding_queue_are_told_to_come_back(tmp_path: Path) -> None:
+    desk = PhotoDesk(FileStorage(tmp_path), PhotoLimits())
+    for _ in range(CONCURRENT_DECODES):   # every decoder busy
+        await desk._decoding.acquire()
+    waiting = [asyncio.create_task(desk.clean(photo_bytes())) for _ in range(MAX_WAITING_DECODES)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(PhotoDeskBusy):
+        await desk.clean(photo_bytes())
+    for _ in range(CONCURRENT_DECODES):
+        desk._decoding.release()
+    assert all(photo.media_type == "image/jpeg" for photo in await asyncio.gather(*waiting))
+    assert (await desk.clean(photo_bytes())).media_type == "image/jpeg"
 
 
 async def test_a_storage_failure_stores_nothing(settings: Settings, app_conn: psycopg.Connection,
@@ -438,3 +477,62 @@ async def test_photos_through_s3_storage(settings: Settings, app_conn: psycopg.C
         assert listed.get("KeyCount", 0) == 0
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------------------------- settings
+
+@pytest.mark.parametrize(("environment", "named"), [
+    ({"THREATMAP_PHOTO_STORAGE": "s3"}, "THREATMAP_PHOTO_S3_BUCKET"),
+    ({"THREATMAP_PHOTO_STORAGE": "s3", "THREATMAP_PHOTO_S3_BUCKET": "b",
+      "THREATMAP_PHOTO_S3_ENDPOINT_URL": "minio:9000"}, "THREATMAP_PHOTO_S3_ENDPOINT_URL"),
+    ({"THREATMAP_PHOTO_STORAGE": "ftp"}, "photo_storage"),
+    ({"THREATMAP_PHOTO_MAX_COUNT": "50"}, "photo_max_count"),
+])
+def test_bad_photo_settings_stop_the_start(environment: dict[str, str], named: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=named):
+        Settings()
+
+
+# ------------------------------------------------------------------------- whatever is sent
+
+_noise = st.one_of(st.binary(max_size=64),
+                   st.text(max_size=40).map(lambda s: s.encode("utf-8", "surrogatepass")),
+                   st.sampled_from([b"", b"null", b"[]", b"{}", b'{"query": 1}', b'{"0": null}',
+                                    b'{"0": ["variables"]}', b'{"0": ["variables.photos.0.x"]}',
+                                    b'{"0": ["query"]}', b'{"0": ["variables.input.contact"]}',
+                                    photo_bytes()[:40]]))
+_operations = st.one_of(_noise, st.just(json.dumps({"query": SUBMIT, "variables": {
+    "input": report_input(), "photos": [None]}}).encode()))
+_maps = st.one_of(_noise, st.just(b'{"0": ["variables.photos.0"]}'))
+_files = st.one_of(_noise, st.just(photo_bytes()), st.just(b"GIF89a" + bytes(20)))
+
+
+@given(operations=_operations, mapping=_maps, file=_files,
+       field=st.sampled_from(["0", "1", "operations", "map", "\x00", "ö"]))
+@fuzz_settings(max_examples=40, deadline=timedelta(seconds=10), derandomize=True, database=None,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+async def test_no_multipart_body_is_a_server_error(operations: bytes, mapping: bytes, file: bytes,
+                                                   field: str, graphql_client: httpx.AsyncClient,
+                                                   clean_reports: None) -> None:
+    response = await graphql_client.post("/graphql", headers=UPLOAD_HEADERS, files={
+        "operations": (None, operations), "map": (None, mapping), field: ("p.jpg", file, "image/jpeg")})
+    assert response.status_code < 500, response.text
+    if response.headers.get("content-type", "").startswith("application/json"):
+        assert "INTERNAL" not in codes(response.json()), response.text
+
+
+@given(path=st.one_of(st.uuids().map(str), st.text(max_size=40).map(quote)),
+       authorization=st.one_of(st.none(), st.text(max_size=40),
+                               st.sampled_from(["Bearer ", "Bearer x.y.z"])))
+@fuzz_settings(max_examples=40, deadline=timedelta(seconds=5), derandomize=True, database=None,
+               suppress_health_check=[HealthCheck.too_slow])
+async def test_no_request_for_a_photo_is_a_server_error(path: str, authorization: str | None,
+                                                        graphql_client: httpx.AsyncClient) -> None:
+    headers = {}
+    if authorization is not None and authorization.isprintable() and authorization.isascii():
+        headers["Authorization"] = authorization
+    response = await graphql_client.get(f"/staff/photos/{path}", headers=headers)
+    assert response.status_code in (401, 403, 404), (path, authorization, response.status_code)

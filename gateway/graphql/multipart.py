@@ -47,15 +47,24 @@ class RequirePreflight:
 
 
 class CheckedMultipart:
-    """For strawberry's HTTP view (listed before it): a `map` that names no file, or a path
-    that does not fit `operations`, is a 400 that says so (strawberry catches only KeyError,
-    and let IndexError, TypeError, AttributeError... through as a 500)."""
+    """For strawberry's HTTP view (listed before it): `operations` or `map` sent as a file or as
+    JSON that is not an object, a `map` that names no file, or a path that does not fit
+    `operations`, is a 400 that says so (strawberry catches only KeyError, and let IndexError,
+    TypeError, AttributeError... through as a 500)."""
 
     async def parse_multipart(self, request: Any) -> Any:
+        form = (await request.get_form_data()).form   # parsed once: strawberry reads it again
+        for name in ("operations", "map"):
+            if not isinstance(form.get(name, ""), str):
+                raise HTTPException(400, f"`{name}` must be a form field, not a file.")
         try:
-            return await super().parse_multipart(request)  # type: ignore[misc]
+            operations = await super().parse_multipart(request)  # type: ignore[misc]
         except HTTPException:
             raise
         except (IndexError, TypeError, ValueError, AttributeError) as error:
             raise HTTPException(400, "The multipart request's `map` does not fit its `operations` "
                                      "(GraphQL multipart request spec).") from error
+        if not isinstance(operations, dict):
+            raise HTTPException(400, "`operations` must be a JSON object: "
+                                     '{"query": "...", "variables": {...}}.')
+        return operations

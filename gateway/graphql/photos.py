@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 from strawberry.types import Info
 
 from gateway.graphql.errors import ApiError, BadInput
-from gateway.photos import PhotoDesk
+from gateway.photos import PhotoDesk, PhotoDeskBusy
 from gateway.urls import public_base
 from photos.images import CleanPhoto, PhotoRefused, Refusal
 
@@ -21,7 +21,7 @@ NOT_A_FILE = "NOT_A_FILE"
 STAFF_PATH = "/staff/photos/"
 
 
-class PhotoStorageUnavailable(ApiError):
+class PhotosUnavailable(ApiError):
     code = "UNAVAILABLE"
 
 
@@ -64,6 +64,9 @@ async def cleaned(desk: PhotoDesk, contents: list[bytes]) -> list[CleanPhoto]:
             photos.append(await desk.clean(data))
         except PhotoRefused as error:
             raise refused(f"Photo {index + 1}: {error.message}", error.reason.value, index) from None
+        except PhotoDeskBusy:
+            raise PhotosUnavailable("Too many photos are being processed right now; nothing "
+                                          "was stored. Try again in a minute.") from None
     return photos
 
 
@@ -91,4 +94,6 @@ async def report_photos(info: Info, report_id: str) -> list[ReportPhoto]:
     context = info.context
     rows = await context.loaders.photos.load(report_id)
     base = public_base(context.settings, context.request)
+    if base.startswith("ws"):   # asked over the WebSocket: the photo is fetched over HTTP(S)
+        base = "http" + base.removeprefix("ws")
     return [ReportPhoto.from_row(row, base) for row in rows]

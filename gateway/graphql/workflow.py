@@ -17,7 +17,7 @@ from strawberry.types import Info
 from gateway.graphql import validation
 from gateway.graphql.auth import Role
 from gateway.graphql.errors import BadInput, Conflict, Forbidden, NotFound, RateLimited
-from gateway.graphql.photos import PhotoStorageUnavailable, cleaned, read_uploads, uploads_digest
+from gateway.graphql.photos import PhotosUnavailable, cleaned, read_uploads, uploads_digest
 from gateway.graphql.reports import Report
 from gateway.graphql.tracking import derived_token, random_token, token_hash, tracking_key
 from photos.storage import StorageError
@@ -149,16 +149,19 @@ class WorkflowMutation:
         # A retry of an acknowledged submission is answered before anything is counted.
         if key is not None and (report := await _acknowledged(info, key, payload_hash, token)):
             return SubmitReportPayload(report=report, tracking_token=token)
-        # Photos are decoded and checked before the rate limit counts: a refused photo leaves the
-        # citizen free to send again at once.
-        clean_photos = await cleaned(desk, contents) if contents else []
+        # Photos are decoded and checked before the report rate limit counts: a refused photo
+        # leaves the citizen free to send again at once.
+        clean_photos = []
+        if contents:   # decoding costs CPU: its own, looser, limit counts every try
+            await _rate_limit(info, settings.photo_rate_limit, "photos", "reports with photos")
+            clean_photos = await cleaned(desk, contents)
         await _rate_limit(info, settings.submit_rate_limit, "submitReport", "reports")
         await _check_in_database(info, input, submission)
         try:
             row = await desk.submit(info.context.runtime.app_pool, submission, key, payload_hash,
                                     token_hash(token), clean_photos)
         except StorageError as error:
-            raise PhotoStorageUnavailable("The photo storage is unavailable; nothing was stored. "
+            raise PhotosUnavailable("The photo storage is unavailable; nothing was stored. "
                                           "Try again later.") from error
         if row is None:   # the key was taken meanwhile (a concurrent submission)
             if key is None or not (report := await _acknowledged(info, key, payload_hash, token)):
