@@ -25,6 +25,8 @@ from catalog.http import CatalogConfig, CatalogService
 from downloads.snapshot import SnapshotWriter
 from gateway import i18n
 from gateway.body_timeout import BodyTimeout
+from gateway.citizen import CitizenPages, citizen_routes
+from gateway.citizen.pages import Basemap
 from gateway.forwarded import ForwardedHeaders, PublicRedirects
 from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
@@ -75,13 +77,13 @@ def api_index(base_url: Callable[[Request], str]) -> Endpoint:
     return links
 
 
-def index(api: Endpoint) -> Endpoint:
-    """GET /: the map page for browsers; the JSON link list for clients that ask for JSON."""
+def index(api: Endpoint, map_page: Endpoint) -> Endpoint:
+    """GET /: the citizen map for browsers; the JSON link list for clients that ask for JSON."""
     async def page(request: Request) -> Response:
         accept = request.headers.get("accept", "")
         if "application/json" in accept and "text/html" not in accept:
             return await api(request)
-        return await tiles.map_page(request)
+        return await map_page(request)
 
     return page
 
@@ -169,9 +171,25 @@ def snapshot_job(settings: Settings, public_url: str) -> "SnapshotJob | None":
     return job
 
 
-def html_policies(ogc_config: Path) -> HtmlPolicies:
+def basemap(settings: Settings) -> Basemap:
+    return Basemap(style_url=settings.map_basemap_style_url, raster_url=settings.map_basemap_raster_url,
+                   attribution=settings.map_basemap_attribution)
+
+
+def _origin(url: str | None) -> str | None:
+    """scheme://host[:port] of an absolute URL (a template's {z} lies in its path)."""
+    if not url or not url.startswith(("http://", "https://")):
+        return None
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def html_policies(ogc_config: Path, settings: Settings | None = None) -> HtmlPolicies:
     """The Content-Security-Policy of each HTML page (gateway.security_headers)."""
-    return HtmlPolicies(default=map_policy(), by_prefix=[
+    remote = [] if settings is None else [
+        origin for origin in (_origin(settings.map_basemap_style_url),
+                              _origin(settings.map_basemap_raster_url)) if origin]
+    return HtmlPolicies(default=map_policy(remote), by_prefix=[
         ("/graphql", graphiql_policy()),
         ("/ogc", ogc_policy(image_origins(ogc_config))),
     ])
@@ -220,9 +238,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     catalog = CatalogService(CatalogConfig(
         settings.data_dir, CatalogPublisher(settings.publisher_name, settings.publisher_uri,
                                      settings.contact_email), settings.feed_entries), base_url)
+    citizen = CitizenPages(settings.config_dir, basemap(settings), settings.report_max_age_days,
+                           settings.photo_max_count, settings.photo_max_bytes)
     app = Starlette(
         routes=[
-            Route("/", index(links)),
+            Route("/", index(links, citizen.map_page)),
+            *citizen_routes(citizen),
             Route("/api", links),
             Route("/health", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -254,7 +275,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                       if settings.trusted_proxies else []),
                     Middleware(Observe, metrics=metrics.requests if metrics else None),
                     Middleware(tiles.CachedTileShortcut, service=tile_service),
-                    Middleware(SecurityHeaders, policies=html_policies(ogc_config)),
+                    Middleware(SecurityHeaders, policies=html_policies(ogc_config, settings)),
                     Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings),
                                www_redirect=False),
                     *([Middleware(PublicRedirects, public_url=settings.public_url)]

@@ -34,11 +34,13 @@ def policy(**directives: str) -> str:
     return "; ".join(f"{name} {value}" for name, value in merged.items())
 
 
-def map_policy() -> str:
-    """The map at / (tiles/static): scripts and styles are files of ours; MapLibre starts its
-    worker from a blob: URL and decodes images from blob: and data: URLs."""
-    return policy(script_src="'self'", style_src="'self'", img_src="'self' data: blob:",
-                  worker_src="'self' blob:", connect_src="'self'")
+def map_policy(basemap_origins: Iterable[str] = ()) -> str:
+    """The map at / and the status page (gateway/citizen): scripts and styles are files of ours;
+    MapLibre starts its worker from a blob: URL and decodes images from blob: and data: URLs; a
+    base map from elsewhere (THREATMAP_MAP_BASEMAP_*) is fetched from its origins."""
+    extra = "".join(f" {origin}" for origin in basemap_origins)
+    return policy(script_src="'self'", style_src="'self'", img_src=f"'self' data: blob:{extra}",
+                  worker_src="'self' blob:", connect_src=f"'self'{extra}")
 
 
 def graphiql_policy() -> str:

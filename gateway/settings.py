@@ -148,6 +148,15 @@ class Settings(BaseSettings):
     # Vector tiles (issue 6)
     tile_cache_mb: int = Field(default=64, ge=0, description="In-process tile cache; 0 disables it.")
     tile_max_age_s: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")
+    # The citizen map at / (issue 12): the base map under the reports
+    map_basemap_style_url: str | None = Field(
+        default=None, description="A MapLibre style URL for the base map (e.g. an OpenStreetMap-based "
+                                  "style); unset: the offline map of the shipped boundaries.")
+    map_basemap_raster_url: str | None = Field(
+        default=None, description="A raster XYZ tile template ({z}/{x}/{y}) for the base map, e.g. "
+                                  "a Geoportal WMTS in XYZ form; used when no style URL is set.")
+    map_basemap_attribution: str = Field(
+        default="", description="The base map's attribution (shown on the map) when a URL is set.")
     # Photos sent with a report (issue 12, point 5; docs/photos.md)
     photo_storage: Literal["files", "s3"] = Field(
         default="files", description="Where photo bytes are kept: files (under photo_dir) or s3 "
@@ -345,6 +354,14 @@ class Settings(BaseSettings):
         return value.upper() if info.field_name == "log_level" else value.lower()
 
     @field_validator("trusted_proxies", "metrics_clients")
+    @field_validator("map_basemap_style_url", "map_basemap_raster_url")
+    @classmethod
+    def _basemap_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url and not url.startswith(("https://", "http://", "/")):
+            raise ValueError(f"{_variable(info)} must be an http(s) URL or a path, got {url!r}")
+        return url or None
+
+    @field_validator("trusted_proxies")
     @classmethod
     def _addresses(cls, proxies: list[str], info: ValidationInfo) -> list[str]:
         for proxy in proxies:

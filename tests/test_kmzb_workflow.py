@@ -132,8 +132,8 @@ async def test_the_24_categories_a_required_description_and_a_retired_category(
     assert categories["unguarded-rail-crossing"]["namePl"] == "Niestrzeżone przejście przez tory"
     assert [c for c, v in categories.items() if v["descriptionRequired"]] == ["dangerous-entertainment"]
     assert {s["id"]: s["colour"] for s in body["data"]["statuses"]} == {
-        "new": "#1e8e3e", "under_verification": "#f2c200", "confirmed": "#d93025",
-        "not_confirmed": "#80868b", "confirmed_eliminated": "#1a73e8", "confirmed_forwarded": "#9334e6"}
+        "new": "#15803d", "under_verification": "#a16207", "confirmed": "#b91c1c",
+        "not_confirmed": "#4b5563", "confirmed_eliminated": "#1d4ed8", "confirmed_forwarded": "#7e22ce"}
 
     refused = await submit(graphql_client, categoryId="dangerous-entertainment", description=None)
     assert codes(refused) == ["BAD_USER_INPUT"] and "description" in refused["errors"][0]["message"]

@@ -1,5 +1,5 @@
-"""The map page in a real headless Chromium: MapLibre loads the shipped files, the style and
-the tiles from a real server, and draws them."""
+"""The map page in a real headless Chromium: MapLibre loads the shipped files, the base map and
+the tiles from a real server, and draws them (the citizen's journey: tests/test_citizen_map.py)."""
 
 import base64
 from collections.abc import Iterator
@@ -65,7 +65,7 @@ async def test_map_page_draws_the_tiles(server: str) -> None:
             await wait_in_page(page, MAP_READY)
             assert not errors, errors
             assert 200 in tiles_loaded, f"no tile with data was fetched: {tiles_loaded}"
-            legend = await page.locator("#categories li").count()
+            legend = await page.locator("#legend-categories li").count()
             assert legend == 22
             shot = await page.locator("#map canvas").screenshot()
             colours = await page.evaluate(COUNT_COLOURS,

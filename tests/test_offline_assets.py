@@ -15,14 +15,15 @@ import httpx
 import pytest
 
 from gateway.settings import PROJECT_ROOT, Settings
-from tests.support import CHROMIUM, app_in_thread, launch_chromium
+from tests.support import CHROMIUM, MAP_READY, app_in_thread, launch_chromium, wait_in_page
 
 VENDOR = PROJECT_ROOT / "gateway" / "static" / "vendor"
 UPDATE_SCRIPT = PROJECT_ROOT / "scripts" / "update-vendored.sh"
 
 # Every HTML page (the map, GraphiQL, pygeoapi's pages with their maps, Swagger UI and ReDoc).
-PAGES = ["/", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html", "/ogc/collections?f=html",
-         "/ogc/collections/reports?f=html", "/ogc/collections/reports/items?f=html",
+PAGES = ["/", "/r", "/r/{item}", "/graphql", "/ogc/?f=html", "/ogc/conformance?f=html",
+         "/ogc/collections?f=html", "/ogc/collections/reports?f=html",
+         "/ogc/collections/reports/items?f=html",
          "/ogc/collections/reports/items/{item}?f=html", "/ogc/collections/reports/queryables?f=html",
          "/ogc/openapi?f=html", "/ogc/openapi?f=html&ui=redoc",
          # the OGC pages in English too (Polish is their default), and a collection without geometry
@@ -226,6 +227,13 @@ async def test_browser_tools_work_offline_under_a_strict_csp(base: str,
             page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
             page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
                     if "Content Security Policy" in message.text else None)
+
+            # The citizen map: its base map (boundaries, labelled by canvas images: no glyph files)
+            # and the reports, all from us.
+            await page.goto(f"{base}/#8/52.2/21.0")
+            await wait_in_page(page, MAP_READY)
+            await wait_in_page(page, "window.map.listImages().some((id) => id.startsWith('label:'))")
+            await wait_in_page(page, "map.queryRenderedFeatures({layers: ['county-lines']}).length > 0")
 
             # GraphiQL: the editor appears, loads the schema and runs its example query.
             await page.goto(f"{base}/graphql")

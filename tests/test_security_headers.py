@@ -85,7 +85,7 @@ async def test_json_answers_run_nothing_when_opened_and_cannot_be_framed(
 
 
 async def test_other_answers_carry_nosniff_too(client: httpx.AsyncClient) -> None:
-    for path in ("/tiles/static/map.js", "/tiles/static/maplibre-gl/maplibre-gl.css", "/no-such-page"):
+    for path in ("/static/map/map.js", "/tiles/static/maplibre-gl/maplibre-gl.css", "/no-such-page"):
         response = await client.get(path)
         assert_common_headers(response, path)
         # no policy on scripts: a worker started from one would live under it

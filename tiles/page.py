@@ -1,9 +1,8 @@
-"""GET /: the map page (MapLibre GL JS shipped in tiles/static, no CDN)."""
+"""/tiles/static: MapLibre GL JS shipped with the tiles (no CDN), for the citizen map at /
+(gateway/citizen) and any page of this origin."""
 
 from pathlib import Path
 
-from starlette.requests import Request
-from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -12,8 +11,3 @@ STATIC_DIR = Path(__file__).parent / "static"
 def static_files() -> StaticFiles:
     """Mount at /tiles/static."""
     return StaticFiles(directory=STATIC_DIR)
-
-
-async def map_page(request: Request) -> Response:
-    return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=300"})

@@ -63,10 +63,11 @@ def _checked(info: Info, data: SubmitReportInput) -> Submission:
     settings = info.context.settings
     validation.coordinates(data.longitude, data.latitude)
     occurred = validation.occurred_at(data.occurred_at, settings.report_max_age_days)
+    description = validation.text(data.description, "description", validation.MAX_DESCRIPTION)
     return Submission(
         category=data.category_id, lon=data.longitude, lat=data.latitude,
         occurred_at=occurred.astimezone(UTC),
-        description=validation.text(data.description, "description", validation.MAX_DESCRIPTION),
+        description=description,
         contact=validation.text(data.contact, "contact", validation.MAX_CONTACT, single_line=True),
     )
 

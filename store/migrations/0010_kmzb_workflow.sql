@@ -54,7 +54,7 @@ INSERT INTO core.workflow_deadlines DEFAULT VALUES;
 -- names, colours and transitions from config/statuses.yml right after).
 UPDATE core.statuses SET is_initial = false WHERE is_initial AND id <> 'new';
 INSERT INTO core.statuses (id, name_pl, name_en, is_initial, colour)
-VALUES ('new', 'zgłoszone', 'reported', true, '#1e8e3e')
+VALUES ('new', 'zgłoszone', 'reported', true, '#15803d')
 ON CONFLICT (id) DO UPDATE SET is_initial = true;
 
 -- Existing data: under the old workflow `under_verification` was where every report started,

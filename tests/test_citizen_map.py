@@ -1,0 +1,265 @@
+"""The citizen map at / and the status page /r/<token> in a real headless Chromium (issue 12):
+the whole journey in Polish and English (filter, popup, report, token, status page, an officer's
+confirmation), an axe-core audit of the map, the form and the status page, and a phone's width."""
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from PIL import Image
+
+from gateway.settings import PROJECT_ROOT, Settings
+from tests.support import (
+    CHROMIUM,
+    MAP_READY,
+    WARSAW,
+    app_in_thread,
+    insert_report,
+    launch_chromium,
+    token,
+    wait_in_page,
+)
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install "
+                                                         "chromium; .ci/run does)")
+playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is missing")
+axe_api = pytest.importorskip("axe_playwright_python.async_playwright",
+                              reason="the axe-playwright-python package is missing")
+
+SCREENSHOT = PROJECT_ROOT / "docs" / "citizen-map.png"
+TEXTS = {
+    "pl": {"report": "Zgłoś zagrożenie", "vandalism": "Akty wandalizmu", "confirmed": "potwierdzone",
+           "under_verification": "weryfikowane", "already": "Już zgłoszone?",
+           "received": "Zgłoszenie przyjęte"},
+    "en": {"report": "Report a threat", "vandalism": "Vandalism", "confirmed": "confirmed",
+           "under_verification": "under verification", "already": "Already reported?",
+           "received": "Report received"},
+}
+PUBLIC_LOCATION = """{ reports(filter: {categories: ["vandalism"]}, first: 1) {
+  edges { node { id location { longitude latitude } } } } }"""
+CONFIRM = """mutation($id: ID!) { setReportStatus(id: $id, status: "confirmed") { status } }"""
+BY_TOKEN = """query($t: String!) { reportByToken(token: $t) { id } }"""
+PHOTOS = """query($id: ID!) { report(id: $id) { photos { url mediaType } } }"""
+
+
+def photo_with_gps() -> bytes:
+    """A JPEG as a phone writes it: with EXIF GPS coordinates and a camera serial."""
+    exif = Image.Exif()
+    exif[0xA431] = "SERIAL-123456"                     # BodySerialNumber
+    exif[0x8825] = {1: "N", 2: (52.0, 13.0, 48.0), 3: "E", 4: (21.0, 0.0, 43.0)}   # GPSInfo
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+@pytest.fixture
+def server(settings: Settings, urls, clean_reports) -> Iterator[str]:
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        insert_report(conn, lon=WARSAW[0], lat=WARSAW[1], published=True, status="confirmed")
+        for i in range(1, 12):
+            insert_report(conn, lon=WARSAW[0] + i * 0.02, lat=WARSAW[1], published=True,
+                          category="illegal-dumping")
+    with app_in_thread(settings) as base:
+        yield base
+
+
+async def open_page(browser, url: str, width: int = 1000, height: int = 700):
+    page = await browser.new_page(viewport={"width": width, "height": height})
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    await page.goto(url)
+    return page
+
+
+async def serious_violations(page) -> list[str]:
+    results = await axe_api.Axe().run(page)
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])}: {v['nodes'][0]['target']})"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+async def click_report(page, lon: float, lat: float) -> None:
+    """Zooms the map to the public point and clicks it, as a visitor would."""
+    await page.evaluate(f"window.map.jumpTo({{center: [{lon}, {lat}], zoom: 15.5}})")
+    await wait_in_page(page, MAP_READY)
+    await wait_in_page(page, "window.map.queryRenderedFeatures({layers: ['reports']}).length > 0")
+    x, y = await page.evaluate(f"""(() => {{ const p = window.map.project([{lon}, {lat}]);
+        const r = window.map.getCanvas().getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y]; }})()""")
+    await page.mouse.click(x, y)
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+async def test_the_whole_journey(server: str, settings: Settings, lang: str) -> None:
+    texts = TEXTS[lang]
+    async with httpx.AsyncClient(base_url=server) as http:
+        node = (await http.post("/graphql", json={"query": PUBLIC_LOCATION})).json()[
+            "data"]["reports"]["edges"][0]["node"]
+    lon, lat = node["location"]["longitude"], node["location"]["latitude"]
+    async with playwright_api.async_playwright() as p:
+        browser = await launch_chromium(p)
+        try:
+            page = await open_page(browser, f"{server}/?lang={lang}#6/52.2/21.1")
+            await wait_in_page(page, MAP_READY)
+            assert await page.locator("html").get_attribute("lang") == lang
+            assert await page.locator("#report-open").inner_text() == texts["report"]
+
+            # filter by a category: the tile requests carry it, and so does the page's URL
+            tiles: list[str] = []
+            page.on("request", lambda r: tiles.append(r.url) if "/tiles/reports" in r.url else None)
+            await page.locator("#filters-toggle").click()
+            await page.locator("#f-categories input[value=vandalism]").check()
+            await wait_in_page(page, MAP_READY)
+            assert any("categories=vandalism" in url for url in tiles if ".mvt" in url), tiles
+            assert "categories=vandalism" in page.url
+            await page.locator("#filters-close").click()
+
+            # click the point and read its popup (category, status, area, police unit, public id)
+            await click_report(page, lon, lat)
+            popup = page.locator(".maplibregl-popup")
+            await popup.wait_for()
+            await wait_in_page(page, "!document.querySelector('.p-area').textContent.includes('…')")
+            text = await popup.inner_text()
+            assert texts["vandalism"] in text and texts["confirmed"] in text, text
+            assert "Warszawa" in text and node["id"] in text, text
+            link = popup.locator(f"a[href='/ogc/collections/reports/items/{node['id']}?f=html']")
+            assert await link.count() == 1
+
+            # report a threat at a typed place, with the keyboard
+            await page.locator("#report-open").focus()
+            await page.keyboard.press("Enter")
+            assert await page.evaluate("document.activeElement.id") == "r-pick"
+            await page.locator("#r-lat").fill(f"{WARSAW[1]:.5f}")
+            await page.locator("#r-lon").fill(f"{WARSAW[0]:.5f}")
+            await page.locator("#r-lon").press("Tab")
+            await page.locator("#r-category").select_option("vandalism")
+            await page.locator("#r-nearby").get_by_text(texts["already"]).wait_for()
+            await page.locator("#r-description").fill("Wybite szyby w wiacie przystanku.")
+            await page.locator("#r-photos").set_input_files(
+                [{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo_with_gps()}])
+            await page.locator("#r-terms").check()
+            await page.locator("#r-send").press("Enter")
+            await page.locator("#r-done").wait_for()
+            tracking = (await page.locator("#r-token").inner_text()).strip()
+            assert len(tracking) > 20
+            href = await page.locator("#r-status-link").get_attribute("href")
+            assert page.errors == [], page.errors
+
+            # the status page, before and after an officer confirms the report
+            status_page = await open_page(browser, f"{server}{href}")
+            await status_page.locator("#status-result h2").first.wait_for()
+            body = await status_page.locator("#status-result").inner_text()
+            assert texts["under_verification"] in body and texts["received"] in body, body
+            async with httpx.AsyncClient(base_url=server) as http:
+                found = await http.post("/graphql", json={"query": BY_TOKEN, "variables": {"t": tracking}})
+                report_id = found.json()["data"]["reportByToken"]["id"]
+                officer = {"Authorization": f"Bearer {token(settings, 'officer', 'kwp-14')}"}
+                confirmed = await http.post("/graphql", headers=officer,
+                                            json={"query": CONFIRM, "variables": {"id": report_id}})
+                assert confirmed.json()["data"]["setReportStatus"]["status"] == "confirmed", confirmed.text
+                # the photo came with the report, without its metadata, and only for officers
+                photos = (await http.post("/graphql", headers=officer, json={
+                    "query": PHOTOS, "variables": {"id": report_id}})).json()["data"]["report"]["photos"]
+                assert len(photos) == 1, photos
+                assert (await http.get(photos[0]["url"])).status_code == 401
+                stored = Image.open(io.BytesIO((await http.get(photos[0]["url"], headers=officer)).content))
+                assert not stored.getexif() and "exif" not in stored.info, stored.info
+            await status_page.reload()
+            await status_page.locator("#status-result h2").first.wait_for()
+            body = await status_page.locator("#status-result").inner_text()
+            assert re.search(rf"{texts['confirmed']}", body) and "test-officer" not in body, body
+            assert status_page.errors == [], status_page.errors
+        finally:
+            await browser.close()
+
+
+async def test_no_serious_accessibility_violation(server: str) -> None:
+    async with playwright_api.async_playwright() as p:
+        browser = await launch_chromium(p)
+        try:
+            page = await open_page(browser, f"{server}/#6/52.2/21.1")
+            await wait_in_page(page, MAP_READY)
+            assert await serious_violations(page) == [], "map page"
+            await page.locator("#filters-toggle").click()
+            assert await serious_violations(page) == [], "filters"
+            await page.locator("#filters-close").click()
+            await page.locator("#report-open").click()
+            assert await serious_violations(page) == [], "report form"
+            status = await open_page(browser, f"{server}/r/no-such-token?lang=en")
+            await status.locator("#status-result p").wait_for()
+            assert await serious_violations(status) == [], "status page"
+        finally:
+            await browser.close()
+
+
+async def test_works_on_a_phone(server: str) -> None:
+    async with playwright_api.async_playwright() as p:
+        browser = await launch_chromium(p)
+        try:
+            page = await open_page(browser, f"{server}/#11/52.23/21.01", width=360, height=740)
+            await wait_in_page(page, MAP_READY)
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            # the legend is folded, and the map keeps most of the screen
+            assert await page.locator("#legend-details").get_attribute("open") is None
+            box = await page.locator("#map").bounding_box()
+            assert box["width"] == 360 and box["height"] > 500, box
+            await page.locator("#report-open").click()
+            for control in ("#r-pick", "#r-lat", "#r-category", "#r-send"):
+                box = await page.locator(control).bounding_box()
+                assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, (control, box)
+            await page.screenshot(path=str(Path("/tmp") / "citizen-map-360.png"))
+            assert page.errors == [], page.errors
+        finally:
+            await browser.close()
+
+
+async def tab_to(page, element_id: str, most: int = 12) -> None:
+    """Presses Tab until the element has the focus (at most `most` times)."""
+    for _ in range(most):
+        if await page.evaluate("document.activeElement.id") == element_id:
+            return
+        await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == element_id, (
+        element_id, await page.evaluate("document.activeElement.outerHTML.slice(0, 120)"))
+
+
+async def test_reporting_with_the_keyboard_alone(server: str) -> None:
+    """Issue 12.7: the whole report journey without a pointer: Tab, typing, Space and Enter."""
+    async with playwright_api.async_playwright() as p:
+        browser = await launch_chromium(p)
+        try:
+            page = await open_page(browser, f"{server}/?lang=en#6/52.2/21.1")
+            await wait_in_page(page, MAP_READY)
+            keys = page.keyboard
+            focused = "document.activeElement.id"
+            await tab_to(page, "report-open")              # past the skip link, the search
+            await keys.press("Enter")
+            assert await page.evaluate(focused) == "r-pick"
+            for _ in range(3):
+                await keys.press("Tab")
+            assert await page.evaluate(focused) == "r-lat"
+            await keys.type("52.2297")
+            await keys.press("Tab")
+            await keys.type("21.0122")
+            await keys.press("Tab")
+            assert await page.evaluate(focused) == "r-category-search"
+            await keys.type("vandal")                      # narrows the list and picks the match
+            assert await page.locator("#r-category").input_value() == "vandalism"
+            await keys.press("Tab")
+            await keys.press("Tab")
+            assert await page.evaluate(focused) == "r-when"    # now by default; its fields take Tabs
+            await tab_to(page, "r-description")
+            await keys.type("Smashed bus shelter.")
+            await tab_to(page, "r-terms")
+            await keys.press("Space")
+            await tab_to(page, "r-send")
+            await keys.press("Enter")
+            await page.locator("#r-done").wait_for()
+            assert await page.evaluate(focused) == "r-done"
+            assert len((await page.locator("#r-token").inner_text()).strip()) > 20
+            assert page.errors == [], page.errors
+        finally:
+            await browser.close()
