@@ -353,7 +353,6 @@ class Settings(BaseSettings):
             return value
         return value.upper() if info.field_name == "log_level" else value.lower()
 
-    @field_validator("trusted_proxies", "metrics_clients")
     @field_validator("map_basemap_style_url", "map_basemap_raster_url")
     @classmethod
     def _basemap_url(cls, url: str | None, info: ValidationInfo) -> str | None:
@@ -361,7 +360,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{_variable(info)} must be an http(s) URL or a path, got {url!r}")
         return url or None
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_clients")
     @classmethod
     def _addresses(cls, proxies: list[str], info: ValidationInfo) -> list[str]:
         for proxy in proxies:
