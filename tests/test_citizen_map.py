@@ -33,10 +33,10 @@ axe_api = pytest.importorskip("axe_playwright_python.async_playwright",
 SCREENSHOT = PROJECT_ROOT / "docs" / "citizen-map.png"
 TEXTS = {
     "pl": {"report": "Zgłoś zagrożenie", "vandalism": "Akty wandalizmu", "confirmed": "potwierdzone",
-           "under_verification": "weryfikowane", "already": "Już zgłoszone?",
+           "new": "zgłoszone", "already": "Już zgłoszone?",
            "received": "Zgłoszenie przyjęte"},
     "en": {"report": "Report a threat", "vandalism": "Vandalism", "confirmed": "confirmed",
-           "under_verification": "under verification", "already": "Already reported?",
+           "new": "reported", "already": "Already reported?",
            "received": "Report received"},
 }
 PUBLIC_LOCATION = """{ reports(filter: {categories: ["vandalism"]}, first: 1) {
@@ -152,7 +152,7 @@ async def test_the_whole_journey(server: str, settings: Settings, lang: str) -> 
             status_page = await open_page(browser, f"{server}{href}")
             await status_page.locator("#status-result h2").first.wait_for()
             body = await status_page.locator("#status-result").inner_text()
-            assert texts["under_verification"] in body and texts["received"] in body, body
+            assert texts["new"] in body and texts["received"] in body, body
             async with httpx.AsyncClient(base_url=server) as http:
                 found = await http.post("/graphql", json={"query": BY_TOKEN, "variables": {"t": tracking}})
                 report_id = found.json()["data"]["reportByToken"]["id"]
