@@ -51,7 +51,7 @@ async def test_the_page_carries_the_catalogue_from_config(client: httpx.AsyncCli
     required = {c["id"] for c in config["categories"] if c["descriptionRequired"]}
     assert required == {"dangerous-entertainment"}
     colours = {s["id"]: s["colour"] for s in config["statuses"]}
-    assert len(colours) == 5 and len(set(colours.values())) == 5
+    assert len(colours) == 6 and len(set(colours.values())) == 6
     assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in colours.values())
     assert config["maxAgeDays"] == 30 and config["basemap"] == {"style": None, "raster": None,
                                                                 "attribution": ""}

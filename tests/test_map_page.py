@@ -66,7 +66,7 @@ async def test_map_page_draws_the_tiles(server: str) -> None:
             assert not errors, errors
             assert 200 in tiles_loaded, f"no tile with data was fetched: {tiles_loaded}"
             legend = await page.locator("#legend-categories li").count()
-            assert legend == 22
+            assert legend == 24
             shot = await page.locator("#map canvas").screenshot()
             colours = await page.evaluate(COUNT_COLOURS,
                                           "data:image/png;base64," + base64.b64encode(shot).decode())
