@@ -347,4 +347,7 @@ def test_a_killed_postmaster_is_restarted_and_health_recovers(server: Server) ->
     said = [line for line in server.log().splitlines()
             if f"its postmaster (pid {pid}) is gone" in line]
     assert said and said[0].startswith("WARNING"), server.log()[-3000:]
-    assert "WARNING gateway.watchdog: the managed PostgreSQL is running again" in server.log()
+    # /health can answer 200 as soon as PostgreSQL accepts connections, a moment before the
+    # watchdog's restart call returns and says so.
+    assert wait_for(lambda: "WARNING gateway.watchdog: the managed PostgreSQL is running again"
+                    in server.log(), 30), server.log()[-3000:]
