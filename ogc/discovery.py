@@ -59,15 +59,21 @@ def tileset_links(api: API, collection: dict[str, Any]) -> None:
                           "href": f"{api.base_url}/collections/{collection['id']}/tiles"})
 
 
-def with_tileset_links(api: API, request: APIRequest, content: Any) -> Any:
-    """pygeoapi's /collections or /collections/{id} JSON answer with the tilesets links added."""
+def _json_object(request: APIRequest, content: Any) -> dict | None:
+    """pygeoapi's answer as a JSON object, or None when it is HTML, bytes or anything else."""
     if request.format == F_HTML or not isinstance(content, str):
-        return content
+        return None
     try:
         document = json.loads(content)
     except ValueError:
-        return content
-    if not isinstance(document, dict):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def with_tileset_links(api: API, request: APIRequest, content: Any) -> Any:
+    """pygeoapi's /collections or /collections/{id} JSON answer with the tilesets links added."""
+    document = _json_object(request, content)
+    if document is None:
         return content
     without_geometry = {name for name, resource in api.config["resources"].items()
                         if not any(p.get("geom_field") for p in resource.get("providers", [])
@@ -91,13 +97,10 @@ ABSENT = ("/processes", "/jobs")
 
 def without_absent_links(api: API, request: APIRequest, content: Any) -> Any:
     """pygeoapi's landing page JSON without its links to /processes (a 404 here)."""
-    if request.format == F_HTML or not isinstance(content, str):
+    document = _json_object(request, content)
+    if document is None:
         return content
-    try:
-        document = json.loads(content)
-    except ValueError:
-        return content
-    if isinstance(document, dict) and isinstance(document.get("links"), list):
+    if isinstance(document.get("links"), list):
         document["links"] = [link for link in document["links"]
                              if not str(link.get("href", "")).split("?")[0].endswith(ABSENT)]
     return to_json(document, api.pretty_print)
