@@ -21,6 +21,14 @@ window.map = map;
 map.addControl(new maplibregl.AttributionControl({
   compact: true, customAttribution: [t("Boundaries © GUGiK (PRG)"), config.basemap.attribution].filter(Boolean),
 }));
+// MapLibre opens a compact attribution at first; on a phone it covered a sixth of the map.
+if (window.matchMedia("(max-width: 700px)").matches) {
+  map.once("load", () => {
+    const box = map.getContainer().querySelector(".maplibregl-ctrl-attrib");
+    box?.classList.remove("maplibregl-compact-show");
+    box?.removeAttribute("open");
+  });
+}
 map.addControl(new maplibregl.NavigationControl(), "top-right");
 const geolocate = new maplibregl.GeolocateControl({ positionOptions: { enableHighAccuracy: true },
                                                    fitBoundsOptions: { maxZoom: 15 } });
