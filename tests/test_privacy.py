@@ -379,7 +379,39 @@ def test_the_feed_view_dates_publication_by_day_or_month_only(
     public = {c for (c,) in public_conn.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = 'open' AND table_name = 'reports'")}
-    assert columns - public == {"published_on"}
+    assert columns <= public   # published_on is stored with the public row (migration 0017)
+
+
+def test_the_publication_day_is_stored_with_the_public_row_and_follows_reprojection(
+        app_conn: psycopg.Connection, public_conn: psycopg.Connection) -> None:
+    """open.reports.published_on (what the feeds sort by, indexed per county and category) is
+    the feed's rule applied when the row is written: it turns to the month's first day when the
+    category becomes sensitive, back to the day when it stops, and survives a rebuild."""
+    category = "vandalism"
+    report = insert_report(app_conn, category=category, status="confirmed")
+    today = app_conn.execute("SELECT (now() AT TIME ZONE timezone)::date "
+                             "FROM core.privacy_policy").fetchone()[0]
+
+    def stored() -> tuple:
+        return public_conn.execute("SELECT published_on, date_precision FROM open.reports "
+                                   "WHERE id = %s", [report]).fetchone()
+
+    assert stored() == (today, "day")
+    try:
+        app_conn.execute("UPDATE core.categories SET sensitive = true WHERE id = %s", [category])
+        assert stored() == (today.replace(day=1), "month")
+    finally:
+        app_conn.execute("UPDATE core.categories SET sensitive = false WHERE id = %s", [category])
+    assert stored() == (today, "day")
+    app_conn.execute("SELECT core.rebuild_public_layer()")
+    assert stored() == (today, "day")
+    wrong = app_conn.execute("""
+        SELECT count(*) FROM open.reports AS o JOIN core.reports AS r USING (id)
+        CROSS JOIN core.privacy_policy AS p
+        WHERE o.published_on IS DISTINCT FROM CASE WHEN o.date_precision = 'month'
+              THEN date_trunc('month', r.published_at AT TIME ZONE p.timezone)::date
+              ELSE (r.published_at AT TIME ZONE p.timezone)::date END""").fetchone()[0]
+    assert wrong == 0
 
 
 # -------------------------------------------------------------------------------- aggregates

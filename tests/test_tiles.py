@@ -12,7 +12,9 @@ import psycopg
 import pytest
 
 from tests.support import WARSAW, decode_tile, eventually, insert_report, running_app
-from tiles.addresses import REPORTS_MIN_ZOOM, density_level
+from tiles.addresses import REPORTS_MIN_ZOOM, TileAddress, density_level
+from tiles.filters import TileFilters
+from tiles.queries import tile_statement
 from tiles.shortcut import CachedTileShortcut
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -273,6 +275,41 @@ async def test_report_points_come_in_id_order_not_the_order_they_were_published(
 async def _report_features(client: httpx.AsyncClient, t: mercantile.Tile, expected: int) -> list:
     features = (await layers(client, t)).get("reports", [])
     return features if len(features) == expected else []
+
+
+def test_density_and_area_tiles_do_not_depend_on_the_physical_order_of_rows(
+        app_conn: psycopg.Connection) -> None:
+    """The same data gives the same tile bytes (ETag, the PMTiles archive's checksum) whatever
+    order the pyramid's rows lie in: the cells and areas of a tile are sorted."""
+    for n, lon in enumerate((21.20, 21.10, 21.00, 20.90)):   # written east to west
+        publish(app_conn, 3 + n, lon=lon, lat=52.23)
+    levels = app_conn.execute("SELECT density_cell_m FROM open.privacy_policy").fetchone()[0]
+    addresses = [TileAddress(t.z, t.x, t.y) for t in (tile_of(21.0, 52.23, z) for z in (6, 8, 10))]
+
+    def tile_bytes() -> list[bytes]:
+        found = []
+        for address in addresses:
+            for filters in (TileFilters(), TileFilters(statuses=("confirmed", "new"))):
+                statement, params = tile_statement(address, filters, density_level(address.z, levels))
+                found.append(bytes(app_conn.execute(statement, params).fetchone()[1]))
+        return found
+
+    before = tile_bytes()
+    assert all(before)
+    for table, key in (("core.tile_density", "cell_m, cx, cy"), ("core.tile_areas", "area_code"),
+                       ("core.density_counts", "cell_m, cx, cy"), ("core.area_counts", "area_code")):
+        app_conn.execute(f"CREATE TEMP TABLE reordered AS SELECT * FROM {table} ORDER BY ({key}) DESC")
+        app_conn.execute(f"DELETE FROM {table}")
+        app_conn.execute(f"INSERT INTO {table} SELECT * FROM reordered")
+        app_conn.execute("DROP TABLE reordered")
+    # Read in the new physical order (a sequential scan), not in the spatial index's order.
+    app_conn.execute("SET enable_indexscan = off")
+    app_conn.execute("SET enable_bitmapscan = off")
+    try:
+        assert tile_bytes() == before
+    finally:
+        app_conn.execute("RESET enable_indexscan")
+        app_conn.execute("RESET enable_bitmapscan")
 
 
 # -- OGC API Tiles ------------------------------------------------------------------------------

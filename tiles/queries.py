@@ -17,6 +17,8 @@ BUFFER = 64
 REPORT_ID_MIN_ZOOM = 15  # report ids only where tiles hold few points: keeps tiles compact
 # Points are sorted by id (random, public): in the order open.reports stores them they would come
 # in the order they were published, which for a batch, or a rebuilt layer, is the order submitted.
+# Cells and areas are sorted too: the same data gives the same bytes whatever plan or physical
+# order the database uses (the ETag, and the PMTiles archive's checksum, stay put).
 
 ENVELOPE = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)")
 SEARCH = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {margin})").format(
@@ -28,6 +30,7 @@ SELECT ST_AsMVT(t, 'density', {extent}, 'geom') FROM (
            d.count, d.top_category, d.categories
     FROM open.tile_density AS d
     WHERE d.cell_m = %(cell_m)s AND d.centre_3857 && {search}
+    ORDER BY d.cx, d.cy
 ) AS t
 """
 
@@ -42,6 +45,7 @@ SELECT ST_AsMVT(t, 'density', {extent}, 'geom') FROM (
           WHERE d.cell_m = %(cell_m)s AND d.centre_3857 && {search} {conditions}
           GROUP BY d.cx, d.cy, d.centre_3857, d.category_id) AS per_category
     GROUP BY cx, cy, centre_3857
+    ORDER BY cx, cy
 ) AS t
 """
 
@@ -53,6 +57,7 @@ SELECT ST_AsMVT(t, 'areas', {extent}, 'geom') FROM (
     FROM open.area_tiles AS s
     JOIN open.tile_areas AS a ON a.area_code = s.code
     WHERE s.z = %(z)s AND s.x = %(x)s AND s.y = %(y)s AND a.level = %(area_level)s
+    ORDER BY s.code
 ) AS t
 """
 
@@ -70,6 +75,7 @@ SELECT ST_AsMVT(t, 'areas', {extent}, 'geom') FROM (
         GROUP BY area_code, area_name, level
     ) AS c
     WHERE g.z = %(z)s AND g.x = %(x)s AND g.y = %(y)s
+    ORDER BY c.code
 ) AS t
 """
 

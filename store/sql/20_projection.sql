@@ -53,9 +53,11 @@ BEGIN
     IF sensitive THEN
         result.occurred_on := date_trunc('month', local_time)::date;
         result.date_precision := 'month';
+        result.published_on := date_trunc('month', r.published_at AT TIME ZONE policy.timezone)::date;
     ELSE
         result.occurred_on := local_time::date;
         result.date_precision := 'day';
+        result.published_on := (r.published_at AT TIME ZONE policy.timezone)::date;
     END IF;
     -- Everything below depends on the public point only.
     SELECT a.code, a.parent_code INTO result.county_code, result.voivodeship_code

@@ -86,7 +86,8 @@ BEGIN
             occurred_on = EXCLUDED.occurred_on, date_precision = EXCLUDED.date_precision,
             cell_m = EXCLUDED.cell_m, voivodeship_code = EXCLUDED.voivodeship_code,
             county_code = EXCLUDED.county_code, police_unit_id = EXCLUDED.police_unit_id,
-            geom = EXCLUDED.geom, geom_3857 = EXCLUDED.geom_3857;
+            geom = EXCLUDED.geom, geom_3857 = EXCLUDED.geom_3857,
+            published_on = EXCLUDED.published_on;
     ELSIF old_public.id IS NOT NULL THEN
         DELETE FROM open.reports WHERE id = OLD.id;
     END IF;
@@ -123,7 +124,8 @@ BEGIN
             occurred_on = EXCLUDED.occurred_on, date_precision = EXCLUDED.date_precision,
             cell_m = EXCLUDED.cell_m, voivodeship_code = EXCLUDED.voivodeship_code,
             county_code = EXCLUDED.county_code, police_unit_id = EXCLUDED.police_unit_id,
-            geom = EXCLUDED.geom, geom_3857 = EXCLUDED.geom_3857;
+            geom = EXCLUDED.geom, geom_3857 = EXCLUDED.geom_3857,
+            published_on = EXCLUDED.published_on;
         changed := changed + 1;
     END LOOP;
     RETURN changed;

@@ -1,5 +1,7 @@
 -- The Atom feeds of newly published reports (catalog/feeds.py): each public report with the
 -- day it was published, so that a feed lists reports in the order of the publication batches.
+-- The day is stored with the public row (open.reports.published_on, core.public_report in
+-- store/sql/20_projection.sql; migration 0017), indexed per county and per category.
 --
 -- Privacy reasoning:
 -- - Only public columns (those of open.reports) and the publication DAY, in the policy's time
@@ -14,11 +16,6 @@ SET LOCAL ROLE threatmap_app;
 
 CREATE OR REPLACE VIEW open.report_feed AS
     SELECT o.id, o.category_id, o.status, o.occurred_on, o.date_precision, o.cell_m,
-           o.voivodeship_code, o.county_code, o.geom,
-           CASE WHEN o.date_precision = 'month'
-                THEN date_trunc('month', r.published_at AT TIME ZONE p.timezone)::date
-                ELSE (r.published_at AT TIME ZONE p.timezone)::date END AS published_on
-    FROM open.reports AS o
-    JOIN core.reports AS r ON r.id = o.id
-    CROSS JOIN core.privacy_policy AS p;
+           o.voivodeship_code, o.county_code, o.geom, o.published_on
+    FROM open.reports AS o;
 GRANT SELECT ON open.report_feed TO threatmap_public;
