@@ -33,6 +33,7 @@ from gateway.health import health
 from gateway.maintenance import SnapshotJob, pools_checked_forever, privacy_jobs_forever
 from gateway.metrics import Metrics
 from gateway.observe import Observe
+from gateway.partner_auth import PartnerAuth
 from gateway.photos import PhotoDesk, photo_limits, photo_storage
 from gateway.secret import check_jwt_secret
 from gateway.security_headers import (
@@ -200,7 +201,7 @@ def html_policies(ogc_config: Path, settings: Settings | None = None) -> HtmlPol
 # PMTiles reader on another origin). Headers it may read back.
 # GraphQL-Require-Preflight: the CSRF header of file uploads (gateway.graphql.multipart).
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match", "GraphQL-Require-Preflight",
-                        "Apollo-Require-Preflight", "Range", "If-Range"]
+                        "Apollo-Require-Preflight", "Range", "If-Range", "X-Api-Key"]
 CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Content-Crs", "Link", "X-Request-ID", "Content-Range",
                         "Accept-Ranges", "Content-Length", "Last-Modified"]
 
@@ -286,5 +287,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan(settings, ogc, tile_service, photos, metrics, catalog),
     )
     app.state.tile_service = tile_service
+    app.state.partner_auth = PartnerAuth(settings.partner_rate_limit, settings.rate_limit_storage)
     app.state.metrics = metrics
     return app
