@@ -177,7 +177,8 @@ async def test_full_walk_json_and_xml(open311: httpx.AsyncClient, settings: Sett
     public = await open311.get(f"{BASE}/requests/{report_id}.json")
     [view] = public.json()
     assert (view["status"], view["service_request_id"]) == ("closed", report_id)
-    assert view["updated_datetime"] is None and view["requested_datetime"].endswith("T00:00:00+01:00")
+    assert view["updated_datetime"] is None
+    assert view["requested_datetime"][10:] in ("T00:00:00+01:00", "T00:00:00+02:00")   # Polish midnight
     assert_nothing_private(public.text)
     public_xml = await open311.get(f"{BASE}/requests/{report_id}.xml")
     [item] = xml_items(public_xml, "service_requests", "request")
