@@ -459,3 +459,44 @@ async def test_downloads_paths_and_headers(client: httpx.AsyncClient, parts: lis
             if all(ord(c) >= 0x20 and c != "\x7f" for c in v)}
     assert_no_internal(await client.get(f"{path}?{query}" if query else path, headers=safe))
     assert_no_internal(await client.get(f"/downloads?{query}" if query else "/downloads"))
+
+
+# -- Open311 GeoReport v2 (issue 15, point 6) -------------------------------------------------------
+OPEN311_FIELDS = ["api_key", "service_code", "lat", "long", "description", "email", "phone", "first_name",
+                  "last_name", "media_url", "address_string", "idempotency_key", "locale",
+                  "service_request_id", "status", "start_date", "end_date", "attribute[description]"]
+open311_fields = st.lists(st.tuples(st.one_of(st.sampled_from(OPEN311_FIELDS), texts),
+                                    st.one_of(st.sampled_from([*CATEGORIES, "52.23", "21.01", "open",
+                                                               "https://x.org/a.jpg"]),
+                                              texts, recent)), max_size=6)
+
+
+@pytest.fixture(scope="module")
+def open311_key(urls: DatabaseUrls) -> Iterator[str]:
+    """A partner's key, so that POST requests get past the key; its reports are removed after."""
+    from store import partners
+
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        partner_id, key = partners.add_partner(conn, "Fuzz partner", "platform")
+    yield key
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        conn.execute("DELETE FROM core.reports WHERE partner_id = %s", [partner_id])
+
+
+@FEW
+@given(path=st.one_of(st.sampled_from(["discovery", "services", "requests", "services/vandalism",
+                                       "requests/00000000-0000-0000-0000-000000000000", "tokens/x"]),
+                      texts.map(segment), st.tuples(st.sampled_from(["services", "requests", "tokens"]),
+                                                    texts).map(lambda p: f"{p[0]}/{segment(p[1])}")),
+       fmt=st.sampled_from([".json", ".xml", "", ".html", ".json.xml"]), fields=open311_fields,
+       with_key=st.booleans())
+async def test_open311_paths_parameters_and_forms(client: httpx.AsyncClient, open311_key: str, path: str,
+                                                  fmt: str, fields: list[tuple[str, str]],
+                                                  with_key: bool) -> None:
+    query = urlencode(fields, errors="surrogatepass")
+    url = f"/open311/v2/{path}{fmt}"
+    assert_no_internal(await client.get(f"{url}?{query}" if query else url))
+    form = fields + ([("api_key", open311_key)] if with_key else [])
+    assert_no_internal(await client.post("/open311/v2/requests.json",
+                                         content=urlencode(form, errors="surrogatepass"),
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"}))
