@@ -52,6 +52,13 @@ def deliveries(settings: Settings, urls: Any, args: argparse.Namespace) -> None:
             print(f"    {attempt['at']}  {outcome}  {attempt['duration_ms']} ms  {attempt['url']}")
 
 
+def run(settings: Settings, args: argparse.Namespace) -> None:
+    from gateway.cli import database   # the command line's own module imports this one
+
+    with database(settings) as urls:
+        args.webhook_command(settings, urls, args)
+
+
 def add_commands(partner: argparse._SubParsersAction) -> None:
     """The webhook commands under `threatmap partner` (gateway/cli.py)."""
     webhook = partner.add_parser("webhook", help="a partner's webhook (status changes of its reports)"
@@ -59,13 +66,13 @@ def add_commands(partner: argparse._SubParsersAction) -> None:
     set_cmd = webhook.add_parser("set", help="register or replace the webhook; prints a new secret once")
     set_cmd.add_argument("partner", help="the partner's id or name")
     set_cmd.add_argument("url", help="https URL the events are POSTed to")
-    set_cmd.set_defaults(webhook_command=webhook_set)
+    set_cmd.set_defaults(run=run, webhook_command=webhook_set)
     remove = webhook.add_parser("remove", help="stop sending the partner's events")
     remove.add_argument("partner", help="the partner's id or name")
-    remove.set_defaults(webhook_command=webhook_remove)
+    remove.set_defaults(run=run, webhook_command=webhook_remove)
     log = partner.add_parser("deliveries", help="webhook events and their delivery attempts, newest first")
     log.add_argument("partner", nargs="?", help="only this partner's (id or name)")
     log.add_argument("--state", choices=["pending", "delivered", "failed"])
     log.add_argument("--limit", type=int, default=50)
     log.add_argument("--json", action="store_true", help="as JSON")
-    log.set_defaults(webhook_command=deliveries)
+    log.set_defaults(run=run, webhook_command=deliveries)
