@@ -63,7 +63,7 @@ class BulkDoor:
         self.limit = parse(settings.partner_bulk_rate_limit)
         self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         try:
             partner = await partner_from_request(request)
             if partner is None:
@@ -138,4 +138,4 @@ class BulkDoor:
 
 def bulk_reports(settings: Settings) -> Endpoint:
     """The endpoint (gateway/app.py mounts it at /partners/v1/reports, POST)."""
-    return BulkDoor(settings)
+    return BulkDoor(settings).handle
