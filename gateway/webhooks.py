@@ -103,11 +103,14 @@ async def check_addresses(host: str, port: int, policy: UrlPolicy) -> None:
     """Every address the host resolves to is public, unless private targets are allowed."""
     if policy.allow_private:
         return
-    loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise UrlRefused(f"The host {host!r} does not resolve ({error.strerror}).") from None
+    _refuse_private(host, infos)
+
+
+def _refuse_private(host: str, infos: list[Any]) -> None:
     for info in infos:
         if refused_address(str(info[4][0])):
             raise UrlRefused(f"The host {host!r} resolves to {info[4][0]}, a private, loopback or "
@@ -115,10 +118,16 @@ async def check_addresses(host: str, port: int, policy: UrlPolicy) -> None:
 
 
 def checked_url(url: str, policy: UrlPolicy) -> str:
-    """check_url and check_addresses, for the CLI (no event loop running)."""
+    """check_url and the address check, blocking (the CLI)."""
     host = check_url(url, policy)
     parts = urlsplit(url)
-    asyncio.run(check_addresses(host, parts.port or (443 if parts.scheme == "https" else 80), policy))
+    if not policy.allow_private:
+        try:
+            infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                       type=socket.SOCK_STREAM)
+        except socket.gaierror as error:
+            raise UrlRefused(f"The host {host!r} does not resolve ({error.strerror}).") from None
+        _refuse_private(host, infos)
     return url
 
 
