@@ -38,6 +38,8 @@ from gateway.maintenance import (
 )
 from gateway.metrics import Metrics
 from gateway.observe import Observe
+from gateway.open311.door import Open311Config, Open311Door
+from gateway.partner_auth import PartnerAuth
 from gateway.partner_bulk import bulk_reports
 from gateway.photos import PhotoDesk, photo_limits, photo_storage
 from gateway.secret import check_jwt_secret
@@ -218,7 +220,7 @@ def html_policies(ogc_config: Path, settings: Settings | None = None) -> HtmlPol
 # PMTiles reader on another origin). Headers it may read back.
 # GraphQL-Require-Preflight: the CSRF header of file uploads (gateway.graphql.multipart).
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-None-Match", "GraphQL-Require-Preflight",
-                        "Apollo-Require-Preflight", "Range", "If-Range"]
+                        "Apollo-Require-Preflight", "Range", "If-Range", "X-Api-Key"]
 CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Content-Crs", "Link", "X-Request-ID", "Content-Range",
                         "Accept-Ranges", "Content-Length", "Last-Modified"]
 
@@ -258,6 +260,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                      settings.contact_email), settings.feed_entries), base_url)
     citizen = CitizenPages(settings.config_dir, basemap(settings), settings.report_max_age_days,
                            settings.photo_max_count, settings.photo_max_bytes)
+    open311 = Open311Door(Open311Config(settings.publisher_name, settings.contact_email,
+                                        settings.tracking_secret or settings.jwt_secret),
+                          lambda: app.state.runtime, base_url)
     app = Starlette(
         routes=[
             Route("/", index(links, citizen.map_page)),
@@ -280,6 +285,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *downloads.http.routes(settings.data_dir, base_url),
             # The open-data catalogue (DCAT-AP) and the Atom feeds (issue 14).
             *catalog.routes(),
+            # Open311 GeoReport v2 for partners and city platforms (issue 15, point 6).
+            Mount("/open311/v2", routes=open311.routes()),
             # Partners' bulk ingest (issue 15, point 7)
             Route("/partners/v1/reports", bulk_reports(settings), methods=["POST"]),
         ],
@@ -306,5 +313,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan(settings, ogc, tile_service, photos, metrics, catalog),
     )
     app.state.tile_service = tile_service
+    app.state.partner_auth = PartnerAuth(settings.partner_rate_limit, settings.rate_limit_storage)
     app.state.metrics = metrics
     return app

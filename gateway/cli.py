@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 from pydantic import ValidationError
 
+from gateway.cli_webhooks import add_commands as add_webhook_commands
 from gateway.logs import configure_logging
 from gateway.secret import WeakSecretError, with_jwt_secret
 from gateway.settings import Settings, load_settings
@@ -176,6 +177,35 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
         sys.exit(f"threatmap: {error}")
 
 
+def cmd_partner(settings: Settings, args: argparse.Namespace) -> None:
+    """Partners and their API keys (issue 15, point 5; README "Partners and Open311")."""
+    from store import partners
+
+    with database(settings) as urls:
+        migrate(urls.admin)
+        with psycopg.connect(urls.app) as conn:
+            try:
+                if args.partner == "add":
+                    partner_id, key = partners.add_partner(conn, args.name, args.kind)
+                    print(f"partner {partner_id} added ({args.kind}: {args.name.strip()})")
+                    print(f"its API key, shown only now: {key}")
+                elif args.partner == "list":
+                    for row in partners.list_partners(conn):
+                        print(partners.describe(row))
+                elif args.partner in ("suspend", "resume"):
+                    partners.set_active(conn, args.partner_id, args.partner == "resume")
+                    print(f"partner {args.partner_id} {args.partner}d")
+                elif args.key_action == "issue":
+                    key = partners.issue_key(conn, args.partner_id)
+                    print(f"a new API key for partner {args.partner_id}, shown only now: {key}")
+                elif partners.revoke_key(conn, args.key_id):
+                    print(f"key {args.key_id} revoked")
+                else:
+                    print(f"key {args.key_id} was revoked already")
+            except partners.PartnerError as error:
+                sys.exit(f"threatmap: {error}")
+
+
 def cmd_graphql_schema(settings: Settings, args: argparse.Namespace) -> None:
     from gateway.graphql.schema import schema_sdl
 
@@ -283,6 +313,31 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--month", metavar="YYYY-MM",
                         help="write only this closed month's archive (never rewritten once written)")
     export.set_defaults(run=cmd_export)
+
+    partner = commands.add_parser(
+        "partner", help="partners (local governments, NGOs, municipal guards, platforms) and their "
+                        "API keys").add_subparsers(dest="partner", required=True)
+    partner_add = partner.add_parser("add", help="register a partner; prints its first API key once")
+    partner_add.add_argument("name")
+    partner_add.add_argument("--kind", required=True,
+                             choices=["ngo", "local_government", "municipal_guard", "platform"])
+    partner_add.set_defaults(run=cmd_partner)
+    partner.add_parser("list", help="partners and their keys (prefixes, last use, revocation)"
+                       ).set_defaults(run=cmd_partner)
+    for action, text in (("suspend", "refuse every key of a partner"),
+                         ("resume", "accept a suspended partner's keys again")):
+        cmd = partner.add_parser(action, help=text)
+        cmd.add_argument("partner_id", type=int)
+        cmd.set_defaults(run=cmd_partner)
+    partner_key = partner.add_parser("key", help="a partner's API keys").add_subparsers(
+        dest="key_action", required=True)
+    key_issue = partner_key.add_parser("issue", help="a new key for a partner; printed once")
+    key_issue.add_argument("partner_id", type=int)
+    key_issue.set_defaults(run=cmd_partner)
+    key_revoke = partner_key.add_parser("revoke", help="revoke a key at once (by its id: partner list)")
+    key_revoke.add_argument("key_id", type=int)
+    key_revoke.set_defaults(run=cmd_partner)
+    add_webhook_commands(partner)   # partner webhook set|remove, partner deliveries (gateway.cli_webhooks)
 
     graphql = commands.add_parser("graphql", help="the GraphQL door").add_subparsers(
         dest="graphql", required=True)

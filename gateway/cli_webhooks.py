@@ -53,7 +53,7 @@ def deliveries(settings: Settings, urls: Any, args: argparse.Namespace) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
-    from gateway.cli import database   # the command line's own module imports this one
+    from gateway.cli import database  # the command line's own module imports this one
 
     with database(settings) as urls:
         args.webhook_command(settings, urls, args)

@@ -22,7 +22,6 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from store.partners import Partner
 
 from gateway.bulk_items import BatchError, Item, checked, decode, gunzip, media_type
 from gateway.graphql import validation
@@ -31,6 +30,7 @@ from gateway.partner_auth import PartnerKeyRejected, PartnerRateLimited, partner
 from gateway.settings import Settings
 from store import partner_reports
 from store.errors import RETRY_AFTER_S, is_unavailable
+from store.partners import Partner
 from store.reports import check_submissions
 
 log = logging.getLogger(__name__)

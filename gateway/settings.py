@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     tracking_secret: str | None = Field(
         default=None,
         description="Key that tracking tokens are derived from (HMAC); unset: from jwt_secret.")
+    partner_rate_limit: str = Field(
+        default="600/minute",
+        description="Requests per partner API key (Open311, bulk ingest), limits syntax.")
     rate_limit_storage: str = Field(default="async+memory://",
                                     description="limits storage URI (async+redis://... for replicas).")
     trusted_proxies: list[str] = Field(
@@ -333,7 +336,7 @@ class Settings(BaseSettings):
                                  f"path or trailing slash) or \"*\", as a JSON list, got {origin!r}")
         return origins
 
-    @field_validator("submit_rate_limit", "tracking_rate_limit", "photo_rate_limit",
+    @field_validator("submit_rate_limit", "tracking_rate_limit", "photo_rate_limit", "partner_rate_limit",
                      "partner_bulk_rate_limit")
     @classmethod
     def _one_rate_limit(cls, text: str, info: ValidationInfo) -> str:

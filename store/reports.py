@@ -219,15 +219,17 @@ ORDER BY i.n
 INSERT_SQL = """
 WITH inserted AS (
     INSERT INTO core.reports (category_id, status, geom, occurred_at, description, contact, source,
-                              idempotency_key, payload_hash, tracking_token_hash)
+                              idempotency_key, payload_hash, tracking_token_hash, partner_id,
+                              external_id, media_url)
     VALUES (%(category)s, (SELECT id FROM core.statuses WHERE is_initial),
             ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(occurred_at)s, %(description)s,
-            %(contact)s, 'citizen', %(key)s, %(payload)s, %(token)s)
+            %(contact)s, %(source)s, %(key)s, %(payload)s, %(token)s, %(partner_id)s,
+            %(external_id)s, %(media_url)s)
     ON CONFLICT DO NOTHING   -- the key (or, for the same key and payload, the token) is taken
     RETURNING id, status
 ), created AS (
     INSERT INTO core.report_events (report_id, kind, to_status, actor)
-    SELECT id, 'created', NULL, 'citizen' FROM inserted
+    SELECT id, 'created', NULL, %(actor)s FROM inserted
 )
 SELECT id FROM inserted
 """
@@ -242,18 +244,37 @@ BY_TOKEN_SQL = "SELECT id, closed_at FROM core.reports WHERE tracking_token_hash
 
 @dataclass(frozen=True)
 class Submission:
-    """A citizen's report, checked by the caller (coordinates, time in UTC, texts)."""
+    """A citizen's (or a partner's) report, checked by the caller (coordinates, time in UTC,
+    texts). A partner's carries its id, the source of its kind (store.partners), and what
+    Open311 may send besides: the partner's own id of the report, a media URL (never fetched)."""
     category: str
     lon: float
     lat: float
     occurred_at: datetime
     description: str | None
     contact: str | None
+    source: str = "citizen"
+    partner_id: int | None = None
+    external_id: str | None = None
+    media_url: str | None = None
 
     def values(self) -> dict[str, Any]:
-        return {"category": self.category, "lon": self.lon, "lat": self.lat,
-                "occurred_at": self.occurred_at, "description": self.description,
-                "contact": self.contact}
+        """What the payload hash of an idempotent retry is computed from: a citizen's as it
+        always was, a partner's with its own fields."""
+        values = {"category": self.category, "lon": self.lon, "lat": self.lat,
+                  "occurred_at": self.occurred_at, "description": self.description,
+                  "contact": self.contact}
+        if self.partner_id is not None:
+            values |= {"partner_id": self.partner_id, "external_id": self.external_id,
+                       "media_url": self.media_url}
+        return values
+
+    def row(self) -> dict[str, Any]:
+        """The columns INSERT_SQL writes besides the key, payload hash and token."""
+        return self.values() | {
+            "source": self.source, "partner_id": self.partner_id, "external_id": self.external_id,
+            "media_url": self.media_url,
+            "actor": "citizen" if self.partner_id is None else f"partner:{self.partner_id}"}
 
 
 async def check_submission(pool: AsyncConnectionPool, submission: Submission) -> Row:
@@ -286,7 +307,7 @@ async def submit(pool: AsyncConnectionPool, submission: Submission, key: str | N
 async def submit_on(conn: AsyncConnection, submission: Submission, key: str | None,
                     payload_hash: str, token_hash: bytes) -> Row | None:
     """submit, in the caller's transaction (the report's photos are written in the same one)."""
-    params = submission.values() | {"key": key, "payload": payload_hash, "token": token_hash}
+    params = submission.row() | {"key": key, "payload": payload_hash, "token": token_hash}
     rows = await fetch_on(conn, INSERT_SQL, params)
     return await projected(conn, rows[0]["id"]) if rows else None
 

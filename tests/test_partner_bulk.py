@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from store.partners import add_partner
 
 from gateway.settings import Settings
 from store.locations import DatabaseUrls
+from store.partners import add_partner
 from tests.support import gql, running_app, token
 
 URL = "/partners/v1/reports"

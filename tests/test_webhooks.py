@@ -17,12 +17,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from store.partners import add_partner
 
 from gateway import cli
 from gateway.settings import Settings
 from gateway.webhooks import EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from store.locations import DatabaseUrls
+from store.partners import add_partner
 from store.webhooks import outbox_states
 from tests.support import eventually, free_port, gql, running_app, served, token
 
