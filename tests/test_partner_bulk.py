@@ -43,7 +43,7 @@ def partner(urls: DatabaseUrls) -> tuple[Any, str]:
 async def app(settings: Settings):
     bulk = settings.model_copy(update={"partner_bulk_rate_limit": "1000000/hour",
                                        "partner_rate_limit": "10000/minute"})
-    async with running_app(bulk) as (http, application):
+    async with running_app(bulk) as (http, _):
         yield http
 
 
@@ -62,8 +62,10 @@ async def test_a_batch_of_10000_with_duplicates_and_invalid_items_gets_exact_res
         expected[len(items)] = ("already_present", f"P-{n * 7}")
         items.append(item(n * 7, description="sent twice"))
     # 500 invalid, each for a named reason
-    bad = [({"category": "no-such-category"}, "category"), ({"longitude": 13.0, "latitude": 48.0}, "longitude"),
-           ({"occurred_at": "2020-01-01T00:00:00+01:00"}, "occurred_at"), ({"external_id": ""}, "external_id"),
+    bad = [({"category": "no-such-category"}, "category"),
+           ({"longitude": 13.0, "latitude": 48.0}, "longitude"),
+           ({"occurred_at": "2020-01-01T00:00:00+01:00"}, "occurred_at"),
+           ({"external_id": ""}, "external_id"),
            ({"description": "x" * 4001}, "description"), ({"unknown": 1}, "unknown"),
            ({"category": "dangerous-entertainment", "description": None}, "description"),
            ({"longitude": 52.2, "latitude": 21.0}, "longitude"), ({"latitude": "52"}, "latitude"),
@@ -95,13 +97,15 @@ async def test_a_batch_of_10000_with_duplicates_and_invalid_items_gets_exact_res
         else:
             assert detail in [reason["field"] for reason in r["reasons"]], r
             assert all(reason["message"] for reason in r["reasons"])
-    counts = {k: sum(1 for v in expected.values() if v[0] == k) for k in ("created", "already_present", "rejected")}
+    counts = {k: sum(1 for v in expected.values() if v[0] == k)
+              for k in ("created", "already_present", "rejected")}
     assert {k: body[k] for k in counts} == counts
     stored = app_conn.execute("SELECT count(*), count(DISTINCT source), min(source) FROM core.reports "
                               "WHERE partner_id = %s", [partner_id]).fetchone()
     assert stored == (9000, 1, "municipal_guard")
     # every report got its `created` event, by the partner
-    assert app_conn.execute("SELECT count(*) FROM core.report_events e JOIN core.reports r ON r.id = e.report_id "
+    assert app_conn.execute("SELECT count(*) FROM core.report_events e "
+                            "JOIN core.reports r ON r.id = e.report_id "
                             "WHERE r.partner_id = %s AND e.kind = 'created' AND e.actor = %s",
                             [partner_id, f"partner:{partner_id}"]).fetchone()[0] == 9000
 
@@ -145,7 +149,8 @@ async def test_bulk_reports_reach_the_public_layer_as_single_ones(
     opened = await gql(app, "mutation($id: ID!) { openReport(id: $id) { id status } }", {"id": report},
                        token(settings, "officer", OFFICER_UNIT))
     assert opened["data"]["openReport"]["status"] == "under_verification", opened
-    row = public_conn.execute("SELECT status, county_code FROM open.reports WHERE id = %s", [report]).fetchone()
+    row = public_conn.execute("SELECT status, county_code FROM open.reports WHERE id = %s",
+                              [report]).fetchone()
     # the county, found by the same trigger as for a citizen's report
     assert row[0] == "under_verification" and row[1] is not None
 
@@ -155,11 +160,13 @@ async def test_the_door_refuses_without_a_key_a_bad_key_and_unreadable_batches(
     _, key = partner
     nd = {"Content-Type": "application/x-ndjson"}
     assert (await app.post(URL, content=ndjson([item(1)]), headers=nd)).status_code == 401
-    assert (await app.post(URL, content=ndjson([item(1)]), headers=nd | auth("tm_nothing_x"))).status_code == 401
+    wrong = await app.post(URL, content=ndjson([item(1)]), headers=nd | auth("tm_nothing_x"))
+    assert wrong.status_code == 401
     cases = [({"Content-Type": "text/csv"}, b"a,b", 415),
              (nd, b"", 422),
              ({"Content-Type": "application/json"}, b"[1, 2", 400),
-             ({"Content-Type": "application/json"}, json.dumps([item(n) for n in range(10_001)]).encode(), 413),
+             ({"Content-Type": "application/json"},
+              json.dumps([item(n) for n in range(10_001)]).encode(), 413),
              (nd | {"Content-Encoding": "gzip"}, b"not gzip", 400),
              (nd | {"Content-Encoding": "br"}, b"x", 415)]
     for headers, body, status in cases:

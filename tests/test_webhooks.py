@@ -119,7 +119,8 @@ async def test_signed_events_survive_a_receiver_outage_and_verify_only_with_the_
     for got, event in zip(receiver.received, events, strict=True):
         headers = got["headers"]
         assert headers[EVENT_HEADER.lower()] == event["id"]
-        assert verify(secret, headers[TIMESTAMP_HEADER.lower()], headers[SIGNATURE_HEADER.lower()], got["body"])
+        assert verify(secret, headers[TIMESTAMP_HEADER.lower()], headers[SIGNATURE_HEADER.lower()],
+                      got["body"])
         assert not verify("wrong-" + secret, headers[TIMESTAMP_HEADER.lower()],
                           headers[SIGNATURE_HEADER.lower()], got["body"])
         assert abs(int(headers[TIMESTAMP_HEADER.lower()]) - time.time()) < 60
@@ -140,7 +141,7 @@ async def test_the_officers_change_does_not_wait_for_a_slow_receiver(
         capsys: pytest.CaptureFixture[str], clean_reports: None) -> None:
     receiver, port = Receiver(), free_port()
     receiver.delay_s = 1.5   # below the webhook timeout: the attempt succeeds, slowly
-    partner_id, key, _ = register(urls, f"http://127.0.0.1:{port}/hook", monkeypatch, capsys)
+    _, key, _ = register(urls, f"http://127.0.0.1:{port}/hook", monkeypatch, capsys)
     officer = token(webhook_settings, "officer", OFFICER_UNIT)
     async with running_app(webhook_settings) as (http, _), served(receiver.app, port):
         reports = await submit(http, key, 3)
