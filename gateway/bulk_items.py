@@ -132,7 +132,9 @@ def checked(index: int, value: Any, decode_error: str | None, max_age_days: int,
         return item
     for key in value:
         if key not in FIELDS:
-            item.refuse(str(key)[:100], f"Unknown field; the fields are {', '.join(FIELDS)}.")
+            # echoed as the field's name only when it can be written back (no NUL, no lone surrogate)
+            name = key[:100] if unfit_character(key) is None else "(unknown field)"
+            item.refuse(name, f"Unknown field; the fields are {', '.join(FIELDS)}.")
     for key in REQUIRED:
         if value.get(key) is None:
             item.refuse(key, "This field is required.")

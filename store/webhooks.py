@@ -21,7 +21,14 @@ INSERT INTO core.partner_webhooks (partner_id, url, secret) VALUES (%(partner)s,
 ON CONFLICT (partner_id) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret, created_at = now()
 """
 PARTNER_SQL = "SELECT id FROM core.partners WHERE id::text = %(p)s OR name = %(p)s ORDER BY id LIMIT 2"
-REMOVE_SQL = "DELETE FROM core.partner_webhooks WHERE partner_id = %s RETURNING partner_id"
+# Removing a webhook ends its pending events too (failed: there is nowhere to send them).
+REMOVE_SQL = """
+WITH ended AS (
+    UPDATE core.webhook_outbox SET state = 'failed', finished_at = now()
+    WHERE partner_id = %(partner)s AND state = 'pending'
+)
+DELETE FROM core.partner_webhooks WHERE partner_id = %(partner)s RETURNING partner_id
+"""
 
 CLAIM_SQL = """
 WITH due AS (
@@ -97,7 +104,7 @@ def set_webhook(conn: psycopg.Connection, partner_id: Any, url: str, secret: str
 
 
 def remove_webhook(conn: psycopg.Connection, partner_id: Any) -> bool:
-    return conn.execute(REMOVE_SQL, [partner_id]).fetchone() is not None
+    return conn.execute(REMOVE_SQL, {"partner": partner_id}).fetchone() is not None
 
 
 def deliveries(conn: psycopg.Connection, partner: str | None, state: str | None,

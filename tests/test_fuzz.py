@@ -41,6 +41,7 @@ from hypothesis import strategies as st
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
 from store.locations import DatabaseUrls
+from store.partners import add_partner
 from tests.support import gql_raw, json_body, token
 
 FUZZ = fuzz_settings(max_examples=30, deadline=timedelta(seconds=5), derandomize=True, database=None,
@@ -459,3 +460,32 @@ async def test_downloads_paths_and_headers(client: httpx.AsyncClient, parts: lis
             if all(ord(c) >= 0x20 and c != "\x7f" for c in v)}
     assert_no_internal(await client.get(f"{path}?{query}" if query else path, headers=safe))
     assert_no_internal(await client.get(f"/downloads?{query}" if query else "/downloads"))
+
+
+# -- the partners' bulk door (issue 15, point 7) ----------------------------------------------------
+BULK_FIELDS = ["external_id", "category", "longitude", "latitude", "occurred_at", "description", "contact"]
+bulk_items = st.one_of(json_values, st.fixed_dictionaries({}, optional={
+    name: st.one_of(texts, json_values, st.floats(), st.sampled_from(CATEGORIES),
+                    st.sampled_from([BIG.format(5000), "2026-12-01T10:00:00+01:00"]))
+    for name in [*BULK_FIELDS, "colour"]}))
+
+
+@pytest.fixture(scope="module")
+def partner_key(urls: DatabaseUrls) -> Iterator[str]:
+    with psycopg.connect(urls.app) as conn:
+        partner_id, key = add_partner(conn, "fuzz partner", "ngo")
+    yield key
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        conn.execute("DELETE FROM core.reports WHERE partner_id = %s", [partner_id])
+
+
+@FUZZ
+@given(items=st.lists(bulk_items, max_size=4), ndjson=st.booleans(),
+       content_type=st.sampled_from(["", "application/x-ndjson", "application/json", "text/plain"]))
+async def test_partner_bulk_batches_of_any_shape(client: httpx.AsyncClient, partner_key: str,
+                                                 items: list[Any], ndjson: bool, content_type: str) -> None:
+    body = b"\n".join(encoded(item) for item in items) if ndjson else encoded(items)
+    headers = {"X-Api-Key": partner_key}
+    if content_type:
+        headers["Content-Type"] = content_type
+    assert_no_internal(await client.post("/partners/v1/reports", content=body, headers=headers))
