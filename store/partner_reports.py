@@ -1,7 +1,7 @@
 """A partner's reports written in bulk (POST /partners/v1/reports): set-based, idempotent by
 (partner, external id).
 
-One statement inserts a chunk of reports with ON CONFLICT DO NOTHING on the unique index
+One statement inserts a chunk of reports with ON CONFLICT DO NOTHING on the unique constraint
 reports_partner_external_id (migration 0013) and their `created` events, so every trigger a single
 report runs (store/sql/30_publication.sql: county, publication, open.reports and the aggregates;
 the event chain) runs for each of them exactly as for submitReport. The reports that were there
@@ -9,8 +9,10 @@ already (a retry, or a concurrent retry that won: ON CONFLICT waits for it) are 
 their external ids.
 
 Chunks of CHUNK reports each commit on their own: each `created` event takes a transaction-level
-advisory lock (store/sql/47_event_chain.sql), and PostgreSQL's shared lock table would overflow
-with 10,000 of them in one transaction. A batch cut short by an error is safe to send again."""
+advisory lock (store/sql/47_event_chain.sql), and 10,000 of them in one transaction could
+overflow PostgreSQL's shared lock table (max_locks_per_transaction x max_connections: 6,400
+slots by default); shorter transactions also hold the constraint's locks for less time. A
+batch cut short by an error is safe to send again."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
