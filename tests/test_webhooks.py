@@ -171,9 +171,11 @@ async def _count(receiver: Receiver, n: int) -> bool:
 
 
 async def _failed_attempts(pool: Any, partner_id: Any, n: int) -> bool:
+    """At least n events have had a failed attempt."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT count(*) FROM core.webhook_attempts a JOIN core.webhook_outbox o ON o.id = a.outbox_id "
+            "SELECT count(DISTINCT o.id) FROM core.webhook_attempts a "
+            "JOIN core.webhook_outbox o ON o.id = a.outbox_id "
             "WHERE o.partner_id = %s AND a.error IS NOT NULL", [partner_id])
         return (await cur.fetchone())[0] >= n
 
