@@ -10,6 +10,7 @@ the end, so the database is left as it was. Use a small managed database of the 
 
 import asyncio
 import json
+import os
 import random
 import statistics
 import time
@@ -83,8 +84,10 @@ async def measure(ctx: Context) -> list[str]:
 
 
 def run(ctx: Context) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     lines = asyncio.run(measure(ctx))
-    return {"results": [], "lines": [
+    load = f"1-minute load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores)."
+    return {"results": [], "lines": [load, "",
         "POST /partners/v1/reports, NDJSON, in-process (ASGI), one client; each batch is new "
         "reports (validated, checked in the database, written with their `created` events and "
         "the publication triggers), then sent again (all already present).", "", *lines]}

@@ -5,8 +5,8 @@ One statement inserts a chunk of reports with ON CONFLICT DO NOTHING on the uniq
 reports_partner_external_id (migration 0013) and their `created` events, so every trigger a single
 report runs (store/sql/30_publication.sql: county, publication, open.reports and the aggregates;
 the event chain) runs for each of them exactly as for submitReport. The reports that were there
-already (a retry, or a concurrent retry that won: ON CONFLICT waits for it) are then read back by
-their external ids.
+already are looked up first (a retry inserts nothing), and those a concurrent copy of the batch
+wrote meanwhile (ON CONFLICT waits for it, then skips them) are read back after.
 
 Chunks of CHUNK reports each commit on their own: each `created` event takes a transaction-level
 advisory lock (store/sql/47_event_chain.sql), and 10,000 of them in one transaction could
@@ -66,20 +66,29 @@ async def write(pool: AsyncConnectionPool, partner_id: Any, source: str, actor: 
     present: dict[str, Any] = {}
     for start in range(0, len(items), CHUNK):
         chunk = items[start:start + CHUNK]
-        params = {
-            "external_id": [external_id for external_id, _ in chunk],
-            "category": [s.category for _, s in chunk], "lon": [s.lon for _, s in chunk],
-            "lat": [s.lat for _, s in chunk], "occurred_at": [s.occurred_at for _, s in chunk],
-            "description": [s.description for _, s in chunk],
-            "contact": [s.contact for _, s in chunk],
-            "source": source, "partner": partner_id, "actor": actor,
-        }
-        async with pool.connection() as conn:
-            async with conn.transaction():
-                rows = await fetch_on(conn, INSERT_SQL, params, prepare=False)
+        async with pool.connection() as conn:   # one transaction a chunk, committed at its end
+            # What is there already is looked up first: a retried batch then inserts nothing
+            # (the BEFORE INSERT triggers would otherwise run for every row before its conflict).
+            present |= await _present(conn, partner_id, [external_id for external_id, _ in chunk])
+            new = [(external_id, s) for external_id, s in chunk if external_id not in present]
+            if not new:
+                continue
+            rows = await fetch_on(conn, INSERT_SQL, _params(new) | {
+                "source": source, "partner": partner_id, "actor": actor}, prepare=False)
             created |= {row["external_id"]: row["id"] for row in rows}
-            missing = [external_id for external_id, _ in chunk if external_id not in created]
-            if missing:
-                rows = await fetch_on(conn, PRESENT_SQL, {"partner": partner_id, "external_id": missing})
-                present |= {row["external_id"]: row["id"] for row in rows}
+            raced = [external_id for external_id, _ in new if external_id not in created]
+            if raced:   # written meanwhile by a concurrent copy of the batch
+                present |= await _present(conn, partner_id, raced)
     return Written(created, present)
+
+
+def _params(items: Sequence[tuple[str, Submission]]) -> dict[str, Any]:
+    return {"external_id": [external_id for external_id, _ in items],
+            "category": [s.category for _, s in items], "lon": [s.lon for _, s in items],
+            "lat": [s.lat for _, s in items], "occurred_at": [s.occurred_at for _, s in items],
+            "description": [s.description for _, s in items], "contact": [s.contact for _, s in items]}
+
+
+async def _present(conn: Any, partner_id: Any, external_ids: list[str]) -> dict[str, Any]:
+    rows = await fetch_on(conn, PRESENT_SQL, {"partner": partner_id, "external_id": external_ids})
+    return {row["external_id"]: row["id"] for row in rows}
