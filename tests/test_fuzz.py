@@ -41,7 +41,6 @@ from hypothesis import strategies as st
 from gateway.graphql.schema import build_schema
 from gateway.settings import Settings
 from store.locations import DatabaseUrls
-from store.partners import add_partner
 from tests.support import gql_raw, json_body, token
 
 FUZZ = fuzz_settings(max_examples=30, deadline=timedelta(seconds=5), derandomize=True, database=None,
@@ -462,6 +461,47 @@ async def test_downloads_paths_and_headers(client: httpx.AsyncClient, parts: lis
     assert_no_internal(await client.get(f"/downloads?{query}" if query else "/downloads"))
 
 
+# -- Open311 GeoReport v2 (issue 15, point 6) -------------------------------------------------------
+OPEN311_FIELDS = ["api_key", "service_code", "lat", "long", "description", "email", "phone", "first_name",
+                  "last_name", "media_url", "address_string", "idempotency_key", "locale",
+                  "service_request_id", "status", "start_date", "end_date", "attribute[description]"]
+open311_fields = st.lists(st.tuples(st.one_of(st.sampled_from(OPEN311_FIELDS), texts),
+                                    st.one_of(st.sampled_from([*CATEGORIES, "52.23", "21.01", "open",
+                                                               "https://x.org/a.jpg"]),
+                                              texts, recent)), max_size=6)
+
+
+@pytest.fixture(scope="module")
+def open311_key(urls: DatabaseUrls) -> Iterator[str]:
+    """A partner's key, so that POST requests get past the key; its reports are removed after."""
+    from store import partners
+
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        partner_id, key = partners.add_partner(conn, "Fuzz partner", "platform")
+    yield key
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        conn.execute("DELETE FROM core.reports WHERE partner_id = %s", [partner_id])
+
+
+@FEW
+@given(path=st.one_of(st.sampled_from(["discovery", "services", "requests", "services/vandalism",
+                                       "requests/00000000-0000-0000-0000-000000000000", "tokens/x"]),
+                      texts.map(segment), st.tuples(st.sampled_from(["services", "requests", "tokens"]),
+                                                    texts).map(lambda p: f"{p[0]}/{segment(p[1])}")),
+       fmt=st.sampled_from([".json", ".xml", "", ".html", ".json.xml"]), fields=open311_fields,
+       with_key=st.booleans())
+async def test_open311_paths_parameters_and_forms(client: httpx.AsyncClient, open311_key: str, path: str,
+                                                  fmt: str, fields: list[tuple[str, str]],
+                                                  with_key: bool) -> None:
+    query = urlencode(fields, errors="surrogatepass")
+    url = f"/open311/v2/{path}{fmt}"
+    assert_no_internal(await client.get(f"{url}?{query}" if query else url))
+    form = fields + ([("api_key", open311_key)] if with_key else [])
+    assert_no_internal(await client.post("/open311/v2/requests.json",
+                                         content=urlencode(form, errors="surrogatepass"),
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"}))
+
+
 # -- the partners' bulk door (issue 15, point 7) ----------------------------------------------------
 BULK_FIELDS = ["external_id", "category", "longitude", "latitude", "occurred_at", "description", "contact"]
 bulk_items = st.one_of(json_values, st.fixed_dictionaries({}, optional={
@@ -470,22 +510,13 @@ bulk_items = st.one_of(json_values, st.fixed_dictionaries({}, optional={
     for name in [*BULK_FIELDS, "colour"]}))
 
 
-@pytest.fixture(scope="module")
-def partner_key(urls: DatabaseUrls) -> Iterator[str]:
-    with psycopg.connect(urls.app) as conn:
-        partner_id, key = add_partner(conn, "fuzz partner", "ngo")
-    yield key
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        conn.execute("DELETE FROM core.reports WHERE partner_id = %s", [partner_id])
-
-
 @FUZZ
 @given(items=st.lists(bulk_items, max_size=4), ndjson=st.booleans(),
        content_type=st.sampled_from(["", "application/x-ndjson", "application/json", "text/plain"]))
-async def test_partner_bulk_batches_of_any_shape(client: httpx.AsyncClient, partner_key: str,
+async def test_partner_bulk_batches_of_any_shape(client: httpx.AsyncClient, open311_key: str,
                                                  items: list[Any], ndjson: bool, content_type: str) -> None:
     body = b"\n".join(encoded(item) for item in items) if ndjson else encoded(items)
-    headers = {"X-Api-Key": partner_key}
+    headers = {"X-Api-Key": open311_key}
     if content_type:
         headers["Content-Type"] = content_type
     assert_no_internal(await client.post("/partners/v1/reports", content=body, headers=headers))

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.settings import Settings
 from store import partners
-from tests.support import WARSAW, gql, running_app, token
+from tests.support import WARSAW, free_port, gql, running_app, token
 
 BASE = "/open311/v2"
 DESCRIPTION = "Ciemne przejście, ktoś zbił latarnię przy ul. Prywatnej 7"
@@ -177,7 +177,8 @@ async def test_full_walk_json_and_xml(open311: httpx.AsyncClient, settings: Sett
     public = await open311.get(f"{BASE}/requests/{report_id}.json")
     [view] = public.json()
     assert (view["status"], view["service_request_id"]) == ("closed", report_id)
-    assert view["updated_datetime"] is None and view["requested_datetime"].endswith("T00:00:00+01:00")
+    assert view["updated_datetime"] is None
+    assert view["requested_datetime"][10:] in ("T00:00:00+01:00", "T00:00:00+02:00")   # Polish midnight
     assert_nothing_private(public.text)
     public_xml = await open311.get(f"{BASE}/requests/{report_id}.xml")
     [item] = xml_items(public_xml, "service_requests", "request")
@@ -323,3 +324,28 @@ async def test_public_answers_show_the_public_layer_only(
             assert_nothing_private(json_answer.text)
             xml_answer = await open311.get(f"{BASE}/{path}.xml", params=params)
             assert_nothing_private(xml_answer.text)
+
+
+async def test_media_url_is_never_fetched(open311: httpx.AsyncClient, keys: dict[str, Any],
+                                          app_conn: psycopg.Connection, clean_reports: None) -> None:
+    """A server the media URL points at hears nothing: the URL is only stored."""
+    import asyncio
+
+    heard: list[bytes] = []
+
+    async def listener(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heard.append(await reader.read(1000))
+        writer.close()
+
+    server = await asyncio.start_server(listener, "127.0.0.1", free_port())
+    port = server.sockets[0].getsockname()[1]
+    url = f"http://127.0.0.1:{port}/photo.jpg"
+    async with server:
+        created = await create(open311, keys["ngo"], media_url=url)
+        assert created.status_code == 201, created.text
+        report_id = created.json()[0]["service_request_id"]
+        await open311.get(f"{BASE}/requests/{report_id}.json", params={"api_key": keys["ngo"]})
+        await asyncio.sleep(0.5)
+    assert heard == []
+    assert app_conn.execute("SELECT media_url FROM core.reports WHERE id = %s",
+                            [report_id]).fetchone() == (url,)
