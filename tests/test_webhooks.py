@@ -153,6 +153,29 @@ async def test_the_officers_change_does_not_wait_for_a_slow_receiver(
         assert await eventually(lambda: _count(receiver, 3), timeout=15)
 
 
+async def test_an_event_still_undelivered_after_the_retry_window_is_marked_failed(
+        webhook_settings: Settings, urls: DatabaseUrls, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], clean_reports: None) -> None:
+    partner_id, key, _ = register(urls, f"http://127.0.0.1:{free_port()}/hook", monkeypatch, capsys)
+    short = webhook_settings.model_copy(update={"webhook_retry_h": 1.5 / 3600})   # 1.5 s
+    async with running_app(short) as (http, application):
+        pool = application.state.runtime.app_pool
+        reports = await submit(http, key, 1)
+        await gql(http, OPEN, {"id": reports[0]}, token(short, "officer", OFFICER_UNIT))
+
+        async def failed() -> bool:
+            return [s["state"] for s in await outbox_states(pool, partner_id)] == ["failed"]
+
+        assert await eventually(failed, timeout=15)
+        attempts = (await outbox_states(pool, partner_id))[0]["attempts"]
+        assert attempts >= 2
+        await asyncio.sleep(1)   # and it is tried no more
+        assert (await outbox_states(pool, partner_id))[0]["attempts"] == attempts
+    capsys.readouterr()
+    cli.main(["partner", "deliveries", str(partner_id), "--state", "failed"])
+    assert "failed" in capsys.readouterr().out
+
+
 async def test_a_private_target_is_refused_unless_allowed(
         settings: Settings, urls: DatabaseUrls, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
