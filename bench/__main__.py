@@ -21,7 +21,8 @@ from bench.common import (
 )
 
 SUITES = {"tiles": "bench.tiles", "ogc": "bench.ogc_items", "graphql": "bench.graphql_pages",
-          "hardening": "bench.hardening", "downloads": "bench.downloads"}
+          "hardening": "bench.hardening", "downloads": "bench.downloads",
+          "bulk_ingest": "bench.bulk_ingest"}
 RESULTS = BENCH_DIR / "RESULTS.md"
 
 

@@ -30,11 +30,17 @@ from gateway.citizen.pages import Basemap
 from gateway.forwarded import ForwardedHeaders, PublicRedirects
 from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
-from gateway.maintenance import SnapshotJob, pools_checked_forever, privacy_jobs_forever
+from gateway.maintenance import (
+    SnapshotJob,
+    pools_checked_forever,
+    privacy_jobs_forever,
+    webhooks_forever,
+)
 from gateway.metrics import Metrics
 from gateway.observe import Observe
 from gateway.open311.door import Open311Config, Open311Door
 from gateway.partner_auth import PartnerAuth
+from gateway.partner_bulk import bulk_reports
 from gateway.photos import PhotoDesk, photo_limits, photo_storage
 from gateway.secret import check_jwt_secret
 from gateway.security_headers import (
@@ -50,6 +56,7 @@ from gateway.staff_photos import staff_photo
 from gateway.state import Runtime
 from gateway.urls import allowed_hosts, public_base
 from gateway.watchdog import ClusterWatchdog
+from gateway.webhooks import Backoff, Deliverer, UrlPolicy
 from ogc.config import Publisher, image_origins
 from ogc.service import OgcService
 from store.channels import REPORT_EVENTS
@@ -133,6 +140,8 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                 metrics.serve_apart(settings.host, settings.metrics_port)
             pool_checks = asyncio.create_task(
                 pools_checked_forever([runtime.app_pool, runtime.public_pool]))
+            webhooks = asyncio.create_task(webhooks_forever(
+                webhook_deliverer(settings, runtime.app_pool), settings.webhook_interval_s))
             snapshots = snapshot_job(settings, urls.public)
             watchdog = None
             if managed and managed.cluster.started_here:
@@ -150,6 +159,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                     ("the report event listener", runtime.report_events.stop()),
                     ("the privacy jobs", cancel_task(jobs)),
                     ("the pool checks", cancel_task(pool_checks)),
+                    ("the webhook deliverer", cancel_task(webhooks)),
                     *([("the snapshot job", snapshots.stop())] if snapshots else []),
                     ("the public pool", runtime.public_pool.close()),
                     ("the application pool", runtime.app_pool.close()),
@@ -159,6 +169,14 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                 await asyncio.to_thread(managed.stop)
 
     return run
+
+
+def webhook_deliverer(settings: Settings, pool: AsyncConnectionPool) -> Deliverer:
+    """The partners' webhooks (gateway.webhooks), sent from the outbox by the maintenance loop."""
+    return Deliverer(pool, UrlPolicy(settings.webhook_allow_http, settings.webhook_allow_private),
+                     Backoff(settings.webhook_backoff_base_s, settings.webhook_backoff_max_s,
+                             settings.webhook_retry_h * 3600),
+                     timeout_s=settings.webhook_timeout_s)
 
 
 def snapshot_job(settings: Settings, public_url: str) -> "SnapshotJob | None":
@@ -269,6 +287,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *catalog.routes(),
             # Open311 GeoReport v2 for partners and city platforms (issue 15, point 6).
             Mount("/open311/v2", routes=open311.routes()),
+            # Partners' bulk ingest (issue 15, point 7)
+            Route("/partners/v1/reports", bulk_reports(settings), methods=["POST"]),
         ],
         # The scheme, host and client a trusted proxy forwards replace the request's own
         # (gateway.forwarded); every request gets an id, an access line and its metrics, and an

@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 from pydantic import ValidationError
 
+from gateway.cli_webhooks import add_commands as add_webhook_commands
 from gateway.logs import configure_logging
 from gateway.secret import WeakSecretError, with_jwt_secret
 from gateway.settings import Settings, load_settings
@@ -336,6 +337,7 @@ def parser() -> argparse.ArgumentParser:
     key_revoke = partner_key.add_parser("revoke", help="revoke a key at once (by its id: partner list)")
     key_revoke.add_argument("key_id", type=int)
     key_revoke.set_defaults(run=cmd_partner)
+    add_webhook_commands(partner)   # partner webhook set|remove, partner deliveries (gateway.cli_webhooks)
 
     graphql = commands.add_parser("graphql", help="the GraphQL door").add_subparsers(
         dest="graphql", required=True)

@@ -1,5 +1,6 @@
 """The periodic jobs the server runs: publish reports due by the delay, erase old contacts
-and, with them, old photos, keep the pools healthy, write the open-data snapshots."""
+and, with them, old photos, keep the pools healthy, write the open-data snapshots, deliver the
+partners' webhook events."""
 
 import asyncio
 import contextlib
@@ -13,6 +14,7 @@ from downloads.snapshot import Cancelled, SnapshotBusy, SnapshotWriter, run_due
 from downloads.writers import ExportError
 from gateway.metrics import JobMetrics
 from gateway.photos import erase_photos_past_retention
+from gateway.webhooks import Deliverer
 from photos.storage import PhotoStorage, StorageError
 from store import jobs
 from store.errors import DATABASE_UNAVAILABLE
@@ -133,3 +135,21 @@ class SnapshotJob:
         if self._running is not None and not self._running.done():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._running), wait_s)
+
+
+async def webhooks_forever(deliverer: Deliverer, interval_s: float) -> None:
+    """Delivers due webhook events (gateway.webhooks): at once again while whole batches come,
+    else after the interval; a database outage or error is logged and retried, never fatal."""
+    try:
+        while True:
+            tried = 0
+            try:
+                tried = await deliverer.deliver_due()
+            except DATABASE_UNAVAILABLE as error:
+                log.warning("webhook deliveries skipped: %s", error)
+            except psycopg.Error:
+                log.exception("webhook deliveries failed")
+            if tried < deliverer.batch:
+                await asyncio.sleep(interval_s)
+    finally:
+        await deliverer.close()

@@ -219,6 +219,35 @@ class Settings(BaseSettings):
                                   "register); unset: an IRI under /catalog.")
     feed_entries: int = Field(default=50, ge=1, le=500,
                               description="Newest reports an Atom feed lists.")
+    # Partners' bulk ingest and webhooks (issue 15, points 7 and 8; README "Bulk ingest", "Webhooks")
+    partner_bulk_max_items: int = Field(
+        default=10_000, ge=1, le=100_000,
+        description="Reports in one POST /partners/v1/reports; more: 413 (nothing written).")
+    partner_bulk_max_bytes: int = Field(
+        default=48 * 2**20, ge=1024,
+        description="Largest bulk body, after gzip decoding; larger: 413 (nothing written).")
+    partner_bulk_rate_limit: str = Field(
+        default="100000/hour",
+        description="Reports (items, not requests) a partner may send through the bulk door, "
+                    "limits syntax; a batch past it gets 429 and nothing is written.")
+    webhook_interval_s: float = Field(
+        default=2.0, gt=0, description="How often the deliverer looks for due webhook events.")
+    webhook_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Time for one webhook POST (connect and answer).")
+    webhook_backoff_base_s: float = Field(
+        default=30.0, gt=0, description="Wait after a webhook's first failed attempt; doubled at "
+                                        "each next one (with jitter), up to webhook_backoff_max_s.")
+    webhook_backoff_max_s: float = Field(
+        default=3600.0, gt=0, description="Longest wait between two attempts of one event.")
+    webhook_retry_h: float = Field(
+        default=24.0, gt=0, description="An event still undelivered this long after its change is "
+                                        "marked failed (after its next failed attempt).")
+    webhook_allow_http: bool = Field(
+        default=False, description="Accept http:// webhook URLs (tests, a local receiver); "
+                                   "production partners need https.")
+    webhook_allow_private: bool = Field(
+        default=False, description="Accept webhook URLs on loopback or private addresses (tests); "
+                                   "off, such targets are refused (SSRF).")
 
     @field_validator("port")
     @classmethod
@@ -307,7 +336,8 @@ class Settings(BaseSettings):
                                  f"path or trailing slash) or \"*\", as a JSON list, got {origin!r}")
         return origins
 
-    @field_validator("submit_rate_limit", "tracking_rate_limit", "photo_rate_limit", "partner_rate_limit")
+    @field_validator("submit_rate_limit", "tracking_rate_limit", "photo_rate_limit", "partner_rate_limit",
+                     "partner_bulk_rate_limit")
     @classmethod
     def _one_rate_limit(cls, text: str, info: ValidationInfo) -> str:
         try:

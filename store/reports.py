@@ -202,14 +202,19 @@ async def history(pool: AsyncConnectionPool, ids: Sequence[str]) -> list[Row]:
 
 # -- the citizen: submission and the tracking token ---------------------------------------------
 
-CHECK_SUBMISSION_SQL = """
-SELECT (SELECT active FROM core.categories WHERE id = %(category)s) AS category_active,
-       (SELECT description_required FROM core.categories WHERE id = %(category)s)
-           AS description_required,
+# The database's checks of submissions, for one or many at once (the partners' bulk door):
+# whether the category takes reports and needs a description, whether the point is in Poland,
+# and, if not, whether it would be with longitude and latitude exchanged. Rows in input order.
+CHECK_SUBMISSIONS_SQL = """
+SELECT c.active AS category_active, c.description_required,
        EXISTS (SELECT FROM core.areas WHERE level = 'voivodeship'
-               AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))) AS inside,
+               AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(i.lon, i.lat), 4326))) AS inside,
        EXISTS (SELECT FROM core.areas WHERE level = 'voivodeship'
-               AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lat)s, %(lon)s), 4326))) AS swapped
+               AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint(i.lat, i.lon), 4326))) AS swapped
+FROM unnest(%(category)s::text[], %(lon)s::float8[], %(lat)s::float8[])
+     WITH ORDINALITY AS i(category, lon, lat, n)
+LEFT JOIN core.categories AS c ON c.id = i.category
+ORDER BY i.n
 """
 INSERT_SQL = """
 WITH inserted AS (
@@ -275,7 +280,14 @@ class Submission:
 async def check_submission(pool: AsyncConnectionPool, submission: Submission) -> Row:
     """category_active (None: no such category), description_required, inside (Poland), swapped
     (inside with longitude and latitude exchanged)."""
-    return (await fetch(pool, CHECK_SUBMISSION_SQL, submission.values()))[0]
+    return (await check_submissions(pool, [submission]))[0]
+
+
+async def check_submissions(pool: AsyncConnectionPool, submissions: Sequence[Submission]) -> list[Row]:
+    """check_submission of each, in one statement; rows in the same order."""
+    return await fetch(pool, CHECK_SUBMISSIONS_SQL, {
+        "category": [s.category for s in submissions], "lon": [s.lon for s in submissions],
+        "lat": [s.lat for s in submissions]}, prepare=False)
 
 
 async def by_idempotency_key(pool: AsyncConnectionPool, key: str) -> Row | None:

@@ -500,3 +500,23 @@ async def test_open311_paths_parameters_and_forms(client: httpx.AsyncClient, ope
     assert_no_internal(await client.post("/open311/v2/requests.json",
                                          content=urlencode(form, errors="surrogatepass"),
                                          headers={"Content-Type": "application/x-www-form-urlencoded"}))
+
+
+# -- the partners' bulk door (issue 15, point 7) ----------------------------------------------------
+BULK_FIELDS = ["external_id", "category", "longitude", "latitude", "occurred_at", "description", "contact"]
+bulk_items = st.one_of(json_values, st.fixed_dictionaries({}, optional={
+    name: st.one_of(texts, json_values, st.floats(), st.sampled_from(CATEGORIES),
+                    st.sampled_from([BIG.format(5000), "2026-12-01T10:00:00+01:00"]))
+    for name in [*BULK_FIELDS, "colour"]}))
+
+
+@FUZZ
+@given(items=st.lists(bulk_items, max_size=4), ndjson=st.booleans(),
+       content_type=st.sampled_from(["", "application/x-ndjson", "application/json", "text/plain"]))
+async def test_partner_bulk_batches_of_any_shape(client: httpx.AsyncClient, open311_key: str,
+                                                 items: list[Any], ndjson: bool, content_type: str) -> None:
+    body = b"\n".join(encoded(item) for item in items) if ndjson else encoded(items)
+    headers = {"X-Api-Key": open311_key}
+    if content_type:
+        headers["Content-Type"] = content_type
+    assert_no_internal(await client.post("/partners/v1/reports", content=body, headers=headers))

@@ -61,3 +61,20 @@ def idempotency_key(value: str | None) -> str | None:
         raise BadInput(f"idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters "
                        "(a UUID is a good choice).", field="idempotencyKey")
     return value
+
+
+def in_database(check: dict, category: str, description: str | None) -> None:
+    """The rules on a submission's database check (store.reports.check_submissions): the
+    category takes reports and, if it needs one, there is a description; the point is in Poland.
+    Shared by submitReport and the partners' bulk door (gateway/partner_bulk.py)."""
+    if check["category_active"] is None:
+        raise BadInput(f"There is no category {category!r}; see `categories`.", field="categoryId")
+    if not check["category_active"]:
+        raise BadInput(f"The category {category!r} no longer takes reports.", field="categoryId")
+    if check["description_required"] and not description:
+        raise BadInput(f"Reports of the category {category!r} need a description of what "
+                       "happened.", field="description")
+    if not check["inside"]:
+        hint = (" The point would be in Poland with longitude and latitude swapped: send "
+                "longitude (about 14 to 24) and latitude (about 49 to 55)." if check["swapped"] else "")
+        raise BadInput(f"The point is outside Poland.{hint}", field="longitude")

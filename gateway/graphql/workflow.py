@@ -75,18 +75,7 @@ def _checked(info: Info, data: SubmitReportInput) -> Submission:
 async def _check_in_database(info: Info, data: SubmitReportInput, submission: Submission) -> None:
     """The category takes reports and the point is in Poland (BAD_USER_INPUT otherwise)."""
     check = await store_reports.check_submission(info.context.runtime.app_pool, submission)
-    if check["category_active"] is None:
-        raise BadInput(f"There is no category {data.category_id!r}; see `categories`.",
-                       field="categoryId")
-    if not check["category_active"]:
-        raise BadInput(f"The category {data.category_id!r} no longer takes reports.", field="categoryId")
-    if check["description_required"] and not submission.description:
-        raise BadInput(f"Reports of the category {data.category_id!r} need a description of what "
-                       "happened.", field="description")
-    if not check["inside"]:
-        hint = (" The point would be in Poland with longitude and latitude swapped: send "
-                "longitude (about 14 to 24) and latitude (about 49 to 55)." if check["swapped"] else "")
-        raise BadInput(f"The point is outside Poland.{hint}", field="longitude")
+    validation.in_database(check, data.category_id, submission.description)
 
 
 async def _acknowledged(info: Info, key: str, payload_hash: str, token: str) -> Report | None:
