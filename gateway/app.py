@@ -33,6 +33,7 @@ from gateway.health import health
 from gateway.maintenance import SnapshotJob, pools_checked_forever, privacy_jobs_forever
 from gateway.metrics import Metrics
 from gateway.observe import Observe
+from gateway.oidc import OidcVerifier
 from gateway.photos import PhotoDesk, photo_limits, photo_storage
 from gateway.secret import check_jwt_secret
 from gateway.security_headers import (
@@ -44,6 +45,7 @@ from gateway.security_headers import (
 )
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.shutdown import cancel_task, stop_in_order
+from gateway.staff_export import staff_export
 from gateway.staff_photos import staff_photo
 from gateway.state import Runtime
 from gateway.urls import allowed_hosts, public_base
@@ -240,6 +242,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                      settings.contact_email), settings.feed_entries), base_url)
     citizen = CitizenPages(settings.config_dir, basemap(settings), settings.report_max_age_days,
                            settings.photo_max_count, settings.photo_max_bytes)
+    oidc = (OidcVerifier(settings.oidc_discovery_url, settings.oidc_client_id, settings.oidc_role_claim,
+                         settings.oidc_unit_claim)
+            if settings.oidc_discovery_url and settings.oidc_client_id else None)
     app = Starlette(
         routes=[
             Route("/", index(links, citizen.map_page)),
@@ -251,6 +256,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             # Photos of reports, for staff tokens only (issue 12, point 5; docs/photos.md)
             Route("/staff/photos/{photo_id:uuid}", staff_photo(settings.jwt_secret), methods=["GET", "HEAD"]),
+            # The work list as CSV, for officers and analysts (issue 13, point 9)
+            Route("/staff/export.csv", staff_export(settings.jwt_secret, oidc, settings.staff_export_max_rows)),
             # Browser files of GraphiQL and the OGC pages, vendored from npm (no CDN).
             Mount("/static", StaticFiles(directory=Path(__file__).with_name("static"))),
             Mount("/tiles/static", tiles.static_files()),
