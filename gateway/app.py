@@ -45,6 +45,7 @@ from gateway.security_headers import (
 )
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.shutdown import cancel_task, stop_in_order
+from gateway.staff_auth.pages import StaffAuthPages, staff_auth_routes
 from gateway.staff_export import staff_export
 from gateway.staff_photos import staff_photo
 from gateway.state import Runtime
@@ -257,7 +258,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Photos of reports, for staff tokens only (issue 12, point 5; docs/photos.md)
             Route("/staff/photos/{photo_id:uuid}", staff_photo(settings.jwt_secret), methods=["GET", "HEAD"]),
             # The work list as CSV, for officers and analysts (issue 13, point 9)
-            Route("/staff/export.csv", staff_export(settings.jwt_secret, oidc, settings.staff_export_max_rows)),
+            Route("/staff/export.csv",
+                  staff_export(settings.jwt_secret, oidc, settings.staff_export_max_rows)),
+            # Sign-in: developer (loopback only) and OpenID Connect with PKCE (issue 13, point 6)
+            *staff_auth_routes(StaffAuthPages(settings, oidc)),
             # Browser files of GraphiQL and the OGC pages, vendored from npm (no CDN).
             Mount("/static", StaticFiles(directory=Path(__file__).with_name("static"))),
             Mount("/tiles/static", tiles.static_files()),

@@ -46,9 +46,8 @@ from gateway.graphql.auth import Role, Viewer, viewer_from_request
 from gateway.graphql.errors import Unauthenticated
 from gateway.oidc import OidcVerifier
 from gateway.state import Runtime
-from store import reference
+from store import reference, staff_exports
 from store import staff as store_staff
-from store import staff_exports
 from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
 from store.reports import BBox, ReportFilter
 from store.text import long_number, unfit_character
