@@ -3,6 +3,7 @@
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,9 @@ import httpx
 import psycopg
 import pytest
 
+from gateway.cli import main
 from gateway.settings import Settings
+from store.locations import DatabaseUrls
 from tests.support import WARSAW, insert_report, running_app, token
 
 KRAKOW = (19.94, 50.06)            # county 1201 (powiat Kraków)
@@ -184,3 +187,20 @@ async def test_more_rows_than_the_maximum_is_422_and_not_recorded(
         narrowed = await export(http, token(settings, "analyst"), {"area": "1201"})
         assert len(rows_of(narrowed)) == 1
     assert app_conn.execute("SELECT row_count FROM core.staff_exports").fetchall() == [(1,)]
+
+
+def test_admins_read_the_record_with_the_cli(urls: DatabaseUrls, app_conn: psycopg.Connection,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    app_conn.execute("DELETE FROM core.staff_exports")
+    app_conn.execute("INSERT INTO core.staff_exports (actor, role, police_unit_id, filters, row_count, "
+                     "private_fields) VALUES ('officer:jan@kpp-1405', 'officer', 'kpp-1405', "
+                     "'{\"status\": [\"new\"]}', 12, '{description,contact}')")
+    monkeypatch.setenv("THREATMAP_DATABASE_URL", urls.app)
+    monkeypatch.setenv("THREATMAP_PUBLIC_DATABASE_URL", urls.public)
+    main(["audit", "exports", "--limit", "5"])
+    lines = capsys.readouterr().out.splitlines()
+    record = json.loads(lines[-1])
+    assert record["actor"] == "officer:jan@kpp-1405" and record["row_count"] == 12
+    assert record["filters"] == {"status": ["new"]} and record["private_fields"] == ["description", "contact"]
+    app_conn.execute("DELETE FROM core.staff_exports")
