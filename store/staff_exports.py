@@ -93,7 +93,9 @@ class ExportQuery:
 
 async def begin(conn: AsyncConnection) -> None:
     """The export's snapshot: one read-only REPEATABLE READ transaction for count and rows."""
-    await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    # The pool's connections are not autocommit: psycopg has begun a transaction before this,
+    # its first statement, which sets the transaction's level (not the connection's default).
+    await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
 
 async def count(conn: AsyncConnection, q: ExportQuery, cap: int) -> int:

@@ -43,7 +43,9 @@ def world(app_conn: psycopg.Connection, clean_reports: None) -> dict[str, str]:
                                         contact="jan@example.org", **fresh)),
         "warsaw_confirmed": str(insert_report(app_conn, lon=WARSAW[0] + 0.02, status="confirmed",
                                               category="speeding", published=True)),
-        "warsaw_overdue": str(insert_report(app_conn, lon=WARSAW[0] + 0.01,
+        # published: the app's publication job has nothing to do with it (a job holding its row
+        # while a test's clean-up deletes it would wait for each other)
+        "warsaw_overdue": str(insert_report(app_conn, lon=WARSAW[0] + 0.01, published=True,
                                             created_at=datetime.now(UTC) - timedelta(days=3),
                                             occurred_at=datetime(2026, 6, 1, 10, 30, tzinfo=UTC))),
         "krakow_new": str(insert_report(app_conn, lon=KRAKOW[0], lat=KRAKOW[1],
