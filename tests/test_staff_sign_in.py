@@ -48,6 +48,7 @@ from tests.support import (
 CLIENT_ID = "threatmap-staff"
 STRONG = "k" * 48
 TOKEN_KEY = "threatmap.staff.token"
+STATUS = "document.getElementById('sign-in-status').textContent"
 WORK_LIST = "{ staffReports(first: 50) { totalCount edges { node { id description } } } }"
 
 
@@ -82,7 +83,8 @@ async def test_on_loopback_the_form_is_offered_and_its_token_works(
         assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
         body = await gql(http, WORK_LIST, None, answer.json()["token"])
         assert [e["node"]["id"] for e in body["data"]["staffReports"]["edges"]] == [warsaw]
-        krakow = await gql(http, WORK_LIST, None, (await dev_sign_in(http, "officer", "kpp-1201")).json()["token"])
+        other = (await dev_sign_in(http, "officer", "kpp-1201")).json()["token"]
+        krakow = await gql(http, WORK_LIST, None, other)
         assert krakow["data"]["staffReports"]["totalCount"] == 0
         analyst = (await dev_sign_in(http, "analyst", "kpp-1405")).json()["token"]
         assert jwt.decode(analyst, options={"verify_signature": False}).get("unit") is None
@@ -115,7 +117,8 @@ OFF_LOOPBACK = [
 ]
 
 
-@pytest.mark.parametrize(("case", "changes", "reach", "headers"), OFF_LOOPBACK, ids=[c[0] for c in OFF_LOOPBACK])
+@pytest.mark.parametrize(("case", "changes", "reach", "headers"), OFF_LOOPBACK,
+                         ids=[c[0] for c in OFF_LOOPBACK])
 async def test_off_loopback_there_is_no_developer_sign_in(
         settings: Settings, case: str, changes: dict, reach: dict, headers: dict) -> None:
     async with local_client(settings.model_copy(update=changes), **reach) as http:
@@ -130,11 +133,10 @@ async def test_off_loopback_there_is_no_developer_sign_in(
 
 async def test_a_real_server_on_loopback_offers_it(settings: Settings) -> None:
     def sign_in() -> tuple[int, int]:
-        with app_in_thread(settings) as base:
-            with httpx.Client(base_url=base) as http:
-                page = http.get("/staff/sign-in")
-                answer = http.post("/staff/sign-in/dev", json={"role": "analyst"})
-                return (page.text.count('id="dev-form"'), answer.status_code)
+        with app_in_thread(settings) as base, httpx.Client(base_url=base) as http:
+            page = http.get("/staff/sign-in")
+            answer = http.post("/staff/sign-in/dev", json={"role": "analyst"})
+            return (page.text.count('id="dev-form"'), answer.status_code)
     assert await asyncio.to_thread(sign_in) == (1, 200)
 
 
@@ -186,11 +188,11 @@ def nginx_in_front(upstream: str) -> Iterator[int]:
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (.ci/run installs it)")
 async def test_through_a_proxy_on_the_same_machine_it_is_not_offered(settings: Settings) -> None:
     def through_nginx() -> tuple[bool, int, int]:
-        with app_in_thread(settings) as upstream, nginx_in_front(upstream) as port:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
-                page = http.get("/staff/sign-in")
-                answer = http.post("/staff/sign-in/dev", json={"role": "admin"})
-                return "dev-form" in page.text, page.status_code, answer.status_code
+        with (app_in_thread(settings) as upstream, nginx_in_front(upstream) as port,
+              httpx.Client(base_url=f"http://127.0.0.1:{port}") as http):
+            page = http.get("/staff/sign-in")
+            answer = http.post("/staff/sign-in/dev", json={"role": "admin"})
+            return "dev-form" in page.text, page.status_code, answer.status_code
     assert await asyncio.to_thread(through_nginx) == (False, 200, 404)
 
 
@@ -232,8 +234,8 @@ class Provider:
             assert q["code_challenge_method"] == "S256" and len(q["code_challenge"]) == 43
             code = secrets.token_urlsafe(24)
             self.codes[code] = q
-            return RedirectResponse(f"{target}?" + urllib.parse.urlencode({"code": code, "state": q["state"]}),
-                                    302)
+            query = urllib.parse.urlencode({"code": code, "state": q["state"]})
+            return RedirectResponse(f"{target}?{query}", 302)
 
         async def token(request: Request) -> Response:
             form = dict(await request.form())
@@ -333,15 +335,16 @@ async def test_a_browser_signs_in_through_the_provider(
 
                 # A forged or replayed answer: the state is not this tab's.
                 await page.goto(f"{base}/staff/auth/callback?code=abc&state=forged&lang=en")
-                await wait_in_page(page, "document.getElementById('sign-in-status').textContent.includes('state')")
+                await wait_in_page(page, STATUS + ".includes('state')")
                 assert await page.locator("#sign-in-again").is_visible()
-                # The provider refuses: its error is on the page.
+                # The provider refuses: its error is on the page (a Polish browser: in Polish).
                 provider.deny = True
-                await page.goto(f"{base}/staff/sign-in?lang=pl")
-                await page.get_by_role("button", name="Zaloguj się kontem policyjnym").click()
-                await wait_in_page(page, "document.getElementById('sign-in-status').textContent"
-                                         ".includes('The user said no')")
-                assert "Dostawca tożsamości zgłosił błąd" in await page.locator("#sign-in-status").inner_text()
+                polish = await browser.new_page(locale="pl-PL")
+                await polish.goto(f"{base}/staff/sign-in")
+                await polish.get_by_role("button", name="Zaloguj się kontem policyjnym").click()
+                await wait_in_page(polish, STATUS + ".includes('The user said no')")
+                status = await polish.locator("#sign-in-status").inner_text()
+                assert status.startswith("Dostawca tożsamości zgłosił błąd")
             finally:
                 await browser.close()
         async with httpx.AsyncClient(base_url=base) as http:
@@ -358,7 +361,7 @@ async def test_the_developer_sign_in_in_a_browser(settings: Settings) -> None:
             browser = await launch_chromium(p)
             try:
                 page = await browser.new_page()
-                await page.goto(f"{base}/staff/sign-in?next=//evil.example/x")
+                await page.goto(f"{base}/staff/sign-in?lang=pl&next=//evil.example/x")
                 await page.get_by_label("Rola").select_option("officer")
                 await page.get_by_label("Jednostka Policji").select_option("kpp-1201")
                 await page.get_by_label("Rola").focus()
