@@ -239,7 +239,8 @@ def staff_export(jwt_secret: str, oidc: OidcVerifier | None, max_rows: int
         try:
             unit = None
             if viewer.role is Role.OFFICER:
-                unit = await store_staff.officer_unit(pool, viewer.unit or "")
+                unit = (await store_staff.officer_unit(pool, viewer.unit)
+                        if viewer.unit and not unfit_character(viewer.unit) else None)
                 if unit is None:
                     return _refusal(403, f"The token's police unit {viewer.unit!r} does not exist.")
             try:

@@ -44,6 +44,7 @@ from gateway.state import Runtime
 from gateway.urls import public_base
 from store import reference
 from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
+from store.text import unfit_character
 
 DOMAIN = "staff"
 TEMPLATES = Path(__file__).with_name("templates")
@@ -147,10 +148,10 @@ class StaffAuthPages:
         if isinstance(body, JSONResponse):
             return body
         role, unit = body.get("role"), body.get("unit") or None
-        if role not in Role._value2member_map_:
+        if not isinstance(role, str) or role not in Role._value2member_map_:
             return _error(422, f"role: one of {', '.join(r.value for r in Role)}.")
-        if role == Role.OFFICER and not isinstance(unit, str):
-            return _error(422, "unit: an officer signs in for a police unit.")
+        if role == Role.OFFICER and (not isinstance(unit, str) or unfit_character(unit) or len(unit) > 100):
+            return _error(422, "unit: an officer signs in for a police unit (its id, e.g. kpp-1405).")
         if role != Role.OFFICER:
             unit = None
         elif unit is not None:
