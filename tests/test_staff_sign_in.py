@@ -362,6 +362,11 @@ async def test_the_developer_sign_in_in_a_browser(settings: Settings) -> None:
             try:
                 page = await browser.new_page()
                 await page.goto(f"{base}/staff/sign-in?lang=pl&next=//evil.example/x")
+                axe = pytest.importorskip("axe_playwright_python.async_playwright")
+                results = await axe.Axe().run(page)
+                serious = [f"{v['id']}: {v['help']}" for v in results.response["violations"]
+                           if v["impact"] in ("serious", "critical")]
+                assert not serious, serious
                 await page.get_by_label("Rola").select_option("officer")
                 await page.get_by_label("Jednostka Policji").select_option("kpp-1201")
                 await page.get_by_label("Rola").focus()
