@@ -20,9 +20,9 @@ and garbles ą, ę, ł...; other readers (pandas, LibreOffice, QGIS) skip it. A 
 would run as a formula (starting with =, +, -, @, tab or carriage return: a citizen's
 description can be anything) is written with a leading apostrophe (OWASP "CSV injection").
 
-Each export is recorded before its first row is sent (core.staff_exports: who, when, the filters,
-the row count, the private fields); an export of more than `staff_export_max_rows` rows is refused
-with 422 (narrow the filters) and not recorded.
+Each export is recorded (and committed) before its first row is sent (core.staff_exports: who,
+when, the filters, the rows matching then, the private fields); an export of more than
+`staff_export_max_rows` rows is refused with 422 (narrow the filters) and not recorded.
 """
 
 import csv
@@ -188,30 +188,47 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-async def _stream(pool: AsyncConnectionPool, conn: AsyncConnection, q: staff_exports.ExportQuery,
-                  delimiter: str) -> AsyncIterator[str]:
-    """The file, batch by batch; the connection goes back to the pool however the stream ends
-    (a client that goes away cancels it: the return is shielded from that cancellation)."""
+async def _stream(conn: AsyncConnection, q: staff_exports.ExportQuery, delimiter: str, cap: int
+                  ) -> AsyncIterator[str]:
+    """The file, batch by batch (ExportResponse gives the connection back however it ends)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    try:
-        writer.writerow(COLUMNS)
-        yield BOM + buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        n = 0
-        async for row in staff_exports.rows(conn, q):
-            writer.writerow([_cell(row[column]) for column in COLUMNS])
-            n += 1
-            if n % BATCH_ROWS == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        if buffer.tell():
+    writer.writerow(COLUMNS)
+    yield BOM + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    n = 0
+    async for row in staff_exports.rows(conn, q, cap):
+        writer.writerow([_cell(row[column]) for column in COLUMNS])
+        n += 1
+        if n % BATCH_ROWS == 0:
             yield buffer.getvalue()
-    finally:
-        with anyio.CancelScope(shield=True):
-            await pool.putconn(conn)   # rolls the read-only transaction back
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+class ExportResponse(StreamingResponse):
+    """A streamed export that gives its database connection back to the pool however the
+    response ends: sent whole, the client gone mid-way (the stream is cancelled), or gone before
+    the first byte (the stream never started, so its own `finally` would never run). The return
+    is shielded from the cancellation that a disconnect brings."""
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], Awaitable[None]],
+                 **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.release = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                body = self.body_iterator
+                if hasattr(body, "aclose"):
+                    await body.aclose()   # closes the server-side cursor if it was opened
+                await self.release()      # the pool rolls the read-only transaction back
 
 
 async def _authenticated(request: Request, jwt_secret: str, oidc: OidcVerifier | None
@@ -231,6 +248,8 @@ async def _authenticated(request: Request, jwt_secret: str, oidc: OidcVerifier |
 def staff_export(jwt_secret: str, oidc: OidcVerifier | None, max_rows: int
                  ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        if request.method != "GET":   # (Starlette adds HEAD to GET): an export is recorded, a HEAD is not one
+            return _refusal(405, "Use GET.", Allow="GET")
         viewer = await _authenticated(request, jwt_secret, oidc)
         if isinstance(viewer, Response):
             return viewer
@@ -249,16 +268,16 @@ def staff_export(jwt_secret: str, oidc: OidcVerifier | None, max_rows: int
                 return _refusal(422, str(error))
             q = staff_exports.ExportQuery(f=asked.f, w=asked.w, unit=unit,
                                           with_contact=viewer.role is Role.OFFICER)
+            async with pool.connection() as short:
+                n = await staff_exports.count(short, q, max_rows)
+                if n > max_rows:
+                    return _refusal(422, f"More than {max_rows:,} reports match: narrow the filters "
+                                         "(dates, area, status) and export in parts.")
+                await staff_exports.record(short, viewer.actor, viewer.role.value, unit.id if unit else None,
+                                           asked.recorded, n, q.private_fields)
             conn = await pool.getconn()
             try:
                 await staff_exports.begin(conn)
-                n = await staff_exports.count(conn, q, max_rows)
-                if n > max_rows:
-                    await pool.putconn(conn)
-                    return _refusal(422, f"More than {max_rows:,} reports match: narrow the filters "
-                                         "(dates, area, status) and export in parts.")
-                await staff_exports.record(pool, viewer.actor, viewer.role.value, unit.id if unit else None,
-                                           asked.recorded, n, q.private_fields)
             except BaseException:
                 await pool.putconn(conn)
                 raise
@@ -266,8 +285,9 @@ def staff_export(jwt_secret: str, oidc: OidcVerifier | None, max_rows: int
             return _refusal(503, "The database is unavailable; try again later.",
                             **{"Retry-After": str(RETRY_AFTER_S)})
         day = datetime.now(LOCAL_ZONE).date().isoformat()
-        return StreamingResponse(
-            _stream(pool, conn, q, asked.delimiter), media_type="text/csv; charset=utf-8; header=present",
+        return ExportResponse(
+            _stream(conn, q, asked.delimiter, max_rows), lambda: pool.putconn(conn),
+            media_type="text/csv; charset=utf-8; header=present",
             headers={**NO_STORE, "X-Export-Rows": str(n),
                      "Content-Disposition": f'attachment; filename="threatmap-reports-{day}.csv"'})
 

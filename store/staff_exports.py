@@ -2,10 +2,12 @@
 
 The rows are those of `staffReports` (store/staff.py): the same filter conditions and the same
 scope rule (core.officer_handles for an officer; everything for analysts and admins), newest
-exact time first, without paging. They are read in one REPEATABLE READ, read-only transaction:
-the count that decides whether the export is within its maximum, and the rows streamed
-afterwards through a server-side cursor, see the same snapshot, so the recorded row count is
-the number of rows sent.
+exact time first, without paging. First the matching rows are counted (up to one past the
+maximum) and the export recorded with that count, in one short transaction; then the rows are
+read in a read-only REPEATABLE READ transaction through a server-side cursor, never more than the
+maximum. The two are one after the other, never holding two connections at once (a full pool
+would otherwise make concurrent exports wait on each other); reports that arrive in between may
+be in the file beyond the recorded count.
 
 Times are local (the privacy policy's time zone, Europe/Warsaw) as `YYYY-MM-DD HH:MM:SS`, which
 spreadsheets read as dates.
@@ -49,6 +51,7 @@ LEFT JOIN core.areas AS a ON a.code = r.county_code
 LEFT JOIN core.police_units AS u ON u.id = r.police_unit_id
 WHERE {where}
 ORDER BY r.occurred_at DESC, r.id DESC
+LIMIT %(cap)s
 """
 
 # How many rows match, counted up to one past the maximum (enough to refuse, no more).
@@ -92,7 +95,7 @@ class ExportQuery:
 
 
 async def begin(conn: AsyncConnection) -> None:
-    """The export's snapshot: one read-only REPEATABLE READ transaction for count and rows."""
+    """The rows' snapshot: one read-only REPEATABLE READ transaction for the whole file."""
     # The pool's connections are not autocommit: psycopg has begun a transaction before this,
     # its first statement, which sets the transaction's level (not the connection's default).
     await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -106,23 +109,24 @@ async def count(conn: AsyncConnection, q: ExportQuery, cap: int) -> int:
     return rows[0]["n"]
 
 
-async def rows(conn: AsyncConnection, q: ExportQuery, batch: int = 1000) -> AsyncIterator[Row]:
-    """The rows, through a server-side cursor (`batch` rows per round trip); inside begin()."""
+async def rows(conn: AsyncConnection, q: ExportQuery, cap: int, batch: int = 1000) -> AsyncIterator[Row]:
+    """At most `cap` rows, through a server-side cursor (`batch` rows per round trip); inside
+    begin()."""
     where, params = _where(q.f, q.w, q.unit)
     contact = sql.SQL("r.contact" if q.with_contact else "NULL::text")
     query = sql.SQL(ROWS_SQL).format(where=where, contact=contact, local=sql.SQL(LOCAL))
     async with conn.cursor(name="staff_export", row_factory=dict_row) as cur:
         cur.itersize = batch
-        await cur.execute(query, params)
+        await cur.execute(query, params | {"cap": cap})
         async for row in cur:
             yield row
 
 
-async def record(pool: AsyncConnectionPool, actor: str, role: str, unit_id: str | None,
+async def record(conn: AsyncConnection, actor: str, role: str, unit_id: str | None,
                  filters: dict[str, Any], row_count: int, private_fields: list[str]) -> Row:
-    """Writes the record of an export (committed at once, before any row is sent)."""
-    found = await fetch(pool, RECORD_SQL, [actor, role, unit_id, json.dumps(filters), row_count,
-                                           private_fields])
+    """Writes the record of an export (the caller commits it before any row is sent)."""
+    found = await fetch_on(conn, RECORD_SQL, [actor, role, unit_id, json.dumps(filters), row_count,
+                                              private_fields])
     return found[0]
 
 

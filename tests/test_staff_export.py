@@ -1,6 +1,7 @@
 """GET /staff/export.csv (issue 13, point 9): the work list as CSV with the filters of
 `staffReports`, within the caller's scope, the contact for officers only, every export recorded."""
 
+import asyncio
 import csv
 import io
 import json
@@ -14,7 +15,7 @@ import pytest
 from gateway.cli import main
 from gateway.settings import Settings
 from store.locations import DatabaseUrls
-from tests.support import WARSAW, insert_report, running_app, token
+from tests.support import WARSAW, app_in_thread, insert_report, running_app, token
 
 KRAKOW = (19.94, 50.06)            # county 1201 (powiat Kraków)
 EXPORT = "/staff/export.csv"
@@ -206,3 +207,23 @@ def test_admins_read_the_record_with_the_cli(urls: DatabaseUrls, app_conn: psyco
     assert record["actor"] == "officer:jan@kpp-1405" and record["row_count"] == 12
     assert record["filters"] == {"status": ["new"]} and record["private_fields"] == ["description", "contact"]
     app_conn.execute("DELETE FROM core.staff_exports")
+
+
+async def test_a_client_that_goes_away_leaves_no_connection_behind(
+        settings: Settings, world: dict[str, str]) -> None:
+    """With one connection in the pool, exports cut short (the client closes after the headers)
+    would leave none for the next request if a stream kept its connection."""
+    small = settings.model_copy(update={"pool_max_size": 1, "pool_timeout_s": 3})
+    bearer = {"Authorization": f"Bearer {token(settings, 'analyst')}"}
+
+    def cut_short_then_whole() -> tuple[list[int], int, int]:
+        with app_in_thread(small) as base, httpx.Client(base_url=base, timeout=20) as http:
+            statuses = []
+            for _ in range(3):
+                with http.stream("GET", EXPORT, headers=bearer) as response:
+                    statuses.append(response.status_code)   # closed without reading the body
+            head = http.head(EXPORT, headers=bearer).status_code
+            whole = http.get(EXPORT, headers=bearer)
+            return statuses, head, len(rows_of(whole))
+
+    assert await asyncio.to_thread(cut_short_then_whole) == ([200, 200, 200], 405, 4)
