@@ -38,6 +38,7 @@ from gateway.maintenance import (
 )
 from gateway.metrics import Metrics
 from gateway.observe import Observe
+from gateway.oidc import OidcVerifier
 from gateway.open311.door import Open311Config, Open311Door
 from gateway.partner_auth import PartnerAuth
 from gateway.partner_bulk import bulk_reports
@@ -52,6 +53,8 @@ from gateway.security_headers import (
 )
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.shutdown import cancel_task, stop_in_order
+from gateway.staff_auth.pages import StaffAuthPages, staff_auth_routes
+from gateway.staff_export import staff_export
 from gateway.staff_photos import staff_photo
 from gateway.state import Runtime
 from gateway.urls import allowed_hosts, public_base
@@ -263,6 +266,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     open311 = Open311Door(Open311Config(settings.publisher_name, settings.contact_email,
                                         settings.tracking_secret or settings.jwt_secret),
                           lambda: app.state.runtime, base_url)
+    oidc = (OidcVerifier(settings.oidc_discovery_url, settings.oidc_client_id, settings.oidc_role_claim,
+                         settings.oidc_unit_claim)
+            if settings.oidc_discovery_url and settings.oidc_client_id else None)
     app = Starlette(
         routes=[
             Route("/", index(links, citizen.map_page)),
@@ -274,6 +280,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             # Photos of reports, for staff tokens only (issue 12, point 5; docs/photos.md)
             Route("/staff/photos/{photo_id:uuid}", staff_photo(settings.jwt_secret), methods=["GET", "HEAD"]),
+            # The work list as CSV, for officers and analysts (issue 13, point 9)
+            Route("/staff/export.csv",
+                  staff_export(settings.jwt_secret, oidc, settings.staff_export_max_rows)),
+            # Sign-in: developer (loopback only) and OpenID Connect with PKCE (issue 13, point 6)
+            *staff_auth_routes(StaffAuthPages(settings, oidc)),
             # Browser files of GraphiQL and the OGC pages, vendored from npm (no CDN).
             Mount("/static", StaticFiles(directory=Path(__file__).with_name("static"))),
             Mount("/tiles/static", tiles.static_files()),

@@ -167,6 +167,23 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
     raise SystemExit(1)
 
 
+def cmd_audit_exports(settings: Settings, args: argparse.Namespace) -> None:
+    """The newest CSV exports of the work list (core.staff_exports), one JSON object a line."""
+    import json
+
+    from psycopg_pool import AsyncConnectionPool
+
+    from store.staff_exports import recorded
+
+    async def newest(url: str) -> list[dict]:
+        async with AsyncConnectionPool(url, min_size=1, max_size=1, open=False) as pool:
+            return await recorded(pool, args.limit)
+
+    with database(settings) as urls:
+        for row in asyncio.run(newest(urls.app)):
+            print(json.dumps(row | {"at": row["at"].isoformat()}, ensure_ascii=False))
+
+
 def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
     from gateway.graphql.auth import Role, mint_token
 
@@ -299,6 +316,10 @@ def parser() -> argparse.ArgumentParser:
         dest="audit", required=True)
     audit.add_parser("verify", help="recompute every report's chain of events; name the first break"
                      ).set_defaults(run=cmd_audit)
+    exports = audit.add_parser("exports", help="who exported the work list as CSV, when, with which "
+                                               "filters and private fields (newest first, JSON lines)")
+    exports.add_argument("--limit", type=int, default=100, help="how many (default 100)")
+    exports.set_defaults(run=cmd_audit_exports)
 
     token = commands.add_parser("token", help="mint a bearer token for /graphql (local use)")
     token.add_argument("--role", required=True, choices=["officer", "analyst", "admin"])

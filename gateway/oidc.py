@@ -37,6 +37,7 @@ class OidcVerifier:
     role_claim: str = "threatmap_role"
     unit_claim: str = "threatmap_unit"
     _issuer: str | None = field(default=None, repr=False)
+    _document: dict[str, Any] | None = field(default=None, repr=False)
     _keys: jwt.PyJWKClient | None = field(default=None, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
@@ -45,6 +46,7 @@ class OidcVerifier:
             async with self._lock:
                 if self._keys is None or self._issuer is None:
                     document = await asyncio.to_thread(self._discover)
+                    self._document = document
                     issuer, jwks_uri = document.get("issuer"), document.get("jwks_uri")
                     if not isinstance(issuer, str) or not isinstance(jwks_uri, str):
                         raise OidcError("the provider's discovery document names no issuer or jwks_uri")
@@ -53,6 +55,12 @@ class OidcVerifier:
                                                  cooldown_duration=KEY_REFRESH_COOLDOWN_S)
                     self._issuer = issuer
         return self._issuer, self._keys
+
+    async def document(self) -> dict[str, Any]:
+        """The provider's discovery document (read once): its endpoints for the sign-in pages."""
+        await self._provider()
+        assert self._document is not None
+        return self._document
 
     def _discover(self) -> dict[str, Any]:
         try:

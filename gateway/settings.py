@@ -85,6 +85,14 @@ class Settings(BaseSettings):
                                  description="Claim holding the role (officer, analyst, admin).")
     oidc_unit_claim: str = Field(default="threatmap_unit",
                                  description="Claim holding an officer's police unit id.")
+    # The officers' door (issue 13, points 6 and 9): the developer sign-in, the CSV export
+    dev_sign_in: bool = Field(
+        default=True, description="The developer sign-in at /staff/sign-in (a token for any role "
+        "and unit): offered only while the server listens on loopback, with no trusted proxies "
+        "and no public_url off loopback; false: never.")
+    staff_export_max_rows: int = Field(
+        default=100_000, ge=1, le=1_000_000,
+        description="Most rows of one CSV export of the work list (/staff/export.csv); more: 422.")
     # Hardening (issue 10): slow clients, a bounded shutdown, the managed cluster's watchdog
     head_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest time to receive a request's line and headers.")

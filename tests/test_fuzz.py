@@ -520,3 +520,28 @@ async def test_partner_bulk_batches_of_any_shape(client: httpx.AsyncClient, open
     if content_type:
         headers["Content-Type"] = content_type
     assert_no_internal(await client.post("/partners/v1/reports", content=body, headers=headers))
+# -- the staff export and sign-in (issue 13, points 6 and 9) ---------------------------------------
+EXPORT_PARAMS = ["status", "category", "deadline", "from", "to", "area", "text", "bbox", "delimiter", "x"]
+export_values = st.one_of(st.sampled_from(STATUSES + CATEGORIES + AREAS + [
+    "OVERDUE", "due_soon", "2026-06-01", "2026-02-30", "19,50,20,51", "20,50,19,51", "nan,1,2,3",
+    "semicolon", "dziura", "9" * 101, "9" * 5000]), texts)
+
+
+@FEW
+@given(params=st.lists(st.tuples(st.sampled_from(EXPORT_PARAMS), export_values), max_size=4),
+       role=st.sampled_from(["officer", "analyst", "admin", None]))
+async def test_staff_export_with_any_parameters(client: httpx.AsyncClient, settings: Settings,
+                                                params: list[tuple[str, str]], role: str | None) -> None:
+    query = urlencode(params, errors="surrogatepass")
+    headers = {"Authorization": f"Bearer {token(settings, role, 'kpp-1405' if role == 'officer' else None)}"
+               } if role else {}
+    assert_no_internal(await client.get(f"/staff/export.csv?{query}", headers=headers))
+
+
+@FEW
+@given(body=st.one_of(json_values.map(encoded), st.binary(max_size=200)),
+       path=st.sampled_from(["/staff/sign-in/dev", "/staff/auth/token"]))
+async def test_staff_sign_in_with_any_body(client: httpx.AsyncClient, body: bytes, path: str) -> None:
+    # to 127.0.0.1 from 127.0.0.1: the developer sign-in is there (tests/test_staff_sign_in.py)
+    assert_no_internal(await client.post(f"http://127.0.0.1{path}", content=body,
+                                         headers={"Content-Type": "application/json"}))

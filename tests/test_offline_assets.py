@@ -32,7 +32,9 @@ PAGES = ["/", "/r", "/r/{item}", "/graphql", "/ogc/?f=html", "/ogc/conformance?f
          "/ogc/TileMatrixSets/WebMercatorQuad?f=html",
          "/downloads", "/downloads?lang=en",
          # the open-data catalogue's page and the feeds' index (issue 14)
-         "/catalog", "/catalog?f=html&lang=en", "/feeds", "/feeds?lang=en"]
+         "/catalog", "/catalog?f=html&lang=en", "/feeds", "/feeds?lang=en",
+         # the staff sign-in and its OpenID Connect callback (issue 13, point 6)
+         "/staff/sign-in", "/staff/sign-in?lang=en", "/staff/auth/callback"]
 
 # Every page, the map too (its script and style are files: the CSP allows no inline script).
 PAGES_WITHOUT_INLINE_SCRIPT = PAGES
