@@ -44,6 +44,7 @@ from gateway.security_headers import (
 )
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.shutdown import cancel_task, stop_in_order
+from gateway.staff import StaffPages, staff_routes
 from gateway.staff_photos import staff_photo
 from gateway.state import Runtime
 from gateway.urls import allowed_hosts, public_base
@@ -251,6 +252,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             # Photos of reports, for staff tokens only (issue 12, point 5; docs/photos.md)
             Route("/staff/photos/{photo_id:uuid}", staff_photo(settings.jwt_secret), methods=["GET", "HEAD"]),
+            # The officers' workbench: the work list and a report's page (issue 13, points 7-8, 10)
+            *staff_routes(StaffPages(settings.config_dir)),
             # Browser files of GraphiQL and the OGC pages, vendored from npm (no CDN).
             Mount("/static", StaticFiles(directory=Path(__file__).with_name("static"))),
             Mount("/tiles/static", tiles.static_files()),
