@@ -51,7 +51,7 @@ from gateway.urls import allowed_hosts, public_base
 from gateway.watchdog import ClusterWatchdog
 from ogc.config import Publisher, image_origins
 from ogc.service import OgcService
-from store.channels import REPORT_EVENTS
+from store.channels import REPORT_EVENTS, STAFF_EVENTS
 from store.locations import ManagedDatabase, external_urls
 from store.notify import ChannelListener
 from store.setup import prepare_database
@@ -117,10 +117,14 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                               _pool(urls.public, settings, "public"), managed,
                               # one LISTEN connection (public role) for every subscription
                               report_events=ChannelListener(urls.public, REPORT_EVENTS),
+                              # and one (application role) for the officers' live work list
+                              staff_events=ChannelListener(urls.app, STAFF_EVENTS,
+                                                           application_name="threatmap-staff-listener"),
                               photos=photos)
             await runtime.app_pool.open(wait=True, timeout=30)
             await runtime.public_pool.open(wait=True, timeout=30)
             await runtime.report_events.start()
+            await runtime.staff_events.start()
             app.state.runtime = runtime
             await ogc.start(runtime.public_pool)
             await tile_service.start(runtime.public_pool, urls.public)
@@ -147,6 +151,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                     ("the OGC service", ogc.stop()),
                     ("the tile change listener", tile_service.stop()),
                     ("the report event listener", runtime.report_events.stop()),
+                    ("the staff event listener", runtime.staff_events.stop()),
                     ("the privacy jobs", cancel_task(jobs)),
                     ("the pool checks", cancel_task(pool_checks)),
                     *([("the snapshot job", snapshots.stop())] if snapshots else []),

@@ -261,7 +261,8 @@ class WorkflowMutation:
 
     @strawberry.mutation(description="Officer: hand a report to another police unit.")
     async def assign_report(self, info: Info, id: strawberry.ID, police_unit_id: str,
-                            comment: str | None = None, expected_status: ExpectedStatus = None) -> Report | None:
+                            comment: str | None = None,
+                            expected_status: ExpectedStatus = None) -> Report | None:
         async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
             if not await store_reports.police_unit_exists(conn, police_unit_id):
                 raise NotFound(f"There is no police unit {police_unit_id!r}.", field="policeUnitId")
