@@ -32,7 +32,9 @@ PAGES = ["/", "/r", "/r/{item}", "/graphql", "/ogc/?f=html", "/ogc/conformance?f
          "/ogc/TileMatrixSets/WebMercatorQuad?f=html",
          "/downloads", "/downloads?lang=en",
          # the open-data catalogue's page and the feeds' index (issue 14)
-         "/catalog", "/catalog?f=html&lang=en", "/feeds", "/feeds?lang=en"]
+         "/catalog", "/catalog?f=html&lang=en", "/feeds", "/feeds?lang=en",
+         # the officers' workbench: the work list and a report's page (issue 13)
+         "/staff", "/staff?lang=en", "/staff/reports/{item}", "/staff/reports/{item}?lang=en"]
 
 # Every page, the map too (its script and style are files: the CSP allows no inline script).
 PAGES_WITHOUT_INLINE_SCRIPT = PAGES

@@ -93,7 +93,8 @@ class Officer:
         self.token = token(settings, "officer", unit) if unit else None
 
     async def __aenter__(self) -> Any:
-        self.context = await self.browser.new_context(viewport=self.size)
+        # A Polish officer's browser (Chromium says en-US otherwise, and the pages follow it).
+        self.context = await self.browser.new_context(viewport=self.size, locale="pl-PL")
         if self.token:
             await self.context.add_init_script(
                 f"sessionStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(self.token)});")
@@ -460,4 +461,5 @@ async def test_the_pages_are_shells_without_private_data(api: httpx.AsyncClient,
         assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
         assert "broken lamp" not in response.text and "private@example.org" not in response.text
         assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert response.headers["content-language"] == "pl"     # Polish when nothing is asked
     assert (await api.get(f"/staff/reports/{uuid.uuid4()}x")).status_code == 404
