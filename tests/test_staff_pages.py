@@ -95,9 +95,11 @@ class Officer:
     async def __aenter__(self) -> Any:
         # A Polish officer's browser (Chromium says en-US otherwise, and the pages follow it).
         self.context = await self.browser.new_context(viewport=self.size, locale="pl-PL")
-        if self.token:
+        if self.token:   # once: signing out must not bring it back on the next page
             await self.context.add_init_script(
-                f"sessionStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(self.token)});")
+                "if (!sessionStorage.getItem('test.signed-in')) {"
+                f" sessionStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(self.token)});"
+                " sessionStorage.setItem('test.signed-in', '1'); }")
         page = await self.context.new_page()
         page.errors = []
         page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -162,8 +164,12 @@ async def test_an_officer_sees_only_the_county_s_reports_with_deadline_markers_a
         assert "Po terminie" in await overdue.inner_text()      # a word, not a colour only
         assert await page.locator(f"#r-{world['fresh']} .marker").count() == 0
         assert "zgłoszone" in await page.locator(f"#r-{world['fresh']} .badge").inner_text()
-        await wait_in_page(page, "window.map.loaded() && window.map.getSource('reports') "
-                                 "&& window.map.querySourceFeatures('reports').length === 4")
+        await wait_in_page(page, "document.getElementById('map').dataset.points === '4' "
+                                 "&& window.map.loaded()")
+        # The exact points are drawn: the selected one's feature state is on the map's source.
+        await page.locator("#list").focus()
+        await page.keyboard.press("j")
+        await wait_in_page(page, "window.map.queryRenderedFeatures({layers: ['reports']}).length > 0")
         assert await page.title() == "Lista zgłoszeń · Stanowisko policjanta"
         SHOTS.mkdir(exist_ok=True)
         await page.screenshot(path=SHOTS / "list-1280.png")

@@ -171,6 +171,7 @@ async function load({ keepSelection = false } = {}) {
     geometry: { type: "Point", coordinates: [r.exactLocation.longitude, r.exactLocation.latitude] },
   }));
   map.getSource("reports").setData({ type: "FeatureCollection", features });
+  document.getElementById("map").dataset.points = String(features.length);
   if (features.length && !keepSelection) {
     const bounds = new maplibregl.LngLatBounds();
     for (const f of features) bounds.extend(f.geometry.coordinates);
