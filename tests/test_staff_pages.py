@@ -335,6 +335,31 @@ async def test_the_second_of_two_officers_sees_what_changed_not_an_error(
     assert codes(body) == ["CONFLICT"] and body["errors"][0]["extensions"]["currentStatus"] == "confirmed"
 
 
+async def test_a_report_submitted_in_the_county_appears_without_a_reload(
+        server: str, settings: Settings, world: dict[str, str], browser: Any,
+        api: httpx.AsyncClient) -> None:
+    submit = """mutation($input: SubmitReportInput!) { submitReport(input: $input) { report { id } } }"""
+
+    async def submitted(lon: float, lat: float) -> str:
+        body = await gql(api, submit, {"input": {
+            "categoryId": "illegal-dumping", "longitude": lon, "latitude": lat,
+            "occurredAt": datetime.now(UTC).isoformat(), "description": "fresh from a citizen"}})
+        assert "errors" not in body, body
+        return body["data"]["submitReport"]["report"]["id"]
+
+    async with Officer(browser, settings, WARSAW_UNIT) as page:
+        await open_list(page, server)
+        await wait_in_page(page, "document.body.dataset.live === 'on'")
+        before = await page.evaluate("document.getElementById('list').dataset.loaded")
+        in_krakow = await submitted(*KRAKOW)
+        in_warsaw = await submitted(WARSAW[0] + 0.005, WARSAW[1])
+        await wait_in_page(page, f"!!document.getElementById('r-{in_warsaw}')", timeout=20)
+        assert await page.evaluate("document.getElementById('list').dataset.loaded") != before
+        assert in_krakow not in await listed(page)
+        assert "odświeżona" in await page.locator("#announce").inner_text()
+        assert not page.errors, page.errors
+
+
 # -- the URL, the export, the sign-in redirect, languages ---------------------------------------------
 async def test_filters_live_in_the_url_and_the_back_button_restores_them(
         server: str, settings: Settings, world: dict[str, str], browser: Any) -> None:
