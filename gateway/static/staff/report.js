@@ -19,8 +19,9 @@ const READ = `query Read($id: ID!) { report(id: $id) { ${FIELDS} } }`;
 const STATUS = `mutation Status($id: ID!, $status: String!, $comment: String, $forwardTo: String,
   $expected: String) { setReportStatus(id: $id, status: $status, comment: $comment, forwardTo: $forwardTo,
   expectedStatus: $expected) { ${FIELDS} } }`;
+// Handed over, the report may no longer be this unit's: only its id comes back, then it is read again.
 const ASSIGN = `mutation Assign($id: ID!, $unit: String!, $comment: String, $expected: String) {
-  assignReport(id: $id, policeUnitId: $unit, comment: $comment, expectedStatus: $expected) { ${FIELDS} } }`;
+  assignReport(id: $id, policeUnitId: $unit, comment: $comment, expectedStatus: $expected) { id status } }`;
 const ABUSIVE = `mutation Abusive($id: ID!, $comment: String, $expected: String) {
   markReportAbusive(id: $id, comment: $comment, expectedStatus: $expected) { ${FIELDS} } }`;
 const NOTE = `mutation Note($id: ID!, $text: String!) { addReportNote(id: $id, text: $text) { ${FIELDS} } }`;
@@ -87,7 +88,8 @@ function forwardName(bodyId) {
 function eventText(event) {
   const kinds = { created: t("Reported"), opened: t("Opened (read)"), status_changed: t("Status changed"),
                   assigned: t("Handed over"), note: t("Internal note"), marked_abusive: t("Marked abusive"),
-                  information_added: t("The citizen added information") };
+                  information_added: t("The citizen added information"), contact_erased: t("Contact erased"),
+                  photos_erased: t("Photos erased") };
   const change = event.toStatus ? `: ${statusName(event.fromStatus)} → ${statusName(event.toStatus)}` : "";
   return `${kinds[event.kind] || event.kind}${change}`;
 }
@@ -185,9 +187,23 @@ async function act(query, variables, done, field) {
   const before = report;
   try {
     const data = await gql(query, { id, ...variables });
-    show(Object.values(data)[0]);
-    result.textContent = done;
     if (field) field.value = "";
+    const answer = Object.values(data)[0];
+    if (answer.history) {
+      show(answer);
+    } else {
+      try {
+        show((await gql(READ, { id })).report);
+      } catch (again) {
+        if (!(again instanceof ApiError) || again.code !== "FORBIDDEN") throw again;
+        document.getElementById("report").hidden = true;
+        result.textContent = "";
+        message.textContent = t("{done} The report is no longer your unit's to see.", { done });
+        message.hidden = false;
+        return true;
+      }
+    }
+    result.textContent = done;
     return true;
   } catch (failure) {
     if (!(failure instanceof ApiError)) throw failure;
@@ -229,10 +245,8 @@ function setupActions() {
     event.preventDefault();
     const unit = document.getElementById("a-unit").value;
     const comment = document.getElementById("a-assign-comment");
-    if (await act(ASSIGN, { unit, comment: comment.value.trim() || null, expected: report.status },
-                  t("Handed over to {unit}.", { unit }), comment)) {
-      result.textContent = t("Handed over to {unit}. The report leaves your list unless your unit still covers its area.", { unit });
-    }
+    await act(ASSIGN, { unit, comment: comment.value.trim() || null, expected: report.status },
+              t("Handed over to {unit}.", { unit }), comment);
   });
   document.getElementById("abusive-form").addEventListener("submit", (event) => {
     event.preventDefault();
