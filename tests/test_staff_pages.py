@@ -35,6 +35,8 @@ from tests.support import (
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)")
 playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright package is missing")
+axe_api = pytest.importorskip("axe_playwright_python.async_playwright",
+                              reason="the axe-playwright-python package is missing")
 
 KRAKOW = (19.94, 50.06)       # county 1201
 WARSAW_UNIT = "kpp-1405"      # the county unit of WARSAW (county 1405)
@@ -187,7 +189,7 @@ async def test_keyboard_walks_the_list_selects_on_the_map_and_opens_a_report(
         await page.keyboard.press("ArrowDown")
         await page.keyboard.press("j")
         await page.keyboard.press("k")
-        selected = await page.evaluate("document.querySelector('#list [aria-selected=true]').id")
+        selected = await page.evaluate("document.querySelector('#list [aria-current=true]').id")
         assert selected == f"r-{world['to_hand']}"
         assert await page.evaluate(
             f"window.map.getFeatureState({{source: 'reports', id: {json.dumps(world['to_hand'])}}}).selected")
@@ -358,6 +360,25 @@ async def test_a_report_submitted_in_the_county_appears_without_a_reload(
         assert in_krakow not in await listed(page)
         assert "odświeżona" in await page.locator("#announce").inner_text()
         assert not page.errors, page.errors
+
+
+async def serious_violations(page: Any) -> list[str]:
+    results = await axe_api.Axe().run(page)
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])}: {v['nodes'][0]['target']})"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+async def test_axe_finds_nothing_serious_on_the_list_and_the_report_page(
+        server: str, settings: Settings, world: dict[str, str], browser: Any) -> None:
+    async with Officer(browser, settings, WARSAW_UNIT) as page:
+        await open_list(page, server)
+        await page.locator("#list").focus()
+        await page.keyboard.press("j")
+        assert await serious_violations(page) == []
+        await open_report(page, server, world["overdue"])
+        assert await serious_violations(page) == []
+        await page.set_viewport_size({"width": 360, "height": 740})
+        assert await serious_violations(page) == []
 
 
 # -- the URL, the export, the sign-in redirect, languages ---------------------------------------------

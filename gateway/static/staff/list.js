@@ -98,15 +98,15 @@ let pageInfo = { hasNextPage: false, endCursor: null };
 
 function row(report, index) {
   const county = report.areas.find((a) => a.level === "COUNTY");
-  const item = el("li", { id: `r-${report.id}`, role: "option", className: "item", dataset: { index: String(index) } },
+  const item = el("li", { id: `r-${report.id}`, className: "item", dataset: { index: String(index) } },
     el("div", { className: "line" }, statusBadge(report.status), " ",
       el("strong", {}, categoryName(report.category.id)), " ", deadlineMarker(report.deadlines)),
     el("div", { className: "line small" },
       el("time", { dateTime: report.occurredAt }, formatDateTime(report.occurredAt)),
       county ? ` · ${county.name}` : ""),
     report.description ? el("div", { className: "line small description" }, report.description.slice(0, 140)) : null,
-    el("a", { href: reportHref(report.id), className: "open", tabIndex: -1 }, t("Open")));
-  item.setAttribute("aria-selected", "false");
+    el("a", { href: reportHref(report.id), className: "open" }, t("Open"),
+      el("span", { className: "visually-hidden" }, `: ${categoryName(report.category.id)}, ${formatDateTime(report.occurredAt)}`)));
   item.addEventListener("click", (event) => {
     if (event.target.closest("a")) return;
     select(index, true);
@@ -119,19 +119,20 @@ function reportHref(id, hash = "") {
   return `/staff/reports/${id}${config.lang !== "pl" ? `?lang=${config.lang}` : ""}${hash}`;
 }
 
-function select(index, fromList = false) {
+/** Selects a report in the list and on the map; from the keyboard, its link gets the focus. */
+function select(index, fromList = false, focus = false) {
   if (!reports.length) return;
   index = Math.max(0, Math.min(reports.length - 1, index));
   if (selected >= 0 && reports[selected]) {
-    document.getElementById(`r-${reports[selected].id}`)?.setAttribute("aria-selected", "false");
+    document.getElementById(`r-${reports[selected].id}`)?.removeAttribute("aria-current");
     map.setFeatureState({ source: "reports", id: reports[selected].id }, { selected: false });
   }
   selected = index;
   const report = reports[index];
   const item = document.getElementById(`r-${report.id}`);
-  item.setAttribute("aria-selected", "true");
-  list.setAttribute("aria-activedescendant", item.id);
+  item.setAttribute("aria-current", "true");
   item.scrollIntoView({ block: "nearest" });
+  if (focus) item.querySelector("a.open").focus();
   map.setFeatureState({ source: "reports", id: report.id }, { selected: true });
   if (report.exactLocation && !fromList) {
     map.easeTo({ center: [report.exactLocation.longitude, report.exactLocation.latitude] });
@@ -230,8 +231,7 @@ function setup() {
     const id = event.features[0]?.properties.id;
     const index = reports.findIndex((r) => r.id === id);
     if (index >= 0) {
-      select(index, true);
-      list.focus();
+      select(index, true, true);
     }
   });
   map.on("mouseenter", "reports", () => { map.getCanvas().style.cursor = "pointer"; });
@@ -247,7 +247,7 @@ function keys(event) {
   const moves = { j: 1, ArrowDown: 1, k: -1, ArrowUp: -1 };
   if (event.key in moves) {
     event.preventDefault();
-    select(selected < 0 ? 0 : selected + moves[event.key]);
+    select(selected < 0 ? 0 : selected + moves[event.key], false, true);
     announce(reports[selected] ? `${categoryName(reports[selected].category.id)}` : "");
   } else if (event.key === "Enter" && selected >= 0) {
     event.preventDefault();
