@@ -119,13 +119,22 @@ function reportHref(id, hash = "") {
   return `/staff/reports/${id}${config.lang !== "pl" ? `?lang=${config.lang}` : ""}${hash}`;
 }
 
+/** The map's highlight of a report (none before the map's style, and so its source, is there). */
+function mark(id, on) {
+  try {
+    map.setFeatureState({ source: "reports", id }, { selected: on });
+  } catch {
+    // not loaded yet: load() selects again once the points are on the map
+  }
+}
+
 /** Selects a report in the list and on the map; from the keyboard, its link gets the focus. */
 function select(index, fromList = false, focus = false) {
   if (!reports.length) return;
   index = Math.max(0, Math.min(reports.length - 1, index));
   if (selected >= 0 && reports[selected]) {
     document.getElementById(`r-${reports[selected].id}`)?.removeAttribute("aria-current");
-    map.setFeatureState({ source: "reports", id: reports[selected].id }, { selected: false });
+    mark(reports[selected].id, false);
   }
   selected = index;
   const report = reports[index];
@@ -133,7 +142,7 @@ function select(index, fromList = false, focus = false) {
   item.setAttribute("aria-current", "true");
   item.scrollIntoView({ block: "nearest" });
   if (focus) item.querySelector("a.open").focus();
-  map.setFeatureState({ source: "reports", id: report.id }, { selected: true });
+  mark(report.id, true);
   if (report.exactLocation && !fromList) {
     map.easeTo({ center: [report.exactLocation.longitude, report.exactLocation.latitude] });
   }
@@ -173,6 +182,7 @@ async function load({ keepSelection = false } = {}) {
   }));
   map.getSource("reports").setData({ type: "FeatureCollection", features });
   document.getElementById("map").dataset.points = String(features.length);
+  if (selected >= 0) mark(reports[selected].id, true);
   if (features.length && !keepSelection) {
     const bounds = new maplibregl.LngLatBounds();
     for (const f of features) bounds.extend(f.geometry.coordinates);
