@@ -1,7 +1,7 @@
 // Live changes of the unit's reports: the staff subscription `staffReportEvents` over
 // graphql-transport-ws, the bearer token in connection_init's payload. Changes that arrive close
 // together are gathered (one reload for a burst); the socket reconnects after a pause.
-import { token } from "./page.js";
+import { t, token } from "./page.js";
 
 const SUBSCRIPTION = "subscription { staffReportEvents { kind reportId status } }";
 const GATHER_MS = 400;
@@ -34,7 +34,7 @@ export function startLive(onChanges, indicator = document.getElementById("live")
         retry = 1000;
         socket.send(JSON.stringify({ id: "live", type: "subscribe", payload: { query: SUBSCRIPTION } }));
         document.body.dataset.live = "on";
-        if (indicator) indicator.hidden = false;
+        if (indicator) indicator.textContent = t("Live: new reports appear by themselves");
       } else if (message.type === "next" && message.payload && message.payload.data) {
         changed();
       } else if (message.type === "ping") {
@@ -46,6 +46,7 @@ export function startLive(onChanges, indicator = document.getElementById("live")
     socket.addEventListener("close", (event) => {
       const refused = document.body.dataset.live === "refused" || event.code === 4403 || event.code === 4401;
       document.body.dataset.live = refused ? "refused" : "off";
+      if (indicator) indicator.textContent = refused ? "" : t("Live updates interrupted: reconnecting…");
       if (refused) return;
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 30000);
