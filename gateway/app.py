@@ -53,6 +53,7 @@ from gateway.security_headers import (
 )
 from gateway.settings import PROJECT_ROOT, Settings
 from gateway.shutdown import cancel_task, stop_in_order
+from gateway.staff import StaffPages, staff_routes
 from gateway.staff_auth.pages import StaffAuthPages, staff_auth_routes
 from gateway.staff_export import staff_export
 from gateway.staff_photos import staff_photo
@@ -62,7 +63,7 @@ from gateway.watchdog import ClusterWatchdog
 from gateway.webhooks import Backoff, Deliverer, UrlPolicy
 from ogc.config import Publisher, image_origins
 from ogc.service import OgcService
-from store.channels import REPORT_EVENTS
+from store.channels import REPORT_EVENTS, STAFF_EVENTS
 from store.locations import ManagedDatabase, external_urls
 from store.notify import ChannelListener
 from store.setup import prepare_database
@@ -128,10 +129,14 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                               _pool(urls.public, settings, "public"), managed,
                               # one LISTEN connection (public role) for every subscription
                               report_events=ChannelListener(urls.public, REPORT_EVENTS),
+                              # and one (application role) for the officers' live work list
+                              staff_events=ChannelListener(urls.app, STAFF_EVENTS,
+                                                           application_name="threatmap-staff-listener"),
                               photos=photos)
             await runtime.app_pool.open(wait=True, timeout=30)
             await runtime.public_pool.open(wait=True, timeout=30)
             await runtime.report_events.start()
+            await runtime.staff_events.start()
             app.state.runtime = runtime
             await ogc.start(runtime.public_pool)
             await tile_service.start(runtime.public_pool, urls.public)
@@ -160,6 +165,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                     ("the OGC service", ogc.stop()),
                     ("the tile change listener", tile_service.stop()),
                     ("the report event listener", runtime.report_events.stop()),
+                    ("the staff event listener", runtime.staff_events.stop()),
                     ("the privacy jobs", cancel_task(jobs)),
                     ("the pool checks", cancel_task(pool_checks)),
                     ("the webhook deliverer", cancel_task(webhooks)),
@@ -285,6 +291,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                   staff_export(settings.jwt_secret, oidc, settings.staff_export_max_rows)),
             # Sign-in: developer (loopback only) and OpenID Connect with PKCE (issue 13, point 6)
             *staff_auth_routes(StaffAuthPages(settings, oidc)),
+            # The officers' workbench: the work list and a report's page (issue 13, points 7-8, 10)
+            *staff_routes(StaffPages(settings.config_dir)),
             # Browser files of GraphiQL and the OGC pages, vendored from npm (no CDN).
             Mount("/static", StaticFiles(directory=Path(__file__).with_name("static"))),
             Mount("/tiles/static", tiles.static_files()),

@@ -18,5 +18,6 @@ class Runtime:
     public_pool: AsyncConnectionPool
     managed: ManagedDatabase | None = None
     report_events: ChannelListener | None = None  # open.reports changes (store/sql/45_report_events.sql)
+    staff_events: ChannelListener | None = None   # core.reports changes for staff (49_staff_live.sql)
     report_sources: tuple[str, ...] | None = None  # read from the database on first use
     photos: PhotoDesk | None = None  # photo storage and limits (gateway/photos.py)

@@ -34,7 +34,9 @@ PAGES = ["/", "/r", "/r/{item}", "/graphql", "/ogc/?f=html", "/ogc/conformance?f
          # the open-data catalogue's page and the feeds' index (issue 14)
          "/catalog", "/catalog?f=html&lang=en", "/feeds", "/feeds?lang=en",
          # the staff sign-in and its OpenID Connect callback (issue 13, point 6)
-         "/staff/sign-in", "/staff/sign-in?lang=en", "/staff/auth/callback"]
+         "/staff/sign-in", "/staff/sign-in?lang=en", "/staff/auth/callback",
+         # the officers' workbench: the work list and a report's page (issue 13)
+         "/staff", "/staff?lang=en", "/staff/reports/{item}", "/staff/reports/{item}?lang=en"]
 
 # Every page, the map too (its script and style are files: the CSP allows no inline script).
 PAGES_WITHOUT_INLINE_SCRIPT = PAGES

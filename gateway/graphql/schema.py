@@ -26,14 +26,14 @@ from gateway.graphql.reports import ReportQuery
 from gateway.graphql.response_times import ResponseTimeQuery
 from gateway.graphql.staff import StaffQuery
 from gateway.graphql.stats import StatsQuery
-from gateway.graphql.subscriptions import ReportSubscription
+from gateway.graphql.subscriptions import ReportSubscription, StaffSubscription
 from gateway.graphql.workflow import WorkflowMutation, WorkflowQuery
 from gateway.settings import Settings
 
 Query = merge_types("Query", (CatalogueQuery, ReportQuery, StaffQuery, StatsQuery, WorkflowQuery,
                                ResponseTimeQuery))
 Mutation = merge_types("Mutation", (WorkflowMutation, CatalogueMutation))
-Subscription = merge_types("Subscription", (ReportSubscription,))
+Subscription = merge_types("Subscription", (ReportSubscription, StaffSubscription))
 
 
 class FreshForEachOperation(SchemaExtension):

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from limits import parse
@@ -104,6 +104,13 @@ def _payload_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+EXPECTED_STATUS = ("The status the caller saw (optional): when the report has another one now, "
+                   "because someone changed it meanwhile, nothing is done and the answer is "
+                   "CONFLICT with `currentStatus`.")
+
+ExpectedStatus = Annotated[str | None, strawberry.argument(description=EXPECTED_STATUS)]
+
+
 @strawberry.type
 class WorkflowQuery:
     @strawberry.field(description="The report a tracking token belongs to (status and history).")
@@ -189,8 +196,8 @@ class WorkflowMutation:
                                       "new report is opened first). Forwarding outside the police "
                                       "names the body: `forwardTo`, one of `forwardBodies`.")
     async def set_report_status(self, info: Info, id: strawberry.ID, status: str,
-                                comment: str | None = None, forward_to: str | None = None
-                                ) -> Report | None:
+                                comment: str | None = None, forward_to: str | None = None,
+                                expected_status: ExpectedStatus = None) -> Report | None:
         async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
             # A new report is opened by the same action: the verdict is checked from where
             # opening takes it.
@@ -219,17 +226,17 @@ class WorkflowMutation:
                 await store_reports.set_status(conn, report["id"], report["status"], status, actor,
                                                note, forward_to)
 
-        return await _officer_change(info, id, comment, change)
+        return await _officer_change(info, id, comment, change, expected_status)
 
     @strawberry.mutation(description="Officer: mark a report abusive (false, offensive, spam): it "
                                       "leaves the public layer and is never published.")
-    async def mark_report_abusive(self, info: Info, id: strawberry.ID,
-                                  comment: str | None = None) -> Report | None:
+    async def mark_report_abusive(self, info: Info, id: strawberry.ID, comment: str | None = None,
+                                  expected_status: ExpectedStatus = None) -> Report | None:
         async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
             if not await store_reports.mark_abusive(conn, report["id"], actor, note):
                 raise BadInput("The report is marked abusive already.", field="id")
 
-        return await _officer_change(info, id, comment, change)
+        return await _officer_change(info, id, comment, change, expected_status)
 
     @strawberry.mutation(description="Officer: an internal note on a report (in its history for "
                                       "staff; never shown to the citizen or the public).")
@@ -243,28 +250,34 @@ class WorkflowMutation:
 
     @strawberry.mutation(description="Officer: hand a report to another police unit.")
     async def assign_report(self, info: Info, id: strawberry.ID, police_unit_id: str,
-                            comment: str | None = None) -> Report | None:
+                            comment: str | None = None,
+                            expected_status: ExpectedStatus = None) -> Report | None:
         async def change(conn: AsyncConnection, report: dict[str, Any], actor: str, note: str | None) -> None:
             if not await store_reports.police_unit_exists(conn, police_unit_id):
                 raise NotFound(f"There is no police unit {police_unit_id!r}.", field="policeUnitId")
             await store_reports.assign(conn, report["id"], police_unit_id, actor, note)
 
-        return await _officer_change(info, id, comment, change)
+        return await _officer_change(info, id, comment, change, expected_status)
 
 
 OfficerChange = Callable[[AsyncConnection, dict[str, Any], str, str | None], Awaitable[None]]
 
 
 async def _officer_change(info: Info, report_id: strawberry.ID, comment: str | None,
-                          change: OfficerChange) -> Report:
+                          change: OfficerChange, expected_status: str | None = None) -> Report:
     """One officer's change to one report, in one transaction: the role and the comment checked,
-    the report locked and checked to be in the unit's area, the change made (with its event),
-    and the report read back."""
+    the report locked and checked to be in the unit's area (and, when the caller says which
+    status it saw, still in that status: else CONFLICT, nothing changed), the change made (with
+    its event), and the report read back."""
     context = info.context
     viewer = context.require(Role.OFFICER)
     note = validation.text(comment, "comment", validation.MAX_COMMENT)
     async with context.runtime.app_pool.connection() as conn:
         report = await _locked(context, conn, _parse_id(report_id), viewer.unit)
+        if expected_status is not None and report["status"] != expected_status:
+            raise Conflict(f"The report's status is {report['status']!r} now, not {expected_status!r}: "
+                           "someone changed it meanwhile. Read it again and decide.",
+                           field="expectedStatus", currentStatus=report["status"])
         await change(conn, report, viewer.actor, note)
         return Report.from_row(await store_reports.projected(conn, report["id"]))
 

@@ -1,0 +1,151 @@
+// What every officers' page shares: texts (gettext domain `staff`, JSON in data-messages), the
+// workflow (data-config), the bearer token the sign-in page keeps in sessionStorage, and a
+// GraphQL client that sends it. No token, or a token the server refuses: to the sign-in page.
+const data = document.body.dataset;
+export const config = JSON.parse(data.config);
+const messages = JSON.parse(data.messages);
+export const TOKEN_KEY = "threatmap.staff.token";
+
+export function t(text, values = {}) {
+  const found = messages[text] || text;
+  return found.replace(/\{(\w+)\}/g, (_, name) => (name in values ? values[name] : `{${name}}`));
+}
+
+export const statuses = new Map(config.statuses.map((s) => [s.id, s]));
+export const categories = new Map(config.categories.map((c) => [c.id, c]));
+export const statusName = (id) => (statuses.get(id) || { name: id }).name;
+export const categoryName = (id) => (categories.get(id) || { name: id }).name;
+
+export function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** To the sign-in page, coming back here (path and query) afterwards. */
+export function signIn() {
+  const next = window.location.pathname + window.location.search;
+  window.location.assign(`/staff/sign-in?next=${encodeURIComponent(next)}`);
+}
+
+export function requireToken() {
+  if (!token()) {
+    signIn();
+    return false;
+  }
+  return true;
+}
+
+/** The token's claims (shown only: the server checks the token on every call). */
+export function claims() {
+  try {
+    const part = token().split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(decodeURIComponent(escape(atob(part))));
+  } catch {
+    return {};
+  }
+}
+
+export class ApiError extends Error {
+  constructor(message, code, extensions) {
+    super(message);
+    this.code = code;
+    this.extensions = extensions || {};
+  }
+}
+
+/** A GraphQL call with the bearer token; resolves to `data`, rejects with an ApiError. */
+export async function gql(query, variables = {}) {
+  const response = await fetch("/graphql", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json",
+               Authorization: `Bearer ${token()}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  if (body.errors && body.errors.length) {
+    const first = body.errors[0];
+    const code = first.extensions && first.extensions.code;
+    if (code === "UNAUTHENTICATED") signIn();
+    throw new ApiError(first.message, code, first.extensions);
+  }
+  return body.data;
+}
+
+/** A new element: el("p", {className: "x"}, "text", child...). */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (name === "dataset") Object.assign(node.dataset, value);
+    else if (name in node) node[name] = value;
+    else node.setAttribute(name, value);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+export function formatDateTime(iso) {
+  return new Date(iso).toLocaleString(config.lang, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** A status badge: the name in text, the colour beside it (never colour alone). */
+export function statusBadge(id) {
+  const badge = el("span", { className: "badge" }, statusName(id));
+  const status = statuses.get(id);
+  if (status) badge.style.background = status.colour;
+  return badge;
+}
+
+/** Where a report stands against the deadline it waits for: read-by until read, then verify-by. */
+export function deadlineOf(deadlines) {
+  if (!deadlines) return null;
+  if (!deadlines.readAt) return { kind: "read", state: deadlines.readState, by: deadlines.readBy };
+  return { kind: "verify", state: deadlines.verifyState, by: deadlines.verifyBy };
+}
+
+/** A text marker of an overdue or due-soon deadline (null otherwise). */
+export function deadlineMarker(deadlines) {
+  const d = deadlineOf(deadlines);
+  if (!d || (d.state !== "OVERDUE" && d.state !== "DUE_SOON")) return null;
+  const what = d.kind === "read" ? t("reading") : t("verification");
+  const text = d.state === "OVERDUE" ? t("Overdue: {what}", { what }) : t("Due soon: {what}", { what });
+  return el("span", { className: `marker ${d.state === "OVERDUE" ? "overdue" : "due-soon"}` },
+    d.state === "OVERDUE" ? "⚠ " : "⏱ ", text);
+}
+
+/** The header: who is signed in, and the sign-out button. */
+export function setupHeader() {
+  const who = claims();
+  const label = who.unit ? `${who.sub || ""} · ${who.role || ""} · ${who.unit}` : `${who.sub || ""} · ${who.role || ""}`;
+  document.getElementById("who").textContent = token() ? label : "";
+  document.getElementById("sign-out").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    window.location.assign("/staff/sign-in");
+  });
+}
+
+/** The map under the exact points: the shipped boundaries, offline (no base map from elsewhere). */
+export function baseStyle() {
+  return {
+    version: 8,
+    sources: {
+      voivodeships: { type: "geojson", data: "/map/boundaries/voivodeships.geojson" },
+      counties: { type: "geojson", data: "/map/boundaries/counties.geojson" },
+      reports: { type: "geojson", data: { type: "FeatureCollection", features: [] }, promoteId: "id" },
+    },
+    layers: [
+      { id: "background", type: "background", paint: { "background-color": "#dde5ea" } },
+      { id: "land", type: "fill", source: "voivodeships", paint: { "fill-color": "#f7f5f0" } },
+      { id: "county-lines", type: "line", source: "counties", minzoom: 6,
+        paint: { "line-color": "#b9b1a1", "line-width": 0.8 } },
+      { id: "voivodeship-lines", type: "line", source: "voivodeships",
+        paint: { "line-color": "#7d7464", "line-width": 1.5 } },
+      { id: "reports", type: "circle", source: "reports",
+        paint: {
+          "circle-color": ["match", ["get", "status"],
+                           ...config.statuses.flatMap((s) => [s.id, s.colour]), "#555555"],
+          "circle-radius": ["case", ["boolean", ["feature-state", "selected"], false], 11, 7],
+          "circle-stroke-color": ["case", ["boolean", ["feature-state", "selected"], false], "#000000", "#ffffff"],
+          "circle-stroke-width": ["case", ["boolean", ["feature-state", "selected"], false], 3, 1.5],
+        } },
+    ],
+  };
+}
