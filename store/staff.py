@@ -62,7 +62,7 @@ class OfficerUnit:
     id: str
     level: str
     area_code: str
-    counties: list[str]   # core.unit_counties: the counties of the unit's area
+    counties: list[str]   # core.unit_counties: the unit's counties and the units of its area
 
 
 async def officer_unit(pool: AsyncConnectionPool, unit_id: str) -> OfficerUnit | None:

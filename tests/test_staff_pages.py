@@ -261,6 +261,11 @@ async def test_handing_over_marking_not_confirmed_and_a_note(
         assert last_event(urls, world["to_hand"])[0] == "assigned"
         theirs = await gql(api, STAFF_IDS, None, token(settings, "officer", KRAKOW_UNIT))
         assert world["to_hand"] in {e["node"]["id"] for e in theirs["data"]["staffReports"]["edges"]}
+        # ... and it leaves the list of the unit that handed it over (KMZB), page and API alike.
+        ours = await gql(api, STAFF_IDS, None, token(settings, "officer", WARSAW_UNIT))
+        assert world["to_hand"] not in {e["node"]["id"] for e in ours["data"]["staffReports"]["edges"]}
+        await open_list(page, server, "")
+        assert world["to_hand"] not in await listed(page)
 
         # Not confirmed: off the public layer, still on the work list.
         assert world["public"] in {e["node"]["id"] for e in

@@ -35,7 +35,8 @@ def test_a_county_unit_covers_its_county_and_a_voivodeship_unit_its_counties(
 
 @pytest.mark.parametrize(("county_code", "assigned", "handled"), [
     ("1465", None, True),          # in the unit's area
-    ("1465", "kpp-other", True),   # in the area, handed elsewhere: still its area
+    ("1465", "kpp-other", False),  # in the area, handed to a unit outside it: off the list
+    ("1465", "kpp-1461", True),    # in the area, handed to a unit of the area
     ("1201", "kwp-test", True),    # elsewhere, handed to the unit
     ("1201", None, False),
     ("1201", "kpp-other", False),
@@ -44,7 +45,8 @@ def test_a_county_unit_covers_its_county_and_a_voivodeship_unit_its_counties(
 def test_officer_handles_its_area_and_what_is_handed_to_it(
         app_conn: psycopg.Connection, county_code: str | None, assigned: str | None,
         handled: bool) -> None:
-    answer = app_conn.execute("SELECT core.officer_handles('kwp-test', ARRAY['1461', '1465'], %s, %s)"
+    answer = app_conn.execute("SELECT core.officer_handles('kwp-test', "
+                              "ARRAY['1461', '1465', 'kpp-1461', 'kwp-test'], %s, %s)"
                               " IS TRUE", [county_code, assigned]).fetchone()[0]
     assert answer is handled
 

@@ -72,8 +72,9 @@ class StaffQuery:
     @strawberry.field(description=(
         "Officers and analysts: reports as the police work on them, published or not, newest "
         "(exact time) first. An officer gets the reports of the unit's area (a county unit: its "
-        "county; a voivodeship unit: its counties) and those handed to the unit; an analyst gets "
-        "all. Filters apply to the exact point and time and to the report's own county."))
+        "county; a voivodeship unit: its counties) but those handed to a unit outside the area, "
+        "and those handed to the unit; an analyst gets all. Filters apply to the exact point and "
+        "time and to the report's own county."))
     async def staff_reports(self, info: Info, filter: ReportFilter | None = None,
                             first: int = DEFAULT_PAGE, after: str | None = None,
                             order_by: ReportOrder = ReportOrder.OCCURRED_ON_DESC,

@@ -64,9 +64,11 @@ class StaffReportEvent:
 
 def _handles(unit: OfficerUnit, county: str | None, assigned: str | None) -> bool:
     """core.officer_handles (store/sql/17_officer_rule.sql), the work list's rule, applied to a
-    notice: the report is handed to the unit, or lies in one of its counties. Change both together
-    (tests/test_staff_live.py checks that they agree)."""
-    return assigned == unit.id or (county is not None and county in unit.counties)
+    notice: the report is handed to the unit, or lies in one of its counties and is not handed to
+    a unit outside its area (`unit.counties` holds both, as core.unit_counties returns them).
+    Change both together (tests/test_staff_live.py checks that they agree)."""
+    return assigned == unit.id or (county is not None and county in unit.counties
+                                   and (assigned is None or assigned in unit.counties))
 
 
 def staff_event_kind(event: dict[str, Any], unit: OfficerUnit | None) -> str | None:
