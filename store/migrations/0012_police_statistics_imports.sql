@@ -2,7 +2,7 @@
 -- import recorded (who, when, the file's checksum, rows), the source of each figure, residents
 -- per area (for rates per 100,000) and the dangerous road sections.
 --
--- A figure is replaced by importing the same source and period again (store/stats_import.py):
+-- A figure is replaced by importing the same source and period again (policestats/importer.py):
 -- never added twice.
 SET LOCAL ROLE threatmap_app;
 
