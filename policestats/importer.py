@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import yaml
-
 from policestats.files import (
     FORMATS,
     Catalogue,
@@ -31,6 +29,7 @@ from policestats.files import (
     size_hint,
 )
 from store import police_stats
+from store.catalogue import load_statistic_kinds
 
 MAX_ISSUES = 100
 
@@ -58,8 +57,7 @@ class ImportResult:
 
 def load_catalogue(config_dir: Path) -> list[tuple]:
     """config/statistic_kinds.yml as rows of core.statistic_kinds."""
-    with (config_dir / "statistic_kinds.yml").open(encoding="utf-8") as handle:
-        kinds = yaml.safe_load(handle)["kinds"]
+    kinds = load_statistic_kinds(config_dir)
     return [(k["id"], k["group"], k["name_pl"], k["name_en"],
              f"{k['since']}-01" if k.get("since") else None, order)
             for order, k in enumerate(kinds)]

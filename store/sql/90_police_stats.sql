@@ -61,3 +61,12 @@ CREATE OR REPLACE VIEW open.ogc_area_comparison AS
            c.name_en AS subject_name_en, c.count, c.rate_per_100k, a.geom
     FROM open.area_comparison AS c JOIN core.areas AS a ON a.code = c.area_code;
 GRANT SELECT ON open.ogc_area_comparison TO threatmap_public;
+
+-- An import changes what the tiles' statistics layers show: caches keyed on the data version drop
+-- (one bare version per statement: an import's delete and insert are a few statements).
+CREATE OR REPLACE TRIGGER police_statistics_changed AFTER INSERT OR UPDATE OR DELETE
+    ON core.police_statistics FOR EACH STATEMENT EXECUTE FUNCTION core.bump_data_version();
+CREATE OR REPLACE TRIGGER area_population_changed AFTER INSERT OR UPDATE OR DELETE
+    ON core.area_population FOR EACH STATEMENT EXECUTE FUNCTION core.bump_data_version();
+CREATE OR REPLACE TRIGGER road_sections_changed AFTER INSERT OR UPDATE OR DELETE
+    ON core.road_sections FOR EACH STATEMENT EXECUTE FUNCTION core.bump_data_version();
