@@ -57,10 +57,7 @@ class ImportResult:
 
 def load_catalogue(config_dir: Path) -> list[tuple]:
     """config/statistic_kinds.yml as rows of core.statistic_kinds."""
-    kinds = load_statistic_kinds(config_dir)
-    return [(k["id"], k["group"], k["name_pl"], k["name_en"],
-             f"{k['since']}-01" if k.get("since") else None, order)
-            for order, k in enumerate(kinds)]
+    return police_stats.statistic_kind_rows(load_statistic_kinds(config_dir))
 
 
 def sha256_of(path: Path) -> str:

@@ -22,6 +22,13 @@ ON CONFLICT (id) DO UPDATE SET group_id = EXCLUDED.group_id, name_pl = EXCLUDED.
 AREA_CODES_SQL = "SELECT code FROM core.areas"
 
 
+def statistic_kind_rows(kinds: list[dict]) -> list[tuple]:
+    """config/statistic_kinds.yml's entries as rows of core.statistic_kinds."""
+    return [(k["id"], k["group"], k["name_pl"], k["name_en"],
+             f"{k['since']}-01" if k.get("since") else None, order)
+            for order, k in enumerate(kinds)]
+
+
 def load_kinds(conn: psycopg.Connection, kinds: Iterable[tuple]) -> None:
     with conn.cursor() as cur:
         cur.executemany(UPSERT_KIND_SQL, list(kinds))
