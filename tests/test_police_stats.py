@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import mercantile
 import psycopg
 import pytest
 
@@ -19,7 +20,7 @@ from gateway.settings import PROJECT_ROOT, Settings
 from policestats.files import FileFormatError
 from policestats.importer import ImportRejected, import_file
 from store.locations import DatabaseUrls
-from tests.support import free_port, gql, served
+from tests.support import decode_tile, free_port, gql, served
 
 SAMPLES = PROJECT_ROOT / "docs" / "samples"
 CONFIG = PROJECT_ROOT / "config"
@@ -263,6 +264,32 @@ async def test_ogc_serves_police_statistics_and_road_sections(client: httpx.Asyn
     side = (await client.get("/ogc/collections/area-comparison/items",
                              params={"area_code": "14", "side": "police", "subject": "theft", "f": "json"})).json()
     assert sorted(f["properties"]["count"] for f in side["features"]) == [1953, 2100]
+
+
+async def test_tiles_show_a_choropleth_by_statistic_and_the_road_lines(client: httpx.AsyncClient,
+                                                                      imported: dict) -> None:
+    t = mercantile.tile(19.94, 50.06, 6)      # Kraków, voivodeships below zoom 7
+    response = await client.get(f"/tiles/reports/{t.z}/{t.x}/{t.y}.mvt",
+                                params={"stat": "theft", "roads": "true", "from": "2026-01-01",
+                                        "to": "2026-01-31"})
+    assert response.status_code == 200, response.text
+    tile = decode_tile(response.content, t.z, t.x, t.y)
+    areas = {f["properties"]["code"]: f["properties"] for f in tile["police_statistics"]}
+    assert areas["12"]["count"] == 1300 and areas["12"]["kind"] == "theft"
+    assert areas["12"]["rate_per_100k"] == pytest.approx(37.87)
+    roads = {f["properties"]["road"] for f in tile["road_sections"]}
+    assert {"7", "94"} <= roads and "79" not in roads
+    assert {f["geometry"]["type"] for f in tile["road_sections"]} <= {"LineString", "MultiLineString"}
+    county = mercantile.tile(19.94, 50.06, 8)
+    response = await client.get(f"/tiles/reports/{county.z}/{county.x}/{county.y}.mvt",
+                                params={"stat": "robbery"})
+    counties = decode_tile(response.content, county.z, county.x, county.y).get("police_statistics", [])
+    assert all(f["properties"]["level"] == "county" for f in counties)
+    assert "1201" not in {f["properties"]["code"] for f in counties}   # 2 + 2 robberies: each below k
+    plain = decode_tile((await client.get(f"/tiles/reports/{t.z}/{t.x}/{t.y}.mvt")).content, t.z, t.x, t.y)
+    assert "police_statistics" not in plain and "road_sections" not in plain
+    bad = await client.get(f"/tiles/reports/{t.z}/{t.x}/{t.y}.mvt", params={"stat": "nonsense"})
+    assert bad.status_code == 400 and "unknown stat" in bad.text
 
 
 @pytest.fixture
