@@ -134,7 +134,8 @@ def _progress_bar(path: Path, enabled: bool) -> Any:
         return None
     from tqdm import tqdm
     total, unit = size_hint(path)
-    return tqdm(total=total, unit=unit, unit_scale=unit == "B", desc=path.name, leave=False)
+    return tqdm(total=total, unit=unit, unit_scale=unit == "B", desc=path.name, leave=False,
+                disable=None)   # None: only on a terminal
 
 
 def describe(result: ImportResult) -> str:

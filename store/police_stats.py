@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from store.rows import Row, fetch
@@ -164,7 +165,7 @@ FROM core.statistic_imports ORDER BY id DESC LIMIT %s
 
 
 def imports(conn: psycopg.Connection, limit: int = 20) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+    with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(IMPORTS_SQL, (limit,)).fetchall()
 
 
