@@ -36,6 +36,7 @@ BOUNDS = {4326: (13.5, 48.5, 24.7, 55.3), 2180: (140000.0, 120000.0, 880000.0, 8
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 YEAR = re.compile(r"^\d{4}$")
 MAX_COUNT = 2_000_000_000
+NOT_UTF8 = "\ufffe"   # marks a line that could not be decoded, kept in the stream for its number
 
 
 class FileFormatError(ValueError):
@@ -105,7 +106,7 @@ def _lines(handle: BinaryIO, progress: Callable[[int], None] | None) -> Iterator
             yield raw.decode("utf-8")
         except UnicodeDecodeError as error:
             # Kept in the stream (csv would lose the line count), flagged for the checker.
-            yield "\x00" + f"line {number}: not UTF-8 ({error.reason} at byte {error.start})\n"
+            yield NOT_UTF8 + f"line {number}: not UTF-8 ({error.reason} at byte {error.start})\n"
 
 
 def _read_csv(path: Path, progress: Callable[[int], None] | None
@@ -121,8 +122,8 @@ def _read_csv(path: Path, progress: Callable[[int], None] | None
     def rows() -> Iterator[tuple[int, list[Any]]]:
         with handle:
             for cells in reader:
-                if cells and cells[0].startswith("\x00"):
-                    yield reader.line_num, [UnicodeError(cells[0][1:].split(": ", 1)[1].strip())]
+                if cells and cells[0].startswith(NOT_UTF8):
+                    yield reader.line_num, [UnicodeError(",".join(cells)[1:].split(": ", 1)[1].strip())]
                 elif any(cell.strip() for cell in cells):
                     yield reader.line_num, cells
     return [cell.strip() for cell in header], rows()
