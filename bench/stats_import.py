@@ -92,7 +92,8 @@ def main() -> None:
         path = root / "police-statistics-bench.csv"
         started = time.perf_counter()
         rows = write_file(path, args.rows, areas, kinds)
-        print(f"wrote {rows:,} rows ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
+        print(f"wrote {rows:,} rows ({path.stat().st_size / 1e6:.1f} MB) "
+              f"in {time.perf_counter() - started:.1f} s")
         bad = root / "police-statistics-bad.csv"
         shutil.copyfile(path, bad)
         with bad.open("a", encoding="utf-8") as handle:

@@ -259,7 +259,8 @@ def cmd_stats_imports(settings: Settings, args: argparse.Namespace) -> None:
         migrate(urls.admin)
         with psycopg.connect(urls.app) as conn:
             for row in imports(conn, args.limit):
-                period = f"{row['period_from']:%Y-%m}..{row['period_to']:%Y-%m}" if row["period_from"] else "-"
+                period = (f"{row['period_from']:%Y-%m}..{row['period_to']:%Y-%m}" if row["period_from"]
+                          else "-")
                 print(f"{row['id']:>5}  {row['imported_at']:%Y-%m-%d %H:%M}  {row['actor']:<12} "
                       f"{row['kind']:<10} {row['source']:<12} {period}  {row['rows']:>9} rows  "
                       f"{row['replaced']:>9} replaced  {row['sha256'][:16]}  {row['file_name']}")

@@ -289,10 +289,7 @@ def _line(value: Any, srid: int | None) -> str:
     """The geometry (WKT or GeoJSON) as hex EWKB, checked: a (multi)line inside Poland."""
     text = _text(value)
     try:
-        if text.startswith("{"):
-            geometry = shape(json.loads(text))
-        else:
-            geometry = shapely.from_wkt(text)
+        geometry = shape(json.loads(text)) if text.startswith("{") else shapely.from_wkt(text)
     except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.ShapelyError):
         raise BadValue("not a WKT or GeoJSON geometry") from None
     if geometry.geom_type not in ("LineString", "MultiLineString") or geometry.is_empty:
@@ -343,7 +340,7 @@ def check_rows(kind: str, positions: dict[str, int], rows: Iterable[tuple[int, l
             values = (cell("road", lambda v: _text(v)[:20]), km_from, km_to,
                       period[0] if period else None, period[1] if period else None,
                       cell("incidents", _integer), cell("deaths", _integer), cell("injuries", _integer),
-                      cell("geometry", lambda v: _line(v, srid)))
+                      cell("geometry", lambda v, srid=srid: _line(v, srid)))
         yield line, (None if issues else values), issues
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
 from policestats.files import (
     FORMATS,
     Catalogue,

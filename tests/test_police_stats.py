@@ -142,9 +142,10 @@ def test_a_file_with_wrong_columns_or_not_utf8(urls: DatabaseUrls, tmp_path: Pat
     with pytest.raises(ImportRejected) as rejected:
         _import(urls, latin, source="test-latin")
     assert str(rejected.value.issues[0]).startswith("line 3: not UTF-8")
-    with pytest.raises(FileFormatError):
-        _import(urls, tmp_path / "nothing.ods", source="test-ods") if (tmp_path / "nothing.ods").write_text("x") \
-            else None
+    spreadsheet = tmp_path / "figures.ods"
+    spreadsheet.write_text("x", encoding="utf-8")
+    with pytest.raises(FileFormatError, match=r"not a \.csv or \.xlsx file"):
+        _import(urls, spreadsheet, source="test-ods")
 
 
 def test_road_lines_are_checked(urls: DatabaseUrls, tmp_path: Path) -> None:
@@ -223,7 +224,8 @@ async def test_graphql_reads_road_sections_as_geojson(graphql_client: httpx.Asyn
     assert "79" not in [s["road"] for s in everything["data"]["roadSections"]]   # 2 incidents: below k
 
 
-async def test_graphql_compares_citizens_and_police(graphql_client: httpx.AsyncClient, imported: dict) -> None:
+async def test_graphql_compares_citizens_and_police(graphql_client: httpx.AsyncClient,
+                                                   imported: dict) -> None:
     body = await gql(graphql_client, """{ areaComparison(areaCode: "14", monthFrom: "2026-01-01",
         monthTo: "2026-02-01") { areaName monthFrom monthTo citizens { subject count }
         police { subject namePl nameEn count } } }""")
@@ -241,14 +243,16 @@ async def test_graphql_compares_citizens_and_police(graphql_client: httpx.AsyncC
     assert backwards["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_ogc_serves_police_statistics_and_road_sections(client: httpx.AsyncClient, imported: dict) -> None:
+async def test_ogc_serves_police_statistics_and_road_sections(client: httpx.AsyncClient,
+                                                              imported: dict) -> None:
     items = (await client.get("/ogc/collections/police-statistics/items",
                               params={"area_code": "1201", "month": "2026-01-01", "limit": 100,
                                       "f": "json"})).json()
     kinds = {f["properties"]["kind"]: f["properties"] for f in items["features"]}
     assert "robbery" not in kinds and kinds["theft"]["count"] == 60
     assert kinds["theft"]["kind_name_pl"] == "Kradzież" and kinds["theft"]["rate_per_100k"] == 58.25
-    one = await client.get("/ogc/collections/police-statistics/items/1201:theft:2026-01-01", params={"f": "json"})
+    one = await client.get("/ogc/collections/police-statistics/items/1201:theft:2026-01-01",
+                           params={"f": "json"})
     assert one.status_code == 200 and one.json()["properties"]["count"] == 60
     guessed = await client.get("/ogc/collections/police-statistics/items/1201:robbery:2026-01-01",
                                params={"f": "json"})
@@ -262,7 +266,8 @@ async def test_ogc_serves_police_statistics_and_road_sections(client: httpx.Asyn
     # EPSG:2180 as the CRS defines its axes: northing first.
     assert warsaw["geometry"]["coordinates"][0][0] == pytest.approx([482000, 637000], abs=0.5)
     side = (await client.get("/ogc/collections/area-comparison/items",
-                             params={"area_code": "14", "side": "police", "subject": "theft", "f": "json"})).json()
+                             params={"area_code": "14", "side": "police", "subject": "theft",
+                                     "f": "json"})).json()
     assert sorted(f["properties"]["count"] for f in side["features"]) == [1953, 2100]
 
 
@@ -277,6 +282,9 @@ async def test_tiles_show_a_choropleth_by_statistic_and_the_road_lines(client: h
     areas = {f["properties"]["code"]: f["properties"] for f in tile["police_statistics"]}
     assert areas["12"]["count"] == 1300 and areas["12"]["kind"] == "theft"
     assert areas["12"]["rate_per_100k"] == pytest.approx(37.87)
+    assert "road_sections" not in tile          # the sections' period is 2025: none in January 2026
+    response = await client.get(f"/tiles/reports/{t.z}/{t.x}/{t.y}.mvt", params={"roads": "true"})
+    tile = decode_tile(response.content, t.z, t.x, t.y)
     roads = {f["properties"]["road"] for f in tile["road_sections"]}
     assert {"7", "94"} <= roads and "79" not in roads
     assert {f["geometry"]["type"] for f in tile["road_sections"]} <= {"LineString", "MultiLineString"}

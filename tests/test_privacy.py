@@ -608,7 +608,7 @@ def test_marking_a_category_sensitive_reprojects_its_reports(
     _public_count_consistent(app_conn)
 
 
-# -------------------------------------------------------------------------------- police statistics (issue 15)
+# ------------------------------------------------------------------ police statistics (issue 15)
 
 def test_police_statistics_views_hide_small_counts_and_the_import_record(
         app_conn: psycopg.Connection, public_conn: psycopg.Connection) -> None:
@@ -617,7 +617,8 @@ def test_police_statistics_views_hide_small_counts_and_the_import_record(
                                         deaths, injuries, geom, geom_4326, geom_3857)
         SELECT 'privacy-test', road, 0, 5, '2025-01-01', '2025-12-01', incidents, deaths, injuries,
                ST_Multi(ST_Transform(g, 2180)), ST_Multi(g), ST_Multi(ST_Transform(g, 3857))
-        FROM (VALUES ('901', 2, 0, 2), ('902', 3, 1, 2), ('903', 20, 0, 5)) AS v (road, incidents, deaths, injuries)
+        FROM (VALUES ('901', 2, 0, 2), ('902', 3, 1, 2), ('903', 20, 0, 5))
+             AS v (road, incidents, deaths, injuries)
         CROSS JOIN (SELECT ST_GeomFromText('LINESTRING(20 52, 20.05 52)', 4326) AS g) AS line""")
     try:
         shown = public_conn.execute("SELECT road, incidents, deaths, injuries FROM open.road_sections "

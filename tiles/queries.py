@@ -181,9 +181,11 @@ def statistics_layers(address: TileAddress, filters: TileFilters) -> list[sql.Co
     """The police statistics layers the tile asks for (stat=, roads=)."""
     layers = []
     if filters.stat and address.z <= AREAS_MAX_ZOOM:
-        layers.append(_layer(POLICE_STATISTICS, conditions=_statistics_conditions(filters, "p", periods=False)))
+        conditions = _statistics_conditions(filters, "p", periods=False)
+        layers.append(_layer(POLICE_STATISTICS, conditions=conditions))
     if filters.roads:
-        layers.append(_layer(ROAD_SECTIONS, conditions=_statistics_conditions(filters, "r", periods=True)))
+        conditions = _statistics_conditions(filters, "r", periods=True)
+        layers.append(_layer(ROAD_SECTIONS, conditions=conditions))
     return layers
 
 

@@ -58,7 +58,8 @@ class TileService:
         self.catalogue: Catalogue = load_catalogue(config_dir)
         self.category_ids = frozenset(c.id for c in self.catalogue.categories)
         self.status_ids = frozenset(s.id for s in load_workflow(config_dir).statuses)
-        self.kind_ids = frozenset(k["id"] for k in load_statistic_kinds(config_dir))   # the police statistics layer's stat=
+        # the kinds of police statistics a tile's stat= may name
+        self.kind_ids = frozenset(k["id"] for k in load_statistic_kinds(config_dir))
         self.cache = TileCache(self.config.cache_bytes)
         self.levels: list[int] = list(DENSITY_CELLS_M)
         self.geometry = ChangeGeometry(self.levels, {}, self.config.max_zoom)

@@ -144,4 +144,5 @@ class PoliceStatsQuery:
             return [ComparisonItem(subject=r["subject"], name_pl=r["name_pl"], name_en=r["name_en"],
                                    count=r["count"]) for r in rows if r["side"] == name]
         return AreaComparison(area_code=area["code"], area_name=area["name"], level=area["level"],
-                              month_from=start, month_to=end, citizens=side("citizens"), police=side("police"))
+                              month_from=start, month_to=end, citizens=side("citizens"),
+                              police=side("police"))
