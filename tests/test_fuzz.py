@@ -254,6 +254,11 @@ FIELDS = {
     "police-response-times": ["id", "police_unit_id", "police_unit_name", "level", "month", "reports",
                               "read_median_hours", "verify_p90_hours"],
     "police-units": ["id", "name", "level", "area_code", "parent_id"],
+    "police-statistics": ["id", "area_code", "level", "kind", "kind_name_en", "month", "count", "residents",
+                          "rate_per_100k"],
+    "dangerous-road-sections": ["id", "road", "km_from", "km_to", "period_from", "period_to", "incidents",
+                                "deaths", "length_km"],
+    "area-comparison": ["id", "area_code", "month", "side", "subject", "count", "rate_per_100k"],
     "categories": ["id", "group_id", "name_en", "colour", "sensitive", "active", "sort_order"],
 }
 COLLECTIONS = list(FIELDS)
