@@ -401,7 +401,8 @@ async def test_ogc_cql2_json_bodies(client: httpx.AsyncClient, collection: str, 
 # -- tiles --------------------------------------------------------------------------------------
 tile_index = st.one_of(st.integers(min_value=0, max_value=2**17).map(str), digits,
                        st.sampled_from(["0" * 12 + "1", "9" * 5000, "-1", "1.5", "٣", "１"]), texts)
-tile_filters = st.lists(st.sampled_from(["categories", "statuses", "from", "to", "f", "stat", "roads"]).flatmap(
+tile_filters = st.lists(st.sampled_from(["categories", "statuses", "from", "to", "f", "stat",
+                                       "roads"]).flatmap(
     lambda name: st.tuples(st.just(name), st.one_of(
         st.lists(st.sampled_from(CATEGORIES + STATUSES), max_size=3).map(",".join), dates_text, texts,
         st.sampled_from(["theft", "fraud_grandchild", "true", "false"])))),
