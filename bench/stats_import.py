@@ -108,7 +108,7 @@ def main() -> None:
             elapsed, peak, code, output = timed_import(file, env, source)
             print(f"{name}: {elapsed:.1f} s, peak RSS {peak:.0f} MB, exit {code}: {output}")
             table.append(f"| {name} | {elapsed:.1f} | {rows / elapsed:,.0f} | {peak:.0f} | {code} | "
-                         f"{output[:110]} |")
+                         f"{output} |")
         with psycopg.connect(urls.app) as conn:
             stored = conn.execute("SELECT count(*) FROM core.police_statistics").fetchone()[0]
         print(f"rows stored: {stored:,}")
