@@ -33,6 +33,8 @@ CATALOGUE_TEXT_COLUMNS = {
     "icon", "code", "level", "name", "parent_code", "area_code", "parent_id", "area_name", "offence",
     "from_status", "to_status", "category_name_pl", "category_name_en", "category_group_id",
     "top_category", "police_unit_name",
+    # police statistics (issue 15): imported by staff from police files, catalogue ids and names
+    "road", "kind", "kind_name_pl", "kind_name_en", "side", "subject", "subject_name_pl", "subject_name_en",
 }
 # jsonb columns the public may see: counts by category id (checked in
 # test_category_count_maps_hold_only_category_ids_and_counts_of_at_least_k).
