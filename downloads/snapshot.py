@@ -223,7 +223,8 @@ class SnapshotWriter:
             Target("area-statistics", "csv", csv(exports.area_statistics(period)), span),
             Target("police-statistics", "gpkg", gpkg(
                 [("areas", exports.areas(), "MULTIPOLYGON"),
-                 ("police_statistics", exports.police_statistics(period), None)],
+                 ("police_statistics", exports.police_statistics(period), None),
+                 ("road_sections", exports.road_sections(period), "MULTILINESTRING")],
                 "police_statistics"), period or (None, None)),
             Target("police-statistics", "csv", csv(exports.police_statistics(period)),
                    period or (None, None)),

@@ -277,6 +277,42 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
     print(f"downloads written under {writer.root} (served at /downloads)")
 
 
+def cmd_stats_import(settings: Settings, args: argparse.Namespace) -> None:
+    from policestats.files import FileFormatError
+    from policestats.importer import ImportRejected, describe, import_file, issue_lines
+
+    if not args.file.is_file():
+        sys.exit(f"threatmap: {args.file}: no such file")
+    source = args.source or ("gus" if args.kind == "population" else "police")
+    with database(settings) as urls:
+        migrate(urls.admin)
+        with psycopg.connect(urls.app) as conn:
+            try:
+                result = import_file(conn, args.file, args.kind, source, settings.config_dir,
+                                     actor=args.actor, crs=args.crs, progress=not args.quiet)
+            except FileFormatError as error:
+                sys.exit(f"threatmap: {error}")
+            except ImportRejected as rejected:
+                for line in issue_lines(rejected):
+                    print(f"{args.file.name}: {line}", file=sys.stderr)
+                sys.exit(f"threatmap: {args.file.name}: {rejected.total} errors; nothing imported")
+    print(describe(result))
+
+
+def cmd_stats_imports(settings: Settings, args: argparse.Namespace) -> None:
+    from store.police_stats import imports
+
+    with database(settings) as urls:
+        migrate(urls.admin)
+        with psycopg.connect(urls.app) as conn:
+            for row in imports(conn, args.limit):
+                period = (f"{row['period_from']:%Y-%m}..{row['period_to']:%Y-%m}" if row["period_from"]
+                          else "-")
+                print(f"{row['id']:>5}  {row['imported_at']:%Y-%m-%d %H:%M}  {row['actor']:<12} "
+                      f"{row['kind']:<10} {row['source']:<12} {period}  {row['rows']:>9} rows  "
+                      f"{row['replaced']:>9} replaced  {row['sha256'][:16]}  {row['file_name']}")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="threatmap", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -366,6 +402,26 @@ def parser() -> argparse.ArgumentParser:
                                             "gateway/graphql/schema.graphql)")
     sdl.add_argument("--output", type=Path, metavar="FILE", help="write it to FILE instead")
     sdl.set_defaults(run=cmd_graphql_schema)
+
+    stats = commands.add_parser("stats", help="police statistics (pillar 1)").add_subparsers(
+        dest="stats", required=True)
+    stats_import = stats.add_parser(
+        "import", help="import a CSV or XLSX file of police statistics, residents or road sections "
+                       "(README \"Police statistics\"); the whole file is checked first, then written "
+                       "in one transaction, replacing the same source's same period")
+    stats_import.add_argument("file", type=Path, help="the .csv or .xlsx file")
+    stats_import.add_argument("--kind", choices=["stats", "roads", "population"], default="stats",
+                              help="what the file holds (default stats)")
+    stats_import.add_argument("--source", metavar="NAME",
+                              help="who the figures come from (default police; gus for population)")
+    stats_import.add_argument("--actor", help="who imports, for the record (default the OS user)")
+    stats_import.add_argument("--crs", type=int, choices=[2180, 4326],
+                              help="the CRS of a road file's lines when it has no crs column")
+    stats_import.add_argument("--quiet", action="store_true", help="no progress bar")
+    stats_import.set_defaults(run=cmd_stats_import)
+    stats_list = stats.add_parser("imports", help="list the latest imports (who, when, checksum, rows)")
+    stats_list.add_argument("--limit", type=int, default=20)
+    stats_list.set_defaults(run=cmd_stats_imports)
 
     settings_cmd = commands.add_parser("settings", help="the service's settings").add_subparsers(
         dest="settings", required=True)

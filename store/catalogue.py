@@ -194,3 +194,8 @@ def seed_catalogue(conn: psycopg.Connection, catalogue: Catalogue, workflow: Wor
                     [[f"{a}>{b}" for a, b in pairs]])
         cur.executemany("INSERT INTO core.status_transitions VALUES (%s, %s) "
                         "ON CONFLICT DO NOTHING", pairs)
+
+
+def load_statistic_kinds(config_dir: Path) -> list[dict]:
+    """config/statistic_kinds.yml (issue 15): the kinds of police statistics, in order."""
+    return _load_yaml(config_dir / "statistic_kinds.yml")["kinds"]

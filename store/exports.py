@@ -128,10 +128,19 @@ ORDER BY s.level DESC, s.area_code, s.category_id, s.status, s.month
 """
 
 POLICE_STATISTICS = """
-SELECT s.area_code, s.level, s.area_name, s.offence, s.month, s.count
+SELECT s.area_code, s.level, s.area_name, s.offence, s.month, s.count, s.residents, s.rate_per_100k
 FROM open.police_statistics AS s
 WHERE {period}
 ORDER BY s.level DESC, s.area_code, s.offence, s.month
+"""
+
+# Road sections (issue 15) whose period overlaps the snapshot's.
+ROAD_SECTIONS = """
+SELECT r.id, r.road, r.km_from, r.km_to, r.period_from, r.period_to, r.incidents, r.deaths, r.injuries,
+       r.length_km, r.geom
+FROM open.road_sections AS r
+WHERE {period}
+ORDER BY r.road, r.km_from, r.period_from
 """
 
 AREAS = """
@@ -160,6 +169,15 @@ def area_statistics(period: Period) -> sql.Composed:
 
 def police_statistics(period: Period) -> sql.Composed:
     return sql.SQL(POLICE_STATISTICS.strip()).format(period=_period("month", period, "s"))
+
+
+def road_sections(period: Period) -> sql.Composed:
+    if period is None:
+        overlap: sql.Composable = sql.SQL("true")
+    else:
+        overlap = sql.SQL("r.period_to >= {start} AND r.period_from <= {end}").format(
+            start=sql.Literal(period[0]), end=sql.Literal(period[1]))
+    return sql.SQL(ROAD_SECTIONS.strip()).format(period=overlap)
 
 
 def areas() -> sql.Composed:

@@ -5,8 +5,9 @@ from pathlib import Path
 import psycopg
 
 from store.areas import seed_areas
-from store.catalogue import load_catalogue, load_workflow, seed_catalogue
+from store.catalogue import load_catalogue, load_statistic_kinds, load_workflow, seed_catalogue
 from store.demo import Progress, load_demo
+from store.police_stats import load_kinds, statistic_kind_rows
 
 DEMO_SEED = 20261125
 
@@ -16,6 +17,7 @@ def seed(conn: psycopg.Connection, config_dir: Path, demo: int = 0, demo_seed: i
     """Loads reference data (idempotent) and `demo` synthetic reports; returns reports added."""
     seed_catalogue(conn, load_catalogue(config_dir), load_workflow(config_dir))
     seed_areas(conn, config_dir / "poland")
+    load_kinds(conn, statistic_kind_rows(load_statistic_kinds(config_dir)))
     if demo <= 0:
         return 0
     return load_demo(conn, demo, demo_seed, config_dir / "poland", progress)

@@ -200,7 +200,7 @@ def test_categories_as_csv_and_json(manifest: Manifest, writer: SnapshotWriter) 
 
 def test_police_statistics_file_has_its_header_even_when_empty(writer: SnapshotWriter) -> None:
     header = (writer.root / "latest/police-statistics.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert header == "area_code,level,area_name,offence,month,count"
+    assert header == "area_code,level,area_name,offence,month,count,residents,rate_per_100k"
 
 
 # -- the attacker's view of the files ------------------------------------------------------------------

@@ -254,6 +254,11 @@ FIELDS = {
     "police-response-times": ["id", "police_unit_id", "police_unit_name", "level", "month", "reports",
                               "read_median_hours", "verify_p90_hours"],
     "police-units": ["id", "name", "level", "area_code", "parent_id"],
+    "police-statistics": ["id", "area_code", "level", "kind", "kind_name_en", "month", "count", "residents",
+                          "rate_per_100k"],
+    "dangerous-road-sections": ["id", "road", "km_from", "km_to", "period_from", "period_to", "incidents",
+                                "deaths", "length_km"],
+    "area-comparison": ["id", "area_code", "month", "side", "subject", "count", "rate_per_100k"],
     "categories": ["id", "group_id", "name_en", "colour", "sensitive", "active", "sort_order"],
 }
 COLLECTIONS = list(FIELDS)
@@ -396,9 +401,11 @@ async def test_ogc_cql2_json_bodies(client: httpx.AsyncClient, collection: str, 
 # -- tiles --------------------------------------------------------------------------------------
 tile_index = st.one_of(st.integers(min_value=0, max_value=2**17).map(str), digits,
                        st.sampled_from(["0" * 12 + "1", "9" * 5000, "-1", "1.5", "٣", "１"]), texts)
-tile_filters = st.lists(st.sampled_from(["categories", "statuses", "from", "to", "f"]).flatmap(
+tile_filters = st.lists(st.sampled_from(["categories", "statuses", "from", "to", "f", "stat",
+                                       "roads"]).flatmap(
     lambda name: st.tuples(st.just(name), st.one_of(
-        st.lists(st.sampled_from(CATEGORIES + STATUSES), max_size=3).map(",".join), dates_text, texts))),
+        st.lists(st.sampled_from(CATEGORIES + STATUSES), max_size=3).map(",".join), dates_text, texts,
+        st.sampled_from(["theft", "fraud_grandchild", "true", "false"])))),
     max_size=4)
 
 

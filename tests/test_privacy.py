@@ -33,6 +33,8 @@ CATALOGUE_TEXT_COLUMNS = {
     "icon", "code", "level", "name", "parent_code", "area_code", "parent_id", "area_name", "offence",
     "from_status", "to_status", "category_name_pl", "category_name_en", "category_group_id",
     "top_category", "police_unit_name",
+    # police statistics (issue 15): imported by staff from police files, catalogue ids and names
+    "road", "kind", "kind_name_pl", "kind_name_en", "side", "subject", "subject_name_pl", "subject_name_en",
 }
 # jsonb columns the public may see: counts by category id (checked in
 # test_category_count_maps_hold_only_category_ids_and_counts_of_at_least_k).
@@ -638,3 +640,32 @@ def test_marking_a_category_sensitive_reprojects_its_reports(
         assert_cell_centre(public, true_xy(app_conn, report), 250)
         assert (public["date_precision"], public["occurred_on"]) == ("day", date(2026, 2, 10))
     _public_count_consistent(app_conn)
+
+
+# ------------------------------------------------------------------ police statistics (issue 15)
+
+def test_police_statistics_views_hide_small_counts_and_the_import_record(
+        app_conn: psycopg.Connection, public_conn: psycopg.Connection) -> None:
+    app_conn.execute("""
+        INSERT INTO core.road_sections (source, road, km_from, km_to, period_from, period_to, incidents,
+                                        deaths, injuries, geom, geom_4326, geom_3857)
+        SELECT 'privacy-test', road, 0, 5, '2025-01-01', '2025-12-01', incidents, deaths, injuries,
+               ST_Multi(ST_Transform(g, 2180)), ST_Multi(g), ST_Multi(ST_Transform(g, 3857))
+        FROM (VALUES ('901', 2, 0, 2), ('902', 3, 1, 2), ('903', 20, 0, 5))
+             AS v (road, incidents, deaths, injuries)
+        CROSS JOIN (SELECT ST_GeomFromText('LINESTRING(20 52, 20.05 52)', 4326) AS g) AS line""")
+    try:
+        shown = public_conn.execute("SELECT road, incidents, deaths, injuries FROM open.road_sections "
+                                    "WHERE road LIKE '90_' ORDER BY road").fetchall()
+        assert shown == [("902", 3, None, None), ("903", 20, 0, 5)]
+        for view in ("road_sections", "ogc_road_sections", "police_statistics", "ogc_police_statistics",
+                     "area_comparison", "ogc_area_comparison", "statistic_kinds"):
+            columns = {name for (name,) in public_conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'open' "
+                "AND table_name = %s", [view])}
+            assert columns and not columns & {"source", "import_id", "actor", "sha256", "file_name"}, view
+        for table in ("road_sections", "statistic_imports", "area_population", "police_statistics"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                public_conn.execute(f"SELECT 1 FROM core.{table} LIMIT 1")
+    finally:
+        app_conn.execute("DELETE FROM core.road_sections WHERE source = 'privacy-test'")

@@ -53,7 +53,8 @@ async def test_tilejson_describes_the_tileset(client: httpx.AsyncClient) -> None
     doc = response.json()
     assert doc["tilejson"] == "3.0.0"
     assert doc["tiles"] == ["http://testserver/tiles/reports/{z}/{x}/{y}.mvt?categories=vandalism"]
-    assert {layer["id"] for layer in doc["vector_layers"]} == {"reports", "density", "areas"}
+    assert {layer["id"] for layer in doc["vector_layers"]} == {
+        "reports", "density", "areas", "police_statistics", "road_sections"}
     assert doc["minzoom"] == 0 and doc["maxzoom"] == 16
     west, south, east, north = doc["bounds"]
     assert west < WARSAW[0] < east and south < WARSAW[1] < north

@@ -1,4 +1,6 @@
-"""The optional tile filters (categories, statuses, from, to): parsed, checked, and keyed."""
+"""The optional tile filters (categories, statuses, from, to): parsed, checked, and keyed. And the
+optional police statistics layers (issue 15): `stat=KIND` adds a choropleth of the areas by that
+kind of police statistic (over the months of from/to), `roads=true` the road sections' lines."""
 
 import hashlib
 from dataclasses import dataclass
@@ -9,7 +11,7 @@ from starlette.datastructures import QueryParams
 
 from tiles.errors import BadTileRequest
 
-FILTER_PARAMS = ("categories", "statuses", "from", "to")
+FILTER_PARAMS = ("categories", "statuses", "from", "to", "stat", "roads")
 
 
 @dataclass(frozen=True)
@@ -18,9 +20,12 @@ class TileFilters:
     statuses: tuple[str, ...] = ()
     date_from: date | None = None
     date_to: date | None = None
+    stat: str | None = None     # a kind of police statistic: the police_statistics layer
+    roads: bool = False         # the road_sections layer
 
     @property
     def empty(self) -> bool:
+        """No filter of the reports (the statistics layers do not filter them)."""
         return not (self.categories or self.statuses or self.date_from or self.date_to)
 
     @cached_property
@@ -42,6 +47,10 @@ class TileFilters:
             items.append(("from", self.date_from.isoformat()))
         if self.date_to:
             items.append(("to", self.date_to.isoformat()))
+        if self.stat:
+            items.append(("stat", self.stat))
+        if self.roads:
+            items.append(("roads", "true"))
         return items
 
 
@@ -63,10 +72,25 @@ def _date(params: QueryParams, name: str) -> date | None:
         raise BadTileRequest(f"{name} must be a date YYYY-MM-DD, got {text!r}") from None
 
 
-def parse_filters(params: QueryParams, categories: frozenset[str], statuses: frozenset[str]
-                  ) -> TileFilters:
+def _stat(params: QueryParams, kinds: frozenset[str]) -> str | None:
+    stat = (params.get("stat") or "").strip()
+    if stat and stat not in kinds:
+        raise BadTileRequest(f"unknown stat: {stat[:40]}; known: {', '.join(sorted(kinds))}")
+    return stat or None
+
+
+def _flag(params: QueryParams, name: str) -> bool:
+    text = (params.get(name) or "").strip().lower()
+    if text not in ("", "true", "false", "1", "0"):
+        raise BadTileRequest(f"{name} must be true or false, got {text[:40]!r}")
+    return text in ("true", "1")
+
+
+def parse_filters(params: QueryParams, categories: frozenset[str], statuses: frozenset[str],
+                  kinds: frozenset[str] = frozenset()) -> TileFilters:
     filters = TileFilters(_ids(params, "categories", categories), _ids(params, "statuses", statuses),
-                          _date(params, "from"), _date(params, "to"))
+                          _date(params, "from"), _date(params, "to"), _stat(params, kinds),
+                          _flag(params, "roads"))
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise BadTileRequest("from must not be after to")
     return filters

@@ -33,7 +33,8 @@ class TileEndpoints:
         self.base_url = base_url
 
     def _filters(self, request: Request) -> TileFilters:
-        return parse_filters(request.query_params, self.service.category_ids, self.service.status_ids)
+        return parse_filters(request.query_params, self.service.category_ids, self.service.status_ids,
+                             self.service.kind_ids)
 
     async def _respond(self, request: Request, address: TileAddress, filters: TileFilters) -> Response:
         try:

@@ -36,6 +36,16 @@ def vector_layers(service: "TileService") -> list[dict]:
          "description": f"Voivodeships, counties from zoom {COUNTIES_MIN_ZOOM}, with report counts.",
          "fields": {"code": "String", "name": "String", "level": "String", "count": "Number",
                     "top_category": "String"}},
+        {"id": "police_statistics", "minzoom": 0, "maxzoom": AREAS_MAX_ZOOM,
+         "description": "With stat=KIND: the areas by that kind of police statistic over the months of "
+                        "from/to (counts from 1 to k-1 left out), with the rate per 100,000 residents.",
+         "fields": {"code": "String", "name": "String", "level": "String", "kind": "String",
+                    "count": "Number", "residents": "Number", "rate_per_100k": "Number"}},
+        {"id": "road_sections", "minzoom": 0, "maxzoom": max_zoom,
+         "description": "With roads=true: road sections with at least k incidents (lines).",
+         "fields": {"id": "Number", "road": "String", "km_from": "Number", "km_to": "Number",
+                    "period_from": "String: YYYY-MM", "period_to": "String: YYYY-MM",
+                    "incidents": "Number", "deaths": "Number", "injuries": "Number"}},
     ]
 
 

@@ -91,6 +91,37 @@ SELECT ST_AsMVT(t, 'reports', {extent}, 'geom') FROM (
 ) AS t
 """
 
+# Police statistics (issue 15): the areas of the zoom's level by one kind, summed over the months
+# of from/to (each month's published count: 0 or at least k), with the rate per 100,000 residents.
+POLICE_STATISTICS = """
+SELECT ST_AsMVT(t, 'police_statistics', {extent}, 'geom') FROM (
+    SELECT g.geom, s.code, s.name, s.level, s.kind, s.count, s.residents,
+           CASE WHEN s.residents > 0 THEN round(s.count * 100000.0 / s.residents, 2)::float8 END
+               AS rate_per_100k
+    FROM open.area_tiles AS g
+    CROSS JOIN LATERAL (
+        SELECT p.area_code AS code, p.area_name AS name, p.level, p.offence AS kind,
+               sum(p.count)::integer AS count, max(p.residents) AS residents
+        FROM open.police_statistics AS p
+        WHERE p.area_code = g.code AND p.level = %(area_level)s AND p.offence = %(stat)s {conditions}
+        GROUP BY p.area_code, p.area_name, p.level, p.offence
+    ) AS s
+    WHERE g.z = %(z)s AND g.x = %(x)s AND g.y = %(y)s
+) AS t
+"""
+
+ROAD_SECTIONS = """
+SELECT ST_AsMVT(t, 'road_sections', {extent}, 'geom') FROM (
+    SELECT ST_AsMVTGeom(r.geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
+           r.id, r.road, r.km_from::float8 AS km_from, r.km_to::float8 AS km_to,
+           to_char(r.period_from, 'YYYY-MM') AS period_from, to_char(r.period_to, 'YYYY-MM') AS period_to,
+           r.incidents, r.deaths, r.injuries
+    FROM open.road_sections AS r
+    WHERE r.geom_3857 && {search} {conditions}
+    ORDER BY r.id
+) AS t
+"""
+
 TILE = "SELECT (SELECT version FROM open.data_version), {layers}"
 
 
@@ -112,6 +143,19 @@ def _conditions(filters: TileFilters, alias: str, *, by_month: bool) -> sql.Comp
             parts.append(sql.SQL("{}.occurred_on >= %(date_from)s::date").format(col))
         if filters.date_to:
             parts.append(sql.SQL("{}.occurred_on <= %(date_to)s::date").format(col))
+    return sql.SQL("").join(sql.SQL(" AND ") + p for p in parts)
+
+
+def _statistics_conditions(filters: TileFilters, alias: str, *, periods: bool) -> sql.Composable:
+    """from/to on the months of a statistic, or on the periods of a road section (overlap)."""
+    parts: list[sql.Composable] = []
+    col = sql.Identifier(alias)
+    first, last = ("period_to", "period_from") if periods else ("month", "month")
+    if filters.date_from:
+        parts.append(sql.SQL("{}.{} >= date_trunc('month', %(date_from)s::date)").format(
+            col, sql.Identifier(first)))
+    if filters.date_to:
+        parts.append(sql.SQL("{}.{} <= %(date_to)s::date").format(col, sql.Identifier(last)))
     return sql.SQL("").join(sql.SQL(" AND ") + p for p in parts)
 
 
@@ -139,11 +183,23 @@ def layers_for(address: TileAddress, filters: TileFilters) -> list[sql.Composabl
     return layers
 
 
+def statistics_layers(address: TileAddress, filters: TileFilters) -> list[sql.Composable]:
+    """The police statistics layers the tile asks for (stat=, roads=)."""
+    layers = []
+    if filters.stat and address.z <= AREAS_MAX_ZOOM:
+        conditions = _statistics_conditions(filters, "p", periods=False)
+        layers.append(_layer(POLICE_STATISTICS, conditions=conditions))
+    if filters.roads:
+        conditions = _statistics_conditions(filters, "r", periods=True)
+        layers.append(_layer(ROAD_SECTIONS, conditions=conditions))
+    return layers
+
+
 def tile_statement(address: TileAddress, filters: TileFilters, cell_m: int
                    ) -> tuple[sql.Composable, dict]:
-    layers = sql.SQL(" || ").join(layers_for(address, filters))
+    layers = sql.SQL(" || ").join(layers_for(address, filters) + statistics_layers(address, filters))
     params = {"z": address.z, "x": address.x, "y": address.y, "cell_m": cell_m,
               "area_level": area_level(address.z), "categories": list(filters.categories),
               "statuses": list(filters.statuses), "date_from": filters.date_from,
-              "date_to": filters.date_to}
+              "date_to": filters.date_to, "stat": filters.stat}
     return sql.SQL(TILE).format(layers=layers), params

@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from store.catalogue import Catalogue, load_catalogue, load_workflow
+from store.catalogue import Catalogue, load_catalogue, load_statistic_kinds, load_workflow
 from store.channels import OPEN_CHANGED, OPEN_TILES
 from store.notify import ChannelListener
 from store.privacy import DENSITY_CELLS_M
@@ -58,6 +58,8 @@ class TileService:
         self.catalogue: Catalogue = load_catalogue(config_dir)
         self.category_ids = frozenset(c.id for c in self.catalogue.categories)
         self.status_ids = frozenset(s.id for s in load_workflow(config_dir).statuses)
+        # the kinds of police statistics a tile's stat= may name
+        self.kind_ids = frozenset(k["id"] for k in load_statistic_kinds(config_dir))
         self.cache = TileCache(self.config.cache_bytes)
         self.levels: list[int] = list(DENSITY_CELLS_M)
         self.geometry = ChangeGeometry(self.levels, {}, self.config.max_zoom)

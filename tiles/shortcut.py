@@ -59,7 +59,8 @@ class CachedTileShortcut:
                 params = QueryParams(query)
                 if params.get("f", "mvt") != "mvt":
                     return None
-                filters = parse_filters(params, self.service.category_ids, self.service.status_ids)
+                filters = parse_filters(params, self.service.category_ids, self.service.status_ids,
+                                        self.service.kind_ids)
         except BadTileRequest:
             return None   # the endpoint words the error
         body = self.service.cached(address, filters)

@@ -22,6 +22,7 @@ from gateway.graphql.documents import CheckedDocuments, DocumentChecker
 from gateway.graphql.errors import MaskUnexpectedErrors, NoSuggestionsForAnonymous
 from gateway.graphql.input_text import RefuseUnfitText
 from gateway.graphql.list_limit import BoundedListVariables, list_size_rule
+from gateway.graphql.police_stats import PoliceStatsQuery
 from gateway.graphql.reports import ReportQuery
 from gateway.graphql.response_times import ResponseTimeQuery
 from gateway.graphql.staff import StaffQuery
@@ -31,7 +32,7 @@ from gateway.graphql.workflow import WorkflowMutation, WorkflowQuery
 from gateway.settings import Settings
 
 Query = merge_types("Query", (CatalogueQuery, ReportQuery, StaffQuery, StatsQuery, WorkflowQuery,
-                               ResponseTimeQuery))
+                               ResponseTimeQuery, PoliceStatsQuery))
 Mutation = merge_types("Mutation", (WorkflowMutation, CatalogueMutation))
 Subscription = merge_types("Subscription", (ReportSubscription, StaffSubscription))
 

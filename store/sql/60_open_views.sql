@@ -74,9 +74,17 @@ CREATE OR REPLACE VIEW open.area_totals AS
     WHERE t.n >= (SELECT k FROM core.privacy_policy);
 GRANT SELECT ON open.area_totals TO threatmap_public;
 
+-- Police statistics (issue 15): counts from 1 to k-1 are left out; the rate per 100,000
+-- residents (the area's population of the month's year, else the nearest year imported:
+-- store/sql/90_police_stats.sql has the rest of the pillar's views) only beside a published count.
 CREATE OR REPLACE VIEW open.police_statistics AS
-    SELECT s.area_code, a.level, a.name AS area_name, s.offence, s.month, s.count, a.geom
+    SELECT s.area_code, a.level, a.name AS area_name, s.offence, s.month, s.count, a.geom,
+           p.residents, round(s.count * 100000.0 / p.residents, 2) AS rate_per_100k
     FROM core.police_statistics AS s JOIN core.areas AS a ON a.code = s.area_code
+    LEFT JOIN LATERAL (SELECT q.residents FROM core.area_population AS q
+                       WHERE q.area_code = s.area_code
+                       ORDER BY abs(q.year - extract(year FROM s.month)), q.year DESC
+                       LIMIT 1) AS p ON true
     WHERE s.count = 0 OR s.count >= (SELECT k FROM core.privacy_policy);
 GRANT SELECT ON open.police_statistics TO threatmap_public;
 
