@@ -114,7 +114,7 @@ async def test_an_officer_hears_of_the_county_s_reports_only(
             id } }""", {"id": in_warsaw}, officer)
         assert "errors" not in body, body
         assert [e["kind"] for e in await events(krakow)] == ["ADDED"]
-        assert [e["kind"] for e in await events(warsaw, 0.5)] == ["CHANGED"]
+        assert [e["kind"] for e in await events(warsaw, 0.5)] == ["REMOVED"]   # handed outside its area
 
 
 async def test_anonymous_and_admin_callers_are_refused(live: str, settings: Settings) -> None:

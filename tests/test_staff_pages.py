@@ -256,7 +256,8 @@ async def test_handing_over_marking_not_confirmed_and_a_note(
         await page.select_option("#a-unit", KRAKOW_UNIT)
         await page.fill("#a-assign-comment", "their case")
         await page.click("#assign-form button")
-        await wait_in_page(page, "document.getElementById('action-result').textContent"
+        # Handed outside the unit's area, it is no longer the unit's: the page says both.
+        await wait_in_page(page, "document.getElementById('message').textContent"
                                  f".includes('{KRAKOW_UNIT}')")
         assert last_event(urls, world["to_hand"])[0] == "assigned"
         theirs = await gql(api, STAFF_IDS, None, token(settings, "officer", KRAKOW_UNIT))

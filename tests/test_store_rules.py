@@ -24,12 +24,18 @@ def _unit(conn: psycopg.Connection, level: str) -> OfficerUnit:
 
 def test_a_county_unit_covers_its_county_and_a_voivodeship_unit_its_counties(
         app_conn: psycopg.Connection) -> None:
+    """The scope: the counties of the unit's area, then the units whose area lies in it."""
     county = _unit(app_conn, "county")
-    assert county.counties == [county.area_code]
+    assert county.counties == [county.area_code, county.id]
     voivodeship = _unit(app_conn, "voivodeship")
     expected = [code for (code,) in app_conn.execute(
         "SELECT code FROM core.areas WHERE parent_code = %s ORDER BY code", [voivodeship.area_code])]
-    assert len(expected) > 1 and voivodeship.counties == expected
+    units = [unit for (unit,) in app_conn.execute(
+        "SELECT u.id FROM core.police_units AS u JOIN core.areas AS a ON a.code = u.area_code "
+        "WHERE a.code = %s OR a.parent_code = %s ORDER BY u.id",
+        [voivodeship.area_code, voivodeship.area_code])]
+    assert len(expected) > 1 and voivodeship.counties == expected + units
+    assert voivodeship.id in units
     assert app_conn.execute("SELECT core.unit_counties('no-such-unit')").fetchone()[0] == []
 
 
