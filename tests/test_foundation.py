@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from gateway.shutdown import stop_in_order, stop_step
+from store.audit import verify
 from store.locations import DatabaseUrls, ManagedDatabase
 from store.migrate import available, migrate, status
 from store.seed import seed
@@ -134,6 +135,10 @@ def test_demo_data_is_deterministic_varied_and_tells_its_progress(urls: Database
         assert conn.execute(listing).fetchall()[:50] == first[:50], "same seed, different data"
         statuses = {row[2] for row in first}
         published = conn.execute("SELECT count(*) FROM open.reports").fetchone()[0]
+        # The history's chains, computed set-based by the loader, are whole.
+        audit = verify(conn)
+        events = conn.execute("SELECT count(*) FROM core.report_events").fetchone()[0]
+    assert audit.first_break is None and audit.reports == 2000 and audit.events == events > 2000
     assert statuses == {"new", "under_verification", "confirmed", "not_confirmed",
                         "confirmed_eliminated", "confirmed_forwarded"}
     assert len({row[1] for row in first}) >= 10
