@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolError
 
 from store.replica import replay_lag_s
 
@@ -43,11 +43,10 @@ class StandbyReads(AsyncConnectionPool):
         self._monitor: asyncio.Task | None = None
 
     async def open(self, wait: bool = False, timeout: float = 30.0) -> None:
+        """The primary's pool as asked; this one without waiting (a standby that is down at the
+        start must not close it for good: it fills once the standby answers)."""
         await self.fallback.open(wait=wait, timeout=timeout)
-        try:
-            await super().open(wait=wait, timeout=timeout)
-        except PoolTimeout:
-            log.warning("the standby does not answer: public reads from the primary for now")
+        await super().open(wait=False)
         await self.check_standby()
         if self._monitor is None:
             self._monitor = asyncio.create_task(self._check_forever())
@@ -71,7 +70,7 @@ class StandbyReads(AsyncConnectionPool):
         if self.reading_from == STANDBY:
             try:
                 conn = await self.getconn(timeout=min(timeout or self.acquire_s, self.acquire_s))
-            except (PoolTimeout, psycopg.OperationalError) as error:
+            except (PoolError, psycopg.OperationalError) as error:
                 self._switch(PRIMARY, f"no connection to the standby ({error})")
         if conn is None:
             async with self.fallback.connection(timeout) as primary:
