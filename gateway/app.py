@@ -33,8 +33,8 @@ from gateway.health import health
 from gateway.maintenance import SnapshotJob, pools_checked_forever, privacy_jobs_forever
 from gateway.metrics import Metrics
 from gateway.observe import Observe
-from gateway.photos import PhotoDesk
-from gateway.public_reads import StandbyReads, photo_limits, photo_storage
+from gateway.photos import PhotoDesk, photo_limits, photo_storage
+from gateway.public_reads import StandbyReads
 from gateway.secret import check_jwt_secret
 from gateway.security_headers import (
     HtmlPolicies,

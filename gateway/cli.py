@@ -85,6 +85,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
                 **server_options(settings))
 
 
+WORKER_HEALTHCHECK_S = 120
+
+
 def serve_workers(settings: Settings, workers: int) -> None:
     """`threatmap serve --workers N`: uvicorn's worker processes on one listening socket.
 
@@ -105,8 +108,11 @@ def serve_workers(settings: Settings, workers: int) -> None:
         prepare_database(urls, settings.config_dir, settings.demo_on_first_start)
         print(f"threatmap: starting {workers} workers on {public_base(settings)} (Ctrl-C stops them)",
               flush=True)
+        # A worker imports the whole app before it answers uvicorn's health pings; on a busy
+        # machine that takes longer than uvicorn's 5 s, after which it would kill and restart it.
         uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, host=settings.host,
                     port=settings.port, log_level=settings.log_level.lower(),
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
                     **{**server_options(settings), "http": IMPORT_NAME})
 
 

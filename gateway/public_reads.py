@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolError
+from psycopg_pool import AsyncConnectionPool
 
 from store.replica import replay_lag_s
 
@@ -70,7 +70,7 @@ class StandbyReads(AsyncConnectionPool):
         if self.reading_from == STANDBY:
             try:
                 conn = await self.getconn(timeout=min(timeout or self.acquire_s, self.acquire_s))
-            except (PoolError, psycopg.OperationalError) as error:
+            except psycopg.OperationalError as error:   # PoolTimeout, PoolClosed too
                 self._switch(PRIMARY, f"no connection to the standby ({error})")
         if conn is None:
             async with self.fallback.connection(timeout) as primary:
