@@ -387,7 +387,9 @@ def serve_env(settings: Settings, root: Path, port: int, **extra: str) -> dict[s
     } | extra
 
 
-def wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 120) -> None:
+def wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 120,
+                 log: Path | None = None) -> None:
+    """Until `base`/health answers 200; the process's log (its last lines) if it ends first."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -395,7 +397,9 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 120) -
                 return
         except httpx.TransportError:
             pass
-        assert process.poll() is None, f"the server ended with {process.returncode}"
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise AssertionError(f"the server ended with {process.returncode}:\n{tail}")
         assert time.monotonic() < deadline, f"{base} did not become healthy"
         time.sleep(0.2)
 

@@ -141,8 +141,8 @@ def scale(managed_db: ManagedDatabase, urls: DatabaseUrls, settings: Settings) -
                                               stdout=subprocess.DEVNULL,
                                               stderr=(root / name / "serve.log").open("w")))
         bases = [f"http://127.0.0.1:{port}" for port in ports]
-        for base, process in zip(bases, processes[1:], strict=True):
-            wait_healthy(base, process)
+        for name, base, process in zip("ab", bases, processes[1:], strict=True):
+            wait_healthy(base, process, log=root / name / "serve.log")
         nginx_port = free_port()
         conf = nginx_conf(root, nginx_port, *(f"127.0.0.1:{port}" for port in ports))
         processes.append(subprocess.Popen([NGINX, "-c", str(conf), "-e", str(root / "error.log")],

@@ -62,17 +62,18 @@ def privacy_runs_since(urls: DatabaseUrls, since: datetime) -> list[tuple[str, d
 
 def test_two_workers_run_the_privacy_jobs_once_a_period_not_twice(
         two_workers: str, urls: DatabaseUrls) -> None:
+    for _ in range(10):   # both workers answer on the one address (each with its own pools)
+        assert httpx.get(f"{two_workers}/health", timeout=5).status_code == 200
     with psycopg.connect(urls.app) as conn:
         since = conn.execute("SELECT clock_timestamp()").fetchone()[0]
-    # both workers answer on the one address (each has its own pools)
-    for _ in range(20):
-        assert httpx.get(f"{two_workers}/health", timeout=5).status_code == 200
-    time.sleep(6.5)
-    done = privacy_runs_since(urls, since)
-    # every worker loops each second; together they ran the jobs about once a second, never
-    # twice within a period
-    assert 4 <= len(done) <= 8, done
+    time.sleep(6)
+    with psycopg.connect(urls.app) as conn:
+        until = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+    done = [run for run in privacy_runs_since(urls, since) if run[1] <= until]
+    periods = (until - since).total_seconds()   # THREATMAP_MAINTENANCE_INTERVAL_S=1
+    # each worker loops every second; together they ran the jobs about once a second (not twice),
+    # and never twice within one period
+    assert periods / 2 <= len(done) <= periods + 1, (periods, done)
     gaps = [(b[1] - a[1]).total_seconds() for a, b in itertools.pairwise(done)]
     assert all(gap >= 0.999 for gap in gaps), gaps
-    workers = {worker for worker, _ in done}
-    assert all(":" in worker for worker in workers)
+    print(f"{len(done)} runs in {periods:.1f} s by {sorted({worker for worker, _ in done})}")
