@@ -85,7 +85,7 @@ class StandbyReads(AsyncConnectionPool):
     async def check_standby(self) -> None:
         """One check: the standby's lag, and where the reads go from now."""
         try:
-            async with psycopg.AsyncConnection.connect(self.conninfo, autocommit=True,
+            async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True,
                                                        connect_timeout=2) as conn:
                 lag = await replay_lag_s(conn)
         except psycopg.Error as error:
