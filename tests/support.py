@@ -365,6 +365,10 @@ UPLOAD_HEADERS = {"GraphQL-Require-Preflight": "1"}
 
 
 # -- `threatmap serve` in processes of its own (tests/test_serve_workers.py, tests/test_scale.py) -----
+# the staff token key of those processes (tests mint tokens with it)
+SERVE_JWT_SECRET = "serve-tests-" + "k" * 40
+
+
 def threatmap_command() -> list[str]:
     """The installed `threatmap` command of this virtualenv."""
     return [str(Path(sys.executable).with_name("threatmap"))]
@@ -378,7 +382,7 @@ def serve_env(settings: Settings, root: Path, port: int, **extra: str) -> dict[s
         "THREATMAP_PUBLIC_DATABASE_URL": settings.public_database_url or "",
         "THREATMAP_DATA_DIR": str(root / "data"),
         "THREATMAP_CONFIG_DIR": str(settings.config_dir),
-        "THREATMAP_JWT_SECRET": settings.jwt_secret,   # accepted on loopback even if weak
+        "THREATMAP_JWT_SECRET": SERVE_JWT_SECRET,
         "THREATMAP_HOST": "127.0.0.1",
         "THREATMAP_PORT": str(port),
         "THREATMAP_DOWNLOADS_ENABLED": "false",

@@ -34,6 +34,7 @@ from gateway.settings import PROJECT_ROOT, Settings
 from store.locations import PUBLIC_ROLE, DatabaseUrls, ManagedDatabase
 from store.replica import StandbyCluster
 from tests.support import (
+    SERVE_JWT_SECRET,
     WARSAW,
     free_port,
     insert_report,
@@ -149,7 +150,8 @@ def scale(managed_db: ManagedDatabase, urls: DatabaseUrls, settings: Settings) -
                                           stderr=subprocess.DEVNULL))
         through = f"http://127.0.0.1:{nginx_port}"
         wait_until(lambda: _answers(through), 20, "nginx did not start")
-        yield Scale(bases[0], bases[1], through, standby, urls, settings, managed_db.dbname)
+        yield Scale(bases[0], bases[1], through, standby, urls,
+                    settings.model_copy(update={"jwt_secret": SERVE_JWT_SECRET}), managed_db.dbname)
     finally:
         for process in reversed(processes):
             stop_process(process)
