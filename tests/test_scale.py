@@ -54,7 +54,7 @@ SCALE_DIR = PROJECT_ROOT / "deploy" / "scale"
 MAX_LAG_S = 2.0
 TILE = mercantile.tile(*WARSAW, 14)
 TILE_PATH = f"/tiles/reports/{TILE.z}/{TILE.x}/{TILE.y}.mvt"
-OFFICER_UNIT = "kpp-1465"   # Warszawa, where WARSAW lies
+OFFICER_UNIT = "kpp-1405"   # the unit of WARSAW in the test database (as tests/test_graphql_live.py)
 
 if NGINX is None or REDIS is None:
     pytest.skip("nginx and redis-server are needed (.ci/run installs them)", allow_module_level=True)
