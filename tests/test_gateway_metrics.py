@@ -65,8 +65,10 @@ async def test_counters_move_with_traffic(settings: Settings) -> None:
     for listener in ("report_events", "tiles"):
         assert value(after, "threatmap_listener_connected", listener=listener) == 1
         assert value(after, "threatmap_listener_connections_total", listener=listener) >= 1
-    # the privacy jobs run once at start-up, then every maintenance interval
-    assert value(after, "threatmap_privacy_job_runs_total", outcome="ok") >= 1
+    # the privacy jobs run at start-up, then every maintenance interval, unless another process
+    # (an earlier app of this session) ran them less than an interval ago (store.schedule)
+    assert (value(after, "threatmap_privacy_job_runs_total", outcome="ok")
+            + value(after, "threatmap_privacy_job_runs_total", outcome="elsewhere")) >= 1
     assert ("threatmap_reports_published_total", ()) in after
     assert value(after, "threatmap_graphql_subscriptions") == 0
     assert value(after, "process_resident_memory_bytes") > 0
