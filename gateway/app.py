@@ -43,6 +43,7 @@ from gateway.open311.door import Open311Config, Open311Door
 from gateway.partner_auth import PartnerAuth
 from gateway.partner_bulk import bulk_reports
 from gateway.photos import PhotoDesk, photo_limits, photo_storage
+from gateway.public_reads import StandbyReads
 from gateway.secret import check_jwt_secret
 from gateway.security_headers import (
     HtmlPolicies,
@@ -64,7 +65,7 @@ from gateway.webhooks import Backoff, Deliverer, UrlPolicy
 from ogc.config import Publisher, image_origins
 from ogc.service import OgcService
 from store.channels import REPORT_EVENTS, STAFF_EVENTS
-from store.locations import ManagedDatabase, external_urls
+from store.locations import DatabaseUrls, ManagedDatabase, external_urls
 from store.notify import ChannelListener
 from store.setup import prepare_database
 
@@ -112,13 +113,32 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
     )
 
 
+def reads_standby(settings: Settings) -> bool:
+    """Whether the public reads come from a streaming standby (gateway.public_reads)."""
+    return bool(settings.database_url and settings.public_database_url
+                and settings.public_standby_max_lag_s is not None)
+
+
+def _public_pool(urls: DatabaseUrls, settings: Settings) -> AsyncConnectionPool:
+    """The public pool; on a standby, with the primary's public role behind it."""
+    if urls.public_primary is None or settings.public_standby_max_lag_s is None:
+        return _pool(urls.public, settings, "public")
+    fallback = _pool(urls.public_primary, settings, "public-primary")
+    return StandbyReads(
+        urls.public, fallback=fallback, max_lag_s=settings.public_standby_max_lag_s, name="public",
+        min_size=1, max_size=settings.pool_max_size, open=False, timeout=settings.pool_timeout_s,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"connect_timeout": 5, "application_name": "threatmap-public"})
+
+
 def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService, photos: PhotoDesk,
              metrics: Metrics | None, catalog: CatalogService):
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         managed = None
         if settings.database_url:
-            urls = external_urls(settings.database_url, settings.public_database_url)
+            urls = external_urls(settings.database_url, settings.public_database_url,
+                                 settings.public_primary_url, standby=reads_standby(settings))
         else:
             managed = ManagedDatabase(settings.data_dir, settings.database_name)
             urls = await asyncio.to_thread(managed.start)
@@ -126,9 +146,10 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             await asyncio.to_thread(prepare_database, urls, settings.config_dir,
                                     settings.demo_on_first_start)
             runtime = Runtime(settings, urls, _pool(urls.app, settings, "app"),
-                              _pool(urls.public, settings, "public"), managed,
-                              # one LISTEN connection (public role) for every subscription
-                              report_events=ChannelListener(urls.public, REPORT_EVENTS),
+                              _public_pool(urls, settings), managed,
+                              # one LISTEN connection (public role, on the primary) for every
+                              # subscription
+                              report_events=ChannelListener(urls.listen, REPORT_EVENTS),
                               # and one (application role) for the officers' live work list
                               staff_events=ChannelListener(urls.app, STAFF_EVENTS,
                                                            application_name="threatmap-staff-listener"),
@@ -139,7 +160,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
             await runtime.staff_events.start()
             app.state.runtime = runtime
             await ogc.start(runtime.public_pool)
-            await tile_service.start(runtime.public_pool, urls.public)
+            await tile_service.start(runtime.public_pool, urls.listen)
             await catalog.start(runtime.public_pool)
             jobs = asyncio.create_task(privacy_jobs_forever(
                 runtime.app_pool, settings.maintenance_interval_s, photos.storage,
@@ -150,7 +171,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                 pools_checked_forever([runtime.app_pool, runtime.public_pool]))
             webhooks = asyncio.create_task(webhooks_forever(
                 webhook_deliverer(settings, runtime.app_pool), settings.webhook_interval_s))
-            snapshots = snapshot_job(settings, urls.public)
+            snapshots = snapshot_job(settings, urls.public, runtime.app_pool)
             watchdog = None
             if managed and managed.cluster.started_here:
                 watchdog = ClusterWatchdog(managed, settings.cluster_watchdog_s)
@@ -188,14 +209,15 @@ def webhook_deliverer(settings: Settings, pool: AsyncConnectionPool) -> Delivere
                      timeout_s=settings.webhook_timeout_s)
 
 
-def snapshot_job(settings: Settings, public_url: str) -> "SnapshotJob | None":
+def snapshot_job(settings: Settings, public_url: str,
+                 schedule: AsyncConnectionPool | None = None) -> "SnapshotJob | None":
     """The open-data snapshots (downloads.snapshot), written as the public role, when enabled."""
     if not settings.downloads_enabled:
         return None
     writer = SnapshotWriter(public_url, settings.data_dir, settings.config_dir)
     job = SnapshotJob(writer, settings.downloads_check_interval_s,
                       timedelta(hours=settings.downloads_latest_every_h),
-                      settings.downloads_month_closed_days)
+                      settings.downloads_month_closed_days, schedule)
     job.start()
     return job
 

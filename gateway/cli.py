@@ -36,7 +36,8 @@ log = logging.getLogger("threatmap")
 def database(settings: Settings) -> Iterator[DatabaseUrls]:
     """The configured database for one command; a managed cluster is stopped again after."""
     if settings.database_url:
-        yield external_urls(settings.database_url, settings.public_database_url)
+        yield external_urls(settings.database_url, settings.public_database_url,
+                            settings.public_primary_url)
         return
     managed = ManagedDatabase(settings.data_dir, settings.database_name)
     urls = managed.start()
@@ -76,10 +77,56 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     if args.demo_on_first_start is not None:
         settings = settings.model_copy(update={"demo_on_first_start": args.demo_on_first_start})
     settings = with_jwt_secret(settings)
+    if args.workers > 1:
+        serve_workers(settings, args.workers)
+        return
     app = create_app(settings)
     print(f"threatmap: starting on {public_base(settings)} (Ctrl-C stops it)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
                 **server_options(settings))
+
+
+WORKER_HEALTHCHECK_S = 120
+
+
+def serve_workers(settings: Settings, workers: int) -> None:
+    """`threatmap serve --workers N`: uvicorn's worker processes on one listening socket.
+
+    This process prepares the database once (the managed cluster started here, migrations, the
+    demo reports) and keeps the managed cluster until the workers are gone; each worker builds
+    the app from the same environment (worker_app), finds the cluster running and leaves it to
+    this process. The maintenance jobs run once a period across the workers (store.schedule).
+    """
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.http_protocol import IMPORT_NAME
+    from gateway.urls import public_base
+    from store.setup import prepare_database
+
+    create_app(settings)   # every setting checked before anything starts
+    with database(settings) as urls:
+        prepare_database(urls, settings.config_dir, settings.demo_on_first_start)
+        print(f"threatmap: starting {workers} workers on {public_base(settings)} (Ctrl-C stops them)",
+              flush=True)
+        # A worker imports the whole app before it answers uvicorn's health pings; on a busy
+        # machine that takes longer than uvicorn's 5 s, after which it would kill and restart it.
+        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, host=settings.host,
+                    port=settings.port, log_level=settings.log_level.lower(),
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+                    **{**server_options(settings), "http": IMPORT_NAME})
+
+
+def worker_app() -> Any:
+    """The app of one worker process (uvicorn imports this by name in each of them)."""
+    from gateway.app import create_app
+    from gateway.http_protocol import HeadTimeoutProtocol
+
+    settings = with_jwt_secret(load_settings())   # the same key: the one kept in data_dir
+    configure_logging(settings.log_format, settings.log_level)
+    HeadTimeoutProtocol.head_timeout_s = settings.head_timeout_s
+    # the demo reports were loaded by the parent (serve_workers), not once per worker
+    return create_app(settings.model_copy(update={"demo_on_first_start": 0}))
 
 
 def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -320,6 +367,9 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the service (HOST/PORT set the address)")
     serve.add_argument("--demo-on-first-start", type=int, metavar="N",
                        help="load N demo reports when the database has no reports")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="worker processes on the one address (default 1); the maintenance "
+                            "jobs still run once a period across them")
     serve.set_defaults(run=cmd_serve)
 
     db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db",

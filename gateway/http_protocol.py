@@ -16,43 +16,52 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 log = logging.getLogger(__name__)
 
 
-def with_head_timeout(head_timeout_s: float) -> type[HttpToolsProtocol]:
-    """The protocol class to give uvicorn (`http=`)."""
+class HeadTimeoutProtocol(HttpToolsProtocol):
+    """Closes a connection whose request head is not complete `head_timeout_s` after it opened
+    or its request began. A module-level class, so that uvicorn's worker processes can import it
+    by name (`threatmap serve --workers N`); each worker sets the time from its settings."""
 
-    class HeadTimeoutProtocol(HttpToolsProtocol):
-        _head_timer: asyncio.TimerHandle | None = None
+    head_timeout_s: float = 10.0
+    _head_timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
 
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._arm()
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
 
-        def on_headers_complete(self) -> None:
-            self._disarm()
-            super().on_headers_complete()
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
-        def _arm(self) -> None:
-            if self._head_timer is None:
-                self._head_timer = self.loop.call_later(head_timeout_s, self._head_timed_out)
+    def _arm(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_timed_out)
 
-        def _disarm(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _head_timed_out(self) -> None:
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
             self._head_timer = None
-            if not self.transport.is_closing():
-                client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
-                log.warning("no complete request head from %s within %.0f s: connection closed",
-                            client, head_timeout_s)
-                self.transport.close()
 
-    return HeadTimeoutProtocol
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+            log.warning("no complete request head from %s within %.0f s: connection closed",
+                        client, self.head_timeout_s)
+            self.transport.close()
+
+
+# uvicorn's `http=` for worker processes: they import the class by this name
+IMPORT_NAME = f"{__name__}:HeadTimeoutProtocol"
+
+
+def with_head_timeout(head_timeout_s: float) -> type[HttpToolsProtocol]:
+    """The protocol class to give uvicorn (`http=`) in this process."""
+    return type("HeadTimeoutProtocol", (HeadTimeoutProtocol,), {"head_timeout_s": head_timeout_s})

@@ -1,6 +1,11 @@
 """The periodic jobs the server runs: publish reports due by the delay, erase old contacts
 and, with them, old photos, keep the pools healthy, write the open-data snapshots, deliver the
-partners' webhook events."""
+partners' webhook events.
+
+Every server process runs these loops; the privacy jobs and the snapshots run once a period across
+all of them, one process at a time (store.schedule: an advisory lock and the last run's start).
+The webhook deliverer claims its events with FOR UPDATE SKIP LOCKED, so processes share the work
+without sending an event twice. The pool checks are each process's own."""
 
 import asyncio
 import contextlib
@@ -18,6 +23,7 @@ from gateway.webhooks import Deliverer
 from photos.storage import PhotoStorage, StorageError
 from store import jobs
 from store.errors import DATABASE_UNAVAILABLE
+from store.schedule import exclusive_run
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +42,30 @@ async def erase_old_photos(pool: AsyncConnectionPool, storage: PhotoStorage) -> 
     return erased
 
 
+# the jobs' names in core.maintenance_runs (store.schedule)
+PRIVACY_JOB = "privacy"
+SNAPSHOT_JOB = "snapshots"
+
+
 async def privacy_jobs_forever(pool: AsyncConnectionPool, interval_s: float,
                                photos: PhotoStorage | None = None,
                                metrics: JobMetrics | None = None) -> None:
     """Runs the jobs every interval; a database outage is logged and retried, never fatal, and
     so is any other database error (logged as an error: it will not go away by itself), and a
     photo storage that cannot delete (the photos stay listed for erasure: the next run retries).
-    Each run is counted in `metrics` (gateway.metrics) by its outcome."""
+    Each run is counted in `metrics` (gateway.metrics) by its outcome; a period another
+    process has run already (store.schedule) is not run again ("elsewhere")."""
     while True:
         outcome = "failed"
         try:
-            published, erased = await run_privacy_jobs(pool)
-            if photos is not None:
-                await erase_old_photos(pool, photos)
-            if metrics:
-                metrics.ran(published, erased)
-            outcome = "ok"
+            async with exclusive_run(pool, PRIVACY_JOB, interval_s) as ours:
+                if ours:
+                    published, erased = await run_privacy_jobs(pool)
+                    if photos is not None:
+                        await erase_old_photos(pool, photos)
+                    if metrics:
+                        metrics.ran(published, erased)
+            outcome = "ok" if ours else "elsewhere"
         except DATABASE_UNAVAILABLE as error:
             outcome = "skipped"
             log.warning("privacy jobs skipped: %s", error)
@@ -92,8 +106,10 @@ class SnapshotJob:
     the writer to stop at its next file (or next few tiles) and waits for it a while."""
 
     def __init__(self, writer: SnapshotWriter, interval_s: float, latest_every: timedelta,
-                 closed_after_days: int) -> None:
+                 closed_after_days: int, schedule: AsyncConnectionPool | None = None) -> None:
         self.writer = writer
+        # the application pool: each check runs in one process at a time (store.schedule)
+        self.schedule = schedule
         self.interval_s = interval_s
         self.latest_every = latest_every
         self.closed_after_days = closed_after_days
@@ -116,7 +132,12 @@ class SnapshotJob:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                await self.run_once()
+                if self.schedule is None:
+                    await self.run_once()
+                    continue
+                async with exclusive_run(self.schedule, SNAPSHOT_JOB, self.interval_s) as ours:
+                    if ours:
+                        await self.run_once()
             except Cancelled:
                 return
             except SnapshotBusy as error:

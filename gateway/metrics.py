@@ -83,13 +83,14 @@ class JobMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.runs = Counter("threatmap_privacy_job_runs", "Runs of the publication and purge jobs, "
-                            "by outcome (ok, skipped: database unavailable, failed).", ["outcome"],
+                            "by outcome (ok, skipped: database unavailable, failed, elsewhere: "
+                            "another process ran this period).", ["outcome"],
                             registry=registry)
         self.published = Counter("threatmap_reports_published", "Reports published by the jobs "
                                  "(past the publication delay).", registry=registry)
         self.erased = Counter("threatmap_contacts_erased", "Reporters' contacts erased by the "
                               "purge (past retention).", registry=registry)
-        for outcome in ("ok", "skipped", "failed"):
+        for outcome in ("ok", "skipped", "failed", "elsewhere"):
             self.runs.labels(outcome)
 
     def ran(self, published: int, erased: int) -> None:

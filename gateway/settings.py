@@ -39,6 +39,17 @@ class Settings(BaseSettings):
         default=None,
         description="Connection for the public read-only role; derived from database_url if unset.",
     )
+    # Growing beyond one machine (issue 16): public reads from a streaming standby
+    public_standby_max_lag_s: float | None = Field(
+        default=None, gt=0,
+        description="Set when public_database_url names a streaming standby: the longest replay lag "
+                    "public reads accept; past it, or with the standby down, they go to the primary's "
+                    "public role (public_primary_url). Unset: public_database_url is read as it is.")
+    public_primary_url: str | None = Field(
+        default=None,
+        description="The public role on the primary: LISTEN for changes (a standby gets no "
+                    "notifications) and the reads while the standby lags; derived from database_url "
+                    "if unset.")
     data_dir: Path = Field(
         default=PROJECT_ROOT / ".threatmap",
         description="Folder of the managed cluster (without database_url) and the generated staff "
@@ -125,6 +136,14 @@ class Settings(BaseSettings):
         default=1000, ge=0, le=100_000,
         description="Automatic persisted queries kept in memory (least recently used dropped; "
                     "each replica keeps its own); 0 turns APQ off.")
+    persisted_queries_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: automatic persisted queries shared by every process in "
+                    "Redis (kept graphql_persisted_queries_ttl_s after their last use); unset: each "
+                    "process keeps its own in memory.")
+    graphql_persisted_queries_ttl_s: int = Field(
+        default=30 * 86400, ge=60,
+        description="How long Redis keeps a persisted query after its last use (persisted_queries_url).")
     submit_rate_limit: str = Field(
         default="1/day", description="New reports (submitReport) per client, limits syntax; "
                                      "KMZB's rule is one report per address a day.")
@@ -264,7 +283,7 @@ class Settings(BaseSettings):
             raise ValueError("PORT must be between 1 and 65535")
         return port
 
-    @field_validator("database_url", "public_database_url")
+    @field_validator("database_url", "public_database_url", "public_primary_url")
     @classmethod
     def _conninfo(cls, url: str | None, info: ValidationInfo) -> str | None:
         if url is not None:

@@ -24,6 +24,14 @@ class DatabaseUrls:
     admin: str
     app: str
     public: str
+    # The public role on the primary when `public` names a standby (issue 16): LISTEN/NOTIFY
+    # works on the primary only, and the reads fall back to it (gateway.public_reads).
+    public_primary: str | None = None
+
+    @property
+    def listen(self) -> str:
+        """Where to LISTEN for the public layer's notifications."""
+        return self.public_primary or self.public
 
 
 def with_user(conninfo: str, user: str) -> str:
@@ -34,11 +42,16 @@ def with_user(conninfo: str, user: str) -> str:
     return make_conninfo(**params)
 
 
-def external_urls(database_url: str, public_database_url: str | None) -> DatabaseUrls:
+def external_urls(database_url: str, public_database_url: str | None,
+                  public_primary_url: str | None = None, standby: bool = False) -> DatabaseUrls:
+    """`standby`: public_database_url names a standby, so the primary's public role is needed
+    too (public_primary_url, else database_url's connection as that role)."""
+    public_primary = public_primary_url or (with_user(database_url, PUBLIC_ROLE) if standby else None)
     return DatabaseUrls(
         admin=database_url,
         app=database_url,
         public=public_database_url or with_user(database_url, PUBLIC_ROLE),
+        public_primary=public_primary,
     )
 
 

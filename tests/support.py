@@ -6,13 +6,17 @@ another."""
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -358,3 +362,57 @@ def multipart_request(query: str, variables: dict[str, Any], files: list[bytes],
 
 
 UPLOAD_HEADERS = {"GraphQL-Require-Preflight": "1"}
+
+
+# -- `threatmap serve` in processes of its own (tests/test_serve_workers.py, tests/test_scale.py) -----
+# the staff token key of those processes (tests mint tokens with it)
+SERVE_JWT_SECRET = "serve-tests-" + "k" * 40
+
+
+def threatmap_command() -> list[str]:
+    """The installed `threatmap` command of this virtualenv."""
+    return [str(Path(sys.executable).with_name("threatmap"))]
+
+
+def serve_env(settings: Settings, root: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment of a `threatmap serve` against the test database (no .env read: cwd root)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("THREATMAP_")}
+    return env | {
+        "THREATMAP_DATABASE_URL": settings.database_url or "",
+        "THREATMAP_PUBLIC_DATABASE_URL": settings.public_database_url or "",
+        "THREATMAP_DATA_DIR": str(root / "data"),
+        "THREATMAP_CONFIG_DIR": str(settings.config_dir),
+        "THREATMAP_JWT_SECRET": SERVE_JWT_SECRET,
+        "THREATMAP_HOST": "127.0.0.1",
+        "THREATMAP_PORT": str(port),
+        "THREATMAP_DOWNLOADS_ENABLED": "false",
+        "THREATMAP_LOG_FORMAT": "text",
+        "THREATMAP_LOG_LEVEL": "WARNING",
+    } | extra
+
+
+def wait_healthy(base: str, process: subprocess.Popen, timeout_s: float = 120,
+                 log: Path | None = None) -> None:
+    """Until `base`/health answers 200; the process's log (its last lines) if it ends first."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise AssertionError(f"the server ended with {process.returncode}:\n{tail}")
+        assert time.monotonic() < deadline, f"{base} did not become healthy"
+        time.sleep(0.2)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

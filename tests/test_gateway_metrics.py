@@ -5,6 +5,7 @@ that turns it off or moves it to a port of its own."""
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -34,8 +35,13 @@ async def scrape(http: httpx.AsyncClient) -> Samples:
     return samples(response.text)
 
 
+async def app_pool_idle(app: Any) -> bool:
+    stats = app.state.runtime.app_pool.get_stats()
+    return stats.get("pool_size", 0) == stats.get("pool_available", 0)
+
+
 async def test_counters_move_with_traffic(settings: Settings) -> None:
-    async with running_app(settings) as (http, _):
+    async with running_app(settings) as (http, app):
         before = await scrape(http)
         for _ in range(2):   # the second is a cache hit
             assert (await http.get("/tiles/reports/5/17/10.mvt")).status_code in (200, 204)
@@ -43,6 +49,9 @@ async def test_counters_move_with_traffic(settings: Settings) -> None:
         assert (await http.get("/ogc/collections/reports/items", params={"f": "json", "limit": 1})
                 ).status_code == 200
         assert (await http.get("/no/such/page")).status_code == 404
+        # the privacy jobs' first run, started with the app, holds two application connections
+        # while it runs (store.schedule's lock and the job's own): let it end
+        await eventually(lambda: app_pool_idle(app), timeout=30)
         after = await scrape(http)
 
     def moved(name: str, **labels: str) -> float:
@@ -65,8 +74,10 @@ async def test_counters_move_with_traffic(settings: Settings) -> None:
     for listener in ("report_events", "tiles"):
         assert value(after, "threatmap_listener_connected", listener=listener) == 1
         assert value(after, "threatmap_listener_connections_total", listener=listener) >= 1
-    # the privacy jobs run once at start-up, then every maintenance interval
-    assert value(after, "threatmap_privacy_job_runs_total", outcome="ok") >= 1
+    # the privacy jobs run at start-up, then every maintenance interval, unless another process
+    # (an earlier app of this session) ran them less than an interval ago (store.schedule)
+    assert (value(after, "threatmap_privacy_job_runs_total", outcome="ok")
+            + value(after, "threatmap_privacy_job_runs_total", outcome="elsewhere")) >= 1
     assert ("threatmap_reports_published_total", ()) in after
     assert value(after, "threatmap_graphql_subscriptions") == 0
     assert value(after, "process_resident_memory_bytes") > 0

@@ -30,10 +30,10 @@ from gateway.graphql.media import (
 )
 from gateway.graphql.multipart import CheckedMultipart, RequirePreflight
 from gateway.graphql.persisted import (
-    PersistedQueries,
     PersistedQueryNotFound,
     PersistedQueryNotSupported,
     persisted_hash,
+    persisted_queries,
     sha256,
 )
 from gateway.graphql.request_body import CheckedJsonBody
@@ -48,6 +48,13 @@ GRAPHIQL_PAGE = Path(__file__).with_name("graphiql.html")
 REQUEST_ERROR_KEY = "threatmap.graphql_request_error"
 
 
+def rate_limit_storage(uri: str) -> Any:
+    """The limits storage the URI names; Redis through redis-py (the `redis` package, which the
+    persisted queries use too), not limits' default coredis."""
+    options = {"implementation": "redispy"} if uri.startswith("async+redis") else {}
+    return storage_from_string(uri, **options)
+
+
 class ThreatmapGraphQL(CheckedJsonBody, CheckedMultipart, GraphQL):
     def __init__(self, settings: Settings) -> None:
         super().__init__(build_schema(settings), graphql_ide="graphiql",
@@ -57,13 +64,15 @@ class ThreatmapGraphQL(CheckedJsonBody, CheckedMultipart, GraphQL):
                          multipart_uploads_enabled=True)
         self.settings = settings
         # Built here, not on first use: a storage the machine cannot make stops the start.
-        self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
+        self.limiter = MovingWindowRateLimiter(rate_limit_storage(settings.rate_limit_storage))
         self.trusted_proxies = proxy_networks(settings.trusted_proxies)
         self.oidc = (OidcVerifier(settings.oidc_discovery_url, settings.oidc_client_id,
                                   settings.oidc_role_claim, settings.oidc_unit_claim)
                      if settings.oidc_discovery_url and settings.oidc_client_id else None)
         self.graphiql_page = GRAPHIQL_PAGE.read_text(encoding="utf-8")
-        self.persisted = PersistedQueries(settings.graphql_persisted_queries)
+        self.persisted = persisted_queries(settings.graphql_persisted_queries,
+                                           settings.persisted_queries_url,
+                                           settings.graphql_persisted_queries_ttl_s)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self.graphiql_page)
@@ -107,7 +116,7 @@ class ThreatmapGraphQL(CheckedJsonBody, CheckedMultipart, GraphQL):
             return ExecutionResult(data=None, errors=[PersistedQueryNotSupported()])
         query = request_data.query
         if query is None:
-            known = self.persisted.get(digest)
+            known = await self.persisted.get(digest)
             if known is None:
                 return ExecutionResult(data=None, errors=[PersistedQueryNotFound()])
             return await run(dataclasses.replace(request_data, query=known))
@@ -117,7 +126,7 @@ class ThreatmapGraphQL(CheckedJsonBody, CheckedMultipart, GraphQL):
                 "(of its UTF-8 text, as sent).")])
         result = await run(request_data)
         if not is_request_error(result.data, result.errors):   # parsed and validated
-            self.persisted.put(digest, query)
+            await self.persisted.put(digest, query)
         return result
 
     async def get_context(self, request: HTTPConnection, response: Any) -> Context:

@@ -3,19 +3,24 @@ in `extensions.persistedQuery = {"version": 1, "sha256Hash": "..."}`; unknown, i
 PERSISTED_QUERY_NOT_FOUND and sends the query with the hash once, after which a GET with the
 hash alone (small, cacheable by a CDN) runs it.
 
-The store is a bounded in-memory LRU of this process: with several replicas each keeps its
-own, and a client may be asked for the query once per replica (a shared store is issue 16's).
+The store is a bounded in-memory LRU of this process by default: with several processes each
+keeps its own, and a client may be asked for the query once per process. With
+THREATMAP_PERSISTED_QUERIES_URL (redis://...) every process shares one store in Redis
+(`RedisPersistedQueries`), each text kept a while after its last use.
 A stored text is only a query: it passes every limit (size, depth, tokens, text) on each use,
 and a text is stored only once it has been parsed and validated. The hash is checked against
 the text, so no client can store a text under another text's hash.
 """
 
 import hashlib
+import logging
 import re
 from collections import OrderedDict
 from typing import Any
 
 from gateway.graphql.errors import ApiError, BadInput
+
+log = logging.getLogger(__name__)
 
 HASH = re.compile(r"[0-9a-f]{64}")
 
@@ -54,7 +59,8 @@ def sha256(query: str) -> str:
 
 
 class PersistedQueries:
-    """query texts by hash, at most `size` of them, the least recently used dropped first."""
+    """query texts by hash, at most `size` of them, the least recently used dropped first
+    (this process's own)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -63,14 +69,58 @@ class PersistedQueries:
     def __len__(self) -> int:
         return len(self._queries)
 
-    def get(self, digest: str) -> str | None:
+    async def get(self, digest: str) -> str | None:
         query = self._queries.get(digest)
         if query is not None:
             self._queries.move_to_end(digest)
         return query
 
-    def put(self, digest: str, query: str) -> None:
+    async def put(self, digest: str, query: str) -> None:
         self._queries[digest] = query
         self._queries.move_to_end(digest)
         while len(self._queries) > self.size:
             self._queries.popitem(last=False)
+
+
+class RedisPersistedQueries:
+    """query texts by hash in Redis, shared by every process; each kept `ttl_s` after its last
+    use (Redis's maxmemory policy bounds the total; `size` 0 still turns APQ off). A Redis that
+    does not answer is a miss on get and nothing on put: the client sends its query again, as
+    the protocol expects."""
+
+    KEY_PREFIX = "threatmap:apq:"
+
+    def __init__(self, url: str, size: int, ttl_s: int) -> None:
+        import redis.asyncio
+
+        self.size = size
+        self.ttl_s = ttl_s
+        self._redis = redis.asyncio.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0,
+                                                   decode_responses=True)
+
+    async def get(self, digest: str) -> str | None:
+        import redis
+
+        try:
+            return await self._redis.getex(self.KEY_PREFIX + digest, ex=self.ttl_s)
+        except redis.RedisError as error:
+            log.warning("persisted queries: Redis does not answer (%s)", error)
+            return None
+
+    async def put(self, digest: str, query: str) -> None:
+        import redis
+
+        try:
+            await self._redis.set(self.KEY_PREFIX + digest, query, ex=self.ttl_s)
+        except redis.RedisError as error:
+            log.warning("persisted queries: Redis does not answer (%s)", error)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def persisted_queries(size: int, url: str | None, ttl_s: int) -> "PersistedQueries | RedisPersistedQueries":
+    """The store the settings name: Redis when a URL is given, else this process's LRU."""
+    if url:
+        return RedisPersistedQueries(url, size, ttl_s)
+    return PersistedQueries(size)
