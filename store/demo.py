@@ -157,6 +157,9 @@ def load_demo(conn: psycopg.Connection, count: int, seed: int, data_dir: Path,
         step("assigning police units")
         conn.execute(ASSIGN_UNITS, [prefix])
         step("writing the reports' history")
+        # the chain's per-report locks are skipped in bulk mode (store/sql/47_event_chain.sql):
+        # no other writer adds events while this one does
+        conn.execute("LOCK TABLE core.report_events IN SHARE ROW EXCLUSIVE MODE")
         conn.execute(ADD_CREATED_EVENTS, [prefix])
         conn.execute(ADD_STATUS_EVENTS, [prefix])
         conn.execute(ADD_RESPONSE_TIMES, [prefix])
