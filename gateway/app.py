@@ -277,7 +277,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ogc = OgcService(ogc_config, public_base(settings),
                      Publisher(settings.publisher_name, settings.contact_email, settings.data_licence_name,
                                settings.data_licence_url),
-                     functools.partial(i18n.translations, "ogc"), request_base=base_url)
+                     functools.partial(i18n.translations, "ogc"), request_base=base_url,
+                     items_in_database=settings.ogc_items_in_database)
     tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
     photos = PhotoDesk(photo_storage(settings), photo_limits(settings))

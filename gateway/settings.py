@@ -226,6 +226,10 @@ class Settings(BaseSettings):
                                    description="The published data's licence, as named on the pages.")
     data_licence_url: str = Field(default=Publisher.licence_url, pattern=r"^https?://\S+$",
                                   description="The published data's licence (an http(s) URL).")
+    ogc_items_in_database: bool = Field(
+        default=True, description="Whether OGC GeoJSON items pages are written by PostgreSQL "
+                                  "(json_build_object, one text a page) rather than feature by feature "
+                                  "in Python by pygeoapi; the same JSON either way (issue 16, point 3).")
     # Open-data downloads (issue 14): snapshots under data_dir/downloads, served at /downloads
     downloads_enabled: bool = Field(
         default=True, description="Whether the server writes the open-data snapshots itself (the "

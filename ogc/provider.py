@@ -30,6 +30,7 @@ from pygeoapi.provider.base import (
     ProviderQueryError,
 )
 
+from ogc import geojson_items
 from ogc.bridge import JSON_TYPES, PublicDatabase, lookup
 from ogc.cql import FilterError, to_sql
 from store.errors import DATABASE_UNAVAILABLE
@@ -45,6 +46,7 @@ GEOJSON_DIGITS = 7  # about 1 cm in degrees; metres get the same count of decima
 # role's 5 s statement timeout.
 EXACT_BELOW = 10_000
 COUNT_BUDGET_MS = 300
+MAX_FUNCTION_ARGS = 100  # PostgreSQL's FUNC_MAX_ARGS: json_build_object takes two per property
 
 
 class DatabaseUnavailable(ProviderGenericError):
@@ -120,17 +122,57 @@ class OpenLayerProvider(BaseProvider):
             response["numberMatched"] = self._fetch(count_sql, params)[0]["n"]
             return response
         names = self._selected(select_properties or [])
+        params = params | {"limit": int(limit), "offset": int(offset)}
+        raw = geojson_items.collector()
+        if raw is not None and 2 * len(names) <= MAX_FUNCTION_ARGS:
+            return self._raw_page(response, raw, names, skip_geometry, crs_transform_spec, where,
+                                  count_sql, sortby or [], params)
         statement = sql.SQL("SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
                             "LIMIT {limit} OFFSET {offset}").format(
             columns=self._columns(names, skip_geometry, crs_transform_spec),
             relation=self._relation(), where=where, order=self._order(sortby or []),
             limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
-        params = params | {"limit": int(limit), "offset": int(offset)}
         rows, matched = self._fetch_page(statement, count_sql, where, params)
         if matched is not None:
             response["numberMatched"] = matched
         response["features"] = [self._feature(row, names) for row in rows]
         response["numberReturned"] = len(rows)
+        return response
+
+    def _raw_page(self, response: dict[str, Any], raw: list[geojson_items.RawFeatures], names: list[str],
+                  skip_geometry: bool, crs_transform_spec: Any, where: sql.Composable,
+                  count_sql: sql.Composable, sortby: list[dict], params: dict[str, Any]) -> dict:
+        """The page as one JSON text written by PostgreSQL (ogc/geojson_items.py): the same
+        features `_feature` builds, in the same order. The page is selected first (plain columns,
+        ORDER BY, LIMIT) and only its rows are turned into JSON; one row comes back: how many
+        features, and the features separated by commas."""
+        columns = [sql.Identifier(n) for n in names]
+        geometry: sql.Composable = sql.NULL
+        if self.geom and not skip_geometry:
+            columns.append(sql.SQL("{} AS {}").format(self._output_geometry(crs_transform_spec),
+                                                      sql.Identifier("__geometry")))
+            geometry = sql.SQL("ST_AsGeoJSON(page.{}, {})::json").format(
+                sql.Identifier("__geometry"), sql.Literal(GEOJSON_DIGITS))
+        properties = sql.SQL(", ").join(sql.SQL("{}, page.{}").format(sql.Literal(n), sql.Identifier(n))
+                                        for n in names if n != self.id_field)
+        statement = sql.SQL(
+            "SELECT count(*) AS n, coalesce(string_agg(feature, ',' ORDER BY i), '') AS features "
+            "FROM (SELECT row_number() OVER () AS i, json_build_object('type', 'Feature', 'id', page.{id}, "
+            "'geometry', {geometry}, 'properties', json_build_object({properties}))::text AS feature "
+            "FROM (SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
+            "LIMIT {limit} OFFSET {offset}) AS page) AS features").format(
+            id=sql.Identifier(self.id_field), geometry=geometry, properties=properties,
+            columns=sql.SQL(", ").join(columns), relation=self._relation(), where=where,
+            order=self._order(sortby), limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
+        rows, matched = self._fetch_page(statement, count_sql, where, params, raw=True)
+        if matched is not None:
+            response["numberMatched"] = matched
+        count = int(rows[0]["n"]) if rows else 0
+        if count:
+            page = geojson_items.RawFeatures(rows[0]["features"], count)
+            raw.append(page)
+            response["features"] = page
+        response["numberReturned"] = count
         return response
 
     def get(self, identifier: str, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
@@ -264,8 +306,9 @@ class OpenLayerProvider(BaseProvider):
         return self._guarded(self._execute(statement, params))
 
     def _fetch_page(self, statement: sql.Composable, count_sql: sql.Composable, where: sql.Composable,
-                    params: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
-        return self._guarded(self._page(statement, count_sql, where, params))
+                    params: dict[str, Any], raw: bool = False) -> tuple[list[dict[str, Any]], int | None]:
+        """`raw`: the statement answers one row (n, features) for the page (`_raw_page`)."""
+        return self._guarded(self._page(statement, count_sql, where, params, raw))
 
     def _guarded(self, work: Any) -> Any:
         try:
@@ -294,7 +337,7 @@ class OpenLayerProvider(BaseProvider):
             return await cur.fetchall()
 
     async def _page(self, statement: sql.Composable, count_sql: sql.Composable, where: sql.Composable,
-                    params: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
+                    params: dict[str, Any], raw: bool = False) -> tuple[list[dict[str, Any]], int | None]:
         """The page's rows and numberMatched (None with `count: false`), on one connection."""
         async with self.database.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(statement, params, prepare=False)
@@ -302,8 +345,9 @@ class OpenLayerProvider(BaseProvider):
             if not self.count:
                 return rows, None
             offset, limit = params["offset"], params["limit"]
-            if len(rows) < limit and (rows or offset == 0):
-                return rows, offset + len(rows)  # the last page: the count is known, free
+            returned = int(rows[0]["n"]) if raw else len(rows)
+            if returned < limit and (returned or offset == 0):
+                return rows, offset + returned  # the last page: the count is known, free
             return rows, await self._matched(cur, count_sql, where, params)
 
     async def _matched(self, cur: psycopg.AsyncCursor, count_sql: sql.Composable, where: sql.Composable,

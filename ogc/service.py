@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ogc import bbox as bbox_shortcut
-from ogc import bridge, discovery, filters, guard, pages
+from ogc import bridge, discovery, filters, geojson_items, guard, pages
 from ogc import openapi as ogc_openapi
 from ogc.config import Publisher, add_temporal_extents, feature_providers, load_config
 from ogc.provider import DatabaseUnavailable
@@ -126,13 +126,17 @@ class OgcService:
 
     def __init__(self, config_path: Path, base_url: str, publisher: Publisher | None = None,
                  translations: Callable[[str], Any] | None = None,
-                 request_base: Callable[[Request], str] | None = None) -> None:
-        """`translations(lang)`: the gettext translations of the pages' texts (ogc.pages)."""
+                 request_base: Callable[[Request], str] | None = None,
+                 items_in_database: bool = True) -> None:
+        """`translations(lang)`: the gettext translations of the pages' texts (ogc.pages);
+        `items_in_database`: GeoJSON items written by PostgreSQL (ogc.geojson_items)."""
         self.config_path = config_path
         self.url = base_url.rstrip("/") + "/ogc"
         self.publisher = publisher or Publisher()
         self.translations = translations
         self.request_base = request_base
+        self.items_handler = (geojson_items.collection_items if items_in_database
+                              else itemtypes_api.get_collection_items)
         self.api: API | None = None
         self.database: bridge.PublicDatabase | None = None
         self.fields: dict[str, set[str]] = {}
@@ -285,8 +289,7 @@ class OgcService:
                 filters.check, request.query_params, request.method, await request.body(),
                 self.crs[collection])):
             return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
-        return _as_geojson(await self._call(request, itemtypes_api.get_collection_items, collection,
-                                            skip_valid_check=True))
+        return _as_geojson(await self._call(request, self.items_handler, collection, skip_valid_check=True))
 
     async def item(self, request: Request) -> Response:
         return _as_geojson(await self._call(request, itemtypes_api.get_collection_item,

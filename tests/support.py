@@ -287,6 +287,12 @@ def decode_tile(data: bytes, z: int, x: int, y: int) -> dict[str, list[dict]]:
     return {name: layer["features"] for name, layer in layers.items()}
 
 
+def reports_in(layers: dict[str, list[dict]]) -> int:
+    """How many reports the `reports` layer shows: below zoom 15 a point stands for `count`
+    reports sharing its cell, category, status and date (tiles/queries.py)."""
+    return sum(f["properties"].get("count", 1) for f in layers.get("reports", []))
+
+
 # -- photos (issue 12, point 5) ------------------------------------------------------------------
 CAMERA_SERIAL = b"SN-123456789"
 XMP_PACKET = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'

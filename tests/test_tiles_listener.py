@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from store.locations import DatabaseUrls
-from tests.support import WARSAW, decode_tile, insert_report, running_app
+from tests.support import WARSAW, decode_tile, insert_report, reports_in, running_app
 from tiles.service import LISTENER_NAME
 
 pytestmark = pytest.mark.usefixtures("clean_reports")
@@ -44,7 +44,7 @@ def publish(conn: psycopg.Connection, n: int) -> None:
 async def reports_shown(http: httpx.AsyncClient) -> int:
     response = await http.get(PATH)
     assert response.status_code == 200, response.text
-    return len(decode_tile(response.content, TILE.z, TILE.x, TILE.y).get("reports", []))
+    return reports_in(decode_tile(response.content, TILE.z, TILE.x, TILE.y))
 
 
 async def test_cache_is_not_trusted_while_the_listener_is_away_and_it_comes_back_by_itself(

@@ -25,9 +25,11 @@ def vector_layers(service: "TileService") -> list[dict]:
     max_zoom = service.config.max_zoom
     return [
         {"id": "reports", "minzoom": REPORTS_MIN_ZOOM, "maxzoom": max_zoom,
-         "description": "One point per public report, at its public cell centre.",
+         "description": "Public reports at their public cell centre: from zoom 15 one point a report; "
+                        "below, one point for the reports sharing cell, category, status and date.",
          "fields": {"category": "String", "status": "String",
                     "date": "String: YYYY-MM-DD, or YYYY-MM for sensitive categories",
+                    "count": "Number (below zoom 15: how many reports the point stands for)",
                     "id": "String (from zoom 15)"}},
         {"id": "density", "minzoom": 0, "maxzoom": REPORTS_MIN_ZOOM - 1,
          "description": "Grid cells (centre points) with report counts; counts below k are not shown.",

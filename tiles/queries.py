@@ -15,6 +15,10 @@ from tiles.filters import TileFilters
 EXTENT = 4096
 BUFFER = 64
 REPORT_ID_MIN_ZOOM = 15  # report ids only where tiles hold few points: keeps tiles compact
+# Below REPORT_ID_MIN_ZOOM a point tells nothing but its cell centre, category, status and date,
+# so the reports that share all four travel as one feature with their `count` (issue 16.5): the
+# same pins on the map (they stood on one another), fewer features to clip and encode in a dense
+# city. From REPORT_ID_MIN_ZOOM, where a person picks one report (its id, its page), one a report.
 # Points are sorted by id (random, public): in the order open.reports stores them they would come
 # in the order they were published, which for a batch, or a rebuilt layer, is the order submitted.
 # Cells and areas are sorted too: the same data gives the same bytes whatever plan or physical
@@ -107,6 +111,7 @@ SELECT ST_AsMVT(t, 'police_statistics', {extent}, 'geom') FROM (
         GROUP BY p.area_code, p.area_name, p.level, p.offence
     ) AS s
     WHERE g.z = %(z)s AND g.x = %(x)s AND g.y = %(y)s
+    ORDER BY s.code
 ) AS t
 """
 
@@ -119,6 +124,21 @@ SELECT ST_AsMVT(t, 'road_sections', {extent}, 'geom') FROM (
     FROM open.road_sections AS r
     WHERE r.geom_3857 && {search} {conditions}
     ORDER BY r.id
+) AS t
+"""
+
+REPORTS_GROUPED = """
+SELECT ST_AsMVT(t, 'reports', {extent}, 'geom') FROM (
+    SELECT ST_AsMVTGeom(g.geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
+           g.category, g.status, g.date, g.count
+    FROM (SELECT r.geom_3857, r.category_id AS category, r.status,
+                 CASE WHEN r.date_precision = 'month' THEN to_char(r.occurred_on, 'YYYY-MM')
+                      ELSE to_char(r.occurred_on, 'YYYY-MM-DD') END AS date,
+                 count(*)::integer AS count
+          FROM open.reports AS r
+          WHERE r.geom_3857 && {search} {conditions}
+          GROUP BY 1, 2, 3, 4) AS g
+    ORDER BY g.date, g.category, g.status, g.geom_3857
 ) AS t
 """
 
@@ -167,9 +187,11 @@ def _layer(template: str, **parts: sql.Composable) -> sql.Composable:
 
 
 def layers_for(address: TileAddress, filters: TileFilters) -> list[sql.Composable]:
+    if address.z >= REPORT_ID_MIN_ZOOM:
+        return [_layer(REPORTS, id=sql.SQL("r.id::text AS id,"),
+                       conditions=_conditions(filters, "r", by_month=False))]
     if address.z >= REPORTS_MIN_ZOOM:
-        report_id = sql.SQL("r.id::text AS id,") if address.z >= REPORT_ID_MIN_ZOOM else sql.SQL("")
-        return [_layer(REPORTS, id=report_id, conditions=_conditions(filters, "r", by_month=False))]
+        return [_layer(REPORTS_GROUPED, conditions=_conditions(filters, "r", by_month=False))]
     layers = []
     if filters.empty:
         layers.append(_layer(DENSITY))

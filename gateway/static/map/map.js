@@ -166,6 +166,8 @@ function popupContent(props) {
   const box = el("div", { className: "popup" },
     el("h2", {}, el("img", { src: pinDataUrl(props.category, props.status), alt: "", width: 22, height: 22 }),
        ` ${category ? category.name : props.category}`), dl);
+  // below zoom 15 one pin stands for the reports sharing cell, category, status and date
+  if (props.count > 1) box.append(el("p", {}, t("{count} reports in this cell", { count: props.count })));
   if (props.id) {
     box.append(el("p", { className: "p-id" }, t("Public id:"), " ", el("code", {}, props.id)),
       el("a", { href: `/ogc/collections/reports/items/${props.id}?f=html` }, t("Public page of the report")));

@@ -1,0 +1,160 @@
+"""GeoJSON items written by PostgreSQL (issue 16, point 3): for every request, the same JSON as
+pygeoapi's own path (ogc/geojson_items.py), timeStamp aside; other formats stay pygeoapi's."""
+
+import random
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from gateway.settings import Settings
+from store.locations import DatabaseUrls
+from tests.support import PUBLISHED_KRAKOW, insert_report, running_app
+
+KRAKOW_BOX = "19.8,49.95,20.1,50.15"
+# PostgreSQL's json_build_object writes ' : ' between a key and its value; pygeoapi's to_json ':'.
+WRITTEN_BY_POSTGRESQL = '"type" : "Feature"'
+
+
+@pytest.fixture(scope="module")
+def varied(urls: DatabaseUrls, published: dict) -> Iterator[None]:
+    """Beside `published`: 40 reports in and around Kraków over categories, statuses and days, so
+    that paging, sorting, and each filter select different features."""
+    rng = random.Random(16)
+    start = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        ids = [insert_report(conn, lon=PUBLISHED_KRAKOW[0] + rng.uniform(-0.08, 0.08),
+                             lat=PUBLISHED_KRAKOW[1] + rng.uniform(-0.05, 0.05),
+                             category=rng.choice(["vandalism", "speeding", "minors-at-risk"]),
+                             status=rng.choice(["new", "confirmed"]),
+                             occurred_at=start + timedelta(days=rng.randrange(40)), published=True)
+               for _ in range(40)]
+    yield
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [ids])
+
+
+@pytest.fixture(scope="module")
+async def pygeoapi_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with the GeoJSON items written by pygeoapi, feature by feature, as before."""
+    async with running_app(settings.model_copy(update={"ogc_items_in_database": False})) as (http, _):
+        yield http
+
+
+REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    ("reports", {"f": "json"}),
+    ("reports", {}),                                            # no f: JSON all the same
+    ("reports", {"f": "json", "limit": 7}),
+    ("reports", {"f": "json", "limit": 7, "offset": 7}),
+    ("reports", {"f": "json", "limit": 7, "offset": 42}),       # the last, partial page
+    ("reports", {"f": "json", "limit": 5, "offset": 1000}),     # past the end
+    ("reports", {"f": "json", "bbox": KRAKOW_BOX, "limit": 10}),
+    ("reports", {"f": "json", "bbox": "19.93,50.05,19.95,50.07"}),  # a small viewport
+    ("reports", {"f": "json", "bbox": "0,0,0.001,0.001"}),       # nothing there
+    ("reports", {"f": "json", "datetime": "2026-02-10/2026-02-20"}),
+    ("reports", {"f": "json", "datetime": "2026-03-05"}),
+    ("reports", {"f": "json", "category_id": "speeding", "limit": 4}),
+    ("reports", {"f": "json", "status": "confirmed", "sortby": "-occurred_on", "limit": 9}),
+    ("reports", {"f": "json", "sortby": "category_id,-occurred_on", "limit": 12, "offset": 3}),
+    ("reports", {"f": "json", "properties": "category_id,occurred_on", "limit": 5}),
+    ("reports", {"f": "json", "properties": "category_name_pl", "skipGeometry": "true"}),
+    ("reports", {"f": "json", "skipGeometry": "true", "limit": 3}),
+    ("reports", {"f": "json", "crs": "http://www.opengis.net/def/crs/EPSG/0/2180", "limit": 5}),
+    ("reports", {"f": "json", "crs": "http://www.opengis.net/def/crs/EPSG/0/4326", "limit": 5}),
+    ("reports", {"f": "json", "crs": "http://www.opengis.net/def/crs/EPSG/0/3857", "limit": 5}),
+    ("reports", {"f": "json", "bbox": "5.4e6,2.2e6,5.6e6,2.3e6", "limit": 5,
+                 "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/2180"}),
+    ("reports", {"f": "json", "filter": "category_id = 'vandalism' AND occurred_on >= DATE('2026-02-15')",
+                 "filter-lang": "cql2-text", "limit": 6}),
+    ("reports", {"f": "json", "filter": "S_INTERSECTS(geom, BBOX(19.9, 50.0, 20.0, 50.1))", "limit": 6}),
+    ("reports", {"f": "json", "filter": '{"op": "in", "args": [{"property": "status"}, ["new"]]}',
+                 "filter-lang": "cql2-json"}),
+    ("reports", {"f": "json", "lang": "en", "limit": 3}),
+    ("reports", {"f": "json", "limit": 20000}),                 # throttled to the maximum
+    # what pygeoapi refuses, refused alike
+    ("reports", {"f": "json", "limit": "many"}),
+    ("reports", {"f": "json", "offset": -1}),
+    ("reports", {"f": "json", "bbox": "1,2,3"}),
+    ("reports", {"f": "json", "datetime": "yesterday"}),
+    ("reports", {"f": "json", "crs": "http://www.opengis.net/def/crs/EPSG/0/9999"}),
+    ("reports", {"f": "json", "sortby": "description"}),
+    ("reports", {"f": "json", "filter": "category_id = "}),
+    ("nothing-here", {"f": "json"}),
+    # the other collections: composite ids, areas, no geometry
+    ("report-density", {"f": "json", "limit": 10}),
+    ("report-density", {"f": "json", "bbox": KRAKOW_BOX, "sortby": "-count"}),
+    ("area-statistics", {"f": "json", "limit": 5}),
+    ("area-totals", {"f": "json", "limit": 5}),
+    ("police-units", {"f": "json", "limit": 3, "offset": 2}),
+    ("police-units", {"f": "json", "properties": "name", "level": "kwp", "limit": 4}),
+    ("police-response-times", {"f": "json", "limit": 3}),
+    ("categories", {"f": "json", "limit": 8}),
+    ("categories", {"f": "json", "sortby": "-sort_order", "group_id": "road-safety"}),
+]
+
+
+def comparable(body: dict) -> dict:
+    return {key: value for key, value in body.items() if key != "timeStamp"}
+
+
+@pytest.mark.parametrize(("collection", "params"), REQUESTS,
+                         ids=[f"{c}-{i}" for i, (c, _) in enumerate(REQUESTS)])
+async def test_both_paths_give_the_same_json(client: httpx.AsyncClient, pygeoapi_client: httpx.AsyncClient,
+                                             varied: None, collection: str, params: dict[str, Any]) -> None:
+    path = f"/ogc/collections/{collection}/items"
+    ours = await client.get(path, params=params)
+    theirs = await pygeoapi_client.get(path, params=params)
+    assert ours.status_code == theirs.status_code, (ours.text[:300], theirs.text[:300])
+    for header in ("content-type", "content-crs", "content-language"):
+        assert ours.headers.get(header) == theirs.headers.get(header), header
+    body = ours.json()
+    assert comparable(body) == comparable(theirs.json())
+    if ours.status_code == 200 and body["features"]:
+        assert WRITTEN_BY_POSTGRESQL in ours.text     # the fast path answered, not pygeoapi
+        assert WRITTEN_BY_POSTGRESQL not in theirs.text
+
+
+async def test_accept_geojson_is_written_by_postgresql(client: httpx.AsyncClient, varied: None) -> None:
+    response = await client.get("/ogc/collections/reports/items", params={"limit": 3},
+                                headers={"Accept": "application/geo+json"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geo+json"
+    assert WRITTEN_BY_POSTGRESQL in response.text and response.json()["numberReturned"] == 3
+
+
+@pytest.mark.parametrize(("params", "headers", "media_type"), [
+    ({"f": "html"}, {}, "text/html"),
+    ({}, {"Accept": "text/html"}, "text/html"),
+    ({"f": "csv"}, {}, "text/csv"),
+    ({}, {"Accept": "text/csv"}, "text/csv"),
+    ({"f": "jsonld"}, {}, "application/ld+json"),
+])
+async def test_other_formats_stay_pygeoapis(client: httpx.AsyncClient, pygeoapi_client: httpx.AsyncClient,
+                                            varied: None, params: dict, headers: dict,
+                                            media_type: str) -> None:
+    path = "/ogc/collections/reports/items"
+    ours = await client.get(path, params={"limit": 4, **params}, headers=headers)
+    theirs = await pygeoapi_client.get(path, params={"limit": 4, **params}, headers=headers)
+    assert ours.status_code == theirs.status_code == 200
+    assert ours.headers["content-type"].startswith(media_type)
+    assert "threatmap-features-" not in ours.text and WRITTEN_BY_POSTGRESQL not in ours.text
+    if media_type != "text/html":   # HTML pages carry the time they were made
+        assert _without_timestamp(ours.text) == _without_timestamp(theirs.text)
+
+
+def _without_timestamp(text: str) -> str:
+    return re.sub(r'"timeStamp":\s*"[^"]*"', "", text)
+
+
+async def test_a_single_item_is_pygeoapis(client: httpx.AsyncClient, pygeoapi_client: httpx.AsyncClient,
+                                          varied: None) -> None:
+    first = (await client.get("/ogc/collections/reports/items", params={"f": "json", "limit": 1})).json()
+    identifier = first["features"][0]["id"]
+    ours = await client.get(f"/ogc/collections/reports/items/{identifier}", params={"f": "json"})
+    theirs = await pygeoapi_client.get(f"/ogc/collections/reports/items/{identifier}", params={"f": "json"})
+    assert ours.status_code == 200 and ours.json() == theirs.json()
+    assert first["features"][0] == {key: value for key, value in ours.json().items() if key != "links"}
