@@ -331,6 +331,12 @@ async def test_a_browser_signs_in_through_the_provider(
                 token = await page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')")
                 assert token and await page.evaluate("sessionStorage.getItem('threatmap.staff.oidc')") is None
                 assert provider.authorizations[0]["redirect_uri"] == f"{base}/staff/auth/callback"
+                # The workbench, signed in through the provider: the unit's reports, no other.
+                await page.goto(f"{base}/staff?lang=en")
+                await wait_in_page(page, "document.getElementById('list').dataset.loaded !== undefined")
+                listed = await page.evaluate(
+                    "[...document.querySelectorAll('#list li.item')].map(li => li.id.slice(2))")
+                assert listed == [warsaw]
                 assert not errors, errors
 
                 # A forged or replayed answer: the state is not this tab's.
