@@ -8,6 +8,8 @@ in the URL; the export request; live updates; Polish by default, English on ?lan
 Signing in is the sign-in page's work (another door): here the token is minted and put where
 that page keeps it (sessionStorage), before any script of the page runs."""
 
+import csv
+import io
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -465,6 +467,25 @@ async def test_the_export_button_asks_for_the_list_s_filters_with_the_token(
                        "&from=2026-01-01&to=2026-12-31&area=1405&text=lamp")
         stored = await page.evaluate(f"sessionStorage.getItem({json.dumps(TOKEN_KEY)})")
         assert authorization == f"Bearer {stored}"
+
+
+async def test_the_export_downloads_the_unit_s_list_and_is_recorded(
+        server: str, settings: Settings, world: dict[str, str], browser: Any, urls) -> None:
+    """End to end: the button, the real /staff/export.csv, the file the officer gets, the record."""
+    async with Officer(browser, settings, WARSAW_UNIT) as page:
+        await open_list(page, server, "?text=lamp")
+        async with page.expect_download() as download:
+            await page.click("#export")
+        text = Path(await (await download.value).path()).read_text(encoding="utf-8-sig")
+        assert not page.errors, page.errors
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["id"] for row in rows] == [world["fresh"]]           # the filter, the unit's only
+    assert rows[0]["description"] == "broken lamp"
+    assert "krakow secret" not in text
+    with psycopg.connect(urls.app) as conn:
+        recorded = conn.execute("SELECT to_jsonb(e) FROM core.staff_exports AS e "
+                                "ORDER BY e.id DESC LIMIT 1").fetchone()[0]
+    assert WARSAW_UNIT in json.dumps(recorded) and "lamp" in json.dumps(recorded)
 
 
 async def test_without_a_token_the_pages_go_to_the_sign_in_page_and_sign_out_forgets_it(
