@@ -10,9 +10,9 @@ exceptions below (each door answers them in its own error format).
 
 from limits import parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 from starlette.requests import Request
 
+from gateway.rate_limits import rate_limit_storage
 from store import partners
 from store.partners import Partner
 
@@ -36,7 +36,7 @@ class PartnerAuth:
 
     def __init__(self, rate_limit: str, storage_uri: str) -> None:
         self.limit = parse(rate_limit)
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self.limiter = MovingWindowRateLimiter(rate_limit_storage(storage_uri))
 
     async def hit(self, partner: Partner) -> None:
         if not await self.limiter.hit(self.limit, "partner-key", str(partner.key_id)):

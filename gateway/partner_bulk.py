@@ -19,7 +19,6 @@ from typing import Any
 
 from limits import parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
@@ -27,6 +26,7 @@ from gateway.bulk_items import BatchError, Item, checked, decode, gunzip, media_
 from gateway.graphql import validation
 from gateway.graphql.errors import BadInput
 from gateway.partner_auth import PartnerKeyRejected, PartnerRateLimited, partner_from_request
+from gateway.rate_limits import rate_limit_storage
 from gateway.settings import Settings
 from store import partner_reports
 from store.errors import RETRY_AFTER_S, is_unavailable
@@ -61,7 +61,7 @@ class BulkDoor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.limit = parse(settings.partner_bulk_rate_limit)
-        self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
+        self.limiter = MovingWindowRateLimiter(rate_limit_storage(settings.rate_limit_storage))
 
     async def handle(self, request: Request) -> Response:
         try:

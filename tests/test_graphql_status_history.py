@@ -49,8 +49,10 @@ async def test_the_token_shows_each_status_with_its_names_and_date(
     assert "errors" not in await gql(graphql_client, STATUS, {"id": report_id, "s": "confirmed",
                                                              "c": "internal: informant Nowak"}, warsaw)
     assert "errors" not in await gql(graphql_client, ASSIGN, {"id": report_id, "u": "kwp-14"}, warsaw)
+    # Handed up to the voivodeship command, it is theirs to close.
+    voivodeship = token(settings, "officer", "kwp-14")
     assert "errors" not in await gql(graphql_client, STATUS, {"id": report_id, "s": "confirmed_eliminated",
-                                                             "c": "patrol 7 cleared it"}, warsaw)
+                                                             "c": "patrol 7 cleared it"}, voivodeship)
     body = await gql(graphql_client, TRACK, {"t": mine["trackingToken"]})
     assert "errors" not in body, body
     report = body["data"]["reportByToken"]

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp
@@ -39,6 +38,7 @@ from gateway.graphql.persisted import (
 from gateway.graphql.request_body import CheckedJsonBody
 from gateway.graphql.schema import build_schema, schema_sdl
 from gateway.oidc import OidcVerifier
+from gateway.rate_limits import rate_limit_storage
 from gateway.settings import Settings
 
 # Our GraphiQL page: its scripts and styles come from /static (vendored from npm), not from
@@ -46,13 +46,6 @@ from gateway.settings import Settings
 GRAPHIQL_PAGE = Path(__file__).with_name("graphiql.html")
 # Where process_result leaves the status of a request error for `run` (GraphQL over HTTP).
 REQUEST_ERROR_KEY = "threatmap.graphql_request_error"
-
-
-def rate_limit_storage(uri: str) -> Any:
-    """The limits storage the URI names; Redis through redis-py (the `redis` package, which the
-    persisted queries use too), not limits' default coredis."""
-    options = {"implementation": "redispy"} if uri.startswith("async+redis") else {}
-    return storage_from_string(uri, **options)
 
 
 class ThreatmapGraphQL(CheckedJsonBody, CheckedMultipart, GraphQL):
