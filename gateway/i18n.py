@@ -15,6 +15,7 @@ import io
 from functools import cache
 from pathlib import Path
 
+import jinja2
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -89,3 +90,15 @@ def messages(domain: str, lang: str) -> dict[str, str]:
         for message in catalog
         if message.id and isinstance(message.id, str)
     }
+
+
+def template_environments(templates: Path, domain: str) -> dict[str, jinja2.Environment]:
+    """A page family's Jinja2 environments, one per language, with `domain`'s texts as gettext
+    (`{{ _("...") }}` in the templates) and autoescaping."""
+    environments = {}
+    for lang in LANGUAGES:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
+                                 extensions=["jinja2.ext.i18n"])
+        env.install_gettext_translations(translations(domain, lang), newstyle=True)
+        environments[lang] = env
+    return environments

@@ -126,10 +126,10 @@ def staff_conditions(f: ReportFilter | None) -> tuple[list[sql.Composable], dict
     return conditions, params
 
 
-def page_statement(f: ReportFilter | None, unit: OfficerUnit | None, descending: bool, limit: int,
-                   after: tuple[datetime, uuid.UUID] | None,
-                   with_total: bool, w: WorkFilter | None = None) -> tuple[sql.Composed, dict[str, Any]]:
-    """The one statement of a work-list page; `unit` None: every report (an analyst)."""
+def work_list_where(f: ReportFilter | None, w: WorkFilter | None, unit: OfficerUnit | None
+                    ) -> tuple[sql.Composable, dict[str, Any]]:
+    """The work list's WHERE (the filters, and the officer's scope; `unit` None: every report),
+    shared by its pages and its CSV export (store.staff_exports)."""
     conditions, params = staff_conditions(f)
     more, more_params = work_conditions(w)
     conditions += more
@@ -137,7 +137,14 @@ def page_statement(f: ReportFilter | None, unit: OfficerUnit | None, descending:
     if unit is not None:
         conditions.insert(0, OFFICER_SCOPE)
         params |= {"unit_id": unit.id, "unit_counties": unit.counties}
-    where = sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
+    return (sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")), params
+
+
+def page_statement(f: ReportFilter | None, unit: OfficerUnit | None, descending: bool, limit: int,
+                   after: tuple[datetime, uuid.UUID] | None,
+                   with_total: bool, w: WorkFilter | None = None) -> tuple[sql.Composed, dict[str, Any]]:
+    """The one statement of a work-list page; `unit` None: every report (an analyst)."""
+    where, params = work_list_where(f, w, unit)
     keyset = sql.SQL("(r.occurred_at, r.id) {} (%(after_at)s, %(after_id)s)").format(
         sql.SQL("<" if descending else ">")) if after is not None else sql.SQL("true")
     total = (sql.SQL("(SELECT count(*) FROM core.reports AS r WHERE {})").format(where)

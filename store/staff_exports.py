@@ -24,7 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from store.reports import ReportFilter
 from store.rows import Row, fetch, fetch_on
-from store.staff import OFFICER_SCOPE, OfficerUnit, WorkFilter, staff_conditions, work_conditions
+from store.staff import OfficerUnit, WorkFilter, work_list_where
 
 # The private columns every export carries, and the one only some roles get.
 PRIVATE_FIELDS = ("occurred_at", "longitude", "latitude", "description", "source")
@@ -72,14 +72,7 @@ FROM core.staff_exports ORDER BY at DESC, id DESC LIMIT %s
 def _where(f: ReportFilter | None, w: WorkFilter | None, unit: OfficerUnit | None
            ) -> tuple[sql.Composable, dict[str, Any]]:
     """The conditions of store.staff.page_statement: the same filters, the same scope."""
-    conditions, params = staff_conditions(f)
-    more, more_params = work_conditions(w)
-    conditions += more
-    params |= more_params
-    if unit is not None:
-        conditions.insert(0, OFFICER_SCOPE)
-        params |= {"unit_id": unit.id, "unit_counties": unit.counties}
-    return (sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")), params
+    return work_list_where(f, w, unit)
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,7 @@ class StaffPages:
 
     @cached_property
     def _environments(self) -> dict[str, jinja2.Environment]:
-        environments = {}
-        for lang in i18n.LANGUAGES:
-            env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                     extensions=["jinja2.ext.i18n"])
-            env.install_gettext_translations(i18n.translations(DOMAIN, lang), newstyle=True)
-            environments[lang] = env
-        return environments
+        return i18n.template_environments(TEMPLATES, DOMAIN)
 
     def page_config(self, lang: str) -> dict[str, Any]:
         """The catalogue and the workflow (statuses with their colours and transitions, the

@@ -86,13 +86,7 @@ class StaffAuthPages:
 
     @cached_property
     def _environments(self) -> dict[str, jinja2.Environment]:
-        environments = {}
-        for lang in i18n.LANGUAGES:
-            env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                     extensions=["jinja2.ext.i18n"])
-            env.install_gettext_translations(i18n.translations(DOMAIN, lang), newstyle=True)
-            environments[lang] = env
-        return environments
+        return i18n.template_environments(TEMPLATES, DOMAIN)
 
     def dev_sign_in_offered(self, request: Request) -> bool:
         return loopback.configured(self.settings) and loopback.request_is_local(request)
