@@ -2,6 +2,7 @@
 
 import math
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from gateway.graphql.errors import BadInput
@@ -63,18 +64,38 @@ def idempotency_key(value: str | None) -> str | None:
     return value
 
 
-def in_database(check: dict, category: str, description: str | None) -> None:
+@dataclass(frozen=True)
+class Terms:
+    """How a door names what the database check speaks of, so that one set of rules answers in
+    each door's words (GraphQL's categories, Open311's services)."""
+    code: str          # the parameter naming the category
+    thing: str         # what a category is called
+    items: str         # what a report is called
+    see: str           # where the list of categories is
+    description_hint: str
+    swapped_hint: str
+
+
+GRAPHQL_TERMS = Terms(
+    code="category", thing="category", items="reports", see="see `categories`",
+    description_hint=" of what happened",
+    swapped_hint=" The point would be in Poland with longitude and latitude swapped: send longitude "
+                 "(about 14 to 24) and latitude (about 49 to 55).")
+
+
+def in_database(check: dict, category: str, description: str | None, terms: Terms = GRAPHQL_TERMS
+                ) -> None:
     """The rules on a submission's database check (store.reports.check_submissions): the
     category takes reports and, if it needs one, there is a description; the point is in Poland.
-    Shared by submitReport and the partners' bulk door (gateway/partner_bulk.py)."""
+    Shared by submitReport, the partners' bulk door (gateway/partner_bulk.py) and Open311."""
     if check["category_active"] is None:
-        raise BadInput(f"There is no category {category!r}; see `categories`.", field="categoryId")
+        raise BadInput(f"There is no {terms.code} {category!r}; {terms.see}.", field="categoryId")
     if not check["category_active"]:
-        raise BadInput(f"The category {category!r} no longer takes reports.", field="categoryId")
+        raise BadInput(f"The {terms.thing} {category!r} no longer takes {terms.items}.",
+                       field="categoryId")
     if check["description_required"] and not description:
-        raise BadInput(f"Reports of the category {category!r} need a description of what "
-                       "happened.", field="description")
+        raise BadInput(f"{terms.items.capitalize()} of the {terms.thing} {category!r} need a "
+                       f"description{terms.description_hint}.", field="description")
     if not check["inside"]:
-        hint = (" The point would be in Poland with longitude and latitude swapped: send "
-                "longitude (about 14 to 24) and latitude (about 49 to 55)." if check["swapped"] else "")
+        hint = terms.swapped_hint if check["swapped"] else ""
         raise BadInput(f"The point is outside Poland.{hint}", field="longitude")

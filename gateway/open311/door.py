@@ -53,6 +53,10 @@ MAX_DAYS = 366                       # the longest start_date..end_date range
 MAX_IDS = 1000
 MAX_MEDIA_URL = 2000
 TIMEZONE = ZoneInfo("Europe/Warsaw")  # the public day is a Polish day
+OPEN311_TERMS = validation.Terms(
+    code="service_code", thing="service", items="requests", see="see GET services",
+    description_hint=" (see its service definition)",
+    swapped_hint=" It would be in Poland with lat and long swapped.")
 
 
 @dataclass(frozen=True)
@@ -411,15 +415,9 @@ class Open311Door:
         return stored["id"]
 
     async def _check_in_database(self, report: Submission) -> None:
-        """The category takes reports, its description rule, and the point is in Poland."""
+        """validation.in_database's rules, in Open311's words."""
         check = await store_reports.check_submission(self.runtime().app_pool, report)
-        if check["category_active"] is None:
-            raise Open311Error(400, f"There is no service_code {report.category!r}; see GET services.")
-        if not check["category_active"]:
-            raise Open311Error(400, f"The service {report.category!r} no longer takes requests.")
-        if check["description_required"] and not report.description:
-            raise Open311Error(400, f"Requests of the service {report.category!r} need a description "
-                                    "(see its service definition).")
-        if not check["inside"]:
-            hint = (" It would be in Poland with lat and long swapped." if check["swapped"] else "")
-            raise Open311Error(400, f"The point is outside Poland.{hint}")
+        try:
+            validation.in_database(check, report.category, report.description, OPEN311_TERMS)
+        except BadInput as failure:
+            raise Open311Error(400, failure.message) from None
