@@ -23,6 +23,8 @@ from babel.support import Translations
 from starlette.requests import Request
 
 LOCALE_DIR = Path(__file__).with_name("locale")
+# What the page families' templates extend (gateway/templates/_page.html: the skeleton).
+SHARED_TEMPLATES = Path(__file__).with_name("templates")
 LANGUAGES: tuple[str, ...] = ("pl", "en")
 DEFAULT_LANGUAGE = "pl"
 LANGUAGE_COOKIE = "lang"
@@ -94,10 +96,11 @@ def messages(domain: str, lang: str) -> dict[str, str]:
 
 def template_environments(templates: Path, domain: str) -> dict[str, jinja2.Environment]:
     """A page family's Jinja2 environments, one per language, with `domain`'s texts as gettext
-    (`{{ _("...") }}` in the templates) and autoescaping."""
+    (`{{ _("...") }}` in the templates) and autoescaping. The family's own templates come first,
+    then the shared ones they extend."""
     environments = {}
     for lang in LANGUAGES:
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=True,
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader([templates, SHARED_TEMPLATES]), autoescape=True,
                                  extensions=["jinja2.ext.i18n"])
         env.install_gettext_translations(translations(domain, lang), newstyle=True)
         environments[lang] = env
