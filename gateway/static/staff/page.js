@@ -1,18 +1,13 @@
-// What every officers' page shares: texts (gettext domain `staff`, JSON in data-messages), the
-// workflow (data-config), the bearer token the sign-in page keeps in sessionStorage, and a
-// GraphQL client that sends it. No token, or a token the server refuses: to the sign-in page.
-const data = document.body.dataset;
-export const config = JSON.parse(data.config);
-const messages = JSON.parse(data.messages);
+// What every officers' page shares: texts (gettext domain `staff`), the workflow (data-config)
+// and the element builder, from ../shared/page.js; the bearer token the sign-in page keeps in
+// sessionStorage, and a GraphQL client that sends it. No token, or a token the server refuses:
+// to the sign-in page.
+import { categories, config, el, graphql, statuses, t } from "../shared/page.js";
+
+export { ApiError, categories, config, el, formatDateTime, statuses, t } from "../shared/page.js";
+
 export const TOKEN_KEY = "threatmap.staff.token";
 
-export function t(text, values = {}) {
-  const found = messages[text] || text;
-  return found.replace(/\{(\w+)\}/g, (_, name) => (name in values ? values[name] : `{${name}}`));
-}
-
-export const statuses = new Map(config.statuses.map((s) => [s.id, s]));
-export const categories = new Map(config.categories.map((c) => [c.id, c]));
 export const statusName = (id) => (statuses.get(id) || { name: id }).name;
 export const categoryName = (id) => (categories.get(id) || { name: id }).name;
 
@@ -44,46 +39,14 @@ export function claims() {
   }
 }
 
-export class ApiError extends Error {
-  constructor(message, code, extensions) {
-    super(message);
-    this.code = code;
-    this.extensions = extensions || {};
-  }
-}
-
 /** A GraphQL call with the bearer token; resolves to `data`, rejects with an ApiError. */
 export async function gql(query, variables = {}) {
-  const response = await fetch("/graphql", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json",
-               Authorization: `Bearer ${token()}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors && body.errors.length) {
-    const first = body.errors[0];
-    const code = first.extensions && first.extensions.code;
-    if (code === "UNAUTHENTICATED") signIn();
-    throw new ApiError(first.message, code, first.extensions);
+  try {
+    return await graphql(query, variables, { Authorization: `Bearer ${token()}` });
+  } catch (error) {
+    if (error.code === "UNAUTHENTICATED") signIn();
+    throw error;
   }
-  return body.data;
-}
-
-/** A new element: el("p", {className: "x"}, "text", child...). */
-export function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (name === "dataset") Object.assign(node.dataset, value);
-    else if (name in node) node[name] = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
-
-export function formatDateTime(iso) {
-  return new Date(iso).toLocaleString(config.lang, { dateStyle: "medium", timeStyle: "short" });
 }
 
 /** A status badge: the name in text, the colour beside it (never colour alone). */
