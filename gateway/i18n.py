@@ -100,8 +100,8 @@ def template_environments(templates: Path, domain: str) -> dict[str, jinja2.Envi
     then the shared ones they extend."""
     environments = {}
     for lang in LANGUAGES:
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader([templates, SHARED_TEMPLATES]), autoescape=True,
-                                 extensions=["jinja2.ext.i18n"])
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader([templates, SHARED_TEMPLATES]),
+                                 autoescape=True, extensions=["jinja2.ext.i18n"])
         env.install_gettext_translations(translations(domain, lang), newstyle=True)
         environments[lang] = env
     return environments
