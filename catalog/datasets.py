@@ -1,7 +1,11 @@
 """What the catalogue says about each dataset, in Polish and English: the fixed part of its
-description (the dates, sizes and files come from the snapshot manifest)."""
+description (the dates, sizes and files come from the snapshot manifest). The datasets are data,
+in catalog/datasets.yml; the texts every dataset or archive shares stay here."""
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 # The anonymization, as every dataset's provenance note (README "Privacy" is the policy).
 PROVENANCE = {
@@ -30,59 +34,22 @@ class DatasetInfo:
     spatial: bool = True            # has geometry (bbox, CRS)
 
 
-DATASETS: tuple[DatasetInfo, ...] = (
-    DatasetInfo(
-        "reports",
-        {"pl": "Zgłoszenia zagrożeń (zanonimizowane)", "en": "Threat reports (anonymized)"},
-        {"pl": "Opublikowane zgłoszenia obywateli na mapie zagrożeń bezpieczeństwa: kategoria, "
-               "status, data, powiat i województwo, punkt jako środek oczka siatki.",
-         "en": "Published citizens' reports of the public-safety threat map: category, status, "
-               "date, county and voivodeship, the point as the centre of a grid cell."},
-        {"pl": ("zgłoszenia", "zagrożenia", "bezpieczeństwo publiczne", "Policja", "mapa zagrożeń"),
-         "en": ("reports", "threats", "public safety", "police", "crime map")},
-        ("JUST", "GOVE"), "DAILY", "reports"),
-    DatasetInfo(
-        "report-density",
-        {"pl": "Siatka gęstości zgłoszeń", "en": "Report density grid"},
-        {"pl": "Liczba opublikowanych zgłoszeń w oczkach siatki EPSG:2180 według kategorii, "
-               "statusu i miesiąca; oczka poniżej progu prywatności k są pomijane.",
-         "en": "Counts of published reports per EPSG:2180 grid cell, category, status and month; "
-               "cells below the privacy threshold k are left out."},
-        {"pl": ("gęstość", "siatka", "statystyka", "zagrożenia"),
-         "en": ("density", "grid", "statistics", "threats")},
-        ("JUST", "REGI"), "DAILY", "report-density"),
-    DatasetInfo(
-        "area-statistics",
-        {"pl": "Statystyka zgłoszeń według województw i powiatów",
-         "en": "Report statistics by voivodeship and county"},
-        {"pl": "Liczba opublikowanych zgłoszeń według województw i powiatów (TERYT), kategorii, "
-               "statusu i miesiąca; liczebności poniżej progu k są pomijane.",
-         "en": "Counts of published reports per voivodeship and county (TERYT), category, status "
-               "and month; counts below the threshold k are left out."},
-        {"pl": ("statystyka", "województwo", "powiat", "TERYT"),
-         "en": ("statistics", "voivodeship", "county", "TERYT")},
-        ("JUST", "REGI"), "DAILY", "area-statistics"),
-    DatasetInfo(
-        "police-statistics",
-        {"pl": "Statystyka Policji: przestępstwa, wykroczenia i zdarzenia drogowe",
-         "en": "Police statistics: crimes, offences and road incidents"},
-        {"pl": "Liczba wybranych przestępstw, wykroczeń i zdarzeń drogowych według obszarów "
-               "i miesięcy, z systemów Policji; liczebności poniżej progu k są pomijane.",
-         "en": "Counts of selected crimes, offences and road incidents by area and month, from "
-               "the police's systems; counts below the threshold k are left out."},
-        {"pl": ("Policja", "przestępstwa", "wykroczenia", "zdarzenia drogowe", "statystyka"),
-         "en": ("police", "crimes", "offences", "road incidents", "statistics")},
-        ("JUST", "GOVE"), "MONTHLY", None),
-    DatasetInfo(
-        "categories",
-        {"pl": "Katalog kategorii zagrożeń", "en": "Catalogue of threat categories"},
-        {"pl": "Kategorie zagrożeń, z których wybierają obywatele, z grupami i nazwami po polsku "
-               "i angielsku (także jako SKOS w tym katalogu).",
-         "en": "The threat categories citizens choose from, with their groups and names in Polish "
-               "and English (also as SKOS in this catalogue)."},
-        {"pl": ("kategorie", "słownik", "zagrożenia"), "en": ("categories", "vocabulary", "threats")},
-        ("JUST", "GOVE"), "IRREG", "categories", spatial=False),
-)
+DATASETS_FILE = Path(__file__).with_name("datasets.yml")
+
+
+def load_datasets(path: Path = DATASETS_FILE) -> tuple[DatasetInfo, ...]:
+    """The datasets as catalog/datasets.yml describes them, one entry each."""
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(
+        DatasetInfo(
+            name=entry["name"], title=dict(entry["title"]), description=dict(entry["description"]),
+            keywords={lang: tuple(words) for lang, words in entry["keywords"].items()},
+            themes=tuple(entry["themes"]), frequency=entry["frequency"],
+            ogc_collection=entry["ogc_collection"], spatial=entry.get("spatial", True))
+        for entry in entries)
+
+
+DATASETS = load_datasets()
 BY_NAME = {info.name: info for info in DATASETS}
 # Which dataset a manifest entry describes ("tiles": the PMTiles archive of the reports' tiles).
 MANIFEST_DATASET = {"tiles": "reports"}
