@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -123,6 +124,58 @@ def app_in_thread(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+# -- nginx in front -----------------------------------------------------------------------------
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+NGINX_MAIN = """
+daemon off;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections {connections}; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+{http}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx_running(http: Callable[[Path, int], str], *, ready_path: str = "/", connections: int = 64,
+                  timeout_s: float = 20) -> Iterator[str]:
+    """A throwaway nginx (Debian's) on a free port of 127.0.0.1, in the foreground, with a folder
+    of its own for the pid, the error log, temporary files and caches. `http(root, port)` gives
+    the inside of its `http` block (the servers; it may write files under root to include).
+    Yields its base URL once `ready_path` answers at all (any status)."""
+    assert NGINX is not None, "nginx is not installed (.ci/run installs it)"
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="threatmap-nginx-",
+                                     dir=os.environ.get("THREATMAP_TEST_ROOT")) as name:
+        root = Path(name)
+        root.chmod(0o755)   # nginx's workers run as another user when the tests run as root
+        conf = root / "nginx.conf"
+        conf.write_text(NGINX_MAIN.format(root=root, connections=connections, http=http(root, port)))
+        log = root / "error.log"
+        process = subprocess.Popen([NGINX, "-c", str(conf), "-e", str(log)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    httpx.get(f"{base}{ready_path}", timeout=2)
+                    break
+                except httpx.TransportError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                        raise AssertionError(f"nginx did not start:\n{tail}") from None
+                    time.sleep(0.1)
+            yield base
+        finally:
+            stop_process(process)
 
 
 # -- browsers ------------------------------------------------------------------------------------

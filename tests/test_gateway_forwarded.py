@@ -4,20 +4,13 @@ THREATMAP_TRUSTED_PROXIES, a forwarded host must still be an allowed host, and
 THREATMAP_PUBLIC_URL, when set, wins. Last, the same through a real nginx."""
 
 import asyncio
-import contextlib
-import shutil
-import subprocess
-import tempfile
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from gateway.settings import Settings
-from tests.support import app_in_thread, free_port, running_app
+from tests.support import NGINX, app_in_thread, nginx_running, running_app
 
 PROXY = ("10.1.2.3", 4000)
 STRANGER = ("203.0.113.9", 4000)
@@ -104,17 +97,7 @@ async def test_the_public_url_wins_over_forwarded_headers(settings: Settings) ->
 
 
 # -- through a real nginx -------------------------------------------------------------------------
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-NGINX_CONF = """
-daemon off;
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+PROXY_SERVER = """
     server {{
         listen 127.0.0.1:{port};
         server_name public.example;
@@ -129,33 +112,7 @@ http {{
             proxy_redirect off;
         }}
     }}
-}}
 """
-
-
-@contextlib.contextmanager
-def nginx_in_front(upstream: str) -> Iterator[int]:
-    """nginx on a free port, proxying to `upstream`; yields its port."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="threatmap-nginx-") as root:
-        conf = Path(root) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(root=root, port=port, upstream=upstream))
-        process = subprocess.Popen([NGINX, "-c", str(conf), "-e", f"{root}/error.log"],
-                                   stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                    assert time.monotonic() < deadline, "nginx did not start"
-                    time.sleep(0.1)
-            yield port
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (.ci/run installs it)")
@@ -163,9 +120,9 @@ async def test_through_nginx_links_and_the_ogc_redirect_are_public(settings: Set
     proxied = behind_proxy(settings, trusted_proxies=["127.0.0.1"])
 
     def through_nginx() -> tuple[list[str], str, str]:
-        with (app_in_thread(proxied) as upstream, nginx_in_front(upstream) as port,
-              httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Host": "public.example"}
-                           ) as http):
+        with (app_in_thread(proxied) as upstream,
+              nginx_running(lambda _, port: PROXY_SERVER.format(port=port, upstream=upstream)) as nginx,
+              httpx.Client(base_url=nginx, headers={"Host": "public.example"}) as http):
             tilejson = http.get("/tiles/reports.json").json()
             landing = http.get("/ogc/", params={"f": "json"}).json()
             redirect = http.get("/ogc")

@@ -34,11 +34,13 @@ from gateway.settings import PROJECT_ROOT, Settings
 from store.locations import PUBLIC_ROLE, DatabaseUrls, ManagedDatabase
 from store.replica import StandbyCluster
 from tests.support import (
+    NGINX,
     SERVE_JWT_SECRET,
     WARSAW,
     free_port,
     insert_report,
     next_message,
+    nginx_running,
     serve_env,
     stop_process,
     threatmap_command,
@@ -48,7 +50,6 @@ from tests.support import (
 
 pytestmark = pytest.mark.scale
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 REDIS = shutil.which("redis-server")
 SCALE_DIR = PROJECT_ROOT / "deploy" / "scale"
 MAX_LAG_S = 2.0
@@ -74,23 +75,8 @@ class Scale:
     dbname: str
 
 
-NGINX_MAIN = """
-daemon off;
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
-    include {root}/threatmap-scale.conf;
-}}
-"""
-
-
-def nginx_conf(root: Path, port: int, a: str, b: str) -> Path:
-    """deploy/scale/threatmap-scale.conf with this test's addresses and folders."""
+def nginx_http(root: Path, port: int, a: str, b: str) -> str:
+    """deploy/scale/threatmap-scale.conf with this test's addresses and folders, to include."""
     text = (SCALE_DIR / "threatmap-scale.conf").read_text()
     for old, new in [("127.0.0.1:8001", a), ("127.0.0.1:8002", b),
                      ("listen 80;", f"listen 127.0.0.1:{port};"),
@@ -98,9 +84,7 @@ def nginx_conf(root: Path, port: int, a: str, b: str) -> Path:
         assert old in text, old
         text = text.replace(old, new)
     (root / "threatmap-scale.conf").write_text(text)
-    main = root / "nginx.conf"
-    main.write_text(NGINX_MAIN.format(root=root))
-    return main
+    return f"    include {root}/threatmap-scale.conf;"
 
 
 def wait_until(check: Callable[[], Any], timeout_s: float, what: str, every_s: float = 0.1) -> Any:
@@ -119,6 +103,7 @@ def scale(managed_db: ManagedDatabase, urls: DatabaseUrls, settings: Settings) -
     root.chmod(0o755)
     standby = StandbyCluster(managed_db.cluster, root / "standby")
     processes: list[subprocess.Popen] = []
+    stack = contextlib.ExitStack()   # nginx
     try:
         standby.start()
         redis_port = free_port()
@@ -147,15 +132,14 @@ def scale(managed_db: ManagedDatabase, urls: DatabaseUrls, settings: Settings) -
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         for name, base, process in zip("ab", bases, processes[1:], strict=True):
             wait_healthy(base, process, log=root / name / "serve.log")
-        nginx_port = free_port()
-        conf = nginx_conf(root, nginx_port, *(f"127.0.0.1:{port}" for port in ports))
-        processes.append(subprocess.Popen([NGINX, "-c", str(conf), "-e", str(root / "error.log")],
-                                          stderr=subprocess.DEVNULL))
-        through = f"http://127.0.0.1:{nginx_port}"
-        wait_until(lambda: _answers(through), 20, "nginx did not start")
+        upstreams = [f"127.0.0.1:{port}" for port in ports]
+        through = stack.enter_context(nginx_running(lambda conf_root, port: nginx_http(
+            conf_root, port, *upstreams), ready_path="/health", connections=256))
+        wait_until(lambda: _answers(through), 20, "nginx does not reach the apps")
         yield Scale(bases[0], bases[1], through, standby, urls,
                     settings.model_copy(update={"jwt_secret": SERVE_JWT_SECRET}), managed_db.dbname)
     finally:
+        stack.close()
         for process in reversed(processes):
             stop_process(process)
         standby.clean()

@@ -10,14 +10,10 @@ import contextlib
 import hashlib
 import json
 import secrets
-import shutil
-import subprocess
-import tempfile
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,12 +31,14 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from tests.support import (
     CHROMIUM,
+    NGINX,
     WARSAW,
     app_in_thread,
     free_port,
     gql,
     insert_report,
     launch_chromium,
+    nginx_running,
     served,
     wait_in_page,
 )
@@ -140,14 +138,9 @@ async def test_a_real_server_on_loopback_offers_it(settings: Settings) -> None:
     assert await asyncio.to_thread(sign_in) == (1, 200)
 
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-NGINX_CONF = """
-daemon off; worker_processes 1; pid {root}/nginx.pid; error_log {root}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
-    fastcgi_temp_path {root}/fastcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+# as a careless deployment would put nginx in front of a server left on loopback (no
+# THREATMAP_TRUSTED_PROXIES)
+PROXY_SERVER = """
     server {{
         listen 127.0.0.1:{port};
         location / {{
@@ -156,40 +149,16 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         }}
     }}
-}}
 """
-
-
-@contextlib.contextmanager
-def nginx_in_front(upstream: str) -> Iterator[int]:
-    """nginx on a free port of 127.0.0.1 proxying to `upstream`, as a careless deployment would
-    put it in front of a server left on loopback (no THREATMAP_TRUSTED_PROXIES)."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="threatmap-nginx-") as root:
-        conf = Path(root) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(root=root, port=port, upstream=upstream))
-        process = subprocess.Popen([NGINX, "-c", str(conf), "-e", f"{root}/error.log"],
-                                   stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert process.poll() is None and time.monotonic() < deadline, "nginx did not start"
-                    time.sleep(0.1)
-            yield port
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (.ci/run installs it)")
 async def test_through_a_proxy_on_the_same_machine_it_is_not_offered(settings: Settings) -> None:
     def through_nginx() -> tuple[bool, int, int]:
-        with (app_in_thread(settings) as upstream, nginx_in_front(upstream) as port,
-              httpx.Client(base_url=f"http://127.0.0.1:{port}") as http):
+        with (app_in_thread(settings) as upstream,
+              nginx_running(lambda _, port: PROXY_SERVER.format(port=port, upstream=upstream),
+                            ready_path="/health") as nginx,
+              httpx.Client(base_url=nginx) as http):
             page = http.get("/staff/sign-in")
             answer = http.post("/staff/sign-in/dev", json={"role": "admin"})
             return "dev-form" in page.text, page.status_code, answer.status_code
