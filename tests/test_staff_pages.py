@@ -518,12 +518,16 @@ async def test_without_a_token_the_pages_go_to_the_sign_in_page_and_sign_out_for
         await context.close()
 
 
+DATE_INPUT_LANGS = "[...document.querySelectorAll('input[type=date]')].map(i => i.lang)"
+
+
 async def test_polish_by_default_and_english_on_request(
         server: str, settings: Settings, world: dict[str, str], browser: Any) -> None:
     async with Officer(browser, settings, WARSAW_UNIT) as page:
         await open_list(page, server, "?lang=en")
         assert await page.title() == "Work list · Officers' workbench"
         assert await page.evaluate("document.documentElement.lang") == "en"
+        assert await page.evaluate(DATE_INPUT_LANGS) == ["en", "en"]
         assert "Overdue" in await page.locator(f"#r-{world['overdue']} .marker").inner_text()
         assert "reported" in await page.locator(f"#r-{world['fresh']} .badge").inner_text()
         await open_report(page, server, world["public"], "?lang=en")
@@ -531,6 +535,10 @@ async def test_polish_by_default_and_english_on_request(
         assert await page.locator("#a-status-send").inner_text() == "Change the status"
         await open_report(page, server, world["public"])
         assert await page.locator("#a-status-send").inner_text() == "Zmień status"
+        # the date filters say the page's language (Chromium draws them in the browser's locale:
+        # dd.mm.rrrr in this Polish browser)
+        await open_list(page, server)
+        assert await page.evaluate(DATE_INPUT_LANGS) == ["pl", "pl"]
 
 
 async def test_the_pages_are_shells_without_private_data(api: httpx.AsyncClient,
