@@ -1,5 +1,6 @@
 """What the open-data door costs on a large public layer: a county's and a category's Atom feed
-(the query, then the whole HTTP answer), and the catalogue's own reads and graph.
+(the query, then the whole HTTP answer, and side by side the county query as it was before the
+publication day was stored), and the catalogue's own reads and graph.
 
     python -m bench.catalog_feeds [--database-url URL] [--reports N] [--samples 30]
 
@@ -23,9 +24,27 @@ from downloads.manifest import Manifest, ManifestFile
 from gateway.app import create_app
 from gateway.settings import Settings
 from store import catalog, reference
+from store.catalog import COUNTY_FEED_SQL
+from store.rows import fetch
 
 BIGGEST_COUNTY = """SELECT county_code, count(*) FROM open.reports GROUP BY 1 ORDER BY 2 DESC LIMIT 1"""
 BIGGEST_CATEGORY = """SELECT category_id, count(*) FROM open.reports GROUP BY 1 ORDER BY 2 DESC LIMIT 1"""
+# open.report_feed before migration 0017 (store/sql/88_catalog.sql until c94ef3d): the publication
+# day computed through core.reports and the policy's time zone for every public report of the
+# county before the newest could be picked. The "before" of bench/RESULTS.md "Feeds of a big
+# county"; it reads core, so it runs on the application role.
+FEED_BEFORE_0017 = """(
+    SELECT o.id, o.category_id, o.status, o.occurred_on, o.date_precision, o.cell_m,
+           o.voivodeship_code, o.county_code, o.geom,
+           CASE WHEN o.date_precision = 'month'
+                THEN date_trunc('month', r.published_at AT TIME ZONE p.timezone)::date
+                ELSE (r.published_at AT TIME ZONE p.timezone)::date END AS published_on
+    FROM open.reports AS o
+    JOIN core.reports AS r ON r.id = o.id
+    CROSS JOIN core.privacy_policy AS p
+) AS f"""
+COUNTY_FEED_BEFORE_0017_SQL = COUNTY_FEED_SQL.replace("open.report_feed AS f", FEED_BEFORE_0017)
+assert COUNTY_FEED_BEFORE_0017_SQL != COUNTY_FEED_SQL
 
 
 def summary(samples: list[float]) -> str:
@@ -58,8 +77,10 @@ def year_of_archives() -> Manifest:
 
 async def run(args: argparse.Namespace) -> None:
     with database(args.database_url, args.reports) as urls:
-        async with AsyncConnectionPool(urls.public, min_size=1, max_size=2, open=False) as pool:
+        async with (AsyncConnectionPool(urls.public, min_size=1, max_size=2, open=False) as pool,
+                    AsyncConnectionPool(urls.app, min_size=1, max_size=1, open=False) as app_pool):
             await pool.wait()
+            await app_pool.wait()
             async with pool.connection() as conn:
                 public = (await (await conn.execute("SELECT count(*) FROM open.reports")).fetchone())[0]
                 county, in_county = await (await conn.execute(BIGGEST_COUNTY)).fetchone()
@@ -69,6 +90,9 @@ async def run(args: argparse.Namespace) -> None:
             n = args.samples
             print("county feed query (50 newest):  ",
                   summary(await timed(lambda: catalog.county_feed(pool, county, 50), n)))
+            print("  the same before 0017 (day through core):",
+                  summary(await timed(lambda: fetch(app_pool, COUNTY_FEED_BEFORE_0017_SQL,
+                                                    {"key": county, "limit": 50}, prepare=False), n)))
             print("category feed query (50 newest):",
                   summary(await timed(lambda: catalog.category_feed(pool, category, 50), n)))
             print("catalogue reads (extent, categories):",
