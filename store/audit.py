@@ -1,8 +1,9 @@
 """The audit of report histories: every chain of events recomputed, the first break named.
 
 Each event's hash covers its content and the hash of the event before it (the migration
-`0009_report_event_chain.sql` defines the format; `event_hash` here is its independent twin, so
-the check does not trust a function stored in the database it checks). A break is any of:
+`0009_report_event_chain.sql` defines the format, `0019` adds the forwarded-to body;
+`event_hash` here is its independent twin, so the check does not trust a function stored in the
+database it checks). A break is any of:
 an event whose content no longer gives its hash (altered), a gap in the places or a
 `previous_hash` that is not the hash of the event before (deleted, inserted or reordered),
 a history that does not begin with `created`, and a report whose status is not where its history
@@ -26,7 +27,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CHAINS_SQL = """
 SELECT r.id AS report_id, r.status AS report_status,
        e.id, e.seq, e.kind, e.from_status, e.to_status, e.actor, e.at, e.comment,
-       e.previous_hash, e.hash
+       e.forwarded_to, e.previous_hash, e.hash
 FROM core.reports AS r
 LEFT JOIN core.report_events AS e ON e.report_id = r.id
 WHERE %(ids)s::uuid[] IS NULL OR r.id = ANY(%(ids)s::uuid[])
@@ -40,13 +41,17 @@ def _field(value: str | None) -> str:
 
 def event_hash(previous: bytes | None, report_id: UUID, seq: int, kind: str,
                from_status: str | None, to_status: str | None, actor: str, at: datetime,
-               comment: str | None) -> bytes:
+               comment: str | None, forwarded_to: str | None = None) -> bytes:
     micros = (at - EPOCH) // timedelta(microseconds=1)
     content = "|".join([
         previous.hex() if previous is not None else "-", str(report_id), str(seq), _field(kind),
         _field(from_status), _field(to_status), _field(actor), str(micros), _field(comment),
     ])
-    return hashlib.sha256(content.encode()).digest()
+    nine = hashlib.sha256(content.encode()).digest()
+    if forwarded_to is None:
+        return nine
+    # the body forwarded to (migration 0019): over the nine fields' hash, so older events keep theirs
+    return hashlib.sha256(f"{nine.hex()}|{_field(forwarded_to)}".encode()).digest()
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,8 @@ def _check_report(report_id: UUID, status: str, events: list[dict[str, Any]]) ->
                         "its link does not match the event before it: an event was removed or replaced")
             return
         recomputed = event_hash(previous, report_id, seq, event["kind"], event["from_status"],
-                                event["to_status"], event["actor"], event["at"], event["comment"])
+                                event["to_status"], event["actor"], event["at"], event["comment"],
+                                event["forwarded_to"])
         if recomputed != event["hash"]:
             yield Break(report_id, eid, seq, "its content does not match its hash: the event was altered")
             return

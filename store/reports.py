@@ -185,7 +185,7 @@ FROM core.reports AS r CROSS JOIN core.workflow_deadlines AS d
 WHERE r.id = ANY(%(ids)s::uuid[])
 """
 HISTORY_SQL = """
-SELECT report_id, kind, from_status, to_status, actor, at, comment
+SELECT report_id, kind, from_status, to_status, actor, at, comment, forwarded_to
 FROM core.report_events WHERE report_id = ANY(%s::uuid[]) ORDER BY report_id, at, id
 """
 
@@ -328,8 +328,8 @@ async def lock_by_token(conn: AsyncConnection, token_hash: bytes) -> Row | None:
 # -- officers: status changes and hand-over, each with its event ------------------------------
 
 EVENT_SQL = """
-INSERT INTO core.report_events (report_id, kind, from_status, to_status, actor, comment)
-VALUES (%s, %s, %s, %s, %s, %s)
+INSERT INTO core.report_events (report_id, kind, from_status, to_status, actor, comment, forwarded_to)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
 """
 # `handled` by the one rule core.officer_handles, for the officer's unit.
 LOCK_SQL = """
@@ -369,8 +369,10 @@ UNIT_EXISTS_SQL = "SELECT 1 FROM core.police_units WHERE id = %s"
 
 
 async def add_event(conn: AsyncConnection, report_id: Any, kind: str, from_status: str | None,
-                    to_status: str | None, actor: str, comment: str | None) -> None:
-    await fetch_on(conn, EVENT_SQL, [report_id, kind, from_status, to_status, actor, comment])
+                    to_status: str | None, actor: str, comment: str | None,
+                    forwarded_to: str | None = None) -> None:
+    await fetch_on(conn, EVENT_SQL, [report_id, kind, from_status, to_status, actor, comment,
+                                     forwarded_to])
 
 
 async def lock_for_officer(conn: AsyncConnection, report_id: uuid.UUID, unit_id: str) -> Row | None:
@@ -397,10 +399,10 @@ async def set_status(conn: AsyncConnection, report_id: Any, from_status: str, to
 
 async def status_event(conn: AsyncConnection, report_id: Any, from_status: str, to_status: str,
                        actor: str, comment: str | None, forward_to: str | None = None) -> None:
-    """A status change's event; forwarding names the body in it."""
-    if forward_to:
-        comment = f"forwarded to {forward_to}" + (f": {comment}" if comment else "")
-    await add_event(conn, report_id, "status_changed", from_status, to_status, actor, comment)
+    """A status change's event; forwarding names the body in it (`forwarded_to`: the pages say
+    it in the reader's language; events before migration 0019 said it in their comment)."""
+    await add_event(conn, report_id, "status_changed", from_status, to_status, actor, comment,
+                    forward_to or None)
 
 
 async def open_report(conn: AsyncConnection, report: Row, actor: str, then: str | None = None,

@@ -49,6 +49,19 @@ def test_the_python_hash_is_the_database_hash(app_conn: psycopg.Connection) -> N
                 [previous, report, at, comment]).fetchone()[0]
             assert bytes(stored) == event_hash(previous, report, 2, "status_changed", "confirmed",
                                                "confirmed_eliminated", "officer:a@kpp-1", at, comment)
+            # the body forwarded to (0019): none hashes as the nine fields did; a body changes it
+            for body in (None, "road-manager"):
+                stored = app_conn.execute(
+                    "SELECT core.report_event_hash(%s, %s, 2, 'status_changed', 'confirmed', "
+                    "'confirmed_forwarded', 'officer:a@kpp-1', %s, %s, %s)",
+                    [previous, report, at, comment, body]).fetchone()[0]
+                assert bytes(stored) == event_hash(previous, report, 2, "status_changed", "confirmed",
+                                                   "confirmed_forwarded", "officer:a@kpp-1", at,
+                                                   comment, body)
+            assert event_hash(previous, report, 2, "k", None, None, "a", at, comment, None) == \
+                event_hash(previous, report, 2, "k", None, None, "a", at, comment)
+            assert event_hash(previous, report, 2, "k", None, None, "a", at, comment, "x") != \
+                event_hash(previous, report, 2, "k", None, None, "a", at, comment)
 
 
 async def test_a_whole_history_verifies_and_is_chained(

@@ -3,6 +3,7 @@ not-confirmed reports off the public map, forwarding to a named body, the 24 cat
 descriptions required and retired ones kept, deadlines, and the police's response times as
 k-suppressed open statistics."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -10,6 +11,7 @@ import psycopg
 import pytest
 
 from gateway.settings import Settings
+from store.audit import verify
 from store.privacy import PrivacyPolicy, Publication, apply_policy
 from tests.support import WARSAW, codes, gql, insert_report, token
 from tests.test_graphql_workflow import STATUS, report_input, submit
@@ -19,6 +21,7 @@ FORWARD = """mutation($id: ID!, $s: String!, $to: String) {
     setReportStatus(id: $id, status: $s, forwardTo: $to) { id status forwardedTo } }"""
 DEADLINES = """query($id: ID!) { report(id: $id) { status deadlines {
     submittedAt readBy readAt readState verifyBy verifiedAt verifyState } } }"""
+HISTORY = """query($id: ID!) { report(id: $id) { history { kind toStatus comment forwardedTo } } }"""
 OFFICER_UNIT = "kwp-14"         # Masovian voivodeship unit: handles Warsaw
 OTHER_UNIT = "kpp-1201"         # Kraków
 
@@ -115,9 +118,16 @@ async def test_forwarding_names_a_body_from_the_list(
                                                "to": "road-manager"}, who)
     assert done["data"]["setReportStatus"] == {"id": report, "status": "confirmed_forwarded",
                                                "forwardedTo": "road-manager"}
-    comment = app_conn.execute("SELECT comment FROM core.report_events WHERE report_id = %s "
-                               "ORDER BY seq DESC LIMIT 1", [report]).fetchone()[0]
-    assert comment == "forwarded to road-manager"
+    # the history names the body as data (the pages say it in the reader's language), the
+    # comment is the officer's own; the chain covers the body
+    event = app_conn.execute("SELECT comment, forwarded_to FROM core.report_events WHERE report_id = %s "
+                             "ORDER BY seq DESC LIMIT 1", [report]).fetchone()
+    assert event == (None, "road-manager")
+    history = await gql(graphql_client, HISTORY, {"id": report}, who)
+    assert history["data"]["report"]["history"][-1] == {
+        "kind": "status_changed", "toStatus": "confirmed_forwarded", "comment": None,
+        "forwardedTo": "road-manager"}
+    assert verify(app_conn, report_ids=[uuid.UUID(report)]).first_break is None
 
 
 async def test_the_24_categories_a_required_description_and_a_retired_category(

@@ -50,6 +50,10 @@ class ReportHistoryEvent:
     at: datetime
     actor: str | None = strawberry.field(description="Null for the citizen's own view.")
     comment: str | None
+    forwarded_to: str | None = strawberry.field(
+        default=None, description="The body a status change forwarded the report to (an id of "
+                                  "`forwardBodies`); null for the citizen's own view. Events "
+                                  "before this field said it in their comment.")
 
 
 @strawberry.enum(description="Where a report stands against a deadline.")
@@ -231,6 +235,7 @@ class Report:
             kind=r["kind"], from_status=r["from_status"], to_status=r["to_status"], at=r["at"],
             actor=None if self.owner_view else r["actor"],
             comment=r["comment"] if not self.owner_view or r["kind"] == "information_added" else None,
+            forwarded_to=None if self.owner_view else r["forwarded_to"],
         ) for r in rows]
 
 

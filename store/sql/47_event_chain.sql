@@ -1,5 +1,5 @@
 -- The tamper-evident history of a report (store/migrations/0009_report_event_chain.sql says how
--- the chain is built). A new event gets its place and its hashes here, whoever inserts it; an
+-- the chain is built; 0019 adds the forwarded-to body to it). A new event gets its place and its hashes here, whoever inserts it; an
 -- event is never changed, and never deleted while its report exists (a report deleted as a
 -- whole takes its events with it: the cascade runs after the report row is gone).
 SET LOCAL ROLE threatmap_app;
@@ -28,7 +28,7 @@ BEGIN
     NEW.previous_hash := last.hash;
     NEW.hash := core.report_event_hash(NEW.previous_hash, NEW.report_id, NEW.seq, NEW.kind,
                                        NEW.from_status, NEW.to_status, NEW.actor, NEW.at,
-                                       NEW.comment);
+                                       NEW.comment, NEW.forwarded_to);
     RETURN NEW;
 END
 $$;

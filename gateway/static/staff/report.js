@@ -13,7 +13,7 @@ import {
 const FIELDS = `id status occurredAt category { id } areas { code name level } policeUnit { id name }
   exactLocation { longitude latitude } description contact source forwardedTo
   deadlines { submittedAt readAt readBy readState verifiedAt verifyBy verifyState }
-  history { kind fromStatus toStatus at actor comment } photos { id url mediaType width height }`;
+  history { kind fromStatus toStatus at actor comment forwardedTo } photos { id url mediaType width height }`;
 const OPEN = `mutation Open($id: ID!) { openReport(id: $id) { ${FIELDS} } }`;
 const READ = `query Read($id: ID!) { report(id: $id) { ${FIELDS} } }`;
 const STATUS = `mutation Status($id: ID!, $status: String!, $comment: String, $forwardTo: String,
@@ -91,7 +91,9 @@ function eventText(event) {
                   information_added: t("The citizen added information"), contact_erased: t("Contact erased"),
                   photos_erased: t("Photos erased") };
   const change = event.toStatus ? `: ${statusName(event.fromStatus)} → ${statusName(event.toStatus)}` : "";
-  return `${kinds[event.kind] || event.kind}${change}`;
+  // the body by name in the reader's language (events before it was data say it in their comment)
+  const forwarded = event.forwardedTo ? ` · ${t("Forwarded to")}: ${forwardName(event.forwardedTo)}` : "";
+  return `${kinds[event.kind] || event.kind}${change}${forwarded}`;
 }
 
 function showHistory() {
