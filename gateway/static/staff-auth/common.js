@@ -1,11 +1,12 @@
 // What the staff sign-in pages share: the token's place (the staff pages read it there), the
 // page's texts and settings (data- attributes: no inline script under the CSP), the `next` rule.
+import { t } from "../shared/page.js";
+
+export { config } from "../shared/page.js";
 export const TOKEN_KEY = "threatmap.staff.token";
 export const FLOW_KEY = "threatmap.staff.oidc";
 
-export const config = JSON.parse(document.body.dataset.config || "{}");
-const texts = JSON.parse(document.body.dataset.messages || "{}");
-export const say = (id) => texts[id] || id;
+export const say = (id) => t(id);
 
 // Where to go after signing in: only a path of this origin under /staff; else /staff.
 export function safeNext(value) {

@@ -3,10 +3,10 @@
 // sessionStorage, and a GraphQL client that sends it. No token, or a token the server refuses:
 // to the sign-in page.
 import { categories, config, el, graphql, statuses, t } from "../shared/page.js";
+import { TOKEN_KEY } from "../staff-auth/common.js";   // where the sign-in pages keep the token
 
 export { ApiError, categories, config, el, formatDateTime, statuses, t } from "../shared/page.js";
-
-export const TOKEN_KEY = "threatmap.staff.token";
+export { TOKEN_KEY };
 
 export const statusName = (id) => (statuses.get(id) || { name: id }).name;
 export const categoryName = (id) => (categories.get(id) || { name: id }).name;
