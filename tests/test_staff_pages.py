@@ -244,6 +244,10 @@ async def test_a_report_page_shows_private_facts_and_confirms_with_a_comment(
         await page.click("#a-status-send")
         await wait_in_page(page, "document.getElementById('main').dataset.status === 'confirmed_forwarded'")
         assert "zarządca drogi" in await page.locator("#facts").inner_text()
+        # the history says it in the page's language, from the event's data (not an English comment)
+        await wait_in_page(page, "document.getElementById('history').textContent"
+                                 ".includes('Przekazano do: zarządca drogi')")
+        assert "forwarded to" not in await page.locator("#history").inner_text()
         await page.screenshot(path=SHOTS / "report-1280.png", full_page=True)
         await page.set_viewport_size({"width": 360, "height": 740})
         await page.screenshot(path=SHOTS / "report-360.png", full_page=True)
