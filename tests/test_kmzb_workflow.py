@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from gateway.settings import Settings
-from store.audit import verify
+from store.audit import event_hash
 from store.privacy import PrivacyPolicy, Publication, apply_policy
 from tests.support import WARSAW, codes, gql, insert_report, token
 from tests.test_graphql_workflow import STATUS, report_input, submit
@@ -127,7 +127,12 @@ async def test_forwarding_names_a_body_from_the_list(
     assert history["data"]["report"]["history"][-1] == {
         "kind": "status_changed", "toStatus": "confirmed_forwarded", "comment": None,
         "forwardedTo": "road-manager"}
-    assert verify(app_conn, report_ids=[uuid.UUID(report)]).first_break is None
+    stored = app_conn.execute(
+        "SELECT previous_hash, seq, kind, from_status, to_status, actor, at, comment, forwarded_to, hash "
+        "FROM core.report_events WHERE report_id = %s ORDER BY seq DESC LIMIT 1", [report]).fetchone()
+    previous, seq, *content, forwarded_to, digest = stored
+    assert bytes(digest) == event_hash(previous, uuid.UUID(report), seq, *content, forwarded_to)
+    assert bytes(digest) != event_hash(previous, uuid.UUID(report), seq, *content, None)
 
 
 async def test_the_24_categories_a_required_description_and_a_retired_category(
