@@ -21,6 +21,7 @@ from gateway.graphql.auth import Role
 from gateway.graphql.categories import Area, AreaLevel, Category, PoliceUnit, Status
 from gateway.graphql.errors import BadInput, Forbidden, NotFound
 from gateway.graphql.photos import ReportPhoto, report_photos
+from gateway.graphql.precompleted import Unsupported, pure_field
 from store import reports as store_reports
 
 DEFAULT_PAGE = 100
@@ -33,7 +34,12 @@ class Point:
 
     @strawberry.field(description="The point as a GeoJSON geometry (EPSG:4326).")
     def geojson(self) -> JSON:
-        return {"type": "Point", "coordinates": [self.longitude, self.latitude]}
+        return point_geojson(self)
+
+
+@pure_field("Point", "geojson")
+def point_geojson(point: Point) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [point.longitude, point.latitude]}
 
 
 @strawberry.enum
@@ -252,6 +258,22 @@ class Report:
     async def photos(self, info: Info) -> list[ReportPhoto] | None:
         await self._private(info)
         return await report_photos(info, str(self.id))
+
+
+# A page's nodes carry their category and areas (prefetch_related): the page can then be
+# completed without graphql-core's per-field machinery (gateway.graphql.precompleted).
+@pure_field("Report", "category")
+def known_category(report: Report) -> Category:
+    if report.known_category is None:
+        raise Unsupported
+    return report.known_category
+
+
+@pure_field("Report", "areas")
+def known_areas(report: Report) -> list[Area]:
+    if report.known_areas is None:
+        raise Unsupported
+    return report.known_areas
 
 
 @strawberry.input
