@@ -1,22 +1,29 @@
 """Suite `graphql` (issue 4): a Relay page of 100 public reports in a city bbox (with and
 without totalCount), each page timed through GraphQL and then, right after it, as the raw SQL
 floor (the same statements the resolvers run, straight through psycopg on one connection, for
-the same cursor); the police work list (staffReports); submitReport throughput at 1 and 8
-clients. The real app runs in-process (ASGI through httpx, real pools, real PostGIS): no
+the same cursor), the page without totalCount also through graphql-core's ordinary per-field
+completion (strawberry's executor, as before gateway.graphql.precompleted); the police work
+list (staffReports); submitReport throughput at 1 and 8 clients. The real app runs in-process (ASGI through httpx, real pools, real PostGIS): no
 network hop, so the figures are the app's own cost.
 
 Reports it submits carry idempotency keys starting with `bench-` and are deleted at the end.
 """
 
 import asyncio
+import contextlib
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import psycopg
 from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
+from starlette.routing import Route
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from bench.common import Context, Measurement
 from gateway.app import create_app
@@ -151,6 +158,21 @@ async def submissions(client: httpx.AsyncClient, n: int, concurrency: int) -> Me
     return measured("submitReport", times, concurrency, wall_s=time.perf_counter() - start)
 
 
+@contextlib.contextmanager
+def ordinary_completion(app: Starlette) -> Iterator[None]:
+    """The app's GraphQL executor set back to strawberry's own for a while: every field through
+    graphql-core's per-field completion, as before gateway.graphql.precompleted."""
+    graphql: Any = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
+    while not hasattr(graphql, "schema"):   # through the ASGI wrappers (body limit, preflight)
+        graphql = graphql.app
+    lighter = graphql.schema.execution_context_class
+    graphql.schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    try:
+        yield
+    finally:
+        graphql.schema.execution_context_class = lighter
+
+
 def run(ctx: Context) -> dict:
     return asyncio.run(_run(ctx))
 
@@ -178,11 +200,15 @@ async def _run(ctx: Context) -> dict:
                 ctx.say(f"reports in the Warsaw bbox: {first['data']['reports']['totalCount']:,}")
                 async with await psycopg.AsyncConnection.connect(ctx.urls.public, autocommit=True) as conn:
                     floor = Floor(conn)
-                    for name, query, with_total in (("with totalCount", PAGE, True),
-                                                    ("without totalCount", PAGE_NO_TOTAL, False)):
-                        await paired_pages(client, floor, query, with_total, 5, ctx.say)  # warm-up
-                        ours, statement, statements, failed = await paired_pages(
-                            client, floor, query, with_total, PAGES, ctx.say)
+                    for name, query, with_total, completion in (
+                            ("with totalCount", PAGE, True, contextlib.nullcontext),
+                            ("without totalCount", PAGE_NO_TOTAL, False, contextlib.nullcontext),
+                            ("without totalCount, ordinary completion", PAGE_NO_TOTAL, False,
+                             lambda: ordinary_completion(app))):
+                        with completion():
+                            await paired_pages(client, floor, query, with_total, 5, ctx.say)  # warm-up
+                            ours, statement, statements, failed = await paired_pages(
+                                client, floor, query, with_total, PAGES, ctx.say)
                         record(measured(f"page of 100, Warsaw bbox, {name}: GraphQL", ours, errors=failed))
                         record(measured(f"page of 100, Warsaw bbox, {name}: SQL floor, page statement",
                                         statement))
@@ -204,7 +230,7 @@ def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
     """GraphQL over its SQL floor, per page case (medians)."""
     by = {m.case: m for m in results}
     row = {}
-    for name in ("with totalCount", "without totalCount"):
+    for name in ("with totalCount", "without totalCount", "without totalCount, ordinary completion"):
         ours = by.get(f"page of 100, Warsaw bbox, {name}: GraphQL")
         base = by.get(f"page of 100, Warsaw bbox, {name}: SQL floor, 3 statements")
         if ours and base:
