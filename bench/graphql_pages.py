@@ -3,8 +3,9 @@ without totalCount), each page timed through GraphQL and then, right after it, a
 floor (the same statements the resolvers run, straight through psycopg on one connection, for
 the same cursor), the page without totalCount also through graphql-core's ordinary per-field
 completion (strawberry's executor, as before gateway.graphql.precompleted); the police work
-list (staffReports); submitReport throughput at 1 and 8 clients. The real app runs in-process (ASGI through httpx, real pools, real PostGIS): no
-network hop, so the figures are the app's own cost.
+list (staffReports); submitReport throughput at 1 and 8 clients. The real app runs in-process
+(ASGI through httpx, real pools, real PostGIS): no network hop, so the figures are the app's
+own cost.
 
 Reports it submits carry idempotency keys starting with `bench-` and are deleted at the end.
 """
