@@ -17,6 +17,7 @@ completes the result the ordinary way, errors included. The schema is untouched.
 """
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -64,15 +65,13 @@ def _basic_getter(field: GraphQLField) -> PureField | None:
         return None
     if not getattr(definition, "is_basic_field", False):
         return None
+    if getattr(definition, "default_resolver", None) is getattr:   # strawberry's default
+        return attrgetter(definition.python_name)
     return lambda source: resolve(source, None)
 
 
-def _typename(name: str) -> PureField:
-    return lambda _source: name
-
-
-# One entry of a plan: response key, how to read the value, its type, the field's selections.
-Step = tuple[str, PureField, GraphQLOutputType, FieldDetailsList]
+# A compiled completion: the completed value of one (resolved) value of a type and selection.
+Completer = Callable[[Any], Any]
 
 
 class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -93,57 +92,63 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
     def precomplete(self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList,
                     result: Any) -> Any:
         """The completed value of an entry field's result, or Unsupported."""
-        return self._complete(return_type, field_details_list, result)
+        return self._completer(return_type, field_details_list)(result)
 
-    def _complete(self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList,
-                  value: Any) -> Any:
-        if is_non_null_type(return_type):
-            completed = self._complete(return_type.of_type, field_details_list, value)
-            if completed is None:
-                raise Unsupported
-            return completed
-        if value is None or value is Undefined:
-            return None
-        if isinstance(value, Exception):
-            raise Unsupported
+    def _completer(self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList
+                   ) -> Completer:
+        """The completion of a type and selection as one closure per type (compiled once per
+        request, then applied to every item of a list): the steps of graphql-core's
+        complete_value, without resolve-infos, paths or awaitables. Unsupported where the
+        ordinary completion would report an error or do more than read."""
+        non_null = is_non_null_type(return_type)
+        if non_null:   # checked by each kind below: only a null value completes to null
+            return_type = return_type.of_type
         if is_list_type(return_type):
-            if not isinstance(value, list | tuple):
-                raise Unsupported
-            item_type = return_type.of_type
-            return [self._complete(item_type, field_details_list, item) for item in value]
+            item = self._completer(return_type.of_type, field_details_list)
+
+            def list_of(value: Any) -> Any:
+                if value is None or value is Undefined:
+                    if non_null:
+                        raise Unsupported
+                    return None
+                if not isinstance(value, list | tuple):
+                    raise Unsupported
+                return [item(v) for v in value]
+            return list_of
         if is_leaf_type(return_type):
-            coerced = return_type.coerce_output_value(value)
-            if coerced is None or coerced is Undefined:
-                raise Unsupported
-            return coerced
+            coerce = return_type.coerce_output_value
+
+            def leaf(value: Any) -> Any:
+                if value is None or value is Undefined:
+                    if non_null:
+                        raise Unsupported
+                    return None
+                if isinstance(value, Exception):
+                    raise Unsupported
+                coerced = coerce(value)
+                if coerced is None or coerced is Undefined:
+                    raise Unsupported
+                return coerced
+            return leaf
         if is_object_type(return_type):
-            if return_type.is_type_of is not None and return_type.is_type_of(value, None) is not True:
-                raise Unsupported
-            return {key: self._complete(field_type, details, read(value))
-                    for key, read, field_type, details in self._plan(return_type, field_details_list)}
+            return self._object_completer(return_type, field_details_list, non_null)
         raise Unsupported   # interfaces and unions: resolved the ordinary way
 
-    def _plan(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> list[Step]:
-        """What to read for each response key of an object's selections (once per request and
-        selection: graphql-core memoizes the collection on the same list for every list item)."""
-        plans: dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, list[Step]]]
-        plans = self.__dict__.setdefault("_precompleted_plans", {})
-        key = (object_type, id(field_details_list))
-        cached = plans.get(key)
-        if cached is not None:
-            return cached[1]
+    def _object_completer(self, object_type: GraphQLObjectType,
+                          field_details_list: FieldDetailsList, non_null: bool) -> Completer:
+        """What to read and complete for each response key of an object's selections, collected
+        by graphql-core (aliases, fragments, @skip/@include, order)."""
         collected = self.collect_subfields(object_type, field_details_list)
         if collected.new_defer_usages or collected.forbidden_directive_instances:
             raise Unsupported
-        plan: list[Step] = []
+        steps: list[tuple[str, PureField, Completer]] = []
         for response_key, details in collected.grouped_field_set.items():
             if any(d.defer_usage is not None or d.fragment_variable_values is not None
                    for d in details):
                 raise Unsupported
             name = details[0].node.name.value
             if name == "__typename":
-                plan.append((response_key, _typename(object_type.name),
-                             self.schema.get_field(object_type, name).type, details))  # type: ignore[union-attr]
+                steps.append((response_key, _typename(object_type.name), _same))
                 continue
             field = object_type.fields.get(name)
             if field is None or field.args or details[0].node.arguments:
@@ -151,9 +156,27 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
             read = PURE_FIELDS.get((object_type.name, name)) or _basic_getter(field)
             if read is None:
                 raise Unsupported
-            plan.append((response_key, read, field.type, details))
-        plans[key] = (field_details_list, plan)   # the list kept alive: its id stays unique
-        return plan
+            steps.append((response_key, read, self._completer(field.type, details)))
+        is_type_of = object_type.is_type_of
+
+        def complete_object(value: Any) -> Any:
+            if value is None or value is Undefined:
+                if non_null:
+                    raise Unsupported
+                return None
+            if isinstance(value, Exception) or (
+                    is_type_of is not None and is_type_of(value, None) is not True):
+                raise Unsupported
+            return {key: complete(read(value)) for key, read, complete in steps}
+        return complete_object
+
+
+def _typename(name: str) -> PureField:
+    return lambda _source: name
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 __all__ = ["PURE_FIELDS", "PrecompletingExecutor", "Unsupported", "pure_field"]
