@@ -1,9 +1,9 @@
-"""The public page of reports completed without graphql-core's per-field machinery
-(gateway.graphql.precompleted) answers exactly what the ordinary completion answers: the same
-bytes for aliases, fragments, @skip/@include, __typename, nested category and areas, cursors,
-filters and errors, on a real PostGIS. Each document is sent twice to one app, once with the
-precompleting executor and once with strawberry's own, and the documents the lighter path
-understands must actually take it."""
+"""The pages of reports (public `reports`, officers' `staffReports`) completed without
+graphql-core's per-field machinery (gateway.graphql.precompleted) answer exactly what the
+ordinary completion answers: the same bytes for aliases, fragments, @skip/@include, __typename,
+nested category and areas, private fields, cursors, filters and errors, on a real PostGIS. Each
+document is sent twice to one app, once with the precompleting executor and once with
+strawberry's own, and the documents the lighter path understands must actually take it."""
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +19,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from gateway.graphql.precompleted import PrecompletingExecutor
 from gateway.settings import Settings
 from store.locations import DatabaseUrls
-from tests.support import WARSAW, insert_report, running_app
+from tests.support import WARSAW, insert_report, running_app, token
 
 KRAKOW = (19.94, 50.06)
 WARSAW_BBOX = {"west": 20.85, "south": 52.10, "east": 21.27, "north": 52.37}
@@ -65,26 +65,30 @@ async def both(settings: Settings, public_reports: list[uuid.UUID]
             graphql = graphql.app
         schema = graphql.schema
 
-        async def post(query: str, variables: dict[str, Any] | None) -> httpx.Response:
-            return await http.post("/graphql", json={"query": query, "variables": variables or {}})
+        async def post(query: str, variables: dict[str, Any] | None, role: str | None) -> httpx.Response:
+            unit = "kwp-14" if role == "officer" else None
+            headers = {"Authorization": f"Bearer {token(settings, role, unit)}"} if role else {}
+            return await http.post("/graphql", json={"query": query, "variables": variables or {}},
+                                   headers=headers)
 
-        async def ask(query: str, variables: dict[str, Any] | None = None
+        async def ask(query: str, variables: dict[str, Any] | None = None, role: str | None = None
                       ) -> tuple[httpx.Response, httpx.Response, bool]:
             schema.execution_context_class = CountingExecutor
             before = CountingExecutor.precompleted
-            fast = await post(query, variables)
+            fast = await post(query, variables, role)
             taken = CountingExecutor.precompleted > before
             schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
             try:
-                plain = await post(query, variables)
+                plain = await post(query, variables, role)
             finally:
                 schema.execution_context_class = PrecompletingExecutor
             return fast, plain, taken
         yield ask
 
 
-async def same(both: Any, query: str, variables: dict[str, Any] | None = None) -> tuple[dict, bool]:
-    fast, plain, taken = await both(query, variables)
+async def same(both: Any, query: str, variables: dict[str, Any] | None = None,
+               role: str | None = None) -> tuple[dict, bool]:
+    fast, plain, taken = await both(query, variables, role)
     assert fast.status_code == plain.status_code
     assert fast.text == plain.text   # the same bytes: values, key order, errors and their paths
     return fast.json(), taken
@@ -199,3 +203,47 @@ async def test_errors_and_other_fields_answer_as_before(both: Any, name: str) ->
     assert not taken
     if code is not None:
         assert code in {e.get("extensions", {}).get("code") for e in body["errors"]}, body
+
+
+# -- the work list -------------------------------------------------------------------------------
+STAFF_PAGE = """query($after: String) { staffReports(first: 5, after: $after) {
+    totalCount pageInfo { endCursor hasNextPage }
+    edges { cursor node { __typename id status occurredOn occurredAt description contact source
+        forwardedTo exactLocation { longitude latitude geojson } location { longitude latitude }
+        deadlines { submittedAt readBy readAt readState verifyBy verifiedAt verifyState }
+        category { id } areas { code } } } } }"""
+
+
+@pytest.mark.parametrize("role", ["officer", "analyst"])
+async def test_the_work_list_takes_the_lighter_path_with_the_same_answer(both: Any, role: str) -> None:
+    after, seen = None, 0
+    for _ in range(5):
+        body, taken = await same(both, STAFF_PAGE, {"after": after}, role)
+        assert "errors" not in body, body
+        assert taken
+        page = body["data"]["staffReports"]
+        seen += len(page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen >= 8   # the Warsaw reports at least (an analyst sees all twelve)
+
+
+async def test_the_work_list_with_fragments_and_aliases(both: Any) -> None:
+    body, taken = await same(both, """query($no: Boolean!) { w: staffReports(first: 3) {
+        e: edges { n: node { ...Private t: occurredAt @skip(if: $no) } } } }
+        fragment Private on Report { d: description exactLocation @include(if: $no) { latitude } }""",
+                             {"no": False}, "officer")
+    assert "errors" not in body and taken
+
+
+async def test_the_work_list_with_history_answers_as_before(both: Any) -> None:
+    body, taken = await same(both, "{ staffReports(first: 2) { edges { node { id history { kind } } } } }",
+                             None, "officer")
+    assert "errors" not in body and not taken
+
+
+async def test_private_fields_on_the_public_page_of_an_officer_answer_as_before(both: Any) -> None:
+    body, taken = await same(both, "{ reports(first: 3) { edges { node { id description } } } }",
+                             None, "officer")
+    assert not taken and body["data"] is not None

@@ -1,19 +1,20 @@
-"""A lighter completion of the public page of reports: the same JSON, without graphql-core's
-per-field machinery.
+"""A lighter completion of the pages of reports (the public `reports`, the officers'
+`staffReports`): the same JSON, without graphql-core's per-field machinery.
 
 graphql-core completes a result field by field: for each of the ~1,500 fields of a page of 100
 reports it builds a resolve-info, calls the field's resolver through strawberry's wrapper and
-completes the value (bench/RESULTS.md, suite `graphql`). For the public `reports` connection
-almost every field is a plain attribute of an object the page resolver has already built (the
-nodes' category and areas are prefetched for the whole page). This executor completes such a
-result directly: the selections are collected by graphql-core itself (`collect_subfields`:
-aliases, fragments, `@skip`/`@include` with variables, `__typename`, response order), leaves are
-coerced by the schema's own scalars and enums, objects pass their `is_type_of` check, and only
-fields that cannot fail or wait are read here: basic fields (no resolver, no extension) and the
-few resolvers named in `PURE_FIELDS`, each with a pure equivalent. Anything else (a field with
-arguments or a resolver of its own, @defer, a missing prefetched value, a null where the schema
-says non-null, an unexpected value) makes it give up, before any output, and graphql-core
-completes the result the ordinary way, errors included. The schema is untouched.
+completes the value (bench/RESULTS.md, suite `graphql`). In these two connections almost every
+field is a plain attribute of an object the page resolver has already built (the nodes' category
+and areas are prefetched for the whole page, the work list primes the private rows). This
+executor completes such a result directly: the selections are collected by graphql-core itself
+(`collect_subfields`: aliases, fragments, `@skip`/`@include` with variables, `__typename`,
+response order), leaves are coerced by the schema's own scalars and enums, objects pass their
+`is_type_of` check, and only fields that cannot fail or wait are read here: basic fields (no
+resolver, no extension) and the few resolvers named in `PURE_FIELDS`, each with a pure
+equivalent. Anything else (a field with arguments or a resolver of its own, @defer, a missing
+prefetched value, a pure field that would report an error, a null where the schema says
+non-null, an unexpected value) makes it give up, before any output, and graphql-core completes the
+result the ordinary way, errors included. The schema is untouched.
 """
 
 from collections.abc import Callable
@@ -36,13 +37,16 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-# (type, field) -> the value the field's resolver returns for a source, computed without info;
-# it raises Unsupported where the resolver would have to load or check something.
-PureField = Callable[[Any], Any]
+# How a value is read from its source object.
+Read = Callable[[Any], Any]
+# (type, field) -> the value the field's resolver returns for a source and the request's
+# context, computed without waiting; it raises (anything) where the resolver would have to load
+# something, or would report an error: the ordinary completion then runs the resolver.
+PureField = Callable[[Any, Any], Any]
 PURE_FIELDS: dict[tuple[str, str], PureField] = {}
 
-# The fields whose results are completed here: the public page of reports.
-ENTRY_FIELDS = frozenset({("Query", "reports")})
+# The root fields whose results are completed here: the public page of reports and the work list.
+ENTRY_FIELDS = frozenset({("Query", "reports"), ("Query", "staffReports")})
 
 
 class Unsupported(Exception):
@@ -57,7 +61,7 @@ def pure_field(type_name: str, field_name: str) -> Callable[[PureField], PureFie
     return register
 
 
-def _basic_getter(field: GraphQLField) -> PureField | None:
+def _basic_getter(field: GraphQLField) -> Read | None:
     """The resolver of a basic strawberry field (an attribute read), else None."""
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     resolve = field.resolve
@@ -80,11 +84,13 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
     def complete_value(self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList,
                        info: GraphQLResolveInfo, path: Path, result: Any,
                        position_context: Any) -> Any:
-        # only for the field's own (outer) type, so that a fallback does not try again inside
-        if return_type is info.return_type and (info.parent_type.name, info.field_name) in ENTRY_FIELDS:
+        # Root fields only (cheap to tell for every other field), and only for the field's own
+        # (outer) type, so that a fallback does not try again inside.
+        if (path.prev is None and return_type is info.return_type
+                and (info.parent_type.name, info.field_name) in ENTRY_FIELDS):
             try:
                 return self.precomplete(return_type, field_details_list, result)
-            except Unsupported:
+            except Exception:   # Unsupported, or a pure field's error: graphql-core reports it
                 pass
         return super().complete_value(return_type, field_details_list, info, path, result,
                                       position_context)
@@ -134,6 +140,10 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._object_completer(return_type, field_details_list, non_null)
         raise Unsupported   # interfaces and unions: resolved the ordinary way
 
+    def _with_context(self, pure: PureField) -> Read:
+        context = self.context_value
+        return lambda source: pure(source, context)
+
     def _object_completer(self, object_type: GraphQLObjectType,
                           field_details_list: FieldDetailsList, non_null: bool) -> Completer:
         """What to read and complete for each response key of an object's selections, collected
@@ -141,7 +151,7 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
         collected = self.collect_subfields(object_type, field_details_list)
         if collected.new_defer_usages or collected.forbidden_directive_instances:
             raise Unsupported
-        steps: list[tuple[str, PureField, Completer]] = []
+        steps: list[tuple[str, Read, Completer]] = []
         for response_key, details in collected.grouped_field_set.items():
             if any(d.defer_usage is not None or d.fragment_variable_values is not None
                    for d in details):
@@ -153,7 +163,8 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
             field = object_type.fields.get(name)
             if field is None or field.args or details[0].node.arguments:
                 raise Unsupported
-            read = PURE_FIELDS.get((object_type.name, name)) or _basic_getter(field)
+            pure = PURE_FIELDS.get((object_type.name, name))
+            read = self._with_context(pure) if pure is not None else _basic_getter(field)
             if read is None:
                 raise Unsupported
             steps.append((response_key, read, self._completer(field.type, details)))
@@ -171,7 +182,7 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
         return complete_object
 
 
-def _typename(name: str) -> PureField:
+def _typename(name: str) -> Read:
     return lambda _source: name
 
 
