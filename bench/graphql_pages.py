@@ -215,9 +215,12 @@ async def _run(ctx: Context) -> dict:
                                         statement))
                         record(measured(f"page of 100, Warsaw bbox, {name}: SQL floor, 3 statements",
                                         statements))
-                await pages(client, STAFF, 3, "staffReports", officer)  # warm-up
-                record(measured("staffReports page of 100, officer kwp-14, private fields",
-                                await pages(client, STAFF, PAGES, "staffReports", officer)))
+                for name, completion in (("", contextlib.nullcontext),
+                                         (", ordinary completion", lambda: ordinary_completion(app))):
+                    with completion():
+                        await pages(client, STAFF, 3, "staffReports", officer)  # warm-up
+                        record(measured(f"staffReports page of 100, officer kwp-14, private fields{name}",
+                                        await pages(client, STAFF, PAGES, "staffReports", officer)))
                 for concurrency in (1, 8):
                     record(await submissions(client, SUBMISSIONS, concurrency))
     finally:
