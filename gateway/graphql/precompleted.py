@@ -113,10 +113,8 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
             item = self._completer(return_type.of_type, field_details_list)
 
             def list_of(value: Any) -> Any:
-                if value is None or value is Undefined:
-                    if non_null:
-                        raise Unsupported
-                    return None
+                if value is None or value is Undefined or isinstance(value, Exception):
+                    return _missing(value, non_null)
                 if not isinstance(value, list | tuple):
                     raise Unsupported
                 return [item(v) for v in value]
@@ -125,12 +123,8 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
             coerce = return_type.coerce_output_value
 
             def leaf(value: Any) -> Any:
-                if value is None or value is Undefined:
-                    if non_null:
-                        raise Unsupported
-                    return None
-                if isinstance(value, Exception):
-                    raise Unsupported
+                if value is None or value is Undefined or isinstance(value, Exception):
+                    return _missing(value, non_null)
                 coerced = coerce(value)
                 if coerced is None or coerced is Undefined:
                     raise Unsupported
@@ -154,8 +148,9 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
         steps: list[tuple[str, Read, Completer]] = []
         for response_key, details in collected.grouped_field_set.items():
             if any(d.defer_usage is not None or d.fragment_variable_values is not None
+                   or any(directive.name.value == "stream" for directive in d.node.directives or ())
                    for d in details):
-                raise Unsupported
+                raise Unsupported   # incremental delivery, fragment arguments: the ordinary way
             name = details[0].node.name.value
             if name == "__typename":
                 steps.append((response_key, _typename(object_type.name), _same))
@@ -171,15 +166,20 @@ class PrecompletingExecutor(StrawberryGraphQLCoreExecutionContext):
         is_type_of = object_type.is_type_of
 
         def complete_object(value: Any) -> Any:
-            if value is None or value is Undefined:
-                if non_null:
-                    raise Unsupported
-                return None
-            if isinstance(value, Exception) or (
-                    is_type_of is not None and is_type_of(value, None) is not True):
+            if value is None or value is Undefined or isinstance(value, Exception):
+                return _missing(value, non_null)
+            if is_type_of is not None and is_type_of(value, None) is not True:
                 raise Unsupported
             return {key: complete(read(value)) for key, read, complete in steps}
         return complete_object
+
+
+def _missing(value: Any, non_null: bool) -> None:
+    """A null (or an error) where a value was expected: null where the schema allows it, else
+    the ordinary completion's error."""
+    if non_null or isinstance(value, Exception):
+        raise Unsupported
+    return None
 
 
 def _typename(name: str) -> Read:
