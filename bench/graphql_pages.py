@@ -1,22 +1,30 @@
-"""Suite `graphql` (issue 4): a Relay page of 100 public reports in a city bbox (with and
-without totalCount), each page timed through GraphQL and then, right after it, as the raw SQL
-floor (the same statements the resolvers run, straight through psycopg on one connection, for
-the same cursor); the police work list (staffReports); submitReport throughput at 1 and 8
-clients. The real app runs in-process (ASGI through httpx, real pools, real PostGIS): no
+"""Suite `graphql` (issue 4): a Relay page of 100 public reports in a city bbox (with and without
+totalCount), each page timed through GraphQL and then, right after it, as the raw SQL floor (the
+same statements the resolvers run, straight through psycopg on one connection, for the same
+cursor), the page without totalCount also through graphql-core's ordinary per-field completion
+(strawberry's executor, as before gateway.graphql.precompleted) on the same cursor, alternately
+before and after; the police work list (staffReports), the same way; submitReport throughput at
+1 and 8 clients. The real app runs in-process (ASGI through httpx, real pools, real PostGIS): no
 network hop, so the figures are the app's own cost.
 
 Reports it submits carry idempotency keys starting with `bench-` and are deleted at the end.
 """
 
 import asyncio
+import contextlib
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import psycopg
 from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
+from starlette.routing import Route
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from bench.common import Context, Measurement
 from gateway.app import create_app
@@ -110,26 +118,65 @@ class Floor:
         return time.perf_counter() - start
 
 
+async def both_ways(client: httpx.AsyncClient, app: Starlette | None, turn: int, query: str,
+                    variables: dict, headers: dict | None = None) -> tuple[float, float | None, dict]:
+    """One page as the app answers it and, when `app` is given, the same page (same cursor)
+    through the ordinary completion right after or right before it (alternating with `turn`, so
+    that neither side always meets the warmer caches or connections)."""
+    if app is None:
+        elapsed, body = await timed(client, query, variables, headers)
+        return elapsed, None, body
+    if turn % 2:
+        with ordinary_completion(app):
+            ordinary, _ = await timed(client, query, variables, headers)
+        elapsed, body = await timed(client, query, variables, headers)
+    else:
+        elapsed, body = await timed(client, query, variables, headers)
+        with ordinary_completion(app):
+            ordinary, _ = await timed(client, query, variables, headers)
+    return elapsed, ordinary, body
+
+
 async def paired_pages(client: httpx.AsyncClient, floor: Floor, query: str, with_total: bool,
-                       n: int, say=print) -> tuple[list[float], list[float], list[float], int]:
-    """Walks n pages; each page is timed through GraphQL, then as the SQL floor (the page
-    statement; the three statements) right after it, so that both see the same load."""
-    ours, statement, statements = [], [], []
+                       n: int, say=print, app: Starlette | None = None
+                       ) -> tuple[list[float], list[float], list[float], list[float], int]:
+    """Walks n pages; each page is timed through GraphQL (and, with `app`, through the ordinary
+    completion too), then as the SQL floor (the page statement; the three statements) right
+    after it, so that all see the same load."""
+    ours, ordinary, statement, statements = [], [], [], []
     after = None
     failures = 0
-    for _ in range(n):
+    for turn in range(n):
         try:
-            elapsed, body = await timed(client, query, {"bbox": WARSAW_BBOX, "after": after})
+            elapsed, plain, body = await both_ways(client, app, turn, query,
+                                                   {"bbox": WARSAW_BBOX, "after": after})
         except Failed as error:
             failures += 1
             say(f"  page failed ({error}); it is left out and tried again")
             continue
         ours.append(elapsed)
+        if plain is not None:
+            ordinary.append(plain)
         statement.append(await floor.page(after, with_total, False))
         statements.append(await floor.page(after, with_total, True))
         info = body["data"]["reports"]["pageInfo"]
         after = info["endCursor"] if info["hasNextPage"] else None
-    return ours, statement, statements, failures
+    return ours, ordinary, statement, statements, failures
+
+
+async def staff_pages(client: httpx.AsyncClient, app: Starlette, n: int, headers: dict
+                      ) -> tuple[list[float], list[float]]:
+    """n pages of the work list, each as the app answers it and through the ordinary completion."""
+    ours, ordinary = [], []
+    after = None
+    for turn in range(n):
+        elapsed, plain, body = await both_ways(client, app, turn, STAFF,
+                                               {"bbox": WARSAW_BBOX, "after": after}, headers)
+        ours.append(elapsed)
+        ordinary.append(plain)
+        info = body["data"]["staffReports"]["pageInfo"]
+        after = info["endCursor"] if info["hasNextPage"] else None
+    return ours, ordinary
 
 
 async def submissions(client: httpx.AsyncClient, n: int, concurrency: int) -> Measurement:
@@ -149,6 +196,21 @@ async def submissions(client: httpx.AsyncClient, n: int, concurrency: int) -> Me
     start = time.perf_counter()
     await asyncio.gather(*[worker() for _ in range(concurrency)])
     return measured("submitReport", times, concurrency, wall_s=time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def ordinary_completion(app: Starlette) -> Iterator[None]:
+    """The app's GraphQL executor set back to strawberry's own for a while: every field through
+    graphql-core's per-field completion, as before gateway.graphql.precompleted."""
+    graphql: Any = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
+    while not hasattr(graphql, "schema"):   # through the ASGI wrappers (body limit, preflight)
+        graphql = graphql.app
+    lighter = graphql.schema.execution_context_class
+    graphql.schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    try:
+        yield
+    finally:
+        graphql.schema.execution_context_class = lighter
 
 
 def run(ctx: Context) -> dict:
@@ -178,19 +240,25 @@ async def _run(ctx: Context) -> dict:
                 ctx.say(f"reports in the Warsaw bbox: {first['data']['reports']['totalCount']:,}")
                 async with await psycopg.AsyncConnection.connect(ctx.urls.public, autocommit=True) as conn:
                     floor = Floor(conn)
-                    for name, query, with_total in (("with totalCount", PAGE, True),
-                                                    ("without totalCount", PAGE_NO_TOTAL, False)):
-                        await paired_pages(client, floor, query, with_total, 5, ctx.say)  # warm-up
-                        ours, statement, statements, failed = await paired_pages(
-                            client, floor, query, with_total, PAGES, ctx.say)
+                    for name, query, with_total, compare in (
+                            ("with totalCount", PAGE, True, None),
+                            ("without totalCount", PAGE_NO_TOTAL, False, app)):
+                        await paired_pages(client, floor, query, with_total, 5, ctx.say, compare)  # warm-up
+                        ours, ordinary, statement, statements, failed = await paired_pages(
+                            client, floor, query, with_total, PAGES, ctx.say, compare)
                         record(measured(f"page of 100, Warsaw bbox, {name}: GraphQL", ours, errors=failed))
+                        if ordinary:
+                            record(measured(f"page of 100, Warsaw bbox, {name}: GraphQL, ordinary "
+                                            "completion", ordinary))
                         record(measured(f"page of 100, Warsaw bbox, {name}: SQL floor, page statement",
                                         statement))
                         record(measured(f"page of 100, Warsaw bbox, {name}: SQL floor, 3 statements",
                                         statements))
-                await pages(client, STAFF, 3, "staffReports", officer)  # warm-up
-                record(measured("staffReports page of 100, officer kwp-14, private fields",
-                                await pages(client, STAFF, PAGES, "staffReports", officer)))
+                await staff_pages(client, app, 3, officer)  # warm-up
+                ours, ordinary = await staff_pages(client, app, PAGES, officer)
+                record(measured("staffReports page of 100, officer kwp-14, private fields", ours))
+                record(measured("staffReports page of 100, officer kwp-14, private fields, ordinary "
+                                "completion", ordinary))
                 for concurrency in (1, 8):
                     record(await submissions(client, SUBMISSIONS, concurrency))
     finally:
@@ -204,9 +272,10 @@ def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
     """GraphQL over its SQL floor, per page case (medians)."""
     by = {m.case: m for m in results}
     row = {}
-    for name in ("with totalCount", "without totalCount"):
-        ours = by.get(f"page of 100, Warsaw bbox, {name}: GraphQL")
+    for name, ours_case in (("with totalCount", "GraphQL"), ("without totalCount", "GraphQL"),
+                            ("without totalCount", "GraphQL, ordinary completion")):
+        ours = by.get(f"page of 100, Warsaw bbox, {name}: {ours_case}")
         base = by.get(f"page of 100, Warsaw bbox, {name}: SQL floor, 3 statements")
         if ours and base:
-            row[f"page {name}: GraphQL p50 / floor p50 (3 statements)"] = ours.p50_ms / base.p50_ms
+            row[f"page {name}: {ours_case} p50 / floor p50 (3 statements)"] = ours.p50_ms / base.p50_ms
     return [(1, row)]

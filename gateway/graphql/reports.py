@@ -21,6 +21,7 @@ from gateway.graphql.auth import Role
 from gateway.graphql.categories import Area, AreaLevel, Category, PoliceUnit, Status
 from gateway.graphql.errors import BadInput, Forbidden, NotFound
 from gateway.graphql.photos import ReportPhoto, report_photos
+from gateway.graphql.precompleted import Unsupported, pure_field
 from store import reports as store_reports
 
 DEFAULT_PAGE = 100
@@ -33,7 +34,12 @@ class Point:
 
     @strawberry.field(description="The point as a GeoJSON geometry (EPSG:4326).")
     def geojson(self) -> JSON:
-        return {"type": "Point", "coordinates": [self.longitude, self.latitude]}
+        return point_geojson(self)
+
+
+@pure_field("Point", "geojson")
+def point_geojson(point: Point, _context: Any = None) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [point.longitude, point.latitude]}
 
 
 @strawberry.enum
@@ -96,6 +102,15 @@ def status_changes(events: list[dict[str, Any]], current: str) -> list[tuple[dat
     first = changes[0]["from_status"] if changes else current
     created = [(e["at"], first) for e in events if e["kind"] == "created"][:1]
     return created + [(e["at"], e["to_status"]) for e in changes]
+
+
+# The private fields, each from the private row (the resolvers and their pure equivalents).
+PRIVATE_PICKS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "exactLocation": lambda row: Point(longitude=row["longitude"], latitude=row["latitude"]),
+    "occurredAt": itemgetter("occurred_at"), "description": itemgetter("description"),
+    "contact": itemgetter("contact"), "source": itemgetter("source"),
+    "deadlines": ReportDeadlines.from_row, "forwardedTo": itemgetter("forwarded_to"),
+}
 
 
 @strawberry.type
@@ -165,10 +180,12 @@ class Report:
         return row
 
     def _private_now(self, info: Info) -> dict[str, Any] | None:
+        return self.private_row_now(info.context)
+
+    def private_row_now(self, context: Any) -> dict[str, Any] | None:
         """_private without waiting, when the row is already loaded (a work-list page primes the
         private DataLoader) and so is an officer's unit: the same checks and errors. None when
         something is still to be loaded, or the row is missing: _private then decides."""
-        context = info.context
         viewer = context.require(Role.OFFICER, Role.ANALYST)
         future = context.loaders.private.cache_map.get(context.private_key(str(self.id)))
         if future is None or not future.done() or future.cancelled() or future.exception() is not None:
@@ -196,33 +213,32 @@ class Report:
 
     @strawberry.field(description="Private: the exact point as reported.")
     def exact_location(self, info: Info) -> Point | None:
-        return self._private_field(info, lambda row: Point(longitude=row["longitude"],
-                                                           latitude=row["latitude"]))
+        return self._private_field(info, PRIVATE_PICKS["exactLocation"])
 
     @strawberry.field(description="Private: the exact time of the event.")
     def occurred_at(self, info: Info) -> datetime | None:
-        return self._private_field(info, itemgetter("occurred_at"))
+        return self._private_field(info, PRIVATE_PICKS["occurredAt"])
 
     @strawberry.field(description="Private.")
     def description(self, info: Info) -> str | None:
-        return self._private_field(info, itemgetter("description"))
+        return self._private_field(info, PRIVATE_PICKS["description"])
 
     @strawberry.field(description="Private: erased after the retention period.")
     def contact(self, info: Info) -> str | None:
-        return self._private_field(info, itemgetter("contact"))
+        return self._private_field(info, PRIVATE_PICKS["contact"])
 
     @strawberry.field(description="Private.")
     def source(self, info: Info) -> str | None:
-        return self._private_field(info, itemgetter("source"))
+        return self._private_field(info, PRIVATE_PICKS["source"])
 
     @strawberry.field(description="Private: the read-by and verify-by deadlines and where the "
                                   "report stands against them.")
     def deadlines(self, info: Info) -> ReportDeadlines | None:
-        return self._private_field(info, ReportDeadlines.from_row)
+        return self._private_field(info, PRIVATE_PICKS["deadlines"])
 
     @strawberry.field(description="Private: the body outside the police it was forwarded to.")
     def forwarded_to(self, info: Info) -> str | None:
-        return self._private_field(info, itemgetter("forwarded_to"))
+        return self._private_field(info, PRIVATE_PICKS["forwardedTo"])
 
     @strawberry.field(description="Private: the audit trail (the citizen's token shows a summary).")
     async def history(self, info: Info) -> list[ReportHistoryEvent] | None:
@@ -257,6 +273,37 @@ class Report:
     async def photos(self, info: Info) -> list[ReportPhoto] | None:
         await self._private(info)
         return await report_photos(info, str(self.id))
+
+
+# A page's nodes carry their category and areas (prefetch_related): the page can then be
+# completed without graphql-core's per-field machinery (gateway.graphql.precompleted).
+@pure_field("Report", "category")
+def known_category(report: Report, _context: Any) -> Category:
+    if report.known_category is None:
+        raise Unsupported
+    return report.known_category
+
+
+@pure_field("Report", "areas")
+def known_areas(report: Report, _context: Any) -> list[Area]:
+    if report.known_areas is None:
+        raise Unsupported
+    return report.known_areas
+
+
+def _primed(pick: Callable[[dict[str, Any]], Any]) -> Callable[[Report, Any], Any]:
+    """A private field's value from the row a work-list page primed (private_row_now: the same
+    role and area checks, which raise as the resolver would; nothing primed: Unsupported)."""
+    def read(report: Report, context: Any) -> Any:
+        row = report.private_row_now(context)
+        if row is None:
+            raise Unsupported
+        return pick(row)
+    return read
+
+
+for _name, _pick in PRIVATE_PICKS.items():
+    pure_field("Report", _name)(_primed(_pick))
 
 
 @strawberry.input

@@ -23,6 +23,7 @@ from gateway.graphql.errors import MaskUnexpectedErrors, NoSuggestionsForAnonymo
 from gateway.graphql.input_text import RefuseUnfitText
 from gateway.graphql.list_limit import BoundedListVariables, list_size_rule
 from gateway.graphql.police_stats import PoliceStatsQuery
+from gateway.graphql.precompleted import PrecompletingExecutor
 from gateway.graphql.reports import ReportQuery
 from gateway.graphql.response_times import ResponseTimeQuery
 from gateway.graphql.staff import StaffQuery
@@ -85,8 +86,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         MaskUnexpectedErrors,
         NoSuggestionsForAnonymous,   # after CheckedDocuments: it cuts what the cache validated
     ]
+    # The public page of reports is completed without graphql-core's per-field machinery when its
+    # selections allow it (gateway.graphql.precompleted): same JSON, same errors, same schema.
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
-                             extensions=extensions)
+                             extensions=extensions, execution_context_class=PrecompletingExecutor)
 
 
 @functools.cache
