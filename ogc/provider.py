@@ -142,28 +142,8 @@ class OpenLayerProvider(BaseProvider):
     def _raw_page(self, response: dict[str, Any], raw: list[geojson_items.RawFeatures], names: list[str],
                   skip_geometry: bool, crs_transform_spec: Any, where: sql.Composable,
                   count_sql: sql.Composable, sortby: list[dict], params: dict[str, Any]) -> dict:
-        """The page as one JSON text written by PostgreSQL (ogc/geojson_items.py): the same
-        features `_feature` builds, in the same order. The page is selected first (plain columns,
-        ORDER BY, LIMIT) and only its rows are turned into JSON; one row comes back: how many
-        features, and the features separated by commas."""
-        columns = [sql.Identifier(n) for n in names]
-        geometry: sql.Composable = sql.NULL
-        if self.geom and not skip_geometry:
-            columns.append(sql.SQL("{} AS {}").format(self._output_geometry(crs_transform_spec),
-                                                      sql.Identifier("__geometry")))
-            geometry = sql.SQL("ST_AsGeoJSON(page.{}, {})::json").format(
-                sql.Identifier("__geometry"), sql.Literal(GEOJSON_DIGITS))
-        properties = sql.SQL(", ").join(sql.SQL("{}, page.{}").format(sql.Literal(n), sql.Identifier(n))
-                                        for n in names if n != self.id_field)
-        statement = sql.SQL(
-            "SELECT count(*) AS n, coalesce(string_agg(feature, ',' ORDER BY i), '') AS features "
-            "FROM (SELECT row_number() OVER () AS i, json_build_object('type', 'Feature', 'id', page.{id}, "
-            "'geometry', {geometry}, 'properties', json_build_object({properties}))::text AS feature "
-            "FROM (SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
-            "LIMIT {limit} OFFSET {offset}) AS page) AS features").format(
-            id=sql.Identifier(self.id_field), geometry=geometry, properties=properties,
-            columns=sql.SQL(", ").join(columns), relation=self._relation(), where=where,
-            order=self._order(sortby), limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
+        """The page as one JSON text written by PostgreSQL (ogc/geojson_items.py)."""
+        statement = self._raw_statement(names, skip_geometry, crs_transform_spec, where, sortby)
         rows, matched = self._fetch_page(statement, count_sql, where, params, raw=True)
         if matched is not None:
             response["numberMatched"] = matched
@@ -174,6 +154,48 @@ class OpenLayerProvider(BaseProvider):
             response["features"] = page
         response["numberReturned"] = count
         return response
+
+    def _raw_statement(self, names: list[str], skip_geometry: bool, crs_transform_spec: Any,
+                       where: sql.Composable, sortby: list[dict]) -> sql.Composable:
+        """The same features `_feature` builds, in the same order, as JSON text: the page is
+        selected first (plain columns, ORDER BY, LIMIT) and only its rows are turned into JSON;
+        one row comes back: how many features, and the features separated by commas."""
+        columns = [sql.Identifier(n) for n in names]
+        geometry: sql.Composable = sql.NULL
+        if self.geom and not skip_geometry:
+            columns.append(sql.SQL("{} AS {}").format(self._output_geometry(crs_transform_spec),
+                                                      sql.Identifier("__geometry")))
+            geometry = sql.SQL("ST_AsGeoJSON(page.{}, {})::json").format(
+                sql.Identifier("__geometry"), sql.Literal(GEOJSON_DIGITS))
+        properties = sql.SQL(", ").join(sql.SQL("{}, page.{}").format(sql.Literal(n), sql.Identifier(n))
+                                        for n in names if n != self.id_field)
+        return sql.SQL(
+            "SELECT count(*) AS n, coalesce(string_agg(feature, ',' ORDER BY i), '') AS features "
+            "FROM (SELECT row_number() OVER () AS i, json_build_object('type', 'Feature', 'id', page.{id}, "
+            "'geometry', {geometry}, 'properties', json_build_object({properties}))::text AS feature "
+            "FROM (SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
+            "LIMIT {limit} OFFSET {offset}) AS page) AS features").format(
+            id=sql.Identifier(self.id_field), geometry=geometry, properties=properties,
+            columns=sql.SQL(", ").join(columns), relation=self._relation(), where=where,
+            order=self._order(sortby), limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
+
+    async def geojson_page(self, offset: int, limit: int, bbox: list[float],
+                           properties: list[tuple[str, str]]) -> tuple[int, str, int | None] | None:
+        """For ogc.fast_items, on the app's event loop: the page `query` answers for these
+        parameters (every property, geometry in storage CRS, ordered by id) as
+        (features returned, their JSON text, numberMatched or None), from the same statements;
+        None when PostgreSQL cannot write it (too many properties for json_build_object).
+        Raises BadQuery, and psycopg's errors as they come."""
+        names = self._selected([])
+        if 2 * len(names) > MAX_FUNCTION_ARGS:
+            return None
+        where, params = self._where(bbox, None, properties, None)
+        count_sql = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._relation(), where)
+        statement = self._raw_statement(names, False, None, where, [])
+        rows, matched = await self._page(statement, count_sql, where,
+                                         params | {"limit": int(limit), "offset": int(offset)}, raw=True)
+        count = int(rows[0]["n"]) if rows else 0
+        return count, rows[0]["features"] if count else "", matched
 
     def get(self, identifier: str, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
         try:
