@@ -289,10 +289,13 @@ class OgcService:
             if reason := _unknown_names(request.query_params, self.fields[collection]):
                 return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
         if self.fast_items is not None:   # the common GeoJSON request, without pygeoapi
+            unavailable = False
             try:
                 answer = await self.fast_items.answer(request, collection)
             except DATABASE_UNAVAILABLE as error:
-                log.warning("OGC items of %s: %s", collection, error)
+                log.warning("OGC query on %s failed: %s", collection, error)
+                answer, unavailable = None, True
+            if unavailable:   # answered outside the except: no traceback in the log
                 return await self._refuse(request, HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable",
                                           DatabaseUnavailable.default_msg)
             if answer is not None:
