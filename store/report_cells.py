@@ -6,7 +6,8 @@ county and voivodeship of a report are those of its cell: a filter on bbox, area
 statuses and days is answered exactly from one row a cell (with its (category, status, day)
 groups) instead of one row a report. The conditions read as those of the public page
 (store/reports.py) on the same columns with the same operators, so the count is the same:
-bbox is `geom && ST_MakeEnvelope(west, south, east, north, 4326)` (edges included).
+bbox is `geom && ST_MakeEnvelope(west, south, east, north, 4326)`: edges included, and as
+`&&` compares single-precision boxes, a point within about 2e-6 degrees outside an edge too.
 Only the report source (a private column) cannot be answered here."""
 
 from typing import TYPE_CHECKING, Any

@@ -43,8 +43,8 @@ CREATE OR REPLACE VIEW open.report_cells AS
     WHERE n > 0;
 GRANT SELECT ON open.report_cells TO threatmap_public;
 
--- Every cell again, set-based: after a statement that changed many public reports (the
--- rebuild of the public layer).
+-- Every cell again, set-based: after a statement that changed many public reports, and at the
+-- end of the rebuild of the public layer (which also drops the emptied cells).
 CREATE OR REPLACE FUNCTION core.rebuild_report_cells() RETURNS void
 LANGUAGE sql AS $$
     DELETE FROM core.report_cells;
@@ -112,6 +112,9 @@ DECLARE
     counties     text[];
     voivodeships text[];
 BEGIN
+    IF current_setting('threatmap.cells_deferred', true) = 'on' THEN
+        RETURN NULL;  -- core.rebuild_public_layer rebuilds every cell after its statements
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT count(*) INTO changed FROM new_rows;
     ELSE
