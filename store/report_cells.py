@@ -54,13 +54,18 @@ def count_statement(f: "ReportFilter | None") -> tuple[sql.Composed, dict[str, A
         if f.area_code is not None:
             cells.append(CELL_AREA)
             params["area"] = f.area_code
+        # Each group condition has a cell condition that skips, without unnesting its groups,
+        # a cell that cannot match (none of the categories or statuses, nothing that recent).
         if f.categories is not None:
+            cells.append(sql.SQL("c.categories && %(categories)s::text[]"))
             groups.append(sql.SQL("g.category_id = ANY(%(categories)s)"))
             params["categories"] = f.categories
         if f.statuses is not None:
+            cells.append(sql.SQL("c.statuses && %(statuses)s::text[]"))
             groups.append(sql.SQL("g.status = ANY(%(statuses)s)"))
             params["statuses"] = f.statuses
         if f.occurred_from is not None:
+            cells.append(sql.SQL("c.last_day >= %(occurred_from)s"))
             groups.append(sql.SQL("g.occurred_on >= %(occurred_from)s"))
             params["occurred_from"] = f.occurred_from
         if f.occurred_to is not None:

@@ -29,7 +29,10 @@ CREATE TABLE core.report_cells (
 );
 CREATE UNIQUE INDEX report_cells_key ON core.report_cells
     (geom, date_precision, county_code, voivodeship_code) NULLS NOT DISTINCT;
-CREATE INDEX report_cells_geom ON core.report_cells USING gist (geom);
+-- n included: a count over a bbox is an index-only scan (once vacuumed)
+CREATE INDEX report_cells_geom ON core.report_cells USING gist (geom) INCLUDE (n);
+CREATE INDEX report_cells_county ON core.report_cells (county_code);
+CREATE INDEX report_cells_voivodeship ON core.report_cells (voivodeship_code);
 CREATE INDEX report_cells_geom_3857 ON core.report_cells USING gist (geom_3857);
 
 -- The first fill, from the public layer as it is (the same aggregate as core.report_cell_rows
