@@ -165,7 +165,7 @@ SELECT ST_AsMVT(t, 'reports', {extent}, 'geom') FROM (
               WHERE true {conditions}
               GROUP BY 1, 2) AS p
     ) AS f
-    WHERE c.geom_3857 && {search} AND f.count IS NOT NULL
+    WHERE c.geom_3857 && {search} {cells} AND f.count IS NOT NULL
     ORDER BY c.geom_3857, c.date_precision, c.county_code, c.voivodeship_code
 ) AS t
 """
@@ -191,6 +191,19 @@ def _conditions(filters: TileFilters, alias: str, *, by_month: bool) -> sql.Comp
             parts.append(sql.SQL("{}.occurred_on >= %(date_from)s::date").format(col))
         if filters.date_to:
             parts.append(sql.SQL("{}.occurred_on <= %(date_to)s::date").format(col))
+    return sql.SQL("").join(sql.SQL(" AND ") + p for p in parts)
+
+
+def _cell_conditions(filters: TileFilters) -> sql.Composable:
+    """Conditions on a cell row (alias c) that skip, without unnesting its groups, a cell none
+    of whose groups can match the filters (as store/report_cells.py)."""
+    parts: list[sql.Composable] = []
+    if filters.categories:
+        parts.append(sql.SQL("c.categories && %(categories)s::text[]"))
+    if filters.statuses:
+        parts.append(sql.SQL("c.statuses && %(statuses)s::text[]"))
+    if filters.date_from:
+        parts.append(sql.SQL("c.last_day >= %(date_from)s::date"))
     return sql.SQL("").join(sql.SQL(" AND ") + p for p in parts)
 
 
@@ -221,7 +234,8 @@ def layers_for(address: TileAddress, filters: TileFilters) -> list[sql.Composabl
     if address.z >= REPORTS_MIN_ZOOM:
         if filters.empty:
             return [_layer(REPORTS_BY_CELL)]
-        return [_layer(REPORTS_BY_CELL_FILTERED, conditions=_conditions(filters, "g", by_month=False))]
+        return [_layer(REPORTS_BY_CELL_FILTERED, conditions=_conditions(filters, "g", by_month=False),
+                       cells=_cell_conditions(filters))]
     layers = []
     if filters.empty:
         layers.append(_layer(DENSITY))
