@@ -230,10 +230,11 @@ def provider_statements(public_url: str, boxes: str, limit: int,
     class Capture(OpenLayerProvider):
         """Keeps each query's page statement and, with `count`, its count statement."""
 
-        def _fetch_page(self, statement, count_sql, where, params):
-            captured.append((statement, params))
+        def _fetch_page(self, statement, count_sql, where, params, raw=False, cells=None):
+            cells_sql, cells_params = cells() if cells else (None, {})
+            captured.append((statement, params | cells_params))
             if count:
-                counts.append((self._estimate_sql(where), count_sql))
+                counts.append((self._estimate_sql(where), count_sql, cells_sql))
             return [], None
 
     counts: list[Any] = []
@@ -255,14 +256,17 @@ def provider_statements(public_url: str, boxes: str, limit: int,
                 provider.query(offset=0, limit=limit, bbox=list(bbox))
         finally:
             bridge.unregister(database)
-        if count:  # the page, then numberMatched as OpenLayerProvider._matched: estimate, maybe count
+        if count:  # the page, then numberMatched as OpenLayerProvider._page: cells, or estimate, maybe count
             return [(f"{statement.as_string(conn)};\n{COUNT_PREFIX}{estimate.as_string(conn)};\n"
-                     f"{COUNT_PREFIX}{count_sql.as_string(conn)}", params)
-                    for (statement, params), (estimate, count_sql) in zip(captured, counts, strict=True)]
+                     f"{COUNT_PREFIX}{count_sql.as_string(conn)}"
+                     + (f";\n{CELLS_PREFIX}{cells_sql.as_string(conn)}" if cells_sql else ""), params)
+                    for (statement, params), (estimate, count_sql, cells_sql)
+                    in zip(captured, counts, strict=True)]
         return [(statement.as_string(conn), params) for statement, params in captured]
 
 
 COUNT_PREFIX = "-- count\n"
+CELLS_PREFIX = "-- cells\n"
 
 
 async def floor(public_url: str, boxes: str, limit: int, concurrency: int, duration_s: int,
@@ -280,6 +284,7 @@ async def floor(public_url: str, boxes: str, limit: int, concurrency: int, durat
                 statement, params = statements[position % len(statements)]
                 page, _, counting = statement.partition(";\n" + COUNT_PREFIX)
                 estimate_sql, _, count_sql = counting.partition(";\n" + COUNT_PREFIX)
+                count_sql, _, cells_sql = count_sql.partition(";\n" + CELLS_PREFIX)
                 position += 1
                 start = time.perf_counter()
                 try:
@@ -287,6 +292,10 @@ async def floor(public_url: str, boxes: str, limit: int, concurrency: int, durat
                         await cur.execute(page, params, prepare=False)  # as ogc.provider
                         returned = len(await cur.fetchall())
                         if returned < limit:  # the last page: the count is known, free
+                            estimate_sql = count_sql = cells_sql = ""
+                        if cells_sql:  # the counts kept per cell answer the filter
+                            await cur.execute(cells_sql, params, prepare=False)
+                            await cur.fetchall()
                             estimate_sql = count_sql = ""
                         if estimate_sql:
                             await cur.execute(estimate_sql, params, prepare=False)

@@ -14,7 +14,7 @@ import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any
@@ -36,9 +36,13 @@ from pygeoapi.provider.base import (
 from ogc import geojson_items
 from ogc.bridge import JSON_TYPES, PublicDatabase, lookup
 from ogc.cql import FilterError, to_sql
+from store import report_cells
 from store.errors import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
+
+# The count of an items request's matches from the cells: (statement, parameters), made on demand.
+type CellCount = Callable[[], tuple[sql.Composable, dict[str, Any]]]
 
 STORAGE_SRID = 4326
 GEOJSON_DIGITS = 7  # about 1 cm in degrees; metres get the same count of decimals
@@ -97,6 +101,9 @@ class OpenLayerProvider(BaseProvider):
         # numberMatched on every items response (issue 11.2): QGIS shows 0 features without it and
         # GDAL pages through a whole collection to count it. `count: false` turns it off.
         self.count = bool(provider_def.get("count", True))
+        # numberMatched from open.report_cells where it answers the filter (`cell_counts: true`:
+        # a relation whose rows are open.reports' with the same points, as open.ogc_reports)
+        self.cell_counts = bool(provider_def.get("cell_counts", False))
         self.database: PublicDatabase = lookup(self.data)
         self.columns = self.database.columns[self.table]
         # A composite id (the view's concat_ws(':', key columns)): the key columns in order.
@@ -134,13 +141,15 @@ class OpenLayerProvider(BaseProvider):
         raw = geojson_items.collector()
         if raw is not None and 2 * len(names) <= MAX_FUNCTION_ARGS:
             return self._raw_page(response, raw, names, skip_geometry, crs_transform_spec, where,
-                                  count_sql, sortby or [], params)
+                                  count_sql, sortby or [], params,
+                                  self._cells(bbox or [], datetime_, properties or [], filterq))
         statement = sql.SQL("SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
                             "LIMIT {limit} OFFSET {offset}").format(
             columns=self._columns(names, skip_geometry, crs_transform_spec),
             relation=self._relation(), where=where, order=self._order(sortby or []),
             limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
-        rows, matched = self._fetch_page(statement, count_sql, where, params)
+        rows, matched = self._fetch_page(statement, count_sql, where, params,
+                                         cells=self._cells(bbox or [], datetime_, properties or [], filterq))
         if matched is not None:
             response["numberMatched"] = matched
         response["features"] = [self._feature(row, names) for row in rows]
@@ -149,10 +158,11 @@ class OpenLayerProvider(BaseProvider):
 
     def _raw_page(self, response: dict[str, Any], raw: list[geojson_items.RawFeatures], names: list[str],
                   skip_geometry: bool, crs_transform_spec: Any, where: sql.Composable,
-                  count_sql: sql.Composable, sortby: list[dict], params: dict[str, Any]) -> dict:
+                  count_sql: sql.Composable, sortby: list[dict], params: dict[str, Any],
+                  cells: "CellCount | None" = None) -> dict:
         """The page as one JSON text written by PostgreSQL (ogc/geojson_items.py)."""
         statement = self._raw_statement(names, skip_geometry, crs_transform_spec, where, sortby)
-        rows, matched = self._fetch_page(statement, count_sql, where, params, raw=True)
+        rows, matched = self._fetch_page(statement, count_sql, where, params, raw=True, cells=cells)
         if matched is not None:
             response["numberMatched"] = matched
         count = int(rows[0]["n"]) if rows else 0
@@ -208,7 +218,8 @@ class OpenLayerProvider(BaseProvider):
                 self._page_statements[key] = statements
         statement, count_sql, where = statements
         rows, matched = await self._page(statement, count_sql, where,
-                                         params | {"limit": int(limit), "offset": int(offset)}, raw=True)
+                                         params | {"limit": int(limit), "offset": int(offset)}, raw=True,
+                                         cells=self._cells(bbox, None, properties, None))
         count = int(rows[0]["n"]) if rows else 0
         return count, rows[0]["features"] if count else "", matched
 
@@ -343,9 +354,10 @@ class OpenLayerProvider(BaseProvider):
         return self._guarded(self._execute(statement, params))
 
     def _fetch_page(self, statement: sql.Composable, count_sql: sql.Composable, where: sql.Composable,
-                    params: dict[str, Any], raw: bool = False) -> tuple[list[dict[str, Any]], int | None]:
+                    params: dict[str, Any], raw: bool = False,
+                    cells: "CellCount | None" = None) -> tuple[list[dict[str, Any]], int | None]:
         """`raw`: the statement answers one row (n, features) for the page (`_raw_page`)."""
-        return self._guarded(self._page(statement, count_sql, where, params, raw))
+        return self._guarded(self._page(statement, count_sql, where, params, raw, cells))
 
     def _guarded(self, work: Any) -> Any:
         try:
@@ -391,8 +403,11 @@ class OpenLayerProvider(BaseProvider):
                     pass   # a broken connection: the pool discards it
 
     async def _page(self, statement: sql.Composable, count_sql: sql.Composable, where: sql.Composable,
-                    params: dict[str, Any], raw: bool = False) -> tuple[list[dict[str, Any]], int | None]:
-        """The page's rows and numberMatched (None with `count: false`), on one connection."""
+                    params: dict[str, Any], raw: bool = False,
+                    cells: "CellCount | None" = None) -> tuple[list[dict[str, Any]], int | None]:
+        """The page's rows and numberMatched (None with `count: false`), on one connection:
+        free after the last page, else from the cells when they answer the filter (`cells`,
+        exact), else as `_matched` says."""
         async with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(statement, params, prepare=False)
             rows = await cur.fetchall()
@@ -402,7 +417,20 @@ class OpenLayerProvider(BaseProvider):
             returned = int(rows[0]["n"]) if raw else len(rows)
             if returned < limit and (returned or offset == 0):
                 return rows, offset + returned  # the last page: the count is known, free
+            if cells is not None:
+                cells_sql, cells_params = cells()
+                await cur.execute(cells_sql, cells_params, prepare=False)
+                return rows, int((await cur.fetchone())["total"])
             return rows, await self._matched(cur, count_sql, where, params)
+
+    def _cells(self, bbox: list[float], datetime_: str | None, properties: list[tuple[str, str]],
+               filterq: Any) -> "CellCount | None":
+        """The count of the matches from the cells (store.report_cells), made when needed, or
+        None when the cells do not answer these filters (datetime, CQL2, other properties)."""
+        if not self.cell_counts or datetime_ not in (None, "../..") or filterq is not None \
+                or len(bbox) not in (0, 4) or not report_cells.ogc_answers(properties):
+            return None
+        return functools.partial(report_cells.ogc_count_statement, bbox, properties)
 
     async def _matched(self, cur: psycopg.AsyncCursor, count_sql: sql.Composable, where: sql.Composable,
                        params: dict[str, Any]) -> int:

@@ -86,3 +86,43 @@ async def count_matched(pool: AsyncConnectionPool, f: "ReportFilter | None") -> 
         return None
     query, params = statement
     return (await fetch(pool, query, params, prepare=False))[0]["total"]
+
+
+# OGC API Features' numberMatched (ogc/provider.py, `cell_counts`): items of open.ogc_reports
+# (open.reports' rows and points) filtered by a CRS84 bbox and `?property=value`. The OGC bbox is
+# ST_Intersects (exact, edges included), not the && above, so the count tests the cell's point
+# the same way (every report of a cell has that very point); each property compares as the page
+# compares it (`column = value`, the value as text). Other properties are not answered here.
+OGC_CELL_COLUMNS = frozenset({"county_code", "voivodeship_code", "date_precision"})
+OGC_GROUP_COLUMNS = {  # the group's column, and a condition that skips a cell without unnesting
+    "category_id": "{value} = ANY(c.categories)",
+    "status": "{value} = ANY(c.statuses)",
+    "occurred_on": "c.last_day >= {value}",
+}
+OGC_BBOX = sql.SQL("ST_Intersects(c.geom, ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326))")
+
+
+def ogc_answers(properties: list[tuple[str, str]]) -> bool:
+    """Whether the cells count OGC items filtered by these `?property=value` (and any bbox)."""
+    return all(name in OGC_CELL_COLUMNS or name in OGC_GROUP_COLUMNS for name, _ in properties)
+
+
+def ogc_count_statement(bbox: list[float], properties: list[tuple[str, str]]
+                        ) -> tuple[sql.Composed, dict[str, Any]]:
+    """One SELECT (`total`) of open.ogc_reports' rows within `bbox` (minx, miny, maxx, maxy
+    in CRS84, or empty) whose every property equals its value; see ogc_answers."""
+    cells: list[sql.Composable] = [OGC_BBOX] if bbox else []
+    groups: list[sql.Composable] = []
+    params: dict[str, Any] = dict(zip(("west", "south", "east", "north"), bbox, strict=True)) if bbox else {}
+    for i, (name, value) in enumerate(properties):
+        placeholder = sql.Placeholder(f"value_{i}")
+        params[f"value_{i}"] = value
+        if name in OGC_CELL_COLUMNS:
+            cells.append(sql.SQL("c.{} = {}").format(sql.Identifier(name), placeholder))
+        else:
+            cells.append(sql.SQL(OGC_GROUP_COLUMNS[name]).format(value=placeholder))
+            groups.append(sql.SQL("g.{} = {}").format(sql.Identifier(name), placeholder))
+    where = sql.SQL(" AND ").join(cells) if cells else sql.SQL("true")
+    if not groups:
+        return sql.SQL(TOTAL).format(cells=where), params
+    return sql.SQL(TOTAL_OF_GROUPS.strip()).format(cells=where, groups=sql.SQL(" AND ").join(groups)), params
