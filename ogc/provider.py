@@ -58,6 +58,11 @@ MAX_FUNCTION_ARGS = 100  # PostgreSQL's FUNC_MAX_ARGS: json_build_object takes t
 # composing them took a tenth of a small page's time. A few shapes are common; the rest are
 # composed each time.
 PAGE_STATEMENTS_KEPT = 32
+# numberMatched from the counts kept per cell for a bbox up to this size (square degrees; a city
+# box is 0.1-0.2): a wider one, or none, reads too many cells (the whole collection's count from
+# the cells took 39 ms on 100,000 reports against 18 ms with the planner's estimate), so it gets
+# `_matched`'s answer as before.
+CELLS_MAX_BBOX_DEG2 = 1.0
 
 
 class DatabaseUnavailable(ProviderGenericError):
@@ -426,9 +431,11 @@ class OpenLayerProvider(BaseProvider):
     def _cells(self, bbox: list[float], datetime_: str | None, properties: list[tuple[str, str]],
                filterq: Any) -> "CellCount | None":
         """The count of the matches from the cells (store.report_cells), made when needed, or
-        None when the cells do not answer these filters (datetime, CQL2, other properties)."""
+        None when the cells do not answer these filters (datetime, CQL2, other properties) or
+        would read too many cells for it (no bbox, or one wider than CELLS_MAX_BBOX_DEG2)."""
         if not self.cell_counts or datetime_ not in (None, "../..") or filterq is not None \
-                or len(bbox) not in (0, 4) or not report_cells.ogc_answers(properties):
+                or len(bbox) != 4 or (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) > CELLS_MAX_BBOX_DEG2 \
+                or not report_cells.ogc_answers(properties):
             return None
         return functools.partial(report_cells.ogc_count_statement, bbox, properties)
 
