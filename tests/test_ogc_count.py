@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.app import create_app
 from gateway.settings import Settings
 from store.locations import DatabaseUrls
-from tests.support import PUBLISHED_KRAKOW, free_port, insert_report, served
+from tests.support import PUBLISHED_KRAKOW, free_port, insert_report, insert_varied_reports, served
 
 OGRINFO = shutil.which("ogrinfo")
 KRAKOW_BOX = "19.8,49.95,20.1,50.15"
@@ -150,12 +150,8 @@ def spread(urls: DatabaseUrls, published: dict) -> Iterator[list[tuple[float, fl
     rng = random.Random(1603)
     start = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
     with psycopg.connect(urls.app, autocommit=True) as conn:
-        ids = [insert_report(conn, lon=PUBLISHED_KRAKOW[0] + rng.uniform(-0.03, 0.03),
-                             lat=PUBLISHED_KRAKOW[1] + rng.uniform(-0.02, 0.02),
-                             category=rng.choice(["vandalism", "speeding", "minors-at-risk"]),
-                             status=rng.choice(["new", "confirmed"]),
-                             occurred_at=start + timedelta(days=rng.randrange(6)), published=True)
-               for _ in range(60)]
+        ids = insert_varied_reports(conn, rng, 60, around=PUBLISHED_KRAKOW, dx=0.03, dy=0.02, start=start,
+                                    days=6)
         points = conn.execute("SELECT DISTINCT ST_X(geom), ST_Y(geom) FROM open.ogc_reports").fetchall()
     yield points
     with psycopg.connect(urls.app, autocommit=True) as conn:

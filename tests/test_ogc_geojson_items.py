@@ -4,7 +4,7 @@ pygeoapi's own path (ogc/geojson_items.py), timeStamp aside; other formats stay 
 import random
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,7 +13,7 @@ import pytest
 
 from gateway.settings import Settings
 from store.locations import DatabaseUrls
-from tests.support import PUBLISHED_KRAKOW, insert_report, running_app
+from tests.support import PUBLISHED_KRAKOW, insert_varied_reports, running_app
 
 KRAKOW_BOX = "19.8,49.95,20.1,50.15"
 # PostgreSQL's json_build_object writes ' : ' between a key and its value; pygeoapi's to_json ':'.
@@ -27,12 +27,8 @@ def varied(urls: DatabaseUrls, published: dict) -> Iterator[None]:
     rng = random.Random(16)
     start = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
     with psycopg.connect(urls.app, autocommit=True) as conn:
-        ids = [insert_report(conn, lon=PUBLISHED_KRAKOW[0] + rng.uniform(-0.08, 0.08),
-                             lat=PUBLISHED_KRAKOW[1] + rng.uniform(-0.05, 0.05),
-                             category=rng.choice(["vandalism", "speeding", "minors-at-risk"]),
-                             status=rng.choice(["new", "confirmed"]),
-                             occurred_at=start + timedelta(days=rng.randrange(40)), published=True)
-               for _ in range(40)]
+        ids = insert_varied_reports(conn, rng, 40, around=PUBLISHED_KRAKOW, dx=0.08, dy=0.05, start=start,
+                                    days=40)
     yield
     with psycopg.connect(urls.app, autocommit=True) as conn:
         conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [ids])
