@@ -6,9 +6,11 @@ stock PostgreSQL provider, tipg, and the raw SQL floor, on the same `open.ogc_re
         --admin-url 'postgresql://postgres@/threatmap_bench?host=/work/bench-data/run'
     python -m bench ogc [--database-url URL] [--concurrency 8]   # the suite (bench/__main__.py)
 
-Cases: /collections/{reports}/items?bbox=CITY&limit=L for L in 100 and 1000, the city bboxes in
-CITIES requested round-robin by wrk (bench.common.wrk) at a fixed concurrency; requests/s and
-p50/p95/p99 per server and limit. Every server is a separate process with one uvicorn worker:
+Cases: /collections/{reports}/items?bbox=BOX&limit=L for L in 100 and 1000, on city-sized boxes
+(CITIES) and on small viewports (SMALL, a city centre at zoom 15), each list requested
+round-robin by wrk (bench.common.wrk) at a fixed concurrency; requests/s and p50/p95/p99 per
+server, kind of box and limit; numberMatched on (ours and the floor count as the app does).
+Every server is a separate process with one uvicorn worker:
 - ours: the app (create_app; it applies pending migrations) as `threatmap serve` runs it;
 - stock: pygeoapi 0.24's starlette app with `pygeoapi.provider.sql.PostgreSQLProvider`
   (SQLAlchemy + psycopg2 + GeoAlchemy2) in its own virtualenv, bench/.work/pygeoapi, reading
@@ -17,9 +19,11 @@ p50/p95/p99 per server and limit. Every server is a separate process with one uv
   as the public role (tipg creates its catalogue functions in pg_temp, so its connections turn
   the role's default_transaction_read_only off; the role still reads schema `open` only). tipg
   always counts the matches (numberMatched); ours and stock do not;
-- floor: the very statement our provider runs for each URL (captured from ogc.provider), sent
-  by an asyncio psycopg driver over as many connections as the concurrency; since issue 11.2 that
-  statement carries the exact numberMatched (a count subquery beside the page);
+- floor: the very statements our provider runs for each URL (captured from ogc.provider), sent
+  by an asyncio psycopg driver over as many connections as the concurrency: the page, then for
+  numberMatched what the provider runs after it (nothing after a last page, whose count is
+  known; else the planner's estimate, and the count within its budget when the estimate is
+  small);
 - floor-page: the same statements without the count (`count: false`), the page alone: floor
   against floor-page is what numberMatched costs in the database.
 All four order by id (stable paging) and return the same features: checked before measuring.
@@ -70,6 +74,17 @@ CITIES = {
     "Wrocław": (16.80, 51.04, 17.18, 51.21), "Gdańsk": (18.43, 54.27, 18.95, 54.45),
     "Poznań": (16.73, 52.33, 17.07, 52.51), "Łódź": (19.32, 51.69, 19.64, 51.86),
 }
+# Small viewports (issue 16.3): what a map of a city centre shows at zoom 15, about 2.5 x 1.5 km
+# (0.036 degrees of longitude by 0.014 of latitude), a few hundred public reports each at most.
+SMALL = {
+    "Warszawa Śródmieście": (20.995, 52.222, 21.031, 52.236),
+    "Kraków Stare Miasto": (19.927, 50.055, 19.963, 50.069),
+    "Wrocław Rynek": (17.020, 51.103, 17.056, 51.117),
+    "Gdańsk Główne Miasto": (18.635, 54.342, 18.671, 54.356),
+    "Poznań Stare Miasto": (16.915, 52.401, 16.951, 52.415),
+    "Łódź Śródmieście": (19.443, 51.755, 19.479, 51.769),
+}
+BOXES = {"city": CITIES, "small": SMALL}  # the two kinds of box the issue names
 LIMITS = (100, 1000)
 VENVS = {
     "pygeoapi": ["pygeoapi==0.24.0", "psycopg2-binary==2.9.13", "GeoAlchemy2==0.20.0", "starlette==1.10.0",
@@ -158,24 +173,24 @@ def bbox_text(bbox: tuple[float, ...]) -> str:
     return ",".join(f"{v:g}" for v in bbox)
 
 
-def items_paths(server_name: str, limit: int) -> list[str]:
+def items_paths(server_name: str, boxes: str, limit: int) -> list[str]:
     prefix, collection, fmt = {
         "ours": ("/ogc", "reports", "json"), "stock": ("", "reports", "json"),
         "tipg": ("", "open.ogc_reports", "geojson"),
     }[server_name]
     return [f"{prefix}/collections/{collection}/items?f={fmt}&limit={limit}&bbox={bbox_text(b)}"
-            for b in CITIES.values()]
+            for b in BOXES[boxes].values()]
 
 
 def check_same_features(bases: dict[str, str]) -> list[str]:
     """One request per server and case: every server must return the same ids as ours."""
     notes = []
     with httpx.Client(timeout=120) as http:
-        for limit in LIMITS:
-            for i, city in enumerate(CITIES):
+        for boxes, limit in cases():
+            for i, city in enumerate(BOXES[boxes]):
                 seen: dict[str, list[str]] = {}
                 for name, base in bases.items():
-                    response = http.get(base + items_paths(name, limit)[i])
+                    response = http.get(base + items_paths(name, boxes, limit)[i])
                     response.raise_for_status()
                     seen[name] = [str(f["id"]) for f in response.json()["features"]]
                 reference = seen["ours"]
@@ -189,11 +204,23 @@ def check_same_features(bases: dict[str, str]) -> list[str]:
 
 # -- load -----------------------------------------------------------------------------------
 
-def load(server_name: str, base: str, limit: int, concurrency: int, duration_s: int) -> Measurement:
-    return wrk(f"{server_name} limit {limit}", base, items_paths(server_name, limit), concurrency, duration_s)
+def cases() -> list[tuple[str, int]]:
+    """(kind of box, limit), in the order they are measured."""
+    return [(boxes, limit) for boxes in BOXES for limit in LIMITS]
 
 
-def provider_statements(public_url: str, limit: int, count: bool = True) -> list[tuple[str, dict[str, Any]]]:
+def case_name(server_name: str, boxes: str, limit: int) -> str:
+    return f"{server_name} {boxes} limit {limit}"
+
+
+def load(server_name: str, base: str, boxes: str, limit: int, concurrency: int,
+         duration_s: int) -> Measurement:
+    return wrk(case_name(server_name, boxes, limit), base, items_paths(server_name, boxes, limit),
+               concurrency, duration_s)
+
+
+def provider_statements(public_url: str, boxes: str, limit: int,
+                        count: bool = True) -> list[tuple[str, dict[str, Any]]]:
     """The SQL our provider runs for each city at `limit` (what pygeoapi asks it for ?bbox&limit);
     `count=False`: the page alone, without numberMatched."""
     from ogc import bridge
@@ -203,10 +230,11 @@ def provider_statements(public_url: str, limit: int, count: bool = True) -> list
     class Capture(OpenLayerProvider):
         """Keeps each query's page statement and, with `count`, its count statement."""
 
-        def _fetch_page(self, statement, count_sql, where, params):
-            captured.append((statement, params))
+        def _fetch_page(self, statement, count_sql, where, params, raw=False, cells=None):
+            cells_sql, cells_params = cells() if cells else (None, {})
+            captured.append((statement, params | cells_params))
             if count:
-                counts.append((self._estimate_sql(where), count_sql))
+                counts.append((self._estimate_sql(where), count_sql, cells_sql))
             return [], None
 
     counts: list[Any] = []
@@ -224,23 +252,26 @@ def provider_statements(public_url: str, limit: int, count: bool = True) -> list
         bridge.register(database)
         try:
             provider = Capture(definition)
-            for bbox in CITIES.values():
+            for bbox in BOXES[boxes].values():
                 provider.query(offset=0, limit=limit, bbox=list(bbox))
         finally:
             bridge.unregister(database)
-        if count:  # the page, then numberMatched as OpenLayerProvider._matched: estimate, maybe count
+        if count:  # the page, then numberMatched as OpenLayerProvider._page: cells, or estimate, maybe count
             return [(f"{statement.as_string(conn)};\n{COUNT_PREFIX}{estimate.as_string(conn)};\n"
-                     f"{COUNT_PREFIX}{count_sql.as_string(conn)}", params)
-                    for (statement, params), (estimate, count_sql) in zip(captured, counts, strict=True)]
+                     f"{COUNT_PREFIX}{count_sql.as_string(conn)}"
+                     + (f";\n{CELLS_PREFIX}{cells_sql.as_string(conn)}" if cells_sql else ""), params)
+                    for (statement, params), (estimate, count_sql, cells_sql)
+                    in zip(captured, counts, strict=True)]
         return [(statement.as_string(conn), params) for statement, params in captured]
 
 
 COUNT_PREFIX = "-- count\n"
+CELLS_PREFIX = "-- cells\n"
 
 
-async def floor(public_url: str, limit: int, concurrency: int, duration_s: int,
+async def floor(public_url: str, boxes: str, limit: int, concurrency: int, duration_s: int,
                 count: bool = True) -> Measurement:
-    statements = provider_statements(public_url, limit, count)
+    statements = provider_statements(public_url, boxes, limit, count)
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + duration_s
@@ -253,12 +284,19 @@ async def floor(public_url: str, limit: int, concurrency: int, duration_s: int,
                 statement, params = statements[position % len(statements)]
                 page, _, counting = statement.partition(";\n" + COUNT_PREFIX)
                 estimate_sql, _, count_sql = counting.partition(";\n" + COUNT_PREFIX)
+                count_sql, _, cells_sql = count_sql.partition(";\n" + CELLS_PREFIX)
                 position += 1
                 start = time.perf_counter()
                 try:
                     async with conn.cursor(row_factory=dict_row) as cur:
                         await cur.execute(page, params, prepare=False)  # as ogc.provider
-                        await cur.fetchall()
+                        returned = len(await cur.fetchall())
+                        if returned < limit:  # the last page: the count is known, free
+                            estimate_sql = count_sql = cells_sql = ""
+                        if cells_sql:  # the counts kept per cell answer the filter
+                            await cur.execute(cells_sql, params, prepare=False)
+                            await cur.fetchall()
+                            estimate_sql = count_sql = ""
                         if estimate_sql:
                             await cur.execute(estimate_sql, params, prepare=False)
                             if plan_rows(await cur.fetchone()) > EXACT_BELOW:
@@ -283,7 +321,7 @@ async def floor(public_url: str, limit: int, concurrency: int, duration_s: int,
     elapsed = time.perf_counter() - started
     q = statistics.quantiles(latencies, n=100)
     name = "floor" if count else "floor-page"
-    return Measurement(f"{name} limit {limit}", concurrency, len(latencies) / elapsed, q[49] * 1000,
+    return Measurement(case_name(name, boxes, limit), concurrency, len(latencies) / elapsed, q[49] * 1000,
                        q[94] * 1000, q[98] * 1000, len(latencies), errors)
 
 
@@ -316,26 +354,27 @@ def single_items(base: str, public_url: str, runs: int) -> list[tuple[str, str, 
 
 # -- report ---------------------------------------------------------------------------------
 
-def report(by: dict[tuple[str, int], Measurement]) -> str:
-    """The table by server and limit, then the ratios of ours to the others."""
-    lines = ["| server | limit | requests/s | p50 ms | p95 ms | p99 ms | requests | errors |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {server_name} | {limit} | {r.rps:.1f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
-              f"{r.requests} | {r.errors} |" for (server_name, limit), r in by.items()]
-    ratio_lines = ["", "| limit | ours/stock req/s | ours/tipg req/s | ours/floor req/s | "
+def report(by: dict[tuple[str, str, int], Measurement]) -> str:
+    """The table by server, kind of box and limit, then the ratios of ours to the others."""
+    lines = ["| server | boxes | limit | requests/s | p50 ms | p95 ms | p99 ms | requests | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {server_name} | {boxes} | {limit} | {r.rps:.1f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | "
+              f"{r.p99_ms:.1f} | {r.requests} | {r.errors} |"
+              for (server_name, boxes, limit), r in by.items()]
+    ratio_lines = ["", "| boxes | limit | ours/stock req/s | ours/tipg req/s | ours/floor req/s | "
                    "ours/stock p95 | ours/tipg p95 | ours/floor p95 |",
-                   "|---:|---:|---:|---:|---:|---:|---:|"]
-    for limit in LIMITS:
-        ours = by.get(("ours", limit))
+                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for boxes, limit in cases():
+        ours = by.get(("ours", boxes, limit))
         if not ours:
             continue
         cells = []
         for attr in ("rps", "p95_ms"):
             for other in ("stock", "tipg", "floor"):
-                o = by.get((other, limit))
+                o = by.get((other, boxes, limit))
                 value = getattr(o, attr) if o else 0
                 cells.append(f"{getattr(ours, attr) / value:.2f}" if value else "-")
-        ratio_lines.append(f"| {limit} | " + " | ".join(cells) + " |")
+        ratio_lines.append(f"| {boxes} | {limit} | " + " | ".join(cells) + " |")
     return "\n".join(lines + ratio_lines)
 
 
@@ -366,9 +405,10 @@ def main() -> None:
 
 
 def measure(database_url: str, public_url: str, wanted: list[str], concurrency: int, duration_s: int,
-            item_runs: int) -> tuple[dict[tuple[str, int], Measurement], list[tuple[str, str, float, float]]]:
+            item_runs: int
+            ) -> tuple[dict[tuple[str, str, int], Measurement], list[tuple[str, str, float, float]]]:
     """Starts the servers, checks they agree, loads each; the single items on ours. The results
-    by (server, limit), each a Measurement named "SERVER limit LIMIT"."""
+    by (server, kind of box, limit), each a Measurement named "SERVER BOXES limit LIMIT"."""
     WORK_DIR.mkdir(exist_ok=True)
     with ExitStack() as stack:
         bases = {"ours": stack.enter_context(our_server(database_url))}
@@ -379,17 +419,18 @@ def measure(database_url: str, public_url: str, wanted: list[str], concurrency: 
         for note in check_same_features(bases):
             print(f"same features from {', '.join(bases)}: {note}", flush=True)
         results = {}
-        for limit in LIMITS:
+        for boxes, limit in cases():
             for name in wanted:
                 if name in ("floor", "floor-page"):
-                    result = asyncio.run(floor(public_url, limit, concurrency, duration_s, name == "floor"))
+                    result = asyncio.run(floor(public_url, boxes, limit, concurrency, duration_s,
+                                               name == "floor"))
                 else:
-                    load(name, bases[name], limit, concurrency, 3)  # warm-up
-                    result = load(name, bases[name], limit, concurrency, duration_s)
+                    load(name, bases[name], boxes, limit, concurrency, 3)  # warm-up
+                    result = load(name, bases[name], boxes, limit, concurrency, duration_s)
                 print(f"{result.case}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} "
                       f"p95 {result.p95_ms:.1f} p99 {result.p99_ms:.1f} ms, {result.errors} errors",
                       flush=True)
-                results[name, limit] = result
+                results[name, boxes, limit] = result
         items = single_items(bases["ours"], public_url, item_runs) if item_runs else []
     return results, items
 
@@ -440,18 +481,19 @@ def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
     rows = []
     for concurrency in sorted({m.concurrency for m in results}):
         row = {}
-        for limit in LIMITS:
-            ours = by.get((f"ours limit {limit}", concurrency))
+        for boxes, limit in cases():
+            label = f"{boxes} limit {limit}"
+            ours = by.get((case_name("ours", boxes, limit), concurrency))
             for other in ("stock", "tipg", "floor", "floor-page"):
-                o = by.get((f"{other} limit {limit}", concurrency))
+                o = by.get((case_name(other, boxes, limit), concurrency))
                 if ours and o and o.rps:
-                    row[f"limit {limit}: ours/{other} req/s"] = ours.rps / o.rps
+                    row[f"{label}: ours/{other} req/s"] = ours.rps / o.rps
                 if ours and o and o.p95_ms:
-                    row[f"limit {limit}: ours/{other} p95"] = ours.p95_ms / o.p95_ms
-            counted = by.get((f"floor limit {limit}", concurrency))
-            page = by.get((f"floor-page limit {limit}", concurrency))
+                    row[f"{label}: ours/{other} p95"] = ours.p95_ms / o.p95_ms
+            counted = by.get((case_name("floor", boxes, limit), concurrency))
+            page = by.get((case_name("floor-page", boxes, limit), concurrency))
             if counted and page and page.rps:  # what numberMatched costs in the database
-                row[f"limit {limit}: floor (page + count) / floor-page req/s"] = counted.rps / page.rps
+                row[f"{label}: floor (page + count) / floor-page req/s"] = counted.rps / page.rps
         rows.append((concurrency, row))
     return rows
 

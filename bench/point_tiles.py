@@ -1,6 +1,7 @@
 """`python -m bench.point_tiles DATABASE_URL`: what the point tiles at z 12-14 cost in the database
-with one feature a report (as before issue 16.5) and with the reports sharing cell, category,
-status and date as one feature with a count (tiles/queries.py), on the same tiles.
+with one feature a report (as before issue 16.5), with the reports sharing cell, category, status
+and date as one feature grouped from open.reports (the first step of 16.5), and with one feature
+a cell read from the counts kept per cell (tiles/queries.py, open.report_cells), on the same tiles.
 
 Tiles: points sampled from open.reports (deterministic, as the tiles suite), one zoom each from
 12 to 14. Each statement is the full tile statement (tiles.queries.tile_statement, and the same
@@ -40,6 +41,29 @@ def one_a_report(address: TileAddress, filters: TileFilters, cell_m: int) -> tup
     return sql.SQL(queries.TILE).format(layers=layer), params
 
 
+# The grouped layer of the first step of 16.5, kept here to measure against.
+GROUPED_FROM_REPORTS = """
+SELECT ST_AsMVT(t, 'reports', {extent}, 'geom') FROM (
+    SELECT ST_AsMVTGeom(g.geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
+           g.category, g.status, g.date, g.count
+    FROM (SELECT r.geom_3857, r.category_id AS category, r.status,
+                 CASE WHEN r.date_precision = 'month' THEN to_char(r.occurred_on, 'YYYY-MM')
+                      ELSE to_char(r.occurred_on, 'YYYY-MM-DD') END AS date,
+                 count(*)::integer AS count
+          FROM open.reports AS r
+          WHERE r.geom_3857 && {search}
+          GROUP BY 1, 2, 3, 4) AS g
+    ORDER BY g.date, g.category, g.status, g.geom_3857
+) AS t
+"""
+
+
+def grouped_from_reports(address: TileAddress, filters: TileFilters, cell_m: int
+                         ) -> tuple[sql.Composable, dict]:
+    _, params = queries.tile_statement(address, filters, cell_m)
+    return sql.SQL(queries.TILE).format(layers=queries._layer(GROUPED_FROM_REPORTS)), params
+
+
 def measure(conn: psycopg.Connection, tiles: list[mercantile.Tile], build) -> dict:
     times, sizes = [], []
     for run in range(2):
@@ -71,8 +95,11 @@ def main() -> None:
         print(f"{total:,} public reports; {len(tiles)} tiles at z {ZOOMS[0]}-{ZOOMS[-1]}, "
               f"reports a tile: median {statistics.median(reports):.0f}, max {max(reports)}")
         print("| reports layer | p50 ms | p95 ms | max ms | mean bytes |\n|---|---:|---:|---:|---:|")
-        for name, build in (("one feature a report (before)", one_a_report),
-                            ("grouped by cell, category, status, date", queries.tile_statement)):
+        for name, build in (("one feature a report (before 16.5)", one_a_report),
+                            ("grouped by cell, category, status, date from open.reports",
+                             grouped_from_reports),
+                            ("one feature a cell from open.report_cells (now)",
+                             queries.tile_statement)):
             r = measure(conn, tiles, build)
             print(f"| {name} | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | {r['bytes']:.0f} |")
 

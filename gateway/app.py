@@ -278,7 +278,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                      Publisher(settings.publisher_name, settings.contact_email, settings.data_licence_name,
                                settings.data_licence_url),
                      functools.partial(i18n.translations, "ogc"), request_base=base_url,
-                     items_in_database=settings.ogc_items_in_database)
+                     items_in_database=settings.ogc_items_in_database,
+                     items_before_pygeoapi=settings.ogc_items_before_pygeoapi)
     tile_service = tiles.TileService(settings.config_dir, tiles.TileConfig(
         cache_bytes=settings.tile_cache_mb * 2**20, max_age_s=settings.tile_max_age_s))
     photos = PhotoDesk(photo_storage(settings), photo_limits(settings))
@@ -355,6 +356,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan(settings, ogc, tile_service, photos, metrics, catalog),
     )
     app.state.tile_service = tile_service
+    app.state.ogc = ogc
     app.state.partner_auth = PartnerAuth(settings.partner_rate_limit, settings.rate_limit_storage)
     app.state.metrics = metrics
     return app

@@ -230,6 +230,11 @@ class Settings(BaseSettings):
         default=True, description="Whether OGC GeoJSON items pages are written by PostgreSQL "
                                   "(json_build_object, one text a page) rather than feature by feature "
                                   "in Python by pygeoapi; the same JSON either way (issue 16, point 3).")
+    ogc_items_before_pygeoapi: bool = Field(
+        default=True, description="Whether the common GeoJSON items request (f, limit, offset, bbox, "
+                                  "?property=value) is answered on the event loop before pygeoapi "
+                                  "(ogc/fast_items.py); the same answer either way. Needs "
+                                  "ogc_items_in_database.")
     # Open-data downloads (issue 14): snapshots under data_dir/downloads, served at /downloads
     downloads_enabled: bool = Field(
         default=True, description="Whether the server writes the open-data snapshots itself (the "

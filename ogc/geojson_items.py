@@ -76,7 +76,15 @@ def collection_items(api: API, request: APIRequest, dataset: str) -> tuple[dict,
     finally:
         _collected.reset(token)
     if pages and status == HTTPStatus.OK and isinstance(content, str):
-        # to_json escapes < and > in every string of the document; the features' text likewise.
-        text = pages[0].text.replace("<", "&lt;").replace(">", "&gt;")
-        content = content.replace(QUOTED_MARKER, text, 1)
+        content = with_features(content, pages[0])
     return headers, status, content
+
+
+def with_features(document: str, features: Any) -> str:
+    """pygeoapi's JSON `document` (to_json) with the marker of `features`, when they are
+    RawFeatures, replaced by their text."""
+    if not isinstance(features, RawFeatures):
+        return document
+    # to_json escapes < and > in every string of the document; the features' text likewise.
+    text = features.text.replace("<", "&lt;").replace(">", "&gt;")
+    return document.replace(QUOTED_MARKER, text, 1)

@@ -33,6 +33,7 @@ from ogc import bbox as bbox_shortcut
 from ogc import bridge, discovery, filters, geojson_items, guard, pages
 from ogc import openapi as ogc_openapi
 from ogc.config import Publisher, add_temporal_extents, feature_providers, load_config
+from ogc.fast_items import FastItems
 from ogc.provider import DatabaseUnavailable
 from store.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S
 
@@ -43,6 +44,8 @@ TEMPLATES_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")
 
 # Query parameters of /items that are not property filters (OGC API Features Parts 1-3).
+# What ogc.filters.check reads (with a POST body).
+FILTER_PARAMETERS = {"filter", "filter-lang", "filter-crs"}
 RESERVED = {"bbox", "bbox-crs", "crs", "f", "lang", "limit", "offset", "resulttype", "datetime",
             "sortby", "properties", "skipGeometry", "q", "filter", "filter-lang", "filter-crs"}
 
@@ -127,17 +130,21 @@ class OgcService:
     def __init__(self, config_path: Path, base_url: str, publisher: Publisher | None = None,
                  translations: Callable[[str], Any] | None = None,
                  request_base: Callable[[Request], str] | None = None,
-                 items_in_database: bool = True) -> None:
+                 items_in_database: bool = True, items_before_pygeoapi: bool = True) -> None:
         """`translations(lang)`: the gettext translations of the pages' texts (ogc.pages);
-        `items_in_database`: GeoJSON items written by PostgreSQL (ogc.geojson_items)."""
+        `items_in_database`: GeoJSON items written by PostgreSQL (ogc.geojson_items);
+        `items_before_pygeoapi`: with it, the common ones answered without pygeoapi
+        (ogc.fast_items)."""
         self.config_path = config_path
         self.url = base_url.rstrip("/") + "/ogc"
         self.publisher = publisher or Publisher()
         self.translations = translations
         self.request_base = request_base
+        self.items_before_pygeoapi = items_in_database and items_before_pygeoapi
         self.items_handler = (geojson_items.collection_items if items_in_database
                               else itemtypes_api.get_collection_items)
         self.api: API | None = None
+        self.fast_items: FastItems | None = None
         self.database: bridge.PublicDatabase | None = None
         self.fields: dict[str, set[str]] = {}
         self.crs: dict[str, list[str]] = {}
@@ -167,6 +174,8 @@ class OgcService:
             discovery.add_tile_paths(await asyncio.to_thread(get_oas, config)), crs_list,
             frozenset(name for name, p in providers.items() if not p.get("geom_field")))
         self.api = await asyncio.to_thread(API, config, openapi)
+        if self.items_before_pygeoapi:
+            self.fast_items = FastItems(self.api)
         # pygeoapi renders the tile matrix set pages with its whole configuration as their
         # template settings (`render_j2_template(api.tpl_config, api.tpl_config, ...)`), where it
         # finds no `path`: those pages fell back to pygeoapi's own frame, which loads Bootstrap
@@ -180,6 +189,7 @@ class OgcService:
 
     async def stop(self) -> None:
         self.api = None
+        self.fast_items = None
         if self.database:
             bridge.unregister(self.database)
             self.database = None
@@ -270,9 +280,6 @@ class OgcService:
         collection = request.path_params["collection_id"]
         if self.api is not None and (reason := await guard.refusal(request)):
             return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
-        if not await self._refresh_extents():
-            return await self._refuse(request, HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable",
-                                      DatabaseUnavailable.default_msg)
         if self.api is not None and collection in self.fields:
             # pygeoapi silently ignores an unknown ?name=value (so it matches every row): refuse it.
             unknown = sorted(set(request.query_params) - RESERVED - self.fields[collection])
@@ -281,13 +288,32 @@ class OgcService:
                                           f"unknown query parameter: {', '.join(unknown)}")
             if reason := _unknown_names(request.query_params, self.fields[collection]):
                 return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
+        if self.fast_items is not None:   # the common GeoJSON request, without pygeoapi
+            unavailable = False
+            try:
+                answer = await self.fast_items.answer(request, collection)
+            except DATABASE_UNAVAILABLE as error:
+                log.warning("OGC query on %s failed: %s", collection, error)
+                answer, unavailable = None, True
+            if unavailable:   # answered outside the except: no traceback in the log
+                return await self._refuse(request, HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable",
+                                          DatabaseUnavailable.default_msg)
+            if answer is not None:
+                headers, content = answer
+                return _as_geojson(_response(headers, HTTPStatus.OK,
+                                             apply_gzip(headers, self._relinked(request, content))))
+        # The temporal extents matter to pygeoapi's items handler only to check `datetime`.
+        if "datetime" in request.query_params and not await self._refresh_extents():
+            return await self._refuse(request, HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable",
+                                      DatabaseUnavailable.default_msg)
         if request.method == "POST" and request.headers.get("content-type") == "application/geo+json":
             return await self._refuse(request, HTTPStatus.METHOD_NOT_ALLOWED, "InvalidParameterValue",
                                       "collections are read-only")
         # off the event loop: reading a CQL2 text takes milliseconds
-        if self.api is not None and collection in self.crs and (reason := await asyncio.to_thread(
-                filters.check, request.query_params, request.method, await request.body(),
-                self.crs[collection])):
+        if (self.api is not None and collection in self.crs
+                and (request.method == "POST" or FILTER_PARAMETERS & set(request.query_params))
+                and (reason := await asyncio.to_thread(filters.check, request.query_params, request.method,
+                                                       await request.body(), self.crs[collection]))):
             return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
         return _as_geojson(await self._call(request, self.items_handler, collection, skip_valid_check=True))
 

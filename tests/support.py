@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -58,6 +59,18 @@ def insert_report(conn: psycopg.Connection, *, lon: float = WARSAW[0], lat: floa
          now if published else None],
     ).fetchone()
     return row[0]
+
+
+def insert_varied_reports(conn: psycopg.Connection, rng: random.Random, count: int, *,
+                          around: tuple[float, float], dx: float, dy: float, start: datetime,
+                          days: int) -> list[uuid.UUID]:
+    """`count` published reports within dx, dy degrees of `around`, over three categories, two
+    statuses and `days` days from `start`: paging, sorting and each filter select different ones."""
+    return [insert_report(conn, lon=around[0] + rng.uniform(-dx, dx), lat=around[1] + rng.uniform(-dy, dy),
+                          category=rng.choice(["vandalism", "speeding", "minors-at-risk"]),
+                          status=rng.choice(["new", "confirmed"]),
+                          occurred_at=start + timedelta(days=rng.randrange(days)), published=True)
+            for _ in range(count)]
 
 
 def token(settings: Settings, role: str, unit: str | None = None, hours: float = 1) -> str:

@@ -4,7 +4,7 @@ pygeoapi's own path (ogc/geojson_items.py), timeStamp aside; other formats stay 
 import random
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,7 +13,7 @@ import pytest
 
 from gateway.settings import Settings
 from store.locations import DatabaseUrls
-from tests.support import PUBLISHED_KRAKOW, insert_report, running_app
+from tests.support import PUBLISHED_KRAKOW, insert_varied_reports, running_app
 
 KRAKOW_BOX = "19.8,49.95,20.1,50.15"
 # PostgreSQL's json_build_object writes ' : ' between a key and its value; pygeoapi's to_json ':'.
@@ -27,12 +27,8 @@ def varied(urls: DatabaseUrls, published: dict) -> Iterator[None]:
     rng = random.Random(16)
     start = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
     with psycopg.connect(urls.app, autocommit=True) as conn:
-        ids = [insert_report(conn, lon=PUBLISHED_KRAKOW[0] + rng.uniform(-0.08, 0.08),
-                             lat=PUBLISHED_KRAKOW[1] + rng.uniform(-0.05, 0.05),
-                             category=rng.choice(["vandalism", "speeding", "minors-at-risk"]),
-                             status=rng.choice(["new", "confirmed"]),
-                             occurred_at=start + timedelta(days=rng.randrange(40)), published=True)
-               for _ in range(40)]
+        ids = insert_varied_reports(conn, rng, 40, around=PUBLISHED_KRAKOW, dx=0.08, dy=0.05, start=start,
+                                    days=40)
     yield
     with psycopg.connect(urls.app, autocommit=True) as conn:
         conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [ids])
@@ -75,6 +71,22 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
                  "filter-lang": "cql2-json"}),
     ("reports", {"f": "json", "lang": "en", "limit": 3}),
     ("reports", {"f": "json", "limit": 20000}),                 # throttled to the maximum
+    # the shapes answered before pygeoapi (ogc/fast_items.py), at its edges
+    ("reports", {"f": "json", "bbox": KRAKOW_BOX, "limit": 10, "offset": 10}),   # prev and next
+    ("reports", {"f": "json", "bbox": KRAKOW_BOX, "limit": 1000}),              # one whole page
+    ("reports", {"bbox": KRAKOW_BOX, "limit": 5, "status": "confirmed"}),
+    ("reports", {"f": "json", "bbox": KRAKOW_BOX, "category_id": "speeding", "status": "new"}),
+    ("reports", {"f": "json", "limit": "0010", "offset": "3"}),
+    ("reports", {"f": "json", "bbox": "19.8, 49.95, 20.1, 50.15", "limit": 4}),  # spaces pygeoapi reads
+    ("reports", {"f": "json", "bbox": "19.8,49.95,0,20.1,50.15,0", "limit": 4}),  # 6 numbers: pygeoapi
+    ("reports", {"f": "json", "bbox": "20.1,49.95,19.8,50.15"}),                 # minx > maxx
+    ("reports", {"f": "json", "status": "no-such-status", "limit": 3}),
+    ("reports", {"f": "json", "id": "not-a-uuid"}),                             # the database refuses
+    ("reports", {"f": "JSON", "limit": 3}),
+    ("reports", {"f": "json", "limit": 0}),
+    ("reports", {"f": "json", "limit": ""}),
+    ("reports", {"f": "json", "offset": "1.5"}),
+    ("reports", {"f": "json", "bbox": ""}),
     # what pygeoapi refuses, refused alike
     ("reports", {"f": "json", "limit": "many"}),
     ("reports", {"f": "json", "offset": -1}),
@@ -97,6 +109,16 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+# Request headers the two paths must read alike: languages and formats asked for by Accept.
+HEADERS: list[dict[str, str]] = [
+    {"Accept-Language": "en-GB,en;q=0.8"},
+    {"Accept-Language": "de"},
+    {"Accept": "application/json"},
+    {"Accept": "application/geo+json, application/json;q=0.9"},
+    {"Accept": "*/*", "Accept-Language": "pl"},
+]
+
+
 def comparable(body: dict) -> dict:
     return {key: value for key, value in body.items() if key != "timeStamp"}
 
@@ -116,6 +138,60 @@ async def test_both_paths_give_the_same_json(client: httpx.AsyncClient, pygeoapi
     if ours.status_code == 200 and body["features"]:
         assert WRITTEN_BY_POSTGRESQL in ours.text     # the fast path answered, not pygeoapi
         assert WRITTEN_BY_POSTGRESQL not in theirs.text
+
+
+@pytest.mark.parametrize("headers", HEADERS, ids=[str(i) for i in range(len(HEADERS))])
+async def test_both_paths_read_the_request_headers_alike(client: httpx.AsyncClient,
+                                                         pygeoapi_client: httpx.AsyncClient, varied: None,
+                                                         headers: dict[str, str]) -> None:
+    path, params = "/ogc/collections/reports/items", {"bbox": KRAKOW_BOX, "limit": 5}
+    ours = await client.get(path, params=params, headers=headers)
+    theirs = await pygeoapi_client.get(path, params=params, headers=headers)
+    assert ours.status_code == theirs.status_code == 200
+    for header in ("content-type", "content-crs", "content-language"):
+        assert ours.headers.get(header) == theirs.headers.get(header), header
+    assert comparable(ours.json()) == comparable(theirs.json())
+
+
+@pytest.fixture
+async def without_pygeoapi_items(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
+    """An app whose pygeoapi items handler only notes that it was called (and what for)."""
+    async with running_app(settings) as (http, app):
+        called: list[str] = []
+        pygeoapis = app.state.ogc.items_handler
+
+        def noted(api: Any, request: Any, dataset: str) -> tuple:
+            called.append(dataset)
+            return pygeoapis(api, request, dataset)
+
+        app.state.ogc.items_handler = noted
+        yield http, called
+
+
+@pytest.mark.parametrize(("params", "headers"), [
+    ({"f": "json", "bbox": KRAKOW_BOX, "limit": 100}, {}),
+    ({"bbox": KRAKOW_BOX, "limit": 1000, "offset": 3}, {"Accept": "application/geo+json"}),
+    ({"f": "json", "category_id": "speeding"}, {"Accept-Language": "en"}),
+])
+async def test_the_common_requests_are_answered_before_pygeoapi(
+        without_pygeoapi_items: tuple[httpx.AsyncClient, list[str]], varied: None,
+        params: dict[str, Any], headers: dict[str, str]) -> None:
+    http, called = without_pygeoapi_items
+    response = await http.get("/ogc/collections/reports/items", params=params, headers=headers)
+    assert response.status_code == 200 and response.json()["numberReturned"] > 0
+    assert called == []
+
+
+@pytest.mark.parametrize("params", [
+    {"f": "json", "sortby": "-occurred_on"}, {"f": "json", "datetime": "2026-02-10/.."},
+    {"f": "json", "crs": "http://www.opengis.net/def/crs/EPSG/0/2180"}, {"f": "json", "lang": "en"},
+    {"f": "html"}, {"f": "json", "limit": "many"},
+])
+async def test_every_other_request_is_pygeoapis(without_pygeoapi_items: tuple[httpx.AsyncClient, list[str]],
+                                                varied: None, params: dict[str, Any]) -> None:
+    http, called = without_pygeoapi_items
+    await http.get("/ogc/collections/reports/items", params=params)
+    assert called == ["reports"]
 
 
 async def test_accept_geojson_is_written_by_postgresql(client: httpx.AsyncClient, varied: None) -> None:

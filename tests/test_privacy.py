@@ -33,6 +33,8 @@ CATALOGUE_TEXT_COLUMNS = {
     "icon", "code", "level", "name", "parent_code", "area_code", "parent_id", "area_name", "offence",
     "from_status", "to_status", "category_name_pl", "category_name_en", "category_group_id",
     "top_category", "police_unit_name",
+    # the cells kept per public point (issue 16): catalogue ids, as arrays, and the top status
+    "categories", "statuses", "top_status",
     # police statistics (issue 15): imported by staff from police files, catalogue ids and names
     "road", "kind", "kind_name_pl", "kind_name_en", "side", "subject", "subject_name_pl", "subject_name_en",
 }

@@ -5,6 +5,7 @@ import gzip
 import json
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import mercantile
@@ -94,6 +95,40 @@ async def test_empty_tile_is_204(client: httpx.AsyncClient) -> None:
     empty_poland = await get_tile(client, tile_of(*WARSAW, 16))
     assert empty_poland.status_code == 204
     assert empty_poland.headers["etag"]
+
+
+# -- one feature a cell below zoom 15 (issue 16.5) ---------------------------------------------
+async def test_below_zoom_15_a_cell_is_one_feature_with_its_count_top_pin_and_newest_date(
+        client: httpx.AsyncClient, app_conn: psycopg.Connection) -> None:
+    place = (WARSAW[0] + 0.02, WARSAW[1] + 0.01)
+    noon = datetime(2026, 2, 10, 12, tzinfo=UTC)
+    ids = [insert_report(app_conn, lon=place[0] + i * 1e-5, lat=place[1], category=category,
+                         status=status, occurred_at=noon - timedelta(days=ago),
+                         created_at=noon - timedelta(days=ago), published=True)
+           for i, (category, status, ago) in enumerate([
+               ("vandalism", "confirmed", 0), ("vandalism", "confirmed", 1),
+               ("vandalism", "new", 2), ("speeding", "new", 5)])]
+    x, y = app_conn.execute("SELECT DISTINCT ST_X(geom_3857), ST_Y(geom_3857) FROM open.reports "
+                            "WHERE id = ANY(%s)", [ids]).fetchone()  # one cell: one public point
+
+    async def at_cell(z: int, query: str = "") -> list[dict]:
+        features = (await layers(client, tile_of(*place, z), query)).get("reports", [])
+        return [f["properties"] for f in features
+                if abs(f["geometry"]["coordinates"][0] - x) + abs(f["geometry"]["coordinates"][1] - y)
+                < 50 * 2 ** (16 - z)]  # within a pixel or so of the cell centre
+
+    for z in (12, 13, 14):
+        assert await at_cell(z) == [{"category": "vandalism", "status": "confirmed",
+                                     "date": "2026-02-10", "count": 4}], f"z{z}"
+    assert await at_cell(13, "?categories=speeding") == [
+        {"category": "speeding", "status": "new", "date": "2026-02-05", "count": 1}]
+    # ties (one each) go to the first category by id; the date is the newest of those matching
+    assert await at_cell(13, "?statuses=new") == [
+        {"category": "speeding", "status": "new", "date": "2026-02-08", "count": 2}]
+    assert await at_cell(13, "?from=2026-02-09") == [
+        {"category": "vandalism", "status": "confirmed", "date": "2026-02-10", "count": 2}]
+    assert await at_cell(13, "?to=2026-02-01") == []
+    assert len(await at_cell(15)) == 4  # from zoom 15 a feature a report
 
 
 # -- headers, conditional requests, gzip --------------------------------------------------------

@@ -26,9 +26,12 @@ def vector_layers(service: "TileService") -> list[dict]:
     return [
         {"id": "reports", "minzoom": REPORTS_MIN_ZOOM, "maxzoom": max_zoom,
          "description": "Public reports at their public cell centre: from zoom 15 one point a report; "
-                        "below, one point for the reports sharing cell, category, status and date.",
-         "fields": {"category": "String", "status": "String",
-                    "date": "String: YYYY-MM-DD, or YYYY-MM for sensitive categories",
+                        "below, one point a cell for all its reports (those matching the filters).",
+         "fields": {"category": "String (below zoom 15: the cell's most frequent category and "
+                                "status together)",
+                    "status": "String",
+                    "date": "String: YYYY-MM-DD, or YYYY-MM for sensitive categories (below zoom "
+                            "15: the newest)",
                     "count": "Number (below zoom 15: how many reports the point stands for)",
                     "id": "String (from zoom 15)"}},
         {"id": "density", "minzoom": 0, "maxzoom": REPORTS_MIN_ZOOM - 1,

@@ -16,9 +16,13 @@ EXTENT = 4096
 BUFFER = 64
 REPORT_ID_MIN_ZOOM = 15  # report ids only where tiles hold few points: keeps tiles compact
 # Below REPORT_ID_MIN_ZOOM a point tells nothing but its cell centre, category, status and date,
-# so the reports that share all four travel as one feature with their `count` (issue 16.5): the
-# same pins on the map (they stood on one another), fewer features to clip and encode in a dense
-# city. From REPORT_ID_MIN_ZOOM, where a person picks one report (its id, its page), one a report.
+# and the pins of one cell stand on one another: each public point (a lattice cell's centre)
+# travels as ONE feature (issue 16.5) with the number of its reports (`count`, those matching
+# the filters), the most frequent (category, status) of them for the pin, and the newest day
+# (`date`). It is read from the counts kept per cell (open.report_cells,
+# store/sql/27_cell_counts.sql), so a tile has at most one feature a cell and costs the same
+# however many reports its cells hold. From REPORT_ID_MIN_ZOOM, where a person picks one
+# report (its id, its page), one feature a report.
 # Points are sorted by id (random, public): in the order open.reports stores them they would come
 # in the order they were published, which for a batch, or a rebuilt layer, is the order submitted.
 # Cells and areas are sorted too: the same data gives the same bytes whatever plan or physical
@@ -127,18 +131,42 @@ SELECT ST_AsMVT(t, 'road_sections', {extent}, 'geom') FROM (
 ) AS t
 """
 
-REPORTS_GROUPED = """
+# One feature a public point (see REPORT_ID_MIN_ZOOM), unfiltered: what the cell row holds.
+REPORTS_BY_CELL = """
 SELECT ST_AsMVT(t, 'reports', {extent}, 'geom') FROM (
-    SELECT ST_AsMVTGeom(g.geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
-           g.category, g.status, g.date, g.count
-    FROM (SELECT r.geom_3857, r.category_id AS category, r.status,
-                 CASE WHEN r.date_precision = 'month' THEN to_char(r.occurred_on, 'YYYY-MM')
-                      ELSE to_char(r.occurred_on, 'YYYY-MM-DD') END AS date,
-                 count(*)::integer AS count
-          FROM open.reports AS r
-          WHERE r.geom_3857 && {search} {conditions}
-          GROUP BY 1, 2, 3, 4) AS g
-    ORDER BY g.date, g.category, g.status, g.geom_3857
+    SELECT ST_AsMVTGeom(c.geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
+           c.top_category AS category, c.top_status AS status,
+           CASE WHEN c.date_precision = 'month' THEN to_char(c.last_day, 'YYYY-MM')
+                ELSE to_char(c.last_day, 'YYYY-MM-DD') END AS date,
+           c.n AS count
+    FROM open.report_cells AS c
+    WHERE c.geom_3857 && {search}
+    ORDER BY c.geom_3857, c.date_precision, c.county_code, c.voivodeship_code
+) AS t
+"""
+
+# The same with filters: count, top (category, status) and newest day of the cell's (category,
+# status, day) groups that match them (the same ranking as core.report_cell_rows).
+REPORTS_BY_CELL_FILTERED = """
+SELECT ST_AsMVT(t, 'reports', {extent}, 'geom') FROM (
+    SELECT ST_AsMVTGeom(c.geom_3857, {envelope}, {extent}, {buffer}, true) AS geom,
+           f.category, f.status,
+           CASE WHEN c.date_precision = 'month' THEN to_char(f.last_day, 'YYYY-MM')
+                ELSE to_char(f.last_day, 'YYYY-MM-DD') END AS date,
+           f.count
+    FROM open.report_cells AS c
+    CROSS JOIN LATERAL (
+        SELECT sum(p.k)::integer AS count, max(p.last_day) AS last_day,
+               (array_agg(p.category_id ORDER BY p.k DESC, p.category_id, p.status))[1] AS category,
+               (array_agg(p.status ORDER BY p.k DESC, p.category_id, p.status))[1] AS status
+        FROM (SELECT g.category_id, g.status, sum(g.k) AS k, max(g.occurred_on) AS last_day
+              FROM unnest(c.categories, c.statuses, c.days, c.counts)
+                   AS g (category_id, status, occurred_on, k)
+              WHERE true {conditions}
+              GROUP BY 1, 2) AS p
+    ) AS f
+    WHERE c.geom_3857 && {search} {cells} AND f.count IS NOT NULL
+    ORDER BY c.geom_3857, c.date_precision, c.county_code, c.voivodeship_code
 ) AS t
 """
 
@@ -163,6 +191,19 @@ def _conditions(filters: TileFilters, alias: str, *, by_month: bool) -> sql.Comp
             parts.append(sql.SQL("{}.occurred_on >= %(date_from)s::date").format(col))
         if filters.date_to:
             parts.append(sql.SQL("{}.occurred_on <= %(date_to)s::date").format(col))
+    return sql.SQL("").join(sql.SQL(" AND ") + p for p in parts)
+
+
+def _cell_conditions(filters: TileFilters) -> sql.Composable:
+    """Conditions on a cell row (alias c) that skip, without unnesting its groups, a cell none
+    of whose groups can match the filters (as store/report_cells.py)."""
+    parts: list[sql.Composable] = []
+    if filters.categories:
+        parts.append(sql.SQL("c.categories && %(categories)s::text[]"))
+    if filters.statuses:
+        parts.append(sql.SQL("c.statuses && %(statuses)s::text[]"))
+    if filters.date_from:
+        parts.append(sql.SQL("c.last_day >= %(date_from)s::date"))
     return sql.SQL("").join(sql.SQL(" AND ") + p for p in parts)
 
 
@@ -191,7 +232,10 @@ def layers_for(address: TileAddress, filters: TileFilters) -> list[sql.Composabl
         return [_layer(REPORTS, id=sql.SQL("r.id::text AS id,"),
                        conditions=_conditions(filters, "r", by_month=False))]
     if address.z >= REPORTS_MIN_ZOOM:
-        return [_layer(REPORTS_GROUPED, conditions=_conditions(filters, "r", by_month=False))]
+        if filters.empty:
+            return [_layer(REPORTS_BY_CELL)]
+        return [_layer(REPORTS_BY_CELL_FILTERED, conditions=_conditions(filters, "g", by_month=False),
+                       cells=_cell_conditions(filters))]
     layers = []
     if filters.empty:
         layers.append(_layer(DENSITY))

@@ -155,6 +155,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     published bigint;
 BEGIN
+    -- The cells kept per public point (store/sql/27_cell_counts.sql) are rebuilt once, at the end.
+    PERFORM set_config('threatmap.cells_deferred', 'on', true);
     UPDATE core.reports AS r
     SET county_code = a.code
     FROM core.areas AS a
@@ -190,6 +192,8 @@ BEGIN
     WHERE code IS NOT NULL
     GROUP BY 1, 2, 3, 4;
     PERFORM core.recount_density_cells();
+    PERFORM set_config('threatmap.cells_deferred', 'off', true);
+    PERFORM core.rebuild_report_cells();
     RETURN published;
 END
 $$;

@@ -147,10 +147,11 @@ const CELL_QUERY = `query Cell($filter: ReportFilter) { reports(filter: $filter,
 
 async function areaOf(props, lngLat) {
   if (props.id) return (await gql(AREA_QUERY, { id: props.id })).report;
+  // below zoom 15 a pin is a cell (its most frequent category and status): its areas are the
+  // cell's, so any report of the cell with them answers
   const d = 0.0005;
   const filter = { bbox: { west: lngLat.lng - d, south: lngLat.lat - d, east: lngLat.lng + d, north: lngLat.lat + d },
                    categories: [props.category], statuses: [props.status] };
-  if (/^\d{4}-\d{2}-\d{2}$/.test(props.date)) Object.assign(filter, { occurredFrom: props.date, occurredTo: props.date });
   const edges = (await gql(CELL_QUERY, { filter })).reports.edges;
   return edges.length ? edges[0].node : null;
 }
@@ -166,8 +167,13 @@ function popupContent(props) {
   const box = el("div", { className: "popup" },
     el("h2", {}, el("img", { src: pinDataUrl(props.category, props.status), alt: "", width: 22, height: 22 }),
        ` ${category ? category.name : props.category}`), dl);
-  // below zoom 15 one pin stands for the reports sharing cell, category, status and date
-  if (props.count > 1) box.append(el("p", {}, t("{count} reports in this cell", { count: props.count })));
+  // below zoom 15 one pin stands for the reports of a cell: its most frequent category and
+  // status, its newest date (tiles/queries.py)
+  if (props.count > 1) {
+    box.append(el("p", {}, t("{count} reports in this cell", { count: props.count })),
+      el("p", {}, t("Most frequent: {category}", { category: category ? category.name : props.category })),
+      el("p", {}, t("Zoom in to see single reports.")));
+  }
   if (props.id) {
     box.append(el("p", { className: "p-id" }, t("Public id:"), " ", el("code", {}, props.id)),
       el("a", { href: `/ogc/collections/reports/items/${props.id}?f=html` }, t("Public page of the report")));

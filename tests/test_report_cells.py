@@ -1,0 +1,221 @@
+"""The counts kept per public cell (issue 16, points 4 and 5; store/sql/27_cell_counts.sql,
+store/report_cells.py): the same numbers as counting open.reports, for any public filter, after
+every path that changes the public layer, and no more public than open.reports."""
+
+import random
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from store.report_cells import count_statement
+from store.reports import BBox, ReportFilter, public_conditions
+from tests.support import WARSAW, insert_report
+
+STATUSES = ["new", "under_verification", "confirmed", "not_confirmed", "confirmed_eliminated"]
+CATEGORIES = ["vandalism", "illegal-dumping", "homeless-person-in-need"]  # the last is sensitive
+# Key and values of a cell row; the rows kept by the triggers must equal a recount.
+CELL_COLUMNS = """geom, date_precision, county_code, voivodeship_code, n, categories, statuses,
+                  days, counts, top_category, top_status, last_day"""
+
+
+def by_cells(conn: psycopg.Connection, f: ReportFilter | None) -> int:
+    statement = count_statement(f)
+    assert statement is not None
+    return conn.execute(*statement).fetchone()[0]
+
+
+def by_reports(conn: psycopg.Connection, f: ReportFilter | None) -> int:
+    conditions, params = public_conditions(f)
+    where = sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
+    return conn.execute(sql.SQL("SELECT count(*) FROM open.reports AS r WHERE {}").format(where),
+                        params).fetchone()[0]
+
+
+def assert_cells_kept(app_conn: psycopg.Connection) -> None:
+    """The kept rows (emptied ones aside) are exactly a recount of open.reports."""
+    for first, second in (("core.report_cells", "core.report_cell_rows"),
+                          ("core.report_cell_rows", "core.report_cells")):
+        differing = app_conn.execute(
+            f"SELECT count(*) FROM (SELECT {CELL_COLUMNS} FROM {first} WHERE n > 0 "
+            f"EXCEPT ALL SELECT {CELL_COLUMNS} FROM {second} WHERE n > 0) AS d").fetchone()[0]
+        assert differing == 0, f"{first} has rows {second} has not"
+
+
+def known(conn: psycopg.Connection, table: str, wanted: list[str]) -> list[str]:
+    ids = {i for (i,) in conn.execute(f"SELECT id FROM core.{table}")}
+    found = [w for w in wanted if w in ids]
+    assert len(found) >= 2, table
+    return found
+
+
+@pytest.fixture
+def scattered(app_conn: psycopg.Connection, clean_reports: None) -> list[uuid.UUID]:
+    """200 public reports within about 1 km of central Warsaw (about 40 cells of 250 m, several
+    reports in most), random categories, statuses and days."""
+    rng = random.Random(16)
+    categories = known(app_conn, "categories", CATEGORIES)
+    statuses = known(app_conn, "statuses", STATUSES)
+    start = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    ids = []
+    for _ in range(200):
+        occurred = start + timedelta(days=rng.randrange(90), hours=rng.uniform(-11, 11))
+        ids.append(insert_report(app_conn, lon=WARSAW[0] + rng.uniform(-0.008, 0.008),
+                                 lat=WARSAW[1] + rng.uniform(-0.005, 0.005),
+                                 category=rng.choice(categories), status=rng.choice(statuses),
+                                 occurred_at=occurred, created_at=occurred, published=True))
+    return ids
+
+
+def random_filter(rng: random.Random, centres: list[tuple[float, float]], days: list[Any],
+                  areas: list[str], categories: list[str]) -> ReportFilter:
+    """A filter of the public page: bboxes with edges on cell centres, tiny, random or wide."""
+    bbox = None
+    kind = rng.choice(["centres", "one centre", "tiny", "random", "none"])
+    if kind == "centres":
+        (x1, y1), (x2, y2) = rng.sample(centres, 2)
+        if x1 != x2 and y1 != y2:
+            bbox = BBox(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+    elif kind == "one centre":  # a centre on an edge or a corner, from either side
+        x, y = rng.choice(centres)
+        w, h = rng.uniform(1e-9, 0.01), rng.uniform(1e-9, 0.01)
+        bbox = rng.choice([BBox(x, y, x + w, y + h), BBox(x - w, y - h, x, y),
+                           BBox(x - w, y, x + w, y + h), BBox(x, y - h, x + w, y)])
+    elif kind == "tiny":
+        x, y = rng.choice(centres)
+        e = rng.choice([1e-12, 1e-9, 1e-7, 1e-5])
+        bbox = BBox(x - e, y - e, x + e, y + e)
+    elif kind == "random":
+        w, s = WARSAW[0] + rng.uniform(-0.012, 0.01), WARSAW[1] + rng.uniform(-0.008, 0.006)
+        bbox = BBox(w, s, w + rng.uniform(1e-6, 0.02), s + rng.uniform(1e-6, 0.012))
+    first, last = sorted(rng.sample(days, 2)) if len(days) > 1 else (days[0], days[0])
+    return ReportFilter(
+        bbox=bbox,
+        categories=rng.sample(categories, rng.randint(1, 2)) if rng.random() < 0.3 else None,
+        statuses=rng.sample(STATUSES, rng.randint(1, 3)) if rng.random() < 0.3 else None,
+        occurred_from=first if rng.random() < 0.3 else None,
+        occurred_to=rng.choice([first, last]) if rng.random() < 0.3 else None,
+        area_code=rng.choice(areas) if rng.random() < 0.2 else None)
+
+
+# -- the count ---------------------------------------------------------------------------------
+def test_cell_count_equals_counting_the_reports_for_many_random_filters(
+        scattered: list[uuid.UUID], public_conn: psycopg.Connection) -> None:
+    centres = public_conn.execute("SELECT DISTINCT ST_X(geom), ST_Y(geom) FROM open.reports "
+                                  "WHERE id = ANY(%s)", [scattered]).fetchall()
+    days = [d for (d,) in public_conn.execute(
+        "SELECT DISTINCT occurred_on FROM open.reports WHERE id = ANY(%s) ORDER BY 1", [scattered])]
+    areas = [a for (a,) in public_conn.execute(
+        "SELECT DISTINCT unnest(ARRAY[county_code, voivodeship_code]) FROM open.reports "
+        "WHERE id = ANY(%s)", [scattered]) if a] + ["00"]
+    categories = sorted({c for (c,) in public_conn.execute(
+        "SELECT category_id FROM open.reports WHERE id = ANY(%s)", [scattered])})
+    assert len(centres) >= 20 and len(days) >= 20  # several cells and days: a test that proves
+    rng = random.Random(1616)
+    nonzero = 0
+    for _ in range(400):
+        f = random_filter(rng, centres, days, areas, categories)
+        expected = by_reports(public_conn, f)
+        assert by_cells(public_conn, f) == expected, f
+        nonzero += expected > 0
+    assert nonzero > 100
+    assert by_cells(public_conn, None) == by_reports(public_conn, None)
+
+
+def test_a_bbox_edge_on_a_cell_centre_counts_the_cell_from_both_sides(
+        scattered: list[uuid.UUID], public_conn: psycopg.Connection) -> None:
+    x, y, n = public_conn.execute("SELECT ST_X(geom), ST_Y(geom), count(*) FROM open.reports "
+                                  "WHERE id = ANY(%s) GROUP BY geom ORDER BY 3 DESC, 1, 2 LIMIT 1",
+                                  [scattered]).fetchone()
+    assert n >= 2
+    for bbox in (BBox(x, y, x + 1e-3, y + 1e-3), BBox(x - 1e-3, y - 1e-3, x, y),
+                 BBox(x - 1e-12, y - 1e-12, x + 1e-12, y + 1e-12)):
+        f = ReportFilter(bbox=bbox)
+        assert by_cells(public_conn, f) == by_reports(public_conn, f) >= n
+    # `&&` compares boxes of single precision (about 2e-6 degrees here): a bbox that far beside
+    # a centre still holds it, for the cells as for the reports
+    near = ReportFilter(bbox=BBox(x + 1e-7, y + 1e-7, x + 1e-6, y + 1e-6))
+    assert by_cells(public_conn, near) == by_reports(public_conn, near) >= n
+    beside = ReportFilter(bbox=BBox(x + 1e-4, y + 1e-4, x + 1e-3, y + 1e-3))
+    assert by_cells(public_conn, beside) == by_reports(public_conn, beside) == 0
+
+
+def test_the_source_filter_is_left_to_counting_the_reports() -> None:
+    assert count_statement(ReportFilter(source="partner")) is None
+    assert count_statement(None) is not None
+
+
+# -- kept in step with open.reports ------------------------------------------------------------
+def test_cells_follow_every_path_that_changes_the_public_layer(
+        scattered: list[uuid.UUID], app_conn: psycopg.Connection) -> None:
+    assert_cells_kept(app_conn)
+    changed = app_conn.execute("UPDATE core.reports SET status = 'under_verification' "
+                               "WHERE id = ANY(%s) AND status = 'new'", [scattered[:40]]).rowcount
+    assert changed > 0                                                       # a status change
+    assert_cells_kept(app_conn)
+    app_conn.execute("UPDATE core.reports SET abusive = true WHERE id = ANY(%s)",
+                     [scattered[10:20]])                                     # unpublished
+    assert_cells_kept(app_conn)
+    app_conn.execute("UPDATE core.reports SET geom = ST_Translate(geom, 0.003, 0) "
+                     "WHERE id = ANY(%s)", [scattered[20:30]])               # moved to other cells
+    assert_cells_kept(app_conn)
+    app_conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [scattered[30:40]])
+    assert_cells_kept(app_conn)
+    app_conn.execute("UPDATE core.categories SET sensitive = NOT sensitive WHERE id = 'vandalism'")
+    try:                                                                     # re-projected
+        assert_cells_kept(app_conn)
+    finally:
+        app_conn.execute("UPDATE core.categories SET sensitive = NOT sensitive "
+                         "WHERE id = 'vandalism'")
+    assert_cells_kept(app_conn)
+    app_conn.execute("SELECT core.rebuild_public_layer()")                   # the bulk rebuild
+    assert_cells_kept(app_conn)
+    assert app_conn.execute("SELECT count(*) FROM core.report_cells WHERE n = 0").fetchone()[0] == 0
+
+
+def test_concurrent_publications_in_one_cell_are_both_counted(
+        urls: Any, app_conn: psycopg.Connection, clean_reports: None) -> None:
+    place = (WARSAW[0] + 0.05, WARSAW[1] + 0.05)
+    with psycopg.connect(urls.app) as first:
+        insert_report(first, lon=place[0], lat=place[1], published=True)  # holds the cell's row
+        second_done = threading.Event()
+
+        def second() -> None:
+            with psycopg.connect(urls.app, autocommit=True) as conn:
+                insert_report(conn, lon=place[0] + 1e-5, lat=place[1], published=True)
+            second_done.set()
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert not second_done.wait(1.0)  # waits for the cell's lock
+        first.commit()
+        thread.join(30)
+        assert second_done.is_set()
+    n = app_conn.execute("SELECT n FROM open.report_cells WHERE geom = (SELECT geom FROM "
+                         "open.reports WHERE geom && ST_Expand(ST_SetSRID(ST_MakePoint(%s, %s), "
+                         "4326), 0.003) LIMIT 1)", list(place)).fetchall()
+    assert n == [(2,)]
+    assert_cells_kept(app_conn)
+
+
+# -- privacy -----------------------------------------------------------------------------------
+def test_an_emptied_cell_is_not_public_and_the_kept_table_is_private(
+        app_conn: psycopg.Connection, public_conn: psycopg.Connection, clean_reports: None) -> None:
+    place = (WARSAW[0] - 0.05, WARSAW[1] - 0.05)
+    report = insert_report(app_conn, lon=place[0], lat=place[1], published=True)
+    point = app_conn.execute("SELECT geom FROM open.reports WHERE id = %s", [report]).fetchone()[0]
+    shown = "SELECT n FROM open.report_cells WHERE geom = %s::geometry"
+    assert public_conn.execute(shown, [point]).fetchall() == [(1,)]
+    app_conn.execute("UPDATE core.reports SET abusive = true WHERE id = %s", [report])
+    # kept (n = 0) until a rebuild, but a reader cannot tell that a report was once there
+    assert app_conn.execute("SELECT n FROM core.report_cells WHERE geom = %s::geometry",
+                            [point]).fetchall() == [(0,)]
+    assert public_conn.execute(shown, [point]).fetchall() == []
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        public_conn.execute("SELECT n FROM core.report_cells")
+    with pytest.raises(psycopg.errors.UndefinedColumn):  # a view: no xmin to date a change by
+        public_conn.execute("SELECT xmin FROM open.report_cells")
