@@ -82,9 +82,9 @@ def nginx_conf(root: Path, port: int, apps: list[str]) -> Path:
                     ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     main = replaced((SCALE_DIR / "nginx.conf").read_text(), [
         ("user www-data;\n", ""),
-        ("/run/nginx-threatmap.pid", str(root / "nginx.pid")),
-        ("/var/log/nginx/threatmap-error.log", str(root / "error.log")),
-        ("/var/log/nginx/threatmap-access.log", str(root / "access.log")),
+        ("/run/nginx.pid", str(root / "nginx.pid")),
+        ("/var/log/nginx/error.log", str(root / "error.log")),
+        ("/var/log/nginx/access.log", str(root / "access.log")),
         ("include /etc/nginx/conf.d/threatmap-scale.conf;",
          f"{temp}\n    include {root / 'threatmap-scale.conf'};")])
     path = root / "nginx.conf"
