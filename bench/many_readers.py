@@ -259,13 +259,16 @@ def lines(runs: list[Run], warmth: dict[str, dict[str, int]], count: int, limit:
     out = [f"{READERS} connections, wrk 2 threads, `Accept-Encoding: gzip`, the `tiles` suite's list "
            f"of {count} tile URLs; descriptor limit {limit}. Warm check (second pass over the list): "
            + "; ".join(f"{k}: {v}" for k, v in warmth.items()) + ".", "",
-           "| case | load avg before / after | errors | max ms | cores used during the run |",
-           "|---|---|---|---:|---|"]
+           "| case | load avg before / after | errors | max ms | cores used during the run | "
+           "CPU µs a request |",
+           "|---|---|---|---:|---|---|"]
     for r in runs:
         seconds = r.figures["duration_us"] / 1e6
         cores = ", ".join(f"{k} {v / seconds:.2f}" for k, v in r.cpu_s.items())
+        per_request = ", ".join(f"{k} {v / max(r.result.requests, 1) * 1e6:.0f}"
+                                for k, v in r.cpu_s.items() if k != "everything else")
         out.append(f"| {r.result.case} | {r.load[0]:.1f} / {r.load[1]:.1f} | {errors_text(r.figures)} | "
-                   f"{r.figures['max'] / 1000:.0f} | {cores} |")
+                   f"{r.figures['max'] / 1000:.0f} | {cores} | {per_request} |")
     return out
 
 
