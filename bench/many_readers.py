@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from bench.common import (
     PROJECT_ROOT,
@@ -252,7 +253,13 @@ def run(ctx: Context) -> dict:
         warmth["app A"] = warm(apps[0][0], paths)
         ctx.say(f"  warm app A directly (second pass): {warmth['app A']}")
         runs.append(measure("1 app directly, warm", apps[0][0], paths, ctx, parts))
-    return {"results": [r.result for r in runs], "lines": lines(runs, warmth, len(paths), limit)}
+    return {"results": [r.result for r in runs],
+            "lines": [*lines(runs, warmth, len(paths), limit), "", f"Database size: {database_size(ctx)}."]}
+
+
+def database_size(ctx: Context) -> str:
+    with psycopg.connect(ctx.urls.app) as conn:
+        return conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
 
 
 def lines(runs: list[Run], warmth: dict[str, dict[str, int]], count: int, limit: int) -> list[str]:
