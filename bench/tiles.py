@@ -233,11 +233,12 @@ def run(ctx: Context) -> dict:
         warm_up(base, tipg_paths(tiles[:50]))
         for c in ctx.concurrency:
             record(wrk("tipg", base, tipg_paths(tiles), c, ctx.duration_s))
-    record_tipg_content(ctx, tiles, record)
-    return {"results": results, "extra": extra, "tiles": len(tiles), "distinct": len(set(tiles))}
+    note = record_tipg_content(ctx, tiles, record)
+    return {"results": results, "extra": extra, "tiles": len(tiles), "distinct": len(set(tiles)),
+            "lines": [note]}
 
 
-def record_tipg_content(ctx: Context, tiles: list[mercantile.Tile], record) -> None:
+def record_tipg_content(ctx: Context, tiles: list[mercantile.Tile], record) -> str:
     """tipg content for content (bench/tipg_content.py): its requests/s converted to tiles/s."""
     paths = tipg_content.paths(tiles, tipg_content.density_levels(ctx.urls))
     per_tile = len(paths) / len(tiles)
@@ -251,8 +252,11 @@ def record_tipg_content(ctx: Context, tiles: list[mercantile.Tile], record) -> N
                 m = wrk(TIPG_CONTENT, base, paths, c, ctx.duration_s)
                 # one of our tiles is per_tile tipg requests: requests/s -> tiles/s
                 record(dataclasses.replace(m, rps=m.rps / per_tile))
-    ctx.say(f"  ({TIPG_CONTENT}: {len(paths)} tipg requests for {len(tiles)} tiles, "
-            f"{per_tile:.2f} a tile; its requests/s are divided by that; latencies are per request)")
+    note = (f"{TIPG_CONTENT} (bench/tipg_content.py): {len(paths)} tipg requests for the {len(tiles)} "
+            f"tiles, {per_tile:.2f} a tile; its requests/s column is tiles/s (requests/s divided by "
+            "that), its latencies are per request.")
+    ctx.say(f"  ({note})")
+    return note
 
 
 def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
