@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -238,7 +238,8 @@ def run(ctx: Context) -> dict:
             "lines": [note]}
 
 
-def record_tipg_content(ctx: Context, tiles: list[mercantile.Tile], record) -> str:
+def record_tipg_content(ctx: Context, tiles: list[mercantile.Tile],
+                        record: Callable[[Measurement], None]) -> str:
     """tipg content for content (bench/tipg_content.py): its requests/s converted to tiles/s."""
     paths = tipg_content.paths(tiles, tipg_content.density_levels(ctx.urls))
     per_tile = len(paths) / len(tiles)
