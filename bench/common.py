@@ -136,11 +136,25 @@ def server(command: list[str], url: str, env: dict[str, str] | None, name: str,
 def wrk(case: str, base_url: str, paths: list[str], concurrency: int, duration_s: int,
         headers: dict[str, str] | None = None) -> Measurement:
     """Requests `paths` round-robin (each wrk thread from its own offset) with wrk."""
+    return measurement(case, concurrency, wrk_figures(base_url, paths, concurrency, duration_s, headers))
+
+
+def measurement(case: str, concurrency: int, data: dict) -> Measurement:
+    """A Measurement of wrk_figures' figures (errors: socket errors and non-2xx/3xx together)."""
+    return Measurement(case, concurrency, data["requests"] / (data["duration_us"] / 1e6),
+                       data["p50"] / 1000, data["p95"] / 1000, data["p99"] / 1000, data["requests"],
+                       data["errors"] + data["non2xx"])
+
+
+def wrk_figures(base_url: str, paths: list[str], concurrency: int, duration_s: int,
+                headers: dict[str, str] | None = None, threads: int = 2) -> dict:
+    """wrk's own figures of one run (bench/wrk_urls.lua): requests, duration_us, p50/p95/p99 in
+    microseconds, errors (connect, read, write, timeout) and non2xx (status >= 400)."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     list_file = WORK_DIR / f"urls-{os.getpid()}.txt"
     list_file.write_text("\n".join(paths) + "\n")
-    threads = min(concurrency, 2)
+    threads = min(concurrency, threads)
     command = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{duration_s}s",
                "--timeout", "30s", "-s", str(WRK_SCRIPT)]
     for name, value in (headers or {}).items():
@@ -151,10 +165,7 @@ def wrk(case: str, base_url: str, paths: list[str], concurrency: int, duration_s
     finally:
         list_file.unlink(missing_ok=True)
     line = next(line for line in result.stdout.splitlines() if line.startswith("JSON "))
-    data = json.loads(line[5:])
-    return Measurement(case, concurrency, data["requests"] / (data["duration_us"] / 1e6),
-                       data["p50"] / 1000, data["p95"] / 1000, data["p99"] / 1000, data["requests"],
-                       data["errors"] + data["non2xx"])
+    return json.loads(line[5:])
 
 
 def machine() -> str:

@@ -9,16 +9,21 @@
   connections as the concurrency, from an asyncio psycopg driver: no HTTP, no Python web stack.
 - tipg: tipg (its own virtualenv in bench/.work) serving open.reports with the same attributes,
   its standard tile query (raw points, at most 10,000 features a tile).
+- tipg content for content: tipg pointed at the very relations our tiles read (the density
+  pyramid, the areas, the reports grouped or one a feature, by zoom: bench/tipg_content.py);
+  one or two tipg requests make one of our tiles, so its requests/s become tiles/s.
 """
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import os
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,6 +31,7 @@ import mercantile
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from bench import tipg_content
 from bench.common import Context, Measurement, free_port, server, venv, wrk
 from bench.privacy_refresh import INSERT as PUBLISH
 from tiles.addresses import TileAddress, density_level
@@ -37,6 +43,7 @@ ZOOMS = range(5, 17)
 SEED = 0.42
 TIPG_VERSION = "1.6.1"
 TIPG_PROPERTIES = "category_id,status,occurred_on"
+TIPG_CONTENT = "tipg content for content"
 
 SAMPLE = """
 SELECT ST_X(geom), ST_Y(geom) FROM open.reports TABLESAMPLE BERNOULLI (%(percent)s) REPEATABLE (7)
@@ -167,14 +174,17 @@ def asyncpg_url(conninfo: str) -> str:
     return f"postgresql://{quote(params['user'])}@{host}:{port}/{quote(params['dbname'])}"
 
 
-def tipg(ctx: Context) -> tuple[list[str], str, dict[str, str]]:
+def tipg(ctx: Context, tables: list[str] | None = None) -> tuple[list[str], str, dict[str, str]]:
+    """tipg serving `tables` (default: open.reports alone)."""
+    tables = tables or ["open.reports"]
     port = free_port()
     command = [str(tipg_python()), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1",
                "--port", str(port), "--no-access-log", "--log-level", "warning"]
     # tipg installs catalogue functions in pg_temp, which a read-only role may not: it reads
     # through the application role (which owns open.reports).
-    env = {"DATABASE_URL": asyncpg_url(ctx.urls.app), "TIPG_DB_SCHEMAS": '["open"]',
-           "TIPG_DB_TABLES": '["open.reports"]', "TIPG_DB_MAX_CONN_SIZE": "32",
+    schemas = sorted({table.split(".")[0] for table in tables})
+    env = {"DATABASE_URL": asyncpg_url(ctx.urls.app), "TIPG_DB_SCHEMAS": json.dumps(schemas),
+           "TIPG_DB_TABLES": json.dumps(tables), "TIPG_DB_MAX_CONN_SIZE": "32",
            "TIPG_DB_MIN_CONN_SIZE": "1", "TIPG_DEBUG": "FALSE"}
     return command, f"http://127.0.0.1:{port}", env
 
@@ -223,7 +233,31 @@ def run(ctx: Context) -> dict:
         warm_up(base, tipg_paths(tiles[:50]))
         for c in ctx.concurrency:
             record(wrk("tipg", base, tipg_paths(tiles), c, ctx.duration_s))
-    return {"results": results, "extra": extra, "tiles": len(tiles), "distinct": len(set(tiles))}
+    note = record_tipg_content(ctx, tiles, record)
+    return {"results": results, "extra": extra, "tiles": len(tiles), "distinct": len(set(tiles)),
+            "lines": [note]}
+
+
+def record_tipg_content(ctx: Context, tiles: list[mercantile.Tile],
+                        record: Callable[[Measurement], None]) -> str:
+    """tipg content for content (bench/tipg_content.py): its requests/s converted to tiles/s."""
+    paths = tipg_content.paths(tiles, tipg_content.density_levels(ctx.urls))
+    per_tile = len(paths) / len(tiles)
+    with psycopg.connect(ctx.urls.app) as conn:
+        reader = conn.execute("SELECT current_user").fetchone()[0]
+    with tipg_content.views(ctx.urls, reader):
+        command, base, env = tipg(ctx, tipg_content.TABLES)
+        with server(command, f"{base}/collections", env, "tipg-content"):
+            warm_up(base, paths[:50])
+            for c in ctx.concurrency:
+                m = wrk(TIPG_CONTENT, base, paths, c, ctx.duration_s)
+                # one of our tiles is per_tile tipg requests: requests/s -> tiles/s
+                record(dataclasses.replace(m, rps=m.rps / per_tile))
+    note = (f"{TIPG_CONTENT} (bench/tipg_content.py): {len(paths)} tipg requests for the {len(tiles)} "
+            f"tiles, {per_tile:.2f} a tile; its requests/s column is tiles/s (requests/s divided by "
+            "that), its latencies are per request.")
+    ctx.say(f"  ({note})")
+    return note
 
 
 def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
@@ -235,6 +269,9 @@ def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
         row = {}
         if cold and other:
             row["cold rps / tipg rps (target >= 1.5)"] = cold.rps / other.rps
+        content = by.get((TIPG_CONTENT, c))
+        if cold and content:
+            row["cold tiles/s / tipg content-for-content tiles/s"] = cold.rps / content.rps
         if cold and sql_floor:
             row["cold rps / floor rps"] = cold.rps / sql_floor.rps
             row["cold p95 / floor p95 (target <= 1.5)"] = cold.p95_ms / sql_floor.p95_ms

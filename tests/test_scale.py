@@ -79,7 +79,7 @@ def nginx_http(root: Path, port: int, a: str, b: str) -> str:
     """deploy/scale/threatmap-scale.conf with this test's addresses and folders, to include."""
     text = (SCALE_DIR / "threatmap-scale.conf").read_text()
     for old, new in [("127.0.0.1:8001", a), ("127.0.0.1:8002", b),
-                     ("listen 80;", f"listen 127.0.0.1:{port};"),
+                     ("listen 80 ", f"listen 127.0.0.1:{port} "),
                      ("/var/cache/nginx/threatmap-scale", str(root / "cache"))]:
         assert old in text, old
         text = text.replace(old, new)
