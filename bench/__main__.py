@@ -74,11 +74,14 @@ def main(argv: list[str] | None = None) -> int:
                         "instead of a managed one in bench/.work")
     parser.add_argument("--reports", type=int, default=1_000_000,
                         help="synthetic reports in the managed benchmark database")
+    parser.add_argument("--loader", choices=["bulk", "rows"], default="bulk",
+                        help="how a new managed database gets its reports: set-based "
+                        "(store/demo_bulk.py) or row by row (store/demo.py)")
     parser.add_argument("--duration", type=int, default=15, help="seconds per load run")
     parser.add_argument("--concurrency", default="8,32", help="comma-separated connection counts")
     args = parser.parse_args(argv)
     WORK_DIR.mkdir(exist_ok=True)
-    with database(args.database_url, args.reports) as urls:
+    with database(args.database_url, args.reports, args.loader) as urls:
         return run(args, urls, argv)
 
 
