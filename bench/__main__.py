@@ -22,7 +22,7 @@ from bench.common import (
 
 SUITES = {"tiles": "bench.tiles", "ogc": "bench.ogc_items", "graphql": "bench.graphql_pages",
           "hardening": "bench.hardening", "downloads": "bench.downloads",
-          "bulk_ingest": "bench.bulk_ingest"}
+          "bulk_ingest": "bench.bulk_ingest", "freshness": "bench.freshness"}
 RESULTS = BENCH_DIR / "RESULTS.md"
 
 
