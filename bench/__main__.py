@@ -22,7 +22,8 @@ from bench.common import (
 
 SUITES = {"tiles": "bench.tiles", "ogc": "bench.ogc_items", "graphql": "bench.graphql_pages",
           "hardening": "bench.hardening", "downloads": "bench.downloads",
-          "bulk_ingest": "bench.bulk_ingest", "freshness": "bench.freshness"}
+          "bulk_ingest": "bench.bulk_ingest", "freshness": "bench.freshness",
+          "size": "bench.size"}
 RESULTS = BENCH_DIR / "RESULTS.md"
 
 
