@@ -218,9 +218,10 @@ SELECT p.id, p.category_id, p.status, p.occurred_on, p.date_precision, p.cell_m,
        c.voivodeship_code, c.county_code, u.unit, c.geom, c.geom_3857, p.published_on
 FROM demo_public AS p
 JOIN demo_centres AS c USING (cell_m, cx, cy)
-LEFT JOIN units AS u ON u.assigned IS NOT DISTINCT FROM p.assigned
-                    AND u.county_code IS NOT DISTINCT FROM c.county_code
-                    AND u.voivodeship_code IS NOT DISTINCT FROM c.voivodeship_code
+-- equalities on coalesce(), not IS NOT DISTINCT FROM: a hash join instead of a nested loop
+LEFT JOIN units AS u ON coalesce(u.assigned, '') = coalesce(p.assigned, '')
+                    AND coalesce(u.county_code, '') = coalesce(c.county_code, '')
+                    AND coalesce(u.voivodeship_code, '') = coalesce(c.voivodeship_code, '')
 ORDER BY p.id
 """
 
