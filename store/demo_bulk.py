@@ -329,8 +329,9 @@ def candidate_params(seed: int, count: int, factor: float, categories: list[str]
 def load_demo_bulk(conn: psycopg.Connection, count: int, seed: int,
                    progress: Progress | None = None) -> int:
     """Loads `count` demo reports into an empty core.reports the bulk way (see the module's
-    docstring), in the caller's transaction state: one transaction of its own. Returns how
-    many it added (0 when core.reports is not empty: use store.demo.load_demo there)."""
+    docstring) in one transaction of its own (`conn` must be idle: no transaction open), then
+    vacuums what it loaded. Returns how many it added (0 when core.reports is not empty: use
+    store.demo.load_demo there)."""
     say = progress or (lambda _: None)
     started = time.monotonic()
     last = [started]
@@ -412,8 +413,16 @@ def load_demo_bulk(conn: psycopg.Connection, count: int, seed: int,
         for table, name, definition in foreign:
             conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
         step(f"{len(foreign)} foreign keys checked")
+    step(f"{count:,} demo reports committed")
+    # Statistics, hint bits and the visibility map (index-only scans) now rather than whenever
+    # autovacuum gets to millions of new rows, in the middle of a measurement. VACUUM runs
+    # outside a transaction.
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    try:
         for table in (*BULK_TABLES, "core.density_cells", "core.tile_density", "core.tile_areas"):
-            conn.execute(f"ANALYZE {table}")
-        step("analyzed")
-    step(f"{count:,} demo reports loaded")
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+    finally:
+        conn.autocommit = autocommit
+    step("vacuumed and analyzed")
     return count
