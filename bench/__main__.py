@@ -22,7 +22,8 @@ from bench.common import (
 
 SUITES = {"tiles": "bench.tiles", "ogc": "bench.ogc_items", "graphql": "bench.graphql_pages",
           "hardening": "bench.hardening", "downloads": "bench.downloads",
-          "bulk_ingest": "bench.bulk_ingest", "many_readers": "bench.many_readers"}
+          "bulk_ingest": "bench.bulk_ingest", "many_readers": "bench.many_readers",
+          "freshness": "bench.freshness", "size": "bench.size"}
 RESULTS = BENCH_DIR / "RESULTS.md"
 
 
@@ -74,11 +75,14 @@ def main(argv: list[str] | None = None) -> int:
                         "instead of a managed one in bench/.work")
     parser.add_argument("--reports", type=int, default=1_000_000,
                         help="synthetic reports in the managed benchmark database")
+    parser.add_argument("--loader", choices=["bulk", "rows"], default="bulk",
+                        help="how a new managed database gets its reports: set-based "
+                        "(store/demo_bulk.py) or row by row (store/demo.py)")
     parser.add_argument("--duration", type=int, default=15, help="seconds per load run")
     parser.add_argument("--concurrency", default="8,32", help="comma-separated connection counts")
     args = parser.parse_args(argv)
     WORK_DIR.mkdir(exist_ok=True)
-    with database(args.database_url, args.reports) as urls:
+    with database(args.database_url, args.reports, args.loader) as urls:
         return run(args, urls, argv)
 
 

@@ -53,10 +53,11 @@ class Context:
 
 
 @contextmanager
-def database(database_url: str | None, reports: int) -> Iterator[DatabaseUrls]:
+def database(database_url: str | None, reports: int, loader: str = "bulk") -> Iterator[DatabaseUrls]:
     """The benchmark database: the one given, or a managed one of its own in bench/.work with
-    `reports` deterministic synthetic reports (store/demo.py), created on first use and
-    stopped again at the end."""
+    `reports` deterministic synthetic reports, created on first use and stopped again at the
+    end. `loader`: "bulk" (store/demo_bulk.py, set-based: 5,000,000 reports in reach) or "rows"
+    (store/demo.py, the loader the tests use)."""
     if database_url:
         urls = external_urls(database_url, None)
         prepare_database(urls, CONFIG_DIR)
@@ -68,7 +69,8 @@ def database(database_url: str | None, reports: int) -> Iterator[DatabaseUrls]:
         print(f"benchmark database: {urls.app} (loading {reports} reports on first use; "
               "a million take a while)", flush=True)
         prepare_database(urls, CONFIG_DIR, demo_on_first_start=reports,
-                         progress=lambda text: print(f"  {text}", flush=True))
+                         progress=lambda text: print(f"  {text}", flush=True),
+                         demo_bulk=loader == "bulk")
         yield urls
     finally:
         managed.stop()

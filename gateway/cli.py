@@ -173,7 +173,8 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
         with psycopg.connect(urls.app) as conn:
             apply_policy(conn, load_policy(settings.config_dir / "privacy.yml"))
             added = seed(conn, settings.config_dir, args.demo, args.demo_seed,
-                         progress=lambda text: print(f"  {text}", flush=True))
+                         progress=lambda text: print(f"  {text}", flush=True),
+                         demo_bulk=args.bulk)
     print(f"seeded the catalogue, areas and police units; {added} demo reports added")
 
 
@@ -390,6 +391,10 @@ def parser() -> argparse.ArgumentParser:
     seed_cmd.add_argument("--demo", type=int, default=0, metavar="N",
                           help="also load N deterministic synthetic reports")
     seed_cmd.add_argument("--demo-seed", type=int, default=20261125)
+    seed_cmd.add_argument("--bulk", action="store_true",
+                          help="into a database without reports: the set-based loader of "
+                               "store/demo_bulk.py (millions of reports; other reports than "
+                               "the default loader's for the same seed)")
     seed_cmd.set_defaults(run=cmd_seed)
 
     privacy = commands.add_parser("privacy", help="privacy jobs")

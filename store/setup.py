@@ -24,7 +24,7 @@ class SetupResult:
 
 
 def prepare_database(urls: DatabaseUrls, config_dir: Path, demo_on_first_start: int = 0,
-                     progress: Progress | None = None) -> SetupResult:
+                     progress: Progress | None = None, demo_bulk: bool = False) -> SetupResult:
     policy = load_policy(config_dir / "privacy.yml")  # a bad policy fails before anything runs
     check_connects(urls.admin, "owner")
     applied = upgrade(urls.admin)
@@ -36,7 +36,8 @@ def prepare_database(urls: DatabaseUrls, config_dir: Path, demo_on_first_start: 
         apply_policy(conn, policy)
         first_start = not has_reports(conn)
         added = seed(conn, config_dir, demo_on_first_start if first_start else 0,
-                     progress=progress or (lambda text: log.info("%s", text)))
+                     progress=progress or (lambda text: log.info("%s", text)),
+                     demo_bulk=demo_bulk)
         conn.commit()
     if added:
         log.info("seeded %d demo reports", added)
