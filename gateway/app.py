@@ -169,8 +169,9 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                 metrics.serve_apart(settings.host, settings.metrics_port)
             pool_checks = asyncio.create_task(
                 pools_checked_forever([runtime.app_pool, runtime.public_pool]))
-            webhooks = asyncio.create_task(webhooks_forever(
+            webhooks = (asyncio.create_task(webhooks_forever(
                 webhook_deliverer(settings, runtime.app_pool), settings.webhook_interval_s))
+                if settings.webhook_delivery else None)
             snapshots = snapshot_job(settings, urls.public, runtime.app_pool)
             watchdog = None
             if managed and managed.cluster.started_here:
@@ -189,7 +190,7 @@ def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileServic
                     ("the staff event listener", runtime.staff_events.stop()),
                     ("the privacy jobs", cancel_task(jobs)),
                     ("the pool checks", cancel_task(pool_checks)),
-                    ("the webhook deliverer", cancel_task(webhooks)),
+                    *([("the webhook deliverer", cancel_task(webhooks))] if webhooks else []),
                     *([("the snapshot job", snapshots.stop())] if snapshots else []),
                     ("the public pool", runtime.public_pool.close()),
                     ("the application pool", runtime.app_pool.close()),

@@ -266,6 +266,9 @@ class Settings(BaseSettings):
         default="100000/hour",
         description="Reports (items, not requests) a partner may send through the bulk door, "
                     "limits syntax; a batch past it gets 429 and nothing is written.")
+    webhook_delivery: bool = Field(
+        default=True, description="Whether this process sends partners' webhooks from the outbox; "
+                                  "off, other processes of the deployment do (they share the work).")
     webhook_interval_s: float = Field(
         default=2.0, gt=0, description="How often the deliverer looks for due webhook events.")
     webhook_timeout_s: float = Field(

@@ -63,7 +63,10 @@ def settings(urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Se
                     maintenance_interval_s=3600, submit_rate_limit="10000/hour",
                     tracking_rate_limit="10000/minute", allowed_hosts=["testserver"],
                     photo_rate_limit="10000/hour",
-                    downloads_enabled=False)   # tests/test_downloads.py writes its own
+                    downloads_enabled=False,   # tests/test_downloads.py writes its own
+                    # The session's apps live through the whole run: a deliverer of theirs (no
+                    # http:// targets, 30 s backoff) would take tests/test_webhooks.py's events.
+                    webhook_delivery=False)
 
 
 

@@ -53,7 +53,8 @@ class Receiver:
 @pytest.fixture
 def webhook_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={
-        "webhook_allow_http": True, "webhook_allow_private": True, "webhook_interval_s": 0.1,
+        "webhook_delivery": True, "webhook_allow_http": True, "webhook_allow_private": True,
+        "webhook_interval_s": 0.1,
         "webhook_backoff_base_s": 0.2, "webhook_backoff_max_s": 0.5, "webhook_timeout_s": 2.0,
         "partner_rate_limit": "10000/minute"})
 
@@ -176,6 +177,25 @@ async def test_an_event_still_undelivered_after_the_retry_window_is_marked_faile
     capsys.readouterr()
     cli.main(["partner", "deliveries", str(partner_id), "--state", "failed"])
     assert "failed" in capsys.readouterr().out
+
+
+async def test_a_process_with_delivery_off_leaves_the_outbox_to_the_others(
+        webhook_settings: Settings, urls: DatabaseUrls, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], clean_reports: None) -> None:
+    receiver, port = Receiver(), free_port()
+    partner_id, key, _ = register(urls, f"http://127.0.0.1:{port}/hook", monkeypatch, capsys)
+    quiet = webhook_settings.model_copy(update={"webhook_delivery": False})
+    async with served(receiver.app, port):
+        async with running_app(quiet) as (http, application):
+            pool = application.state.runtime.app_pool
+            reports = await submit(http, key, 1)
+            await gql(http, OPEN, {"id": reports[0]}, token(quiet, "officer", OFFICER_UNIT))
+            await asyncio.sleep(1.5)   # 15 of the deliverer's intervals
+            states = await outbox_states(pool, partner_id)
+            assert [(s["state"], s["attempts"]) for s in states] == [("pending", 0)], states
+            assert receiver.received == []
+        async with running_app(webhook_settings):   # a process that delivers
+            assert await eventually(lambda: _count(receiver, 1), timeout=10)
 
 
 async def test_a_private_target_is_refused_unless_allowed(
