@@ -109,8 +109,18 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
         # client gets its 503 / UNAVAILABLE in seconds, not after psycopg_pool's default 30 s.
         timeout=settings.pool_timeout_s,
         check=AsyncConnectionPool.check_connection,
-        kwargs={"connect_timeout": 5, "application_name": f"threatmap-{name}"},
+        kwargs=connection_options(settings, name),
     )
+
+
+def connection_options(settings: Settings, name: str) -> dict[str, object]:
+    """What every pool connection is opened with. The server ends a transaction left idle in it
+    for idle_in_transaction_timeout_s: a task cancelled or stalled between its statement and its
+    COMMIT (a webhook claim, the privacy jobs) cannot hold row locks that block everyone else
+    (deleting a report waits on its webhook events) for as long as the connection lives."""
+    idle_ms = int(settings.idle_in_transaction_timeout_s * 1000)
+    return {"connect_timeout": 5, "application_name": f"threatmap-{name}",
+            "options": f"-c idle_in_transaction_session_timeout={idle_ms}"}
 
 
 def reads_standby(settings: Settings) -> bool:
@@ -128,7 +138,7 @@ def _public_pool(urls: DatabaseUrls, settings: Settings) -> AsyncConnectionPool:
         urls.public, fallback=fallback, max_lag_s=settings.public_standby_max_lag_s, name="public",
         min_size=1, max_size=settings.pool_max_size, open=False, timeout=settings.pool_timeout_s,
         check=AsyncConnectionPool.check_connection,
-        kwargs={"connect_timeout": 5, "application_name": "threatmap-public"})
+        kwargs=connection_options(settings, "public"))
 
 
 def lifespan(settings: Settings, ogc: OgcService, tile_service: tiles.TileService, photos: PhotoDesk,

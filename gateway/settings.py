@@ -76,6 +76,10 @@ class Settings(BaseSettings):
                                    "[\"*\"] any origin (no cookies are used: no credentials).")
     pool_max_size: int = Field(default=10, ge=1, description="Connections in each database pool.")
     pool_timeout_s: float = Field(default=5.0, gt=0, description="Longest wait for a database connection.")
+    idle_in_transaction_timeout_s: float = Field(
+        default=60.0, gt=0,
+        description="The database ends a pool connection's transaction left idle this long "
+                    "(a stalled or leaked one), so its locks never block others for good.")
     maintenance_interval_s: float = Field(
         default=60.0, gt=0, description="How often the server publishes due reports and purges."
     )

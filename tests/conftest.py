@@ -61,6 +61,9 @@ def settings(urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Se
     return Settings(database_url=urls.app, public_database_url=urls.public,
                     data_dir=tmp_path_factory.mktemp("unused-data-dir"), config_dir=CONFIG_DIR,
                     maintenance_interval_s=3600, submit_rate_limit="10000/hour",
+                    # a test's sync statement must not wait long on a task its own paused
+                    # event loop holds in a transaction (the loop runs only during async tests)
+                    idle_in_transaction_timeout_s=10,
                     tracking_rate_limit="10000/minute", allowed_hosts=["testserver"],
                     photo_rate_limit="10000/hour",
                     downloads_enabled=False,   # tests/test_downloads.py writes its own
