@@ -4,13 +4,12 @@ the filter has no bbox or a bbox around every public point, else the counts kept
 (store/report_cells.py), which answer any bbox exactly.
 
 A count from the totals reads, for one area (all of Poland, a voivodeship or a county), the
-month rows of the whole months within the date range and the day rows of the days outside them
-(at most the two months the range cuts): its cost is bounded by the categories, statuses and
-months, not by the reports. The sum over every cell, the source before, grew with the data
-(56 ms for all of Poland at 100,000 reports against a 6 ms page, bench/RESULTS.md)."""
+year rows of the whole years within the date range, the month rows of the whole months left at
+its ends and the day rows of the days left at theirs: its cost is bounded by the categories,
+statuses and a few dozen periods, not by the reports. The sum over every cell, the source
+before, grew with the data (56 ms for all of Poland at 100,000 reports against a 6 ms page,
+bench/RESULTS.md)."""
 
-import calendar
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -38,45 +37,52 @@ HOLDS_EVERY_POINT = """(SELECT ST_X(c.geom) FROM open.report_cells AS c
 TOTAL = """SELECT coalesce(sum(t.n), 0)::bigint AS total
 FROM open.report_totals AS t
 WHERE t.area_code = %(totals_area)s AND {conditions} AND ({periods})"""
-WHOLE_MONTHS = sql.SQL("(t.period = 'month' AND t.period_start >= %(months_from)s "
-                       "AND t.period_start < %(months_to)s)")
-DAYS = "(t.period = 'day' AND t.period_start BETWEEN %({first})s AND %({last})s)"
+PERIOD = "(t.period = %({period})s AND t.period_start >= %({start})s AND t.period_start < %({end})s)"
 EITHER = "SELECT CASE WHEN {holds} THEN ({totals}) ELSE ({cells}) END AS total"
 
 
-@dataclass(frozen=True)
-class Periods:
-    """A date range as whole months [months_from, months_to) (none when equal) and the days
-    outside them: (first, last) ranges, both days included."""
-    months_from: date
-    months_to: date
-    days: list[tuple[date, date]]
+OPEN_END = date(date.max.year, 1, 1)
 
 
-def _next_month(day: date) -> date:
+def _year_up(day: date) -> date:
+    """The first day of the year of `day` if `day` is one, else of the next (date.max beyond)."""
+    if (day.month, day.day) == (1, 1) or day.year == date.max.year:
+        return day if (day.month, day.day) == (1, 1) else date.max
+    return date(day.year + 1, 1, 1)
+
+
+def _month_up(day: date) -> date:
+    if day.day == 1:
+        return day
     if (day.year, day.month) == (date.max.year, 12):
         return date.max
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def periods(first: date | None, last: date | None) -> Periods:
-    """The whole months and the remaining days of the range first..last (None: open)."""
-    months_from = date.min if first is None or first.day == 1 else _next_month(first)
-    if last is None:
-        months_to = date.max
-    elif last.day == calendar.monthrange(last.year, last.month)[1]:
-        months_to = _next_month(last)
-    else:
-        months_to = last.replace(day=1)
-    if months_from >= months_to:  # within one month, or across the end of one: days only
-        assert first is not None and last is not None
-        return Periods(months_from, months_from, [(first, last)])
-    days = []
-    if first is not None and first < months_from:
-        days.append((first, months_from - timedelta(days=1)))
-    if last is not None and months_to <= last:
-        days.append((months_to, last))
-    return Periods(months_from, months_to, days)
+def periods(first: date | None, last: date | None) -> list[tuple[str, date, date]]:
+    """The days first..last (None: open) as (period, start, end): the rows of that period whose
+    start is in [start, end), fewest rows first: the whole years, then the whole months of what
+    is left at either end, then the days of what is left at their ends. (An open end stops
+    before the year 9999, which no report has: one year part, not a year, month and day.)"""
+    start = date.min if first is None else first
+    end = (OPEN_END if last is None else date.max if last >= date.max
+           else last + timedelta(days=1))
+    if start >= end:
+        return [("day", start, start)]  # an empty range: no row
+    years = (_year_up(start), date(end.year, 1, 1))
+    if years[0] >= years[1]:
+        return _months_and_days(start, end)
+    return [("year", *years), *_months_and_days(start, years[0]), *_months_and_days(years[1], end)]
+
+
+def _months_and_days(start: date, end: date) -> list[tuple[str, date, date]]:
+    if start >= end:
+        return []
+    months = (_month_up(start), end.replace(day=1))
+    if months[0] >= months[1]:
+        return [("day", start, end)]
+    return [("month", *months)] + [("day", a, b) for a, b in ((start, months[0]), (months[1], end))
+                                  if a < b]
 
 
 def totals_statement(f: "ReportFilter | None") -> tuple[sql.Composed, dict[str, Any]]:
@@ -91,14 +97,12 @@ def totals_statement(f: "ReportFilter | None") -> tuple[sql.Composed, dict[str, 
     if f is not None and f.statuses is not None:
         conditions.append(sql.SQL("t.status = ANY(%(statuses)s)"))
         params["statuses"] = f.statuses
-    p = periods(None if f is None else f.occurred_from, None if f is None else f.occurred_to)
     parts: list[sql.Composable] = []
-    if p.months_from < p.months_to:
-        parts.append(WHOLE_MONTHS)
-        params |= {"months_from": p.months_from, "months_to": p.months_to}
-    for i, (first, last) in enumerate(p.days):
-        parts.append(sql.SQL(DAYS.format(first=f"days_from_{i}", last=f"days_to_{i}")))
-        params |= {f"days_from_{i}": first, f"days_to_{i}": last}
+    for i, (period, start, end) in enumerate(periods(None if f is None else f.occurred_from,
+                                                     None if f is None else f.occurred_to)):
+        names = {"period": f"period_{i}", "start": f"start_{i}", "end": f"end_{i}"}
+        parts.append(sql.SQL(PERIOD.format(**names)))
+        params |= {names["period"]: period, names["start"]: start, names["end"]: end}
     query = sql.SQL(TOTAL).format(conditions=sql.SQL(" AND ").join(conditions),
                                   periods=sql.SQL(" OR ").join(parts))
     return query, params

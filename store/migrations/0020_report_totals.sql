@@ -1,9 +1,10 @@
 -- Totals kept per area, category, status and period (issue 16, point 4): the number of public
 -- reports of all of Poland ('PL'), of each voivodeship and of each county, by category, status
--- and day, and again by month. A count without a bbox (or with one around every public point)
--- reads at most one row per category, status and month of one area, plus the days of the two
--- months its date range cuts: its cost no longer grows with the reports, as the sum over every
--- cell of core.report_cells (0016) did for all of Poland. A report counts once under each of its
+-- and day, and again by month and by year. A count without a bbox (or with one around every
+-- public point) reads, for one area, the rows of the whole years in its date range, of the
+-- whole months left at its ends and of the days left at their ends (a row per category and
+-- status each): its cost no longer grows with the reports, as the sum over every cell of
+-- core.report_cells (0016) did for all of Poland. A report counts once under each of its
 -- distinct areas, so the rows of area X are the reports whose county or voivodeship is X: the
 -- public filter `area` exactly.
 -- Kept in the writer's transaction by statement triggers on open.reports (deltas from the
@@ -21,16 +22,17 @@ SET LOCAL ROLE threatmap_app;
 
 CREATE TABLE core.report_totals (
     area_code    text NOT NULL,          -- 'PL' for all of Poland, else a county or voivodeship
-    period       text NOT NULL CHECK (period IN ('day', 'month')),
-    period_start date NOT NULL,          -- the day, or the first day of the month
+    period       text NOT NULL CHECK (period IN ('day', 'month', 'year')),
+    period_start date NOT NULL,          -- the day, or the first day of the month or year
     category_id  text NOT NULL,
     status       text NOT NULL,
     n            integer NOT NULL,
     PRIMARY KEY (area_code, period, period_start, category_id, status)
-);
+) WITH (fillfactor = 80);  -- room on each page: a new count of a row stays on its page (HOT)
 
 -- The first fill, from the public layer as it is (the same aggregate as
--- core.report_total_rows in store/sql/28_report_totals.sql, which does not exist yet).
+-- core.report_total_rows in store/sql/28_report_totals.sql, which does not exist yet), in key
+-- order: the rows a count reads (one area and period) then sit on few pages.
 INSERT INTO core.report_totals (area_code, period, period_start, category_id, status, n)
 SELECT a.area_code, p.period, p.period_start, r.category_id, r.status, count(*)::integer
 FROM open.reports AS r
@@ -38,6 +40,8 @@ CROSS JOIN LATERAL (SELECT DISTINCT code FROM unnest(ARRAY['PL', r.county_code,
                                                            r.voivodeship_code]) AS code
                     WHERE code IS NOT NULL) AS a (area_code)
 CROSS JOIN LATERAL (VALUES ('day', r.occurred_on),
-                           ('month', date_trunc('month', r.occurred_on)::date)) AS p (period, period_start)
-GROUP BY 1, 2, 3, 4, 5;
+                           ('month', date_trunc('month', r.occurred_on)::date),
+                           ('year', date_trunc('year', r.occurred_on)::date)) AS p (period, period_start)
+GROUP BY 1, 2, 3, 4, 5
+ORDER BY 1, 2, 3, 4, 5;
 ANALYZE core.report_totals;

@@ -6,7 +6,7 @@
 SET LOCAL ROLE threatmap_app;
 
 -- The rows a public report counts in: each of its distinct areas (all of Poland, its county,
--- its voivodeship) by its day and by its month.
+-- its voivodeship) by its day, its month and its year.
 CREATE OR REPLACE FUNCTION core.report_total_keys(occurred_on date, county_code text,
                                                   voivodeship_code text)
 RETURNS TABLE (area_code text, period text, period_start date)
@@ -15,7 +15,8 @@ LANGUAGE sql IMMUTABLE AS $$
     FROM (SELECT DISTINCT code FROM unnest(ARRAY['PL', county_code, voivodeship_code]) AS code
           WHERE code IS NOT NULL) AS a
     CROSS JOIN (VALUES ('day', occurred_on),
-                       ('month', date_trunc('month', occurred_on)::date)) AS p (period, period_start)
+                       ('month', date_trunc('month', occurred_on)::date),
+                       ('year', date_trunc('year', occurred_on)::date)) AS p (period, period_start)
 $$;
 
 -- What core.report_totals should hold, computed from open.reports.
@@ -33,12 +34,13 @@ CREATE OR REPLACE VIEW open.report_totals AS
 GRANT SELECT ON open.report_totals TO threatmap_public;
 
 -- Every total again, set-based: at the end of the rebuild of the public layer (which also drops
--- the emptied rows), with the cells.
+-- the emptied rows), with the cells. In key order, as the migration's first fill.
 CREATE OR REPLACE FUNCTION core.rebuild_report_totals() RETURNS void
 LANGUAGE sql AS $$
     DELETE FROM core.report_totals;
     INSERT INTO core.report_totals (area_code, period, period_start, category_id, status, n)
-    SELECT area_code, period, period_start, category_id, status, n FROM core.report_total_rows;
+    SELECT area_code, period, period_start, category_id, status, n FROM core.report_total_rows
+    ORDER BY 1, 2, 3, 4, 5;
 $$;
 
 -- Adds changed public reports to the totals: parallel arrays of their (category, status, day,
