@@ -119,6 +119,7 @@ def public_page_statement(f: ReportFilter | None, descending: bool, limit: int,
         kept = report_totals.count_statement(f)
         total = (sql.SQL("({})").format(kept[0]) if kept is not None else
                  sql.SQL("(SELECT count(*) FROM {source} WHERE {where})").format(source=source, where=where))
+        params |= kept[1] if kept is not None else {}
     query = sql.SQL("""
 SELECT {total} AS total,
        (SELECT coalesce(json_agg(page), '[]'::json) FROM (
