@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from store.reports import ReportFilter
 
 NATIONAL = "PL"  # the totals' area of all of Poland (area codes are TERYT digits)
+# A bbox narrower or lower than this (degrees) goes to the cells without asking whether it holds
+# every public point: only a database of one city's reports (the tests) would say yes, and
+# there the cells are cheap; a map viewport then skips the probes and the planning of both
+# sources.
+TOTALS_MIN_BBOX_DEG = 1.0
 
 # Whether the bbox holds every public point: the westmost, eastmost, southmost and northmost
 # cell centres, each one nearest-neighbour probe of the cells' index (distance to a meridian or
@@ -119,6 +124,8 @@ def count_statement(f: "ReportFilter | None") -> tuple[sql.Composed, dict[str, A
     totals = totals_statement(f)
     if f is None or f.bbox is None:
         return totals
+    if min(f.bbox.east - f.bbox.west, f.bbox.north - f.bbox.south) < TOTALS_MIN_BBOX_DEG:
+        return cells
     # A bbox: the totals when it holds every public point (the whole country, or more), decided
     # in the statement; CASE runs only the branch it takes.
     query = sql.SQL(EITHER).format(holds=sql.SQL(HOLDS_EVERY_POINT), totals=totals[0], cells=cells[0])

@@ -109,6 +109,7 @@ def random_filter(rng: random.Random, centres: list[tuple[float, float]], days: 
     every centre (edges on the outermost ones: the totals answer it) or all of Poland."""
     bbox = None
     kind = rng.choice(["centres", "one centre", "tiny", "random", "around", "poland", "none"])
+    # ("around" is under TOTALS_MIN_BBOX_DEG here: the cells; a test below takes the totals so)
     if kind == "centres":
         (x1, y1), (x2, y2) = rng.sample(centres, 2)
         if x1 != x2 and y1 != y2:
@@ -185,6 +186,27 @@ def test_totals_answer_all_of_poland_and_areas_over_whole_years_months_and_days(
                 f = ReportFilter(bbox=bbox, area_code=area, occurred_from=first, occurred_to=last)
                 assert by_totals(public_conn, f) == by_reports(public_conn, f), f
     assert by_totals(public_conn, ReportFilter(area_code=county)) > 0
+
+
+def test_a_bbox_with_every_public_point_on_its_edges_is_counted_from_the_totals(
+        scattered: list[uuid.UUID], app_conn: psycopg.Connection,
+        public_conn: psycopg.Connection) -> None:
+    for dx, dy in ((-0.8, -0.6), (0.8, 0.6)):  # the extent over TOTALS_MIN_BBOX_DEG both ways
+        insert_report(app_conn, lon=WARSAW[0] + dx, lat=WARSAW[1] + dy, published=True)
+    west, south, east, north = public_conn.execute(
+        "SELECT min(ST_X(geom)), min(ST_Y(geom)), max(ST_X(geom)), max(ST_Y(geom)) "
+        "FROM open.report_cells").fetchone()
+    everything = by_reports(public_conn, None)
+    exact = BBox(west, south, east, north)
+    assert min(east - west, north - south) >= report_totals.TOTALS_MIN_BBOX_DEG
+    statement = report_totals.count_statement(ReportFilter(bbox=exact))
+    assert statement is not None and "report_totals" in statement[0].as_string(public_conn)
+    # edges on the outermost points: the totals; a hair inside one edge: the cells, one fewer
+    for bbox in (exact, BBox(west + 1e-5, south, east, north), BBox(west, south, east, north - 1e-5)):
+        for f in (ReportFilter(bbox=bbox), ReportFilter(bbox=bbox, statuses=["new"])):
+            assert by_totals(public_conn, f) == by_reports(public_conn, f), f
+    assert by_totals(public_conn, ReportFilter(bbox=exact)) == everything
+    assert by_totals(public_conn, ReportFilter(bbox=BBox(west + 1e-5, south, east, north))) == everything - 1
 
 
 def test_the_totals_read_whole_years_then_months_then_days() -> None:

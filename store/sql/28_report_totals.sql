@@ -47,12 +47,14 @@ $$;
 -- county, voivodeship) and how many reports of each came (> 0) or left (< 0). Rows are upserted
 -- in key order, so concurrent writers lock them in the same order; an upsert adds to the row a
 -- concurrent writer committed (ON CONFLICT takes the row lock and reads its latest version), so
--- no change is lost.
+-- no change is lost. PL/pgSQL, not SQL: its plan is kept for the session, where a SQL function's
+-- INSERT would be planned again on every call (each publication).
 CREATE OR REPLACE FUNCTION core.add_to_report_totals(categories text[], statuses text[],
                                                      days date[], counties text[],
                                                      voivodeships text[], deltas integer[])
 RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO core.report_totals AS t (area_code, period, period_start, category_id, status, n)
     SELECT k.area_code, k.period, k.period_start, c.category_id, c.status, sum(c.delta)::integer
     FROM unnest(categories, statuses, days, counties, voivodeships, deltas)
@@ -62,6 +64,7 @@ LANGUAGE sql AS $$
     HAVING sum(c.delta) <> 0
     ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (area_code, period, period_start, category_id, status) DO UPDATE SET n = t.n + excluded.n;
+END
 $$;
 
 -- After each statement that changed open.reports: the rows it inserted (+1), deleted (-1) or
