@@ -48,26 +48,22 @@ def by_reports(conn: psycopg.Connection, f: ReportFilter | None) -> int:
                         params).fetchone()[0]
 
 
+def assert_kept_equals_recount(app_conn: psycopg.Connection, kept: str, recount: str,
+                               columns: str) -> None:
+    """The kept rows (emptied ones aside) are exactly the recount of open.reports."""
+    for first, second in ((kept, recount), (recount, kept)):
+        differing = app_conn.execute(
+            f"SELECT count(*) FROM (SELECT {columns} FROM {first} WHERE n > 0 "
+            f"EXCEPT ALL SELECT {columns} FROM {second} WHERE n > 0) AS d").fetchone()[0]
+        assert differing == 0, f"{first} has rows {second} has not"
+    assert app_conn.execute(f"SELECT count(*) FROM {kept} WHERE n < 0").fetchone()[0] == 0
+
+
 def assert_cells_kept(app_conn: psycopg.Connection) -> None:
-    """The kept rows (emptied ones aside) are exactly a recount of open.reports."""
-    for first, second in (("core.report_cells", "core.report_cell_rows"),
-                          ("core.report_cell_rows", "core.report_cells")):
-        differing = app_conn.execute(
-            f"SELECT count(*) FROM (SELECT {CELL_COLUMNS} FROM {first} WHERE n > 0 "
-            f"EXCEPT ALL SELECT {CELL_COLUMNS} FROM {second} WHERE n > 0) AS d").fetchone()[0]
-        assert differing == 0, f"{first} has rows {second} has not"
-    assert_totals_kept(app_conn)
-
-
-def assert_totals_kept(app_conn: psycopg.Connection) -> None:
-    """The kept totals (emptied ones aside) are exactly a recount of open.reports."""
-    for first, second in (("core.report_totals", "core.report_total_rows"),
-                          ("core.report_total_rows", "core.report_totals")):
-        differing = app_conn.execute(
-            f"SELECT count(*) FROM (SELECT {TOTAL_COLUMNS} FROM {first} WHERE n > 0 "
-            f"EXCEPT ALL SELECT {TOTAL_COLUMNS} FROM {second} WHERE n > 0) AS d").fetchone()[0]
-        assert differing == 0, f"{first} has rows {second} has not"
-    assert app_conn.execute("SELECT count(*) FROM core.report_totals WHERE n < 0").fetchone()[0] == 0
+    """The cells and the totals are what a recount of open.reports gives."""
+    assert_kept_equals_recount(app_conn, "core.report_cells", "core.report_cell_rows", CELL_COLUMNS)
+    assert_kept_equals_recount(app_conn, "core.report_totals", "core.report_total_rows",
+                               TOTAL_COLUMNS)
 
 
 def known(conn: psycopg.Connection, table: str, wanted: list[str]) -> list[str]:
