@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -17,7 +18,7 @@ from psycopg import sql
 from store import report_totals
 from store.report_cells import count_statement
 from store.reports import BBox, ReportFilter, public_conditions
-from tests.support import WARSAW, insert_report
+from tests.support import WARSAW, gql, insert_report
 
 STATUSES = ["new", "under_verification", "confirmed", "not_confirmed", "confirmed_eliminated"]
 CATEGORIES = ["vandalism", "illegal-dumping", "homeless-person-in-need"]  # the last is sensitive
@@ -203,6 +204,29 @@ def test_a_bbox_with_every_public_point_on_its_edges_is_counted_from_the_totals(
             assert by_totals(public_conn, f) == by_reports(public_conn, f), f
     assert by_totals(public_conn, ReportFilter(bbox=exact)) == everything
     assert by_totals(public_conn, ReportFilter(bbox=BBox(west + 1e-5, south, east, north))) == everything - 1
+
+
+async def test_graphql_total_count_is_exact_from_either_source(
+        scattered: list[uuid.UUID], graphql_client: httpx.AsyncClient,
+        public_conn: psycopg.Connection) -> None:
+    county = public_conn.execute("SELECT county_code FROM open.reports WHERE id = ANY(%s) AND "
+                                 "county_code IS NOT NULL LIMIT 1", [scattered]).fetchone()[0]
+    poland = {"west": POLAND.west, "south": POLAND.south, "east": POLAND.east, "north": POLAND.north}
+    city = {"west": WARSAW[0] - 0.004, "south": WARSAW[1] - 0.003, "east": WARSAW[0] + 0.004,
+            "north": WARSAW[1] + 0.003}
+    query = "query($f: ReportFilter) { reports(filter: $f, first: 5) { totalCount } }"
+    for variables, f in [
+            (None, None),
+            ({"bbox": poland}, ReportFilter(bbox=POLAND)),
+            ({"bbox": poland, "statuses": ["new", "confirmed"], "occurredFrom": "2025-03-10"},
+             ReportFilter(bbox=POLAND, statuses=["new", "confirmed"], occurred_from=date(2025, 3, 10))),
+            ({"areaCode": county, "occurredTo": "2026-02-14"},
+             ReportFilter(area_code=county, occurred_to=date(2026, 2, 14))),
+            ({"bbox": city, "categories": CATEGORIES[:2]},
+             ReportFilter(bbox=BBox(**city), categories=CATEGORIES[:2]))]:
+        body = await gql(graphql_client, query, {"f": variables})
+        assert "errors" not in body, body
+        assert body["data"]["reports"]["totalCount"] == by_reports(public_conn, f) > 0, variables
 
 
 def test_the_totals_read_whole_years_then_months_then_days() -> None:
