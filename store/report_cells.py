@@ -1,5 +1,6 @@
 """Counts of public reports from the cells kept per public point (store/sql/27_cell_counts.sql),
-for GraphQL's totalCount and OGC's numberMatched.
+for GraphQL's totalCount with a bbox (store/report_totals.py picks them, or the totals kept per
+area for no bbox or all of Poland) and OGC's numberMatched.
 
 Every public point is the centre of its lattice cell, so a bbox selects whole cells, and the
 county and voivodeship of a report are those of its cell: a filter on bbox, area, categories,

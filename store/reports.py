@@ -15,7 +15,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from store import report_cells
+from store import report_totals
 from store.rows import Row, fetch, fetch_on
 
 
@@ -113,11 +113,13 @@ def public_page_statement(f: ReportFilter | None, descending: bool, limit: int,
     direction = sql.SQL("DESC" if descending else "ASC")
     total = sql.SQL("NULL::bigint")
     if with_total:
-        # From the counts kept per cell when they answer the filter (all but the source): the
-        # same number, without reading every matching report (store/report_cells.py).
-        by_cells = report_cells.count_statement(f)
-        total = (sql.SQL("({})").format(by_cells[0]) if by_cells is not None else
+        # From the totals kept per area or the counts kept per cell when they answer the filter
+        # (all but the source): the same number, without reading every matching report
+        # (store/report_totals.py).
+        kept = report_totals.count_statement(f)
+        total = (sql.SQL("({})").format(kept[0]) if kept is not None else
                  sql.SQL("(SELECT count(*) FROM {source} WHERE {where})").format(source=source, where=where))
+        params |= kept[1] if kept is not None else {}
     query = sql.SQL("""
 SELECT {total} AS total,
        (SELECT coalesce(json_agg(page), '[]'::json) FROM (

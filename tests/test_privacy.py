@@ -35,6 +35,8 @@ CATALOGUE_TEXT_COLUMNS = {
     "top_category", "police_unit_name",
     # the cells kept per public point (issue 16): catalogue ids, as arrays, and the top status
     "categories", "statuses", "top_status",
+    # the totals kept per area (issue 16): 'day', 'month' or 'year' (a CHECK of core.report_totals)
+    "period",
     # police statistics (issue 15): imported by staff from police files, catalogue ids and names
     "road", "kind", "kind_name_pl", "kind_name_en", "side", "subject", "subject_name_pl", "subject_name_en",
 }

@@ -1,30 +1,43 @@
 """The counts kept per public cell (issue 16, points 4 and 5; store/sql/27_cell_counts.sql,
-store/report_cells.py): the same numbers as counting open.reports, for any public filter, after
-every path that changes the public layer, and no more public than open.reports."""
+store/report_cells.py) and the totals kept per area, category, status and period (issue 16,
+point 4; store/sql/28_report_totals.sql, store/report_totals.py): the same numbers as counting
+open.reports, for any public filter, after every path that changes the public layer, and no
+more public than open.reports."""
 
 import random
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
 
+from store import report_totals
 from store.report_cells import count_statement
 from store.reports import BBox, ReportFilter, public_conditions
-from tests.support import WARSAW, insert_report
+from tests.support import WARSAW, gql, insert_report
 
 STATUSES = ["new", "under_verification", "confirmed", "not_confirmed", "confirmed_eliminated"]
 CATEGORIES = ["vandalism", "illegal-dumping", "homeless-person-in-need"]  # the last is sensitive
 # Key and values of a cell row; the rows kept by the triggers must equal a recount.
 CELL_COLUMNS = """geom, date_precision, county_code, voivodeship_code, n, categories, statuses,
                   days, counts, top_category, top_status, last_day"""
+TOTAL_COLUMNS = "area_code, period, period_start, category_id, status, n"
+POLAND = BBox(14.0, 49.0, 24.2, 54.9)
 
 
 def by_cells(conn: psycopg.Connection, f: ReportFilter | None) -> int:
     statement = count_statement(f)
+    assert statement is not None
+    return conn.execute(*statement).fetchone()[0]
+
+
+def by_totals(conn: psycopg.Connection, f: ReportFilter | None) -> int:
+    """The count as totalCount takes it: from the totals, or the cells for a small bbox."""
+    statement = report_totals.count_statement(f)
     assert statement is not None
     return conn.execute(*statement).fetchone()[0]
 
@@ -36,14 +49,22 @@ def by_reports(conn: psycopg.Connection, f: ReportFilter | None) -> int:
                         params).fetchone()[0]
 
 
-def assert_cells_kept(app_conn: psycopg.Connection) -> None:
-    """The kept rows (emptied ones aside) are exactly a recount of open.reports."""
-    for first, second in (("core.report_cells", "core.report_cell_rows"),
-                          ("core.report_cell_rows", "core.report_cells")):
+def assert_kept_equals_recount(app_conn: psycopg.Connection, kept: str, recount: str,
+                               columns: str) -> None:
+    """The kept rows (emptied ones aside) are exactly the recount of open.reports."""
+    for first, second in ((kept, recount), (recount, kept)):
         differing = app_conn.execute(
-            f"SELECT count(*) FROM (SELECT {CELL_COLUMNS} FROM {first} WHERE n > 0 "
-            f"EXCEPT ALL SELECT {CELL_COLUMNS} FROM {second} WHERE n > 0) AS d").fetchone()[0]
+            f"SELECT count(*) FROM (SELECT {columns} FROM {first} WHERE n > 0 "
+            f"EXCEPT ALL SELECT {columns} FROM {second} WHERE n > 0) AS d").fetchone()[0]
         assert differing == 0, f"{first} has rows {second} has not"
+    assert app_conn.execute(f"SELECT count(*) FROM {kept} WHERE n < 0").fetchone()[0] == 0
+
+
+def assert_cells_kept(app_conn: psycopg.Connection) -> None:
+    """The cells and the totals are what a recount of open.reports gives."""
+    assert_kept_equals_recount(app_conn, "core.report_cells", "core.report_cell_rows", CELL_COLUMNS)
+    assert_kept_equals_recount(app_conn, "core.report_totals", "core.report_total_rows",
+                               TOTAL_COLUMNS)
 
 
 def known(conn: psycopg.Connection, table: str, wanted: list[str]) -> list[str]:
@@ -55,8 +76,9 @@ def known(conn: psycopg.Connection, table: str, wanted: list[str]) -> list[str]:
 
 @pytest.fixture
 def scattered(app_conn: psycopg.Connection, clean_reports: None) -> list[uuid.UUID]:
-    """200 public reports within about 1 km of central Warsaw (about 40 cells of 250 m, several
-    reports in most), random categories, statuses and days."""
+    """240 public reports within about 1 km of central Warsaw (about 40 cells of 250 m, several
+    reports in most), random categories and statuses: 200 on days of the first quarter of 2026,
+    40 spread over 2024 and 2025 (whole years and months for the totals)."""
     rng = random.Random(16)
     categories = known(app_conn, "categories", CATEGORIES)
     statuses = known(app_conn, "statuses", STATUSES)
@@ -68,14 +90,23 @@ def scattered(app_conn: psycopg.Connection, clean_reports: None) -> list[uuid.UU
                                  lat=WARSAW[1] + rng.uniform(-0.005, 0.005),
                                  category=rng.choice(categories), status=rng.choice(statuses),
                                  occurred_at=occurred, created_at=occurred, published=True))
+    older = random.Random(2016)
+    for _ in range(40):
+        occurred = datetime(2024, 1, 1, 12, tzinfo=UTC) + timedelta(days=older.randrange(731))
+        ids.append(insert_report(app_conn, lon=WARSAW[0] + older.uniform(-0.008, 0.008),
+                                 lat=WARSAW[1] + older.uniform(-0.005, 0.005),
+                                 category=older.choice(categories), status=older.choice(statuses),
+                                 occurred_at=occurred, created_at=occurred, published=True))
     return ids
 
 
 def random_filter(rng: random.Random, centres: list[tuple[float, float]], days: list[Any],
                   areas: list[str], categories: list[str]) -> ReportFilter:
-    """A filter of the public page: bboxes with edges on cell centres, tiny, random or wide."""
+    """A filter of the public page: bboxes with edges on cell centres, tiny, random, around
+    every centre (edges on the outermost ones: the totals answer it) or all of Poland."""
     bbox = None
-    kind = rng.choice(["centres", "one centre", "tiny", "random", "none"])
+    kind = rng.choice(["centres", "one centre", "tiny", "random", "around", "poland", "none"])
+    # ("around" is under TOTALS_MIN_BBOX_DEG here: the cells; a test below takes the totals so)
     if kind == "centres":
         (x1, y1), (x2, y2) = rng.sample(centres, 2)
         if x1 != x2 and y1 != y2:
@@ -92,6 +123,11 @@ def random_filter(rng: random.Random, centres: list[tuple[float, float]], days: 
     elif kind == "random":
         w, s = WARSAW[0] + rng.uniform(-0.012, 0.01), WARSAW[1] + rng.uniform(-0.008, 0.006)
         bbox = BBox(w, s, w + rng.uniform(1e-6, 0.02), s + rng.uniform(1e-6, 0.012))
+    elif kind == "around":
+        xs, ys = [x for x, _ in centres], [y for _, y in centres]
+        bbox = BBox(min(xs), min(ys), max(xs), max(ys))
+    elif kind == "poland":
+        bbox = POLAND
     first, last = sorted(rng.sample(days, 2)) if len(days) > 1 else (days[0], days[0])
     return ReportFilter(
         bbox=bbox,
@@ -103,27 +139,106 @@ def random_filter(rng: random.Random, centres: list[tuple[float, float]], days: 
 
 
 # -- the count ---------------------------------------------------------------------------------
-def test_cell_count_equals_counting_the_reports_for_many_random_filters(
+def test_kept_counts_equal_counting_the_reports_for_many_random_filters(
         scattered: list[uuid.UUID], public_conn: psycopg.Connection) -> None:
     centres = public_conn.execute("SELECT DISTINCT ST_X(geom), ST_Y(geom) FROM open.reports "
                                   "WHERE id = ANY(%s)", [scattered]).fetchall()
     days = [d for (d,) in public_conn.execute(
         "SELECT DISTINCT occurred_on FROM open.reports WHERE id = ANY(%s) ORDER BY 1", [scattered])]
+    # the ends of months and years, where the totals switch between year, month and day rows
+    days += [date(2024, 1, 1), date(2024, 12, 31), date(2025, 1, 1), date(2025, 2, 28),
+             date(2025, 12, 1), date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 31),
+             date(2026, 2, 1), date(2026, 3, 31), date(2026, 12, 31)]
     areas = [a for (a,) in public_conn.execute(
         "SELECT DISTINCT unnest(ARRAY[county_code, voivodeship_code]) FROM open.reports "
-        "WHERE id = ANY(%s)", [scattered]) if a] + ["00"]
+        "WHERE id = ANY(%s)", [scattered]) if a] + ["00", report_totals.NATIONAL]
     categories = sorted({c for (c,) in public_conn.execute(
         "SELECT category_id FROM open.reports WHERE id = ANY(%s)", [scattered])})
     assert len(centres) >= 20 and len(days) >= 20  # several cells and days: a test that proves
     rng = random.Random(1616)
-    nonzero = 0
-    for _ in range(400):
+    nonzero = without_small_bbox = 0
+    for _ in range(600):
         f = random_filter(rng, centres, days, areas, categories)
         expected = by_reports(public_conn, f)
         assert by_cells(public_conn, f) == expected, f
+        assert by_totals(public_conn, f) == expected, f
         nonzero += expected > 0
-    assert nonzero > 100
-    assert by_cells(public_conn, None) == by_reports(public_conn, None)
+        without_small_bbox += f.bbox is None or f.bbox == POLAND
+    assert nonzero > 150 and without_small_bbox > 150
+    assert by_cells(public_conn, None) == by_totals(public_conn, None) == by_reports(public_conn, None)
+
+
+def test_totals_answer_all_of_poland_and_areas_over_whole_years_months_and_days(
+        scattered: list[uuid.UUID], public_conn: psycopg.Connection) -> None:
+    county, voivodeship = public_conn.execute(
+        "SELECT county_code, voivodeship_code FROM open.reports WHERE id = ANY(%s) "
+        "AND county_code IS NOT NULL LIMIT 1", [scattered]).fetchone()
+    ranges = [(None, None), (date(2024, 1, 1), None), (None, date(2025, 12, 31)),
+              (date(2024, 1, 1), date(2025, 12, 31)), (date(2024, 3, 15), date(2026, 2, 10)),
+              (date(2025, 2, 1), date(2025, 2, 28)), (date(2025, 2, 2), date(2025, 2, 27)),
+              (date(2026, 1, 31), date(2026, 2, 1)), (date(2026, 2, 1), date(2026, 1, 31))]
+    for area in (None, county, voivodeship):
+        for bbox in (None, POLAND):
+            for first, last in ranges:
+                f = ReportFilter(bbox=bbox, area_code=area, occurred_from=first, occurred_to=last)
+                assert by_totals(public_conn, f) == by_reports(public_conn, f), f
+    assert by_totals(public_conn, ReportFilter(area_code=county)) > 0
+
+
+def test_a_bbox_with_every_public_point_on_its_edges_is_counted_from_the_totals(
+        scattered: list[uuid.UUID], app_conn: psycopg.Connection,
+        public_conn: psycopg.Connection) -> None:
+    for dx, dy in ((-0.8, -0.6), (0.8, 0.6)):  # the extent over TOTALS_MIN_BBOX_DEG both ways
+        insert_report(app_conn, lon=WARSAW[0] + dx, lat=WARSAW[1] + dy, published=True)
+    west, south, east, north = public_conn.execute(
+        "SELECT min(ST_X(geom)), min(ST_Y(geom)), max(ST_X(geom)), max(ST_Y(geom)) "
+        "FROM open.report_cells").fetchone()
+    everything = by_reports(public_conn, None)
+    exact = BBox(west, south, east, north)
+    assert min(east - west, north - south) >= report_totals.TOTALS_MIN_BBOX_DEG
+    statement = report_totals.count_statement(ReportFilter(bbox=exact))
+    assert statement is not None and "report_totals" in statement[0].as_string(public_conn)
+    # edges on the outermost points: the totals; a hair inside one edge: the cells, one fewer
+    for bbox in (exact, BBox(west + 1e-5, south, east, north), BBox(west, south, east, north - 1e-5)):
+        for f in (ReportFilter(bbox=bbox), ReportFilter(bbox=bbox, statuses=["new"])):
+            assert by_totals(public_conn, f) == by_reports(public_conn, f), f
+    assert by_totals(public_conn, ReportFilter(bbox=exact)) == everything
+    assert by_totals(public_conn, ReportFilter(bbox=BBox(west + 1e-5, south, east, north))) == everything - 1
+
+
+async def test_graphql_total_count_is_exact_from_either_source(
+        scattered: list[uuid.UUID], graphql_client: httpx.AsyncClient,
+        public_conn: psycopg.Connection) -> None:
+    county = public_conn.execute("SELECT county_code FROM open.reports WHERE id = ANY(%s) AND "
+                                 "county_code IS NOT NULL LIMIT 1", [scattered]).fetchone()[0]
+    poland = {"west": POLAND.west, "south": POLAND.south, "east": POLAND.east, "north": POLAND.north}
+    city = {"west": WARSAW[0] - 0.004, "south": WARSAW[1] - 0.003, "east": WARSAW[0] + 0.004,
+            "north": WARSAW[1] + 0.003}
+    query = "query($f: ReportFilter) { reports(filter: $f, first: 5) { totalCount } }"
+    for variables, f in [
+            (None, None),
+            ({"bbox": poland}, ReportFilter(bbox=POLAND)),
+            ({"bbox": poland, "statuses": ["new", "confirmed"], "occurredFrom": "2025-03-10"},
+             ReportFilter(bbox=POLAND, statuses=["new", "confirmed"], occurred_from=date(2025, 3, 10))),
+            ({"areaCode": county, "occurredTo": "2026-02-14"},
+             ReportFilter(area_code=county, occurred_to=date(2026, 2, 14))),
+            ({"bbox": city, "categories": CATEGORIES[:2]},
+             ReportFilter(bbox=BBox(**city), categories=CATEGORIES[:2]))]:
+        body = await gql(graphql_client, query, {"f": variables})
+        assert "errors" not in body, body
+        assert body["data"]["reports"]["totalCount"] == by_reports(public_conn, f) > 0, variables
+
+
+def test_the_totals_read_whole_years_then_months_then_days() -> None:
+    assert report_totals.periods(None, None) == [("year", date.min, date(9999, 1, 1))]
+    assert report_totals.periods(date(2024, 3, 15), date(2026, 2, 10)) == [
+        ("year", date(2025, 1, 1), date(2026, 1, 1)),
+        ("month", date(2024, 4, 1), date(2025, 1, 1)), ("day", date(2024, 3, 15), date(2024, 4, 1)),
+        ("month", date(2026, 1, 1), date(2026, 2, 1)), ("day", date(2026, 2, 1), date(2026, 2, 11))]
+    assert report_totals.periods(date(2025, 2, 1), date(2025, 2, 28)) == [
+        ("month", date(2025, 2, 1), date(2025, 3, 1))]
+    assert report_totals.periods(date(2026, 2, 1), date(2026, 1, 31)) == [
+        ("day", date(2026, 2, 1), date(2026, 2, 1))]  # empty: no row
 
 
 def test_a_bbox_edge_on_a_cell_centre_counts_the_cell_from_both_sides(
@@ -146,13 +261,29 @@ def test_a_bbox_edge_on_a_cell_centre_counts_the_cell_from_both_sides(
 
 def test_the_source_filter_is_left_to_counting_the_reports() -> None:
     assert count_statement(ReportFilter(source="partner")) is None
+    assert report_totals.count_statement(ReportFilter(source="partner")) is None
     assert count_statement(None) is not None
 
 
 # -- kept in step with open.reports ------------------------------------------------------------
-def test_cells_follow_every_path_that_changes_the_public_layer(
+def test_cells_and_totals_follow_every_path_that_changes_the_public_layer(
         scattered: list[uuid.UUID], app_conn: psycopg.Connection) -> None:
+    assert_cells_kept(app_conn)  # and the totals (assert_totals_kept) after every step
+    waiting = [insert_report(app_conn, lon=WARSAW[0] + 0.001 * i, lat=WARSAW[1], published=False)
+               for i in range(3)]
     assert_cells_kept(app_conn)
+    app_conn.execute("UPDATE core.reports SET published_at = now() WHERE id = %s",
+                     [waiting[0]])                                           # a publication
+    assert_cells_kept(app_conn)
+    app_conn.execute("UPDATE core.reports SET created_at = now() - interval '3 days', "
+                     "occurred_at = now() - interval '4 days' WHERE id = ANY(%s)", [waiting[1:]])
+    app_conn.execute("SELECT core.publish_due_reports()")                    # publication job
+    assert_cells_kept(app_conn)
+    closed = app_conn.execute("UPDATE core.reports SET closed_at = created_at + interval '1 day' "
+                              "WHERE id = ANY(%s) AND status IN ('not_confirmed', "
+                              "'confirmed_eliminated')", [scattered[40:80]]).rowcount
+    assert closed > 0 and app_conn.execute("SELECT core.purge_contacts()").fetchone()[0] > 0
+    assert_cells_kept(app_conn)                                              # retention
     changed = app_conn.execute("UPDATE core.reports SET status = 'under_verification' "
                                "WHERE id = ANY(%s) AND status = 'new'", [scattered[:40]]).rowcount
     assert changed > 0                                                       # a status change
@@ -175,6 +306,7 @@ def test_cells_follow_every_path_that_changes_the_public_layer(
     app_conn.execute("SELECT core.rebuild_public_layer()")                   # the bulk rebuild
     assert_cells_kept(app_conn)
     assert app_conn.execute("SELECT count(*) FROM core.report_cells WHERE n = 0").fetchone()[0] == 0
+    assert app_conn.execute("SELECT count(*) FROM core.report_totals WHERE n = 0").fetchone()[0] == 0
 
 
 def test_concurrent_publications_in_one_cell_are_both_counted(
@@ -219,3 +351,22 @@ def test_an_emptied_cell_is_not_public_and_the_kept_table_is_private(
         public_conn.execute("SELECT n FROM core.report_cells")
     with pytest.raises(psycopg.errors.UndefinedColumn):  # a view: no xmin to date a change by
         public_conn.execute("SELECT xmin FROM open.report_cells")
+
+
+def test_an_emptied_total_is_not_public_and_the_kept_table_is_private(
+        app_conn: psycopg.Connection, public_conn: psycopg.Connection, clean_reports: None) -> None:
+    day = datetime(2023, 6, 15, 12, tzinfo=UTC)  # a day no other report of the tests has
+    report = insert_report(app_conn, lon=WARSAW[0] - 0.05, lat=WARSAW[1] - 0.05, occurred_at=day,
+                           created_at=day, published=True)
+    shown = ("SELECT period, n FROM open.report_totals WHERE area_code = 'PL' AND period_start "
+             "IN ('2023-06-15', '2023-06-01', '2023-01-01') ORDER BY 1")
+    assert public_conn.execute(shown).fetchall() == [("day", 1), ("month", 1), ("year", 1)]
+    app_conn.execute("UPDATE core.reports SET abusive = true WHERE id = %s", [report])
+    # kept (n = 0) until a rebuild, but a reader cannot tell that a report was once there
+    assert app_conn.execute("SELECT count(*) FROM core.report_totals WHERE period_start = "
+                            "'2023-06-15' AND n = 0").fetchone()[0] == 3  # Poland, county, voivodeship
+    assert public_conn.execute(shown).fetchall() == []
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        public_conn.execute("SELECT n FROM core.report_totals")
+    with pytest.raises(psycopg.errors.UndefinedColumn):
+        public_conn.execute("SELECT xmin FROM open.report_totals")

@@ -112,7 +112,7 @@ DECLARE
     counties     text[];
     voivodeships text[];
 BEGIN
-    IF current_setting('threatmap.cells_deferred', true) = 'on' THEN
+    IF current_setting('threatmap.counts_deferred', true) = 'on' THEN
         RETURN NULL;  -- core.rebuild_public_layer rebuilds every cell after its statements
     END IF;
     IF TG_OP = 'INSERT' THEN

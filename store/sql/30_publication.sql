@@ -155,8 +155,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     published bigint;
 BEGIN
-    -- The cells kept per public point (store/sql/27_cell_counts.sql) are rebuilt once, at the end.
-    PERFORM set_config('threatmap.cells_deferred', 'on', true);
+    -- The cells kept per public point (store/sql/27_cell_counts.sql) and the totals kept per area
+    -- (28_report_totals.sql) are rebuilt once, at the end.
+    PERFORM set_config('threatmap.counts_deferred', 'on', true);
     UPDATE core.reports AS r
     SET county_code = a.code
     FROM core.areas AS a
@@ -192,8 +193,9 @@ BEGIN
     WHERE code IS NOT NULL
     GROUP BY 1, 2, 3, 4;
     PERFORM core.recount_density_cells();
-    PERFORM set_config('threatmap.cells_deferred', 'off', true);
+    PERFORM set_config('threatmap.counts_deferred', 'off', true);
     PERFORM core.rebuild_report_cells();
+    PERFORM core.rebuild_report_totals();
     RETURN published;
 END
 $$;
