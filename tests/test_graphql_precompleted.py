@@ -73,15 +73,18 @@ async def both(settings: Settings, public_reports: list[uuid.UUID]
 
         async def ask(query: str, variables: dict[str, Any] | None = None, role: str | None = None
                       ) -> tuple[httpx.Response, httpx.Response, bool]:
+            # (the precompleting executor alone: the app's own writes the anonymous public page
+            # in SQL, tests/test_graphql_sql_page.py)
+            app_executor = schema.execution_context_class
             schema.execution_context_class = CountingExecutor
-            before = CountingExecutor.precompleted
-            fast = await post(query, variables, role)
-            taken = CountingExecutor.precompleted > before
-            schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
             try:
+                before = CountingExecutor.precompleted
+                fast = await post(query, variables, role)
+                taken = CountingExecutor.precompleted > before
+                schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
                 plain = await post(query, variables, role)
             finally:
-                schema.execution_context_class = PrecompletingExecutor
+                schema.execution_context_class = app_executor
             return fast, plain, taken
         yield ask
 
