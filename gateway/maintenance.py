@@ -91,7 +91,11 @@ async def connection_alive(conn: psycopg.AsyncConnection) -> None:
     pgconn = conn.pgconn
     if conn.closed or pgconn.status != psycopg.pq.ConnStatus.OK:
         raise psycopg.OperationalError("the connection is closed")
-    pgconn.consume_input()   # non-blocking: reads what the server sent meanwhile, if anything
+    # Non-blocking reads of what the server sent meanwhile, if anything: twice, as libpq
+    # returns after reading a message (a terminated backend's FATAL) without looking for the
+    # EOF behind it.
+    for _ in range(2):
+        pgconn.consume_input()   # raises OperationalError at EOF
     if pgconn.status != psycopg.pq.ConnStatus.OK:
         raise psycopg.OperationalError("the server closed the connection")
 
