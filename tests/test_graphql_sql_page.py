@@ -265,3 +265,26 @@ def test_the_filter_fields_are_the_statement_cache_key() -> None:
     assert public_pages.filter_fields(None) == frozenset()
     assert public_pages.filter_fields(ReportFilter(bbox=BBox(20, 50, 21, 51), occurred_from=date(2026, 1, 1))
                                       ) == {"bbox", "occurred_from"}
+
+
+async def test_one_document_with_other_variables_gets_its_own_selection(both: Any) -> None:
+    """The selection is cached per document node and the Boolean variables @skip/@include
+    read: the same text with the values turned around selects the other fields."""
+    query = """query($a: Boolean!, $b: Boolean!, $first: Int!) { reports(first: $first) {
+        totalCount @include(if: $a) edges { node { id @skip(if: $b) status @include(if: $b) } } } }"""
+    seen = []
+    for a, b in ((True, False), (False, True), (True, False), (False, False)):
+        body, taken = await same(both, query, {"a": a, "b": b, "first": 2 + a + b})
+        assert taken and "errors" not in body
+        node = body["data"]["reports"]["edges"][0]["node"]
+        seen.append(("totalCount" in body["data"]["reports"], *node))
+    assert seen == [(True, "id"), (False, "status"), (True, "id"), (False, "id")]
+
+
+async def test_an_unfit_literal_is_refused_every_time(both: Any) -> None:
+    """RefuseUnfitText remembers what it found in a document: the second request of the same
+    text is refused as the first was, before the page is written."""
+    query = '{ reports(filter: {areaCode: "1\\u0000"}) { totalCount } }'
+    for _ in range(2):
+        body, taken = await same(both, query)
+        assert not taken and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -17,10 +17,13 @@ non-null field...). A database error is reported as the resolver would report it
 path.
 """
 
+from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any, ClassVar
 
 from graphql import (
+    FieldNode,
+    GraphQLField,
     GraphQLObjectType,
     get_named_type,
     is_enum_type,
@@ -46,6 +49,12 @@ from store import public_pages
 from store import reports as store_reports
 
 ENTRY = ("Query", "reports")
+# The picks of a `reports` field node (a document comes from gateway.graphql.documents' cache:
+# the same text, the same nodes), by node identity; each entry holds its node, so that an id is
+# not reused while its entry lives.
+_PICKS: OrderedDict[tuple[int, tuple[tuple[str, Any], ...]],
+                    tuple[FieldNode, tuple[public_pages.Pick, ...] | None]] = OrderedDict()
+PICKS_CACHED = 256
 
 
 class SqlPageExecutor(PrecompletingExecutor):
@@ -94,14 +103,42 @@ class SqlPageExecutor(PrecompletingExecutor):
             raise Unsupported   # the resolver refuses these (or a default changed)
         f = _store_filter(raw)
         cursor = decode_cursor(after, order) if after is not None else None
-        named = get_named_type(field.type)
-        if not is_object_type(named):
-            raise Unsupported
-        picks = self._picks(named, field_details_list)
+        picks = self._known_picks(field, field_details_list)
         statement = public_pages.page_statement(picks, public_pages.filter_fields(f),
                                                 order is ReportOrder.OCCURRED_ON_DESC,
                                                 cursor is not None)
         return statement, public_pages.page_params(f, first, cursor)
+
+    def _known_picks(self, field: GraphQLField, field_details_list: FieldDetailsList
+                     ) -> tuple[public_pages.Pick, ...]:
+        """_picks of the field's selection, once per (field node, Boolean variables: those
+        @skip and @include read) for as long as the cache keeps it."""
+        node = field_details_list[0].node
+        if len(field_details_list) > 1:   # the field twice under one key: not cached
+            return self._selection_picks(field, field_details_list)
+        key = (id(node), tuple((name, value) for name, value in self.variable_values.coerced.items()
+                               if value is None or isinstance(value, bool)))
+        known = _PICKS.get(key)
+        if known is None or known[0] is not node:
+            try:
+                known = (node, self._selection_picks(field, field_details_list))
+            except Unsupported:
+                known = (node, None)
+            _PICKS[key] = known
+            if len(_PICKS) > PICKS_CACHED:
+                _PICKS.popitem(last=False)
+        else:
+            _PICKS.move_to_end(key)
+        if known[1] is None:
+            raise Unsupported
+        return known[1]
+
+    def _selection_picks(self, field: GraphQLField, field_details_list: FieldDetailsList
+                         ) -> tuple[public_pages.Pick, ...]:
+        named = get_named_type(field.type)
+        if not is_object_type(named):
+            raise Unsupported
+        return self._picks(named, field_details_list)
 
     def _picks(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
                ) -> tuple[public_pages.Pick, ...]:
