@@ -1,11 +1,13 @@
 """Suite `graphql` (issue 4): a Relay page of 100 public reports in a city bbox (with and without
 totalCount), each page timed through GraphQL and then, right after it, as the raw SQL floor (the
 same statements the resolvers run, straight through psycopg on one connection, for the same
-cursor), the page without totalCount also through graphql-core's ordinary per-field completion
-(strawberry's executor, as before gateway.graphql.precompleted) on the same cursor, alternately
-before and after; the police work list (staffReports), the same way; submitReport throughput at
-1 and 8 clients. The real app runs in-process (ASGI through httpx, real pools, real PostGIS): no
-network hop, so the figures are the app's own cost.
+cursor). On the same cursor, in an order that rotates page by page, the page is also timed the
+ways `main` answered it before: the precompleting executor without the page written by
+PostgreSQL (gateway.graphql.sql_page), with and without totalCount, and graphql-core's ordinary
+per-field completion (strawberry's executor, as before gateway.graphql.precompleted) without
+totalCount. The police work list (staffReports), against the ordinary completion the same way;
+submitReport throughput at 1 and 8 clients. The real app runs in-process (ASGI through httpx,
+real pools, real PostGIS): no network hop, so the figures are the app's own cost.
 
 Reports it submits carry idempotency keys starting with `bench-` and are deleted at the end.
 """
@@ -29,6 +31,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from bench.common import Context, Measurement
 from gateway.app import create_app
 from gateway.graphql.auth import Role, mint_token
+from gateway.graphql.precompleted import PrecompletingExecutor
 from gateway.graphql.reports import ReportOrder, decode_cursor
 from gateway.settings import Settings
 from store.reference import AREAS_SQL, CATEGORIES_SQL
@@ -118,50 +121,62 @@ class Floor:
         return time.perf_counter() - start
 
 
-async def both_ways(client: httpx.AsyncClient, app: Starlette | None, turn: int, query: str,
-                    variables: dict, headers: dict | None = None) -> tuple[float, float | None, dict]:
-    """One page as the app answers it and, when `app` is given, the same page (same cursor)
-    through the ordinary completion right after or right before it (alternating with `turn`, so
-    that neither side always meets the warmer caches or connections)."""
-    if app is None:
-        elapsed, body = await timed(client, query, variables, headers)
-        return elapsed, None, body
-    if turn % 2:
-        with ordinary_completion(app):
-            ordinary, _ = await timed(client, query, variables, headers)
-        elapsed, body = await timed(client, query, variables, headers)
-    else:
-        elapsed, body = await timed(client, query, variables, headers)
-        with ordinary_completion(app):
-            ordinary, _ = await timed(client, query, variables, headers)
-    return elapsed, ordinary, body
+# The other ways a page is timed beside the app's own, each by the executor it sets for that
+# request: graphql-core's per-field completion (strawberry's executor), and the precompleting
+# executor without the public page written by PostgreSQL (gateway.graphql.sql_page): what `main`
+# did before each.
+ORDINARY = "ordinary completion"
+PRECOMPLETED = "precompleted, no SQL page"
+WAYS: dict[str, type] = {ORDINARY: StrawberryGraphQLCoreExecutionContext,
+                         PRECOMPLETED: PrecompletingExecutor}
+
+
+async def all_ways(client: httpx.AsyncClient, app: Starlette | None, turn: int, query: str,
+                   variables: dict, headers: dict | None = None, ways: tuple[str, ...] = ()
+                   ) -> tuple[float, dict[str, float], dict]:
+    """One page as the app answers it and, for each of `ways`, the same page (same cursor)
+    through that way right before or after it, in an order that rotates with `turn` (so that
+    no way always meets the warmer caches or connections)."""
+    order = ["app", *ways] if app is not None else ["app"]
+    order = order[turn % len(order):] + order[:turn % len(order)]
+    times: dict[str, float] = {}
+    body: dict = {}
+    for way in order:
+        if way == "app":
+            times[way], body = await timed(client, query, variables, headers)
+        else:
+            with executor(app, WAYS[way]):   # type: ignore[arg-type]
+                times[way], _ = await timed(client, query, variables, headers)
+    return times.pop("app"), times, body
 
 
 async def paired_pages(client: httpx.AsyncClient, floor: Floor, query: str, with_total: bool,
-                       n: int, say=print, app: Starlette | None = None
-                       ) -> tuple[list[float], list[float], list[float], list[float], int]:
-    """Walks n pages; each page is timed through GraphQL (and, with `app`, through the ordinary
-    completion too), then as the SQL floor (the page statement; the three statements) right
-    after it, so that all see the same load."""
-    ours, ordinary, statement, statements = [], [], [], []
+                       n: int, say=print, app: Starlette | None = None, ways: tuple[str, ...] = ()
+                       ) -> tuple[list[float], dict[str, list[float]], list[float], list[float], int]:
+    """Walks n pages; each page is timed through GraphQL (and, with `app`, through each of
+    `ways` too), then as the SQL floor (the page statement; the three statements) right after
+    it, so that all see the same load."""
+    ours: list[float] = []
+    others: dict[str, list[float]] = {way: [] for way in ways}
+    statement, statements = [], []
     after = None
     failures = 0
     for turn in range(n):
         try:
-            elapsed, plain, body = await both_ways(client, app, turn, query,
-                                                   {"bbox": WARSAW_BBOX, "after": after})
+            elapsed, other, body = await all_ways(client, app, turn, query,
+                                                  {"bbox": WARSAW_BBOX, "after": after}, ways=ways)
         except Failed as error:
             failures += 1
             say(f"  page failed ({error}); it is left out and tried again")
             continue
         ours.append(elapsed)
-        if plain is not None:
-            ordinary.append(plain)
+        for way, seconds in other.items():
+            others[way].append(seconds)
         statement.append(await floor.page(after, with_total, False))
         statements.append(await floor.page(after, with_total, True))
         info = body["data"]["reports"]["pageInfo"]
         after = info["endCursor"] if info["hasNextPage"] else None
-    return ours, ordinary, statement, statements, failures
+    return ours, others, statement, statements, failures
 
 
 async def staff_pages(client: httpx.AsyncClient, app: Starlette, n: int, headers: dict
@@ -170,10 +185,11 @@ async def staff_pages(client: httpx.AsyncClient, app: Starlette, n: int, headers
     ours, ordinary = [], []
     after = None
     for turn in range(n):
-        elapsed, plain, body = await both_ways(client, app, turn, STAFF,
-                                               {"bbox": WARSAW_BBOX, "after": after}, headers)
+        elapsed, other, body = await all_ways(client, app, turn, STAFF,
+                                              {"bbox": WARSAW_BBOX, "after": after}, headers,
+                                              (ORDINARY,))
         ours.append(elapsed)
-        ordinary.append(plain)
+        ordinary.append(other[ORDINARY])
         info = body["data"]["staffReports"]["pageInfo"]
         after = info["endCursor"] if info["hasNextPage"] else None
     return ours, ordinary
@@ -199,18 +215,17 @@ async def submissions(client: httpx.AsyncClient, n: int, concurrency: int) -> Me
 
 
 @contextlib.contextmanager
-def ordinary_completion(app: Starlette) -> Iterator[None]:
-    """The app's GraphQL executor set back to strawberry's own for a while: every field through
-    graphql-core's per-field completion, as before gateway.graphql.precompleted."""
+def executor(app: Starlette, execution_context_class: type) -> Iterator[None]:
+    """The app's GraphQL executor set to another for a while (WAYS)."""
     graphql: Any = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
     while not hasattr(graphql, "schema"):   # through the ASGI wrappers (body limit, preflight)
         graphql = graphql.app
-    lighter = graphql.schema.execution_context_class
-    graphql.schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    own = graphql.schema.execution_context_class
+    graphql.schema.execution_context_class = execution_context_class
     try:
         yield
     finally:
-        graphql.schema.execution_context_class = lighter
+        graphql.schema.execution_context_class = own
 
 
 def run(ctx: Context) -> dict:
@@ -240,16 +255,15 @@ async def _run(ctx: Context) -> dict:
                 ctx.say(f"reports in the Warsaw bbox: {first['data']['reports']['totalCount']:,}")
                 async with await psycopg.AsyncConnection.connect(ctx.urls.public, autocommit=True) as conn:
                     floor = Floor(conn)
-                    for name, query, with_total, compare in (
-                            ("with totalCount", PAGE, True, None),
-                            ("without totalCount", PAGE_NO_TOTAL, False, app)):
-                        await paired_pages(client, floor, query, with_total, 5, ctx.say, compare)  # warm-up
-                        ours, ordinary, statement, statements, failed = await paired_pages(
-                            client, floor, query, with_total, PAGES, ctx.say, compare)
+                    for name, query, with_total, ways in (
+                            ("with totalCount", PAGE, True, (PRECOMPLETED,)),
+                            ("without totalCount", PAGE_NO_TOTAL, False, (PRECOMPLETED, ORDINARY))):
+                        await paired_pages(client, floor, query, with_total, 5, ctx.say, app, ways)  # warm-up
+                        ours, others, statement, statements, failed = await paired_pages(
+                            client, floor, query, with_total, PAGES, ctx.say, app, ways)
                         record(measured(f"page of 100, Warsaw bbox, {name}: GraphQL", ours, errors=failed))
-                        if ordinary:
-                            record(measured(f"page of 100, Warsaw bbox, {name}: GraphQL, ordinary "
-                                            "completion", ordinary))
+                        for way, seconds in others.items():
+                            record(measured(f"page of 100, Warsaw bbox, {name}: GraphQL, {way}", seconds))
                         record(measured(f"page of 100, Warsaw bbox, {name}: SQL floor, page statement",
                                         statement))
                         record(measured(f"page of 100, Warsaw bbox, {name}: SQL floor, 3 statements",
@@ -272,8 +286,11 @@ def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
     """GraphQL over its SQL floor, per page case (medians)."""
     by = {m.case: m for m in results}
     row = {}
-    for name, ours_case in (("with totalCount", "GraphQL"), ("without totalCount", "GraphQL"),
-                            ("without totalCount", "GraphQL, ordinary completion")):
+    for name, ours_case in (("with totalCount", "GraphQL"),
+                            ("with totalCount", f"GraphQL, {PRECOMPLETED}"),
+                            ("without totalCount", "GraphQL"),
+                            ("without totalCount", f"GraphQL, {PRECOMPLETED}"),
+                            ("without totalCount", f"GraphQL, {ORDINARY}")):
         ours = by.get(f"page of 100, Warsaw bbox, {name}: {ours_case}")
         base = by.get(f"page of 100, Warsaw bbox, {name}: SQL floor, 3 statements")
         if ours and base:

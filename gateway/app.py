@@ -32,6 +32,7 @@ from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
 from gateway.maintenance import (
     SnapshotJob,
+    connection_alive,
     pools_checked_forever,
     privacy_jobs_forever,
     webhooks_forever,
@@ -108,7 +109,7 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
         # A request waits at most this long for a connection: with the database down the
         # client gets its 503 / UNAVAILABLE in seconds, not after psycopg_pool's default 30 s.
         timeout=settings.pool_timeout_s,
-        check=AsyncConnectionPool.check_connection,
+        check=connection_alive,
         kwargs=connection_options(settings, name),
     )
 
@@ -137,7 +138,7 @@ def _public_pool(urls: DatabaseUrls, settings: Settings) -> AsyncConnectionPool:
     return StandbyReads(
         urls.public, fallback=fallback, max_lag_s=settings.public_standby_max_lag_s, name="public",
         min_size=1, max_size=settings.pool_max_size, open=False, timeout=settings.pool_timeout_s,
-        check=AsyncConnectionPool.check_connection,
+        check=connection_alive,
         kwargs=connection_options(settings, "public"))
 
 

@@ -81,6 +81,25 @@ async def privacy_jobs_forever(pool: AsyncConnectionPool, interval_s: float,
 POOL_CHECK_INTERVAL_S = 2.0
 
 
+async def connection_alive(conn: psycopg.AsyncConnection) -> None:
+    """The pools' check of a connection as it is handed out, without a round trip: it fails
+    (and psycopg_pool takes another connection) when the server has closed this one (a restart,
+    a terminated backend: libpq reads the EOF that is waiting on the socket). A connection that
+    is broken without a word (a network that drops) is found by pools_checked_forever, which
+    asks every idle connection every few seconds, instead of one round trip per checkout
+    (AsyncConnectionPool.check_connection: a fourth of a public page's statements' time)."""
+    pgconn = conn.pgconn
+    if conn.closed or pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise psycopg.OperationalError("the connection is closed")
+    # Non-blocking reads of what the server sent meanwhile, if anything: twice, as libpq
+    # returns after reading a message (a terminated backend's FATAL) without looking for the
+    # EOF behind it.
+    for _ in range(2):
+        pgconn.consume_input()   # raises OperationalError at EOF
+    if pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise psycopg.OperationalError("the server closed the connection")
+
+
 async def pools_checked_forever(pools: list[AsyncConnectionPool],
                                 interval_s: float = POOL_CHECK_INTERVAL_S) -> None:
     """Drops broken idle connections every few seconds.

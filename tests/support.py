@@ -27,7 +27,9 @@ import mercantile
 import psycopg
 import uvicorn
 from asgi_lifespan import LifespanManager
+from starlette.routing import Route
 from starlette.types import ASGIApp
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway.app import create_app
 from gateway.graphql.auth import Role, mint_token
@@ -76,6 +78,156 @@ def insert_varied_reports(conn: psycopg.Connection, rng: random.Random, count: i
 def token(settings: Settings, role: str, unit: str | None = None, hours: float = 1) -> str:
     """A bearer token the app built from `settings` accepts."""
     return mint_token(settings.jwt_secret, Role(role), f"test-{role}", unit, hours)
+
+
+# -- the public page of reports, answered two ways -------------------------------------------------
+def insert_page_reports(conn: psycopg.Connection, count: int, start: datetime, per_day: int
+                        ) -> list[uuid.UUID]:
+    """`count` public reports, `per_day` a day back from `start` (the keyset's id breaks ties),
+    over four categories (minors-at-risk is sensitive: by month), three statuses and three
+    places (Warsaw twice, Kraków)."""
+    places = [WARSAW, (19.94, 50.06), (21.05, 52.25)]
+    categories = ["vandalism", "illegal-dumping", "minors-at-risk", "poaching"]
+    statuses = ["new", "under_verification", "confirmed"]
+    return [insert_report(conn, lon=places[i % 3][0] + i * 1e-3, lat=places[i % 3][1],
+                          category=categories[i % 4], status=statuses[i % 3],
+                          occurred_at=start - timedelta(days=i // per_day), created_at=start,
+                          published=True)
+            for i in range(count)]
+
+
+Ask = Callable[..., Awaitable[tuple[httpx.Response, httpx.Response, bool]]]
+
+
+@contextlib.asynccontextmanager
+async def two_executors(settings: Settings, fast: type, counted: Callable[[], int]
+                        ) -> AsyncIterator[Ask]:
+    """ask(query, variables, role) -> (the answer with the `fast` executor, the answer with
+    strawberry's own, whether `counted()` grew during the first): one app, the executor set per
+    request, the app's own set back after."""
+    async with running_app(settings) as (http, app):
+        schema = graphql_view(app).schema
+
+        async def post(query: str, variables: dict[str, Any] | None, role: str | None) -> httpx.Response:
+            unit = "kwp-14" if role == "officer" else None
+            headers = {"Authorization": f"Bearer {token(settings, role, unit)}"} if role else {}
+            return await http.post("/graphql", json={"query": query, "variables": variables or {}},
+                                   headers=headers)
+
+        async def ask(query: str, variables: dict[str, Any] | None = None, role: str | None = None
+                      ) -> tuple[httpx.Response, httpx.Response, bool]:
+            own = schema.execution_context_class
+            schema.execution_context_class = fast
+            try:
+                before = counted()
+                answer = await post(query, variables, role)
+                taken = counted() > before
+                schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+                plain = await post(query, variables, role)
+            finally:
+                schema.execution_context_class = own
+            return answer, plain, taken
+        yield ask
+
+
+async def same_bytes(ask: Ask, query: str, variables: dict[str, Any] | None = None,
+                     role: str | None = None) -> tuple[dict, bool]:
+    """The two answers of `ask` are the same bytes (values, key order, errors and their paths)
+    with the same status and Retry-After; returns the body and whether the fast path was taken."""
+    fast, plain, taken = await ask(query, variables, role)
+    assert fast.status_code == plain.status_code
+    assert fast.headers.get("retry-after") == plain.headers.get("retry-after")
+    assert fast.text == plain.text
+    return fast.json(), taken
+
+
+def graphql_view(app: Any) -> Any:
+    """The app's strawberry view at /graphql (through the ASGI wrappers: body limit, preflight)."""
+    graphql = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
+    while not hasattr(graphql, "schema"):
+        graphql = graphql.app
+    return graphql
+
+
+# -- the public page of reports: documents the lighter paths answer (on insert_page_reports'
+# reports: 12 from 2026-03-05, 2 a day) ---------------------------------------------------------
+WARSAW_BBOX = {"west": 20.85, "south": 52.10, "east": 21.27, "north": 52.37}
+PAGE_OF_EVERYTHING_IN_A_BBOX = """query($bbox: BBox!, $after: String, $first: Int!) {
+  reports(filter: {bbox: $bbox}, first: $first, after: $after) {
+    totalCount pageInfo { endCursor hasNextPage hasPreviousPage startCursor }
+    edges { cursor node { id status occurredOn datePrecision
+                          category { id namePl nameEn colour icon sensitive active descriptionRequired
+                                     group { id namePl nameEn } }
+                          areas { code level name parentCode }
+                          location { longitude latitude geojson } } } } }"""
+
+PAGE_DOCUMENTS: dict[str, tuple[str, dict[str, Any] | None]] = {
+    "the suite's page": (PAGE_OF_EVERYTHING_IN_A_BBOX, {"bbox": WARSAW_BBOX, "first": 100}),
+    "a page of 3 from the whole country": (PAGE_OF_EVERYTHING_IN_A_BBOX.replace("filter: {bbox: $bbox}, ", "")
+                                           .replace("$bbox: BBox!, ", ""), {"first": 3}),
+    "aliases everywhere": ("""{ r: reports(first: 4, orderBy: OCCURRED_ON_ASC) {
+        n: totalCount e: edges { c: cursor x: node { key: id s: status
+        cat: category { i: id } a: areas { c: code } p: location { lon: longitude } } }
+        pi: pageInfo { more: hasNextPage } } }""", None),
+    "two pages side by side and the same field twice": ("""{
+        a: reports(first: 2) { edges { node { id id status } } edges { node { occurredOn } } }
+        b: reports(first: 2, orderBy: OCCURRED_ON_ASC) { edges { node { id } } } }""", None),
+    "named and inline fragments, nested": ("""
+        query { ...Root }
+        fragment Root on Query { reports(first: 5) { ...Conn } }
+        fragment Conn on ReportConnection {
+          totalCount edges { ... on ReportEdge { cursor node { ...Node } } } }
+        fragment Node on Report { id ... { status category { ...Cat } } areas { ... on Area { code } } }
+        fragment Cat on Category { id group { id } }""", None),
+    "@skip and @include with variables and literals": ("""
+        query($yes: Boolean!, $no: Boolean!) { reports(first: 3) {
+          totalCount @skip(if: $yes)
+          pageInfo @include(if: $yes) { hasNextPage endCursor @skip(if: true) }
+          edges { node { id @include(if: $no) status ...F @include(if: $yes)
+                         ... @skip(if: $yes) { occurredOn } } } } }
+        fragment F on Report { category { id nameEn @skip(if: $no) } }""", {"yes": True, "no": False}),
+    "__typename at every level": ("""{ __typename reports(first: 2) { __typename
+        pageInfo { __typename } edges { __typename node { __typename id
+        category { __typename group { __typename } } areas { __typename } location { __typename } } } } }""",
+                                  None),
+    "a filter on categories, statuses, days and area": ("""{ reports(first: 10, filter: {
+        categories: ["vandalism", "minors-at-risk"], statuses: ["NEW", "confirmed"],
+        occurredFrom: "2026-03-01", occurredTo: "2026-03-31", areaCode: "14"}) {
+        totalCount edges { node { id status occurredOn datePrecision areas { code } } } } }""", None),
+    "other root fields beside the page": ("""{ statuses { id } reports(first: 2) { edges { node { id } } }
+        categories { id } }""", None),
+    "an empty page": ("{ reports(first: 0) { totalCount pageInfo { hasNextPage startCursor endCursor } "
+                      "edges { cursor } } }", None),
+    "nothing matches": ("""{ reports(filter: {bbox: {west: 14.2, south: 49.1, east: 14.3, north: 49.2}})
+        { totalCount edges { node { id } } pageInfo { endCursor } } }""", None),
+}
+
+
+# -- the public page of reports: documents the lighter paths leave to the ordinary one ------------
+# name: (document, variables, the error code expected or None); errors, private fields, the
+# police unit (tests/test_graphql_precompleted.py, tests/test_graphql_sql_page.py).
+PAGE_REFUSALS: dict[str, tuple[str, dict[str, Any] | None, str | None]] = {
+    "first out of range": ("{ reports(first: 501) { edges { node { id } } } }", None, "BAD_USER_INPUT"),
+    "a negative first": ("{ reports(first: -1) { edges { node { id } } } }", None, "BAD_USER_INPUT"),
+    "a cursor that is not one": ('{ reports(after: "nope") { edges { node { id } } } }', None,
+                                 "BAD_USER_INPUT"),
+    "a cursor of another ordering": ("""{ reports(first: 1, orderBy: OCCURRED_ON_ASC,
+        after: "b2NjdXJyZWRfb25fZGVzY3wyMDI2LTAzLTA1fDBiOWQ0YzVlLTNmMGEtNGMxZS05YTU3LTJkOGU2ZjdhMWIyYw==")
+        { edges { node { id } } } }""", None, "BAD_USER_INPUT"),
+    "a bbox turned around": ("""{ reports(filter: {bbox: {west: 21, south: 52, east: 20, north: 53}})
+        { edges { node { id } } } }""", None, "BAD_USER_INPUT"),
+    "a private field on the public page": ("{ reports(first: 2) { edges { node { id description } } } }",
+                                           None, "FORBIDDEN"),
+    "a private field behind a fragment": ("""{ reports(first: 2) { edges { node { ...P } } } }
+        fragment P on Report { exactLocation { latitude } }""", None, "FORBIDDEN"),
+    "the source filter, anonymous": ('{ reports(filter: {source: "citizen"}) { edges { node { id } } } }',
+                                     None, "FORBIDDEN"),
+    "an invalid document": ("{ reports { edges { node { nope } } } }", None, "BAD_USER_INPUT"),
+    "a variable of the wrong type": ("query($first: Int!) { reports(first: $first) { totalCount } }",
+                                     {"first": "ten"}, None),
+    "the police unit (a loader of its own)": (
+        "{ reports(first: 3) { edges { node { id policeUnit { id name area { code } } } } } }", None, None),
+}
 
 
 # -- the app, in process and on a real port ------------------------------------------------------

@@ -12,8 +12,10 @@ import httpx
 import psycopg
 import pytest
 import websockets
+from starlette.routing import Route
 
 from gateway.app import create_app
+from gateway.graphql.precompleted import PrecompletingExecutor
 from gateway.settings import Settings
 from store.locations import DatabaseUrls, ManagedDatabase
 from tests.support import (
@@ -209,30 +211,38 @@ async def test_a_page_costs_a_constant_number_of_statements(
     assert counted[1] == counted[10] == counted[100] == (3, 0), counted
 
 
+@pytest.mark.parametrize("sql_page", [False, True], ids=["precompleted", "written by PostgreSQL"])
 async def test_a_page_fetches_only_the_related_data_asked_for(
-        settings: Settings, app_conn: psycopg.Connection, clean_reports: None) -> None:
+        settings: Settings, app_conn: psycopg.Connection, clean_reports: None, sql_page: bool) -> None:
     """A page fetches its nodes' category and areas once for all of them (gateway/graphql/
-    reports.py, prefetch_related), and only those asked for: through fragments, not when skipped."""
+    reports.py, prefetch_related), and only those asked for: through fragments, not when skipped.
+    The anonymous page written by PostgreSQL (gateway.graphql.sql_page) is one statement
+    whatever it selects, but for the police units (a loader of its own: the ordinary path)."""
     for i in range(30):
         insert_report(app_conn, lon=WARSAW[0] + (i % 6) * 0.05, lat=WARSAW[1] + (i // 6) * 0.05,
                       category=("vandalism", "poaching", "speeding")[i % 3], published=True)
-    queries = {
+    queries = {   # name: (query, statements precompleted, statements written by PostgreSQL)
         "fragment": ("""query { reports(first: 30) { edges { ...E } } }
-            fragment E on ReportEdge { node { id ... on Report { category { id } } } }""", 2),
+            fragment E on ReportEdge { node { id ... on Report { category { id } } } }""", 2, 1),
         "skipped": ("""query($no: Boolean!) { reports(first: 30) { edges { node { id
-            category @skip(if: $no) { id } areas @include(if: false) { code } } } } }""", 1),
+            category @skip(if: $no) { id } areas @include(if: false) { code } } } } }""", 1, 1),
         "areas": ("""query($no: Boolean!) { reports(first: 30) { edges { node { id
-            category @skip(if: $no) { id } areas { code level } } } } }""", 2),
+            category @skip(if: $no) { id } areas { code level } } } } }""", 2, 1),
         "skipped fragment": ("""query($no: Boolean!) { reports(first: 30) { edges { node { id
             ...C @skip(if: $no) ... on Report @include(if: false) { areas { code } } } } } }
-            fragment C on Report { category { id } }""", 1),
+            fragment C on Report { category { id } }""", 1, 1),
         "units": ("""query { reports(first: 30) { edges { node { id
-            category { id } policeUnit { id name } } } } }""", 3),
+            category { id } policeUnit { id name } } } } }""", 3, 3),
     }
     app_conn.execute("UPDATE core.reports SET police_unit_id = 'kpp-1405'")  # public unit: per county
     async with running_app(settings) as (client, app):
         runtime = app.state.runtime
-        for name, (query, expected) in queries.items():
+        graphql = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
+        while not hasattr(graphql, "schema"):   # through the ASGI wrappers (body limit, preflight)
+            graphql = graphql.app
+        if not sql_page:
+            graphql.schema.execution_context_class = PrecompletingExecutor
+        for name, (query, precompleted, written) in queries.items():
             public = CountingPool(runtime.public_pool)
             runtime.public_pool = public
             try:
@@ -242,7 +252,7 @@ async def test_a_page_fetches_only_the_related_data_asked_for(
             assert "errors" not in body, body
             nodes = [edge["node"] for edge in body["data"]["reports"]["edges"]]
             assert len(nodes) == 30, name
-            assert public.statements == expected, (name, public.statements)
+            assert public.statements == (written if sql_page else precompleted), (name, public.statements)
             if name == "fragment":
                 assert {n["category"]["id"] for n in nodes} == {"vandalism", "poaching", "speeding"}
             if name == "units":

@@ -7,22 +7,25 @@ strawberry's own, and the documents the lighter path understands must actually t
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import httpx
 import psycopg
 import pytest
-from starlette.routing import Route
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway.graphql.precompleted import PrecompletingExecutor
 from gateway.settings import Settings
 from store.locations import DatabaseUrls
-from tests.support import WARSAW, insert_report, running_app, token
-
-KRAKOW = (19.94, 50.06)
-WARSAW_BBOX = {"west": 20.85, "south": 52.10, "east": 21.27, "north": 52.37}
+from tests.support import (
+    PAGE_DOCUMENTS,
+    PAGE_OF_EVERYTHING_IN_A_BBOX,
+    PAGE_REFUSALS,
+    WARSAW_BBOX,
+    Ask,
+    insert_page_reports,
+    same_bytes,
+    two_executors,
+)
 
 
 class CountingExecutor(PrecompletingExecutor):
@@ -40,110 +43,29 @@ class CountingExecutor(PrecompletingExecutor):
 def public_reports(urls: DatabaseUrls) -> Iterator[list[uuid.UUID]]:
     """Twelve public reports over a few days, categories (one sensitive: by month), statuses
     and two cities."""
-    start = datetime(2026, 3, 5, 14, 37, tzinfo=UTC)
-    places = [WARSAW, KRAKOW, (21.05, 52.25)]
-    categories = ["vandalism", "illegal-dumping", "minors-at-risk", "poaching"]
-    statuses = ["new", "under_verification", "confirmed"]
     with psycopg.connect(urls.app, autocommit=True) as conn:
-        ids = [insert_report(conn, lon=places[i % 3][0] + i * 1e-3, lat=places[i % 3][1],
-                             category=categories[i % 4], status=statuses[i % 3],
-                             occurred_at=start - timedelta(days=i // 2), created_at=start,
-                             published=True)
-               for i in range(12)]
+        ids = insert_page_reports(conn, 12, datetime(2026, 3, 5, 14, 37, tzinfo=UTC), 2)
     yield ids
     with psycopg.connect(urls.app, autocommit=True) as conn:
         conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [ids])
 
 
 @pytest.fixture(scope="module")
-async def both(settings: Settings, public_reports: list[uuid.UUID]
-               ) -> AsyncIterator[Any]:
-    """ask(query, variables) -> (precompleted answer, ordinary answer, whether precompleted)."""
-    async with running_app(settings) as (http, app):
-        graphql = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
-        while not hasattr(graphql, "schema"):   # through the ASGI wrappers (body limit, preflight)
-            graphql = graphql.app
-        schema = graphql.schema
-
-        async def post(query: str, variables: dict[str, Any] | None, role: str | None) -> httpx.Response:
-            unit = "kwp-14" if role == "officer" else None
-            headers = {"Authorization": f"Bearer {token(settings, role, unit)}"} if role else {}
-            return await http.post("/graphql", json={"query": query, "variables": variables or {}},
-                                   headers=headers)
-
-        async def ask(query: str, variables: dict[str, Any] | None = None, role: str | None = None
-                      ) -> tuple[httpx.Response, httpx.Response, bool]:
-            schema.execution_context_class = CountingExecutor
-            before = CountingExecutor.precompleted
-            fast = await post(query, variables, role)
-            taken = CountingExecutor.precompleted > before
-            schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
-            try:
-                plain = await post(query, variables, role)
-            finally:
-                schema.execution_context_class = PrecompletingExecutor
-            return fast, plain, taken
+async def both(settings: Settings, public_reports: list[uuid.UUID]) -> AsyncIterator[Ask]:
+    """ask(query, variables) -> (precompleted answer, ordinary answer, whether precompleted):
+    the precompleting executor alone (the app's own writes the anonymous public page in SQL,
+    tests/test_graphql_sql_page.py)."""
+    async with two_executors(settings, CountingExecutor, lambda: CountingExecutor.precompleted) as ask:
         yield ask
 
 
-async def same(both: Any, query: str, variables: dict[str, Any] | None = None,
+async def same(both: Ask, query: str, variables: dict[str, Any] | None = None,
                role: str | None = None) -> tuple[dict, bool]:
-    fast, plain, taken = await both(query, variables, role)
-    assert fast.status_code == plain.status_code
-    assert fast.text == plain.text   # the same bytes: values, key order, errors and their paths
-    return fast.json(), taken
+    return await same_bytes(both, query, variables, role)
 
 
-FULL_PAGE = """query($bbox: BBox!, $after: String, $first: Int!) {
-  reports(filter: {bbox: $bbox}, first: $first, after: $after) {
-    totalCount pageInfo { endCursor hasNextPage hasPreviousPage startCursor }
-    edges { cursor node { id status occurredOn datePrecision
-                          category { id namePl nameEn colour icon sensitive active descriptionRequired
-                                     group { id namePl nameEn } }
-                          areas { code level name parentCode }
-                          location { longitude latitude geojson } } } } }"""
-
-# Documents the lighter path understands.
-UNDERSTOOD = {
-    "the suite's page": (FULL_PAGE, {"bbox": WARSAW_BBOX, "first": 100}),
-    "a page of 3 from the whole country": (FULL_PAGE.replace("filter: {bbox: $bbox}, ", "")
-                                           .replace("$bbox: BBox!, ", ""), {"first": 3}),
-    "aliases everywhere": ("""{ r: reports(first: 4, orderBy: OCCURRED_ON_ASC) {
-        n: totalCount e: edges { c: cursor x: node { key: id s: status
-        cat: category { i: id } a: areas { c: code } p: location { lon: longitude } } }
-        pi: pageInfo { more: hasNextPage } } }""", None),
-    "two pages side by side and the same field twice": ("""{
-        a: reports(first: 2) { edges { node { id id status } } edges { node { occurredOn } } }
-        b: reports(first: 2, orderBy: OCCURRED_ON_ASC) { edges { node { id } } } }""", None),
-    "named and inline fragments, nested": ("""
-        query { ...Root }
-        fragment Root on Query { reports(first: 5) { ...Conn } }
-        fragment Conn on ReportConnection {
-          totalCount edges { ... on ReportEdge { cursor node { ...Node } } } }
-        fragment Node on Report { id ... { status category { ...Cat } } areas { ... on Area { code } } }
-        fragment Cat on Category { id group { id } }""", None),
-    "@skip and @include with variables and literals": ("""
-        query($yes: Boolean!, $no: Boolean!) { reports(first: 3) {
-          totalCount @skip(if: $yes)
-          pageInfo @include(if: $yes) { hasNextPage endCursor @skip(if: true) }
-          edges { node { id @include(if: $no) status ...F @include(if: $yes)
-                         ... @skip(if: $yes) { occurredOn } } } } }
-        fragment F on Report { category { id nameEn @skip(if: $no) } }""", {"yes": True, "no": False}),
-    "__typename at every level": ("""{ __typename reports(first: 2) { __typename
-        pageInfo { __typename } edges { __typename node { __typename id
-        category { __typename group { __typename } } areas { __typename } location { __typename } } } } }""",
-                                  None),
-    "a filter on categories, statuses, days and area": ("""{ reports(first: 10, filter: {
-        categories: ["vandalism", "minors-at-risk"], statuses: ["NEW", "confirmed"],
-        occurredFrom: "2026-03-01", occurredTo: "2026-03-31", areaCode: "14"}) {
-        totalCount edges { node { id status occurredOn datePrecision areas { code } } } } }""", None),
-    "other root fields beside the page": ("""{ statuses { id } reports(first: 2) { edges { node { id } } }
-        categories { id } }""", None),
-    "an empty page": ("{ reports(first: 0) { totalCount pageInfo { hasNextPage startCursor endCursor } "
-                      "edges { cursor } } }", None),
-    "nothing matches": ("""{ reports(filter: {bbox: {west: 14.2, south: 49.1, east: 14.3, north: 49.2}})
-        { totalCount edges { node { id } } pageInfo { endCursor } } }""", None),
-}
+# Documents the lighter path understands (tests/support.py).
+UNDERSTOOD = PAGE_DOCUMENTS
 
 
 @pytest.mark.parametrize("name", list(UNDERSTOOD))
@@ -164,7 +86,8 @@ async def test_the_page_has_every_report_it_should(both: Any, public_reports: li
 async def test_paging_with_cursors_gives_the_same_pages(both: Any, public_reports: list[uuid.UUID]) -> None:
     after, seen = None, []
     for _ in range(10):
-        body, taken = await same(both, FULL_PAGE, {"bbox": WARSAW_BBOX, "first": 3, "after": after})
+        body, taken = await same(both, PAGE_OF_EVERYTHING_IN_A_BBOX,
+                                 {"bbox": WARSAW_BBOX, "first": 3, "after": after})
         assert taken
         page = body["data"]["reports"]
         seen += [e["node"]["id"] for e in page["edges"]]
@@ -174,26 +97,8 @@ async def test_paging_with_cursors_gives_the_same_pages(both: Any, public_report
     assert len(seen) == len(set(seen)) == 8   # the Warsaw reports: two of every three
 
 
-# Documents with errors, or fields the lighter path leaves to graphql-core.
-ORDINARY = {
-    "first out of range": ("{ reports(first: 501) { edges { node { id } } } }", None, "BAD_USER_INPUT"),
-    "a cursor of another ordering": ("""{ reports(first: 1, orderBy: OCCURRED_ON_ASC,
-        after: "b2NjdXJyZWRfb25fZGVzY3wyMDI2LTAzLTA1fDBiOWQ0YzVlLTNmMGEtNGMxZS05YTU3LTJkOGU2ZjdhMWIyYw==")
-        { edges { node { id } } } }""", None, "BAD_USER_INPUT"),
-    "a bbox turned around": ("""{ reports(filter: {bbox: {west: 21, south: 52, east: 20, north: 53}})
-        { edges { node { id } } } }""", None, "BAD_USER_INPUT"),
-    "a private field on the public page": ("{ reports(first: 2) { edges { node { id description } } } }",
-                                           None, "FORBIDDEN"),
-    "a private field behind a fragment": ("""{ reports(first: 2) { edges { node { ...P } } } }
-        fragment P on Report { exactLocation { latitude } }""", None, "FORBIDDEN"),
-    "the source filter, anonymous": ('{ reports(filter: {source: "citizen"}) { edges { node { id } } } }',
-                                     None, "FORBIDDEN"),
-    "an invalid document": ("{ reports { edges { node { nope } } } }", None, "BAD_USER_INPUT"),
-    "a variable of the wrong type": ("query($first: Int!) { reports(first: $first) { totalCount } }",
-                                     {"first": "ten"}, None),
-    "the police unit (a loader of its own)": (
-        "{ reports(first: 3) { edges { node { id policeUnit { id } } } } }", None, None),
-}
+# Documents with errors, or fields the lighter path leaves to graphql-core (tests/support.py).
+ORDINARY = PAGE_REFUSALS
 
 
 @pytest.mark.parametrize("name", list(ORDINARY))

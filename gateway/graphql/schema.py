@@ -23,9 +23,9 @@ from gateway.graphql.errors import MaskUnexpectedErrors, NoSuggestionsForAnonymo
 from gateway.graphql.input_text import RefuseUnfitText
 from gateway.graphql.list_limit import BoundedListVariables, list_size_rule
 from gateway.graphql.police_stats import PoliceStatsQuery
-from gateway.graphql.precompleted import PrecompletingExecutor
 from gateway.graphql.reports import ReportQuery
 from gateway.graphql.response_times import ResponseTimeQuery
+from gateway.graphql.sql_page import SqlPageExecutor
 from gateway.graphql.staff import StaffQuery
 from gateway.graphql.stats import StatsQuery
 from gateway.graphql.subscriptions import ReportSubscription, StaffSubscription
@@ -86,10 +86,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         MaskUnexpectedErrors,
         NoSuggestionsForAnonymous,   # after CheckedDocuments: it cuts what the cache validated
     ]
-    # The public page of reports is completed without graphql-core's per-field machinery when its
-    # selections allow it (gateway.graphql.precompleted): same JSON, same errors, same schema.
+    # The anonymous public page of reports is written by PostgreSQL in one statement
+    # (gateway.graphql.sql_page), and the pages of reports are completed without graphql-core's
+    # per-field machinery (gateway.graphql.precompleted) when their selections allow it: same
+    # JSON, same errors, same schema.
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
-                             extensions=extensions, execution_context_class=PrecompletingExecutor)
+                             extensions=extensions, execution_context_class=SqlPageExecutor)
 
 
 @functools.cache

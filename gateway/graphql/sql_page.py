@@ -1,0 +1,210 @@
+"""The anonymous public page of reports answered by one statement: PostgreSQL writes the whole
+`reports` value (store.public_pages), the way PostGraphile and Hasura answer a query.
+
+The request flows as any other (HTTP, persisted queries, parsing and validation from the caches,
+the extensions, rate limits, the access log and metrics); only the execution of the root field
+`reports` changes, and only for a caller without a token. Its selection, collected by
+graphql-core itself (aliases, fragments, `@skip`/`@include` with variables, `__typename`,
+response order), becomes a tuple of `Pick`s, and the statement of that selection (built once,
+cached by store.public_pages) runs with the request's arguments bound: one connection, one
+round trip, no Report objects, no cursor encoding, no completion in Python.
+
+Anything it does not understand is left to the path below it (gateway.graphql.precompleted,
+then graphql-core): a field outside store.public_pages.FIELDS (private fields, policeUnit), a
+field with arguments, @defer/@stream, a token, the `source` filter, an argument the resolver
+would refuse (it reports the error), or a page the database finds incomplete (a null for a
+non-null field...). A database error is reported as the resolver would report it, at the same
+path.
+"""
+
+from collections import OrderedDict
+from collections.abc import Awaitable
+from typing import Any, ClassVar
+
+from graphql import (
+    FieldNode,
+    GraphQLField,
+    GraphQLObjectType,
+    get_named_type,
+    is_enum_type,
+    is_non_null_type,
+    is_object_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
+
+from gateway.graphql.precompleted import PrecompletingExecutor, Unsupported
+from gateway.graphql.reports import (
+    MAX_PAGE,
+    ReportFilter,
+    ReportOrder,
+    bbox_value,
+    decode_cursor,
+    status_ids,
+)
+from store import public_pages
+from store import reports as store_reports
+
+ENTRY = ("Query", "reports")
+# The picks of a `reports` field node (a document comes from gateway.graphql.documents' cache:
+# the same text, the same nodes), by node identity; each entry holds its node, so that an id is
+# not reused while its entry lives.
+_PICKS: OrderedDict[tuple[int, tuple[tuple[str, Any], ...]],
+                    tuple[FieldNode, tuple[public_pages.Pick, ...] | None]] = OrderedDict()
+PICKS_CACHED = 256
+
+
+class SqlPageExecutor(PrecompletingExecutor):
+    """The precompleting executor, with the anonymous `reports` field written by PostgreSQL."""
+
+    # The executor's own count of pages it answered in SQL (tests assert the path is taken).
+    answered: ClassVar[int] = 0
+
+    def execute_field(self, parent_type: GraphQLObjectType, source: Any,
+                      field_details_list: FieldDetailsList, path: Path,
+                      position_context: Any) -> Any:
+        if path.prev is None and (parent_type.name, field_details_list[0].node.name.value) == ENTRY:
+            try:
+                statement, params = self._page(parent_type, field_details_list)
+            except Exception:   # Unsupported, a refused argument, a selection not written
+                pass
+            else:
+                return self._answer(statement, params, parent_type, source, field_details_list,
+                                    path, position_context)
+        return super().execute_field(parent_type, source, field_details_list, path,
+                                     position_context)
+
+    def _page(self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
+              ) -> tuple[str, dict[str, Any]]:
+        """The statement and parameters of this page, or an exception: the ordinary path."""
+        context = self.context_value
+        if (getattr(context, "viewer", True) is not None or getattr(context, "auth_error", None)
+                or getattr(self.middleware_manager, "middlewares", None)):
+            raise Unsupported
+        details = field_details_list[0]
+        if details.fragment_variable_values is not None:
+            raise Unsupported
+        field = parent_type.fields[ENTRY[1]]
+        definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if definition is None or definition.extensions or definition.permission_classes:
+            raise Unsupported
+        strawberry_schema = self.schema._strawberry_schema   # type: ignore[attr-defined]
+        args = convert_arguments(
+            get_argument_values(field, details.node, self.variable_values),
+            definition.arguments, scalar_registry=strawberry_schema.schema_converter.scalar_registry,
+            config=strawberry_schema.config)
+        first, after, order = args.get("first"), args.get("after"), args.get("order_by")
+        raw = args.get("filter")
+        if (not isinstance(first, int) or not 0 <= first <= MAX_PAGE
+                or not isinstance(order, ReportOrder) or not isinstance(raw, ReportFilter | None)):
+            raise Unsupported   # the resolver refuses these (or a default changed)
+        f = _store_filter(raw)
+        cursor = decode_cursor(after, order) if after is not None else None
+        picks = self._known_picks(field, field_details_list)
+        statement = public_pages.page_statement(picks, public_pages.filter_fields(f),
+                                                order is ReportOrder.OCCURRED_ON_DESC,
+                                                cursor is not None)
+        return statement, public_pages.page_params(f, first, cursor)
+
+    def _known_picks(self, field: GraphQLField, field_details_list: FieldDetailsList
+                     ) -> tuple[public_pages.Pick, ...]:
+        """_picks of the field's selection, once per (field node, Boolean variables: those
+        @skip and @include read) for as long as the cache keeps it."""
+        node = field_details_list[0].node
+        if len(field_details_list) > 1:   # the field twice under one key: not cached
+            return self._selection_picks(field, field_details_list)
+        key = (id(node), tuple((name, value) for name, value in self.variable_values.coerced.items()
+                               if value is None or isinstance(value, bool)))
+        known = _PICKS.get(key)
+        if known is None or known[0] is not node:
+            try:
+                known = (node, self._selection_picks(field, field_details_list))
+            except Unsupported:
+                known = (node, None)
+            _PICKS[key] = known
+            if len(_PICKS) > PICKS_CACHED:
+                _PICKS.popitem(last=False)
+        else:
+            _PICKS.move_to_end(key)
+        if known[1] is None:
+            raise Unsupported
+        return known[1]
+
+    def _selection_picks(self, field: GraphQLField, field_details_list: FieldDetailsList
+                         ) -> tuple[public_pages.Pick, ...]:
+        named = get_named_type(field.type)
+        if not is_object_type(named):
+            raise Unsupported
+        return self._picks(named, field_details_list)
+
+    def _picks(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+               ) -> tuple[public_pages.Pick, ...]:
+        """What to write under each response key of an object's selections."""
+        collected = self.collect_subfields(object_type, field_details_list)
+        if collected.new_defer_usages or collected.forbidden_directive_instances:
+            raise Unsupported
+        picks = []
+        for key, details in collected.grouped_field_set.items():
+            if any(d.defer_usage is not None or d.fragment_variable_values is not None
+                   or any(directive.name.value == "stream" for directive in d.node.directives or ())
+                   for d in details):
+                raise Unsupported
+            name = details[0].node.name.value
+            if name == "__typename":
+                picks.append(public_pages.Pick(key, name, typename=object_type.name))
+                continue
+            field = object_type.fields.get(name)
+            if (field is None or field.args or details[0].node.arguments
+                    or not public_pages.writes(object_type.name, name)):
+                raise Unsupported
+            named = get_named_type(field.type)
+            sub: tuple[public_pages.Pick, ...] = ()
+            names: tuple[tuple[str, str], ...] = ()
+            if is_object_type(named):
+                sub = self._picks(named, details)
+            elif is_enum_type(named):
+                names = tuple((value.value, enum_name) for enum_name, value in named.values.items())
+                if not all(isinstance(stored, str) for stored, _ in names):
+                    raise Unsupported
+            picks.append(public_pages.Pick(key, name, is_non_null_type(field.type), named.name,
+                                           sub, names))
+        return tuple(picks)
+
+    async def _answer(self, statement: str, params: dict[str, Any], parent_type: GraphQLObjectType,
+                      source: Any, field_details_list: FieldDetailsList, path: Path,
+                      position_context: Any) -> Any:
+        field = parent_type.fields[ENTRY[1]]
+        try:
+            data = await public_pages.page_json(self.context_value.runtime.public_pool,
+                                                statement, params)
+        except Exception as raw_error:   # as graphql-core reports a resolver's error
+            self.handle_field_error(raw_error, field.type, field_details_list, path)
+            return None
+        if data is None:   # incomplete: the ordinary path answers, errors included
+            value = super().execute_field(parent_type, source, field_details_list, path,
+                                          position_context)
+            return await value if isinstance(value, Awaitable) else value
+        self.took_sql_path()
+        return data
+
+    def took_sql_path(self) -> None:
+        SqlPageExecutor.answered += 1
+
+
+def _store_filter(f: ReportFilter | None) -> store_reports.ReportFilter | None:
+    """gateway.graphql.reports.store_filter without the source (a private column: the
+    ordinary path answers it, with its checks and errors)."""
+    if f is None:
+        return None
+    if f.source is not None:
+        raise Unsupported
+    return store_reports.ReportFilter(
+        bbox=bbox_value(f.bbox) if f.bbox is not None else None, categories=f.categories,
+        statuses=status_ids(f.statuses) if f.statuses is not None else None,
+        occurred_from=f.occurred_from, occurred_to=f.occurred_to, area_code=f.area_code)
+
+
+__all__ = ["SqlPageExecutor"]
