@@ -64,6 +64,7 @@ from gateway.watchdog import ClusterWatchdog
 from gateway.webhooks import Backoff, Deliverer, UrlPolicy
 from ogc.config import Publisher, image_origins
 from ogc.service import OgcService
+from store import pool_check
 from store.channels import REPORT_EVENTS, STAFF_EVENTS
 from store.locations import DatabaseUrls, ManagedDatabase, external_urls
 from store.notify import ChannelListener
@@ -108,7 +109,7 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
         # A request waits at most this long for a connection: with the database down the
         # client gets its 503 / UNAVAILABLE in seconds, not after psycopg_pool's default 30 s.
         timeout=settings.pool_timeout_s,
-        check=AsyncConnectionPool.check_connection,
+        check=pool_check.check_connection,
         kwargs={"connect_timeout": 5, "application_name": f"threatmap-{name}"},
     )
 
@@ -127,7 +128,7 @@ def _public_pool(urls: DatabaseUrls, settings: Settings) -> AsyncConnectionPool:
     return StandbyReads(
         urls.public, fallback=fallback, max_lag_s=settings.public_standby_max_lag_s, name="public",
         min_size=1, max_size=settings.pool_max_size, open=False, timeout=settings.pool_timeout_s,
-        check=AsyncConnectionPool.check_connection,
+        check=pool_check.check_connection,
         kwargs={"connect_timeout": 5, "application_name": "threatmap-public"})
 
 
