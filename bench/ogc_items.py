@@ -12,6 +12,8 @@ round-robin by wrk (bench.common.wrk) at a fixed concurrency; requests/s and p50
 server, kind of box and limit; numberMatched on (ours and the floor count as the app does).
 Every server is a separate process with one uvicorn worker:
 - ours: the app (create_app; it applies pending migrations) as `threatmap serve` runs it;
+- ours-2w (the suite): `threatmap serve --workers 2` itself, access lines off like ours: the
+  deployment for a 2-core machine, an extra case beside ours, not instead of it;
 - stock: pygeoapi 0.24's starlette app with `pygeoapi.provider.sql.PostgreSQLProvider`
   (SQLAlchemy + psycopg2 + GeoAlchemy2) in its own virtualenv, bench/.work/pygeoapi, reading
   open.ogc_reports as the public role; `count: false` like ours (its default counts);
@@ -27,6 +29,16 @@ Every server is a separate process with one uvicorn worker:
 - floor-page: the same statements without the count (`count: false`), the page alone: floor
   against floor-page is what numberMatched costs in the database.
 All four order by id (stable paging) and return the same features: checked before measuring.
+
+How the two sides of a ratio are driven: at the same concurrency (`--concurrency`: wrk's
+connections to a server, the floor's connections to PostgreSQL), the same URLs or statements
+round-robin, every process on the same cores as the servers and PostgreSQL. Not by the same
+client: wrk (C) speaks HTTP, the floor's driver is Python (asyncio psycopg) and decodes every
+row into a dict (about 0.35 ms of its CPU a small page, as much as the app's own work on that
+page: bench/RESULTS.md "OGC items on small viewports: the per-request cost"), so on a
+saturated machine the ratio is that of the CPU each side spends a request: the floor's driver
+and PostgreSQL against wrk, uvicorn, the app and PostgreSQL. The cases run one after the other,
+10 s each, so a ratio also carries the change in the machine's load between its two runs.
 
 Also measures single items (`/items/{id}`) of every collection on our server, one client.
 The virtualenvs are created on first use (PyPI access needed then).
