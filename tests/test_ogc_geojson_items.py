@@ -162,9 +162,9 @@ async def test_both_paths_read_the_request_headers_alike(client: httpx.AsyncClie
     assert comparable(ours.json()) == comparable(theirs.json())
 
 
-@pytest.fixture
-async def without_pygeoapi_items(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
-    """An app whose pygeoapi items handler only notes that it was called (and what for)."""
+@pytest.fixture(scope="module")
+async def noting_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
+    """The app as served, whose pygeoapi items handler also notes that it was called (and what for)."""
     async with running_app(settings) as (http, app):
         called: list[str] = []
         pygeoapis = app.state.ogc.items_handler
@@ -175,6 +175,14 @@ async def without_pygeoapi_items(settings: Settings) -> AsyncIterator[tuple[http
 
         app.state.ogc.items_handler = noted
         yield http, called
+
+
+@pytest.fixture
+def without_pygeoapi_items(noting_app: tuple[httpx.AsyncClient, list[str]]
+                           ) -> tuple[httpx.AsyncClient, list[str]]:
+    """noting_app, nothing noted yet."""
+    noting_app[1].clear()
+    return noting_app
 
 
 @pytest.mark.parametrize(("params", "headers"), [
@@ -253,21 +261,6 @@ async def in_database_client(settings: Settings) -> AsyncIterator[httpx.AsyncCli
         yield http
 
 
-@pytest.fixture(scope="module")
-async def fast_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
-    """The app as served, with a note of every items request that reached pygeoapi."""
-    async with running_app(settings) as (http, app):
-        called: list[str] = []
-        pygeoapis = app.state.ogc.items_handler
-
-        def noted(api: Any, request: Any, dataset: str) -> tuple:
-            called.append(dataset)
-            return pygeoapis(api, request, dataset)
-
-        app.state.ogc.items_handler = noted
-        yield http, called
-
-
 # Requests answered before pygeoapi: small viewports, empty pages, full pages (numberMatched from
 # the cells), links with prev and next, property filters, languages and Accept.
 FAST: list[tuple[dict[str, Any], dict[str, str]]] = [
@@ -288,11 +281,10 @@ FAST: list[tuple[dict[str, Any], dict[str, str]]] = [
 
 
 @pytest.mark.parametrize(("params", "headers"), FAST, ids=[str(i) for i in range(len(FAST))])
-async def test_the_fast_path_writes_pygeoapis_bytes(fast_app: tuple[httpx.AsyncClient, list[str]],
-                                                    in_database_client: httpx.AsyncClient, varied: None,
-                                                    params: dict[str, Any], headers: dict[str, str]) -> None:
-    http, called = fast_app
-    called.clear()
+async def test_the_fast_path_writes_pygeoapis_bytes(
+        without_pygeoapi_items: tuple[httpx.AsyncClient, list[str]], in_database_client: httpx.AsyncClient,
+        varied: None, params: dict[str, Any], headers: dict[str, str]) -> None:
+    http, called = without_pygeoapi_items
     path = "/ogc/collections/reports/items"
     ours = await http.get(path, params=params, headers=headers)
     theirs = await in_database_client.get(path, params=params, headers=headers)
