@@ -52,6 +52,7 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # pygeoapi's items timeStamp
 # Envelopes kept (one per collection and combination of `f`, Accept, Accept-Language): clients
 # send few; past this many (headers are the client's to choose) they are worked out each time.
 ENVELOPES_KEPT = 256
+LIMITS_KEPT = 1024   # `limit` values read (FastItems._limit), per collection and value asked for
 # Stand-ins in the links' JSON text for what each request fills in: the OGC base URL (the
 # request's own behind a proxy: gateway.urls), the query string, the prev/next offsets.
 BASE, QUERY, OFFSET = "@@threatmap-base@@", "@@threatmap-query@@", "@@threatmap-offset@@"
@@ -106,6 +107,8 @@ class FastItems:
         # get_response_headers): only then does Accept-Encoding tell envelopes apart.
         self.gzip = F_GZIP in FORMAT_TYPES
         self.pretty = bool(api.pretty_print)
+        self.server_limits: dict[str, Any] = api.config["server"].get("limits", {})
+        self.limits: dict[tuple[str, str | None], int] = {}
         resources = filter_dict_by_key_value(api.config["resources"], "type", "collection")
         for name, resource in resources.items():
             try:
@@ -138,7 +141,7 @@ class FastItems:
         envelope = self._envelope(request, collection)
         if envelope is None:
             return None
-        query = _parsed(params, collection, self.api.config["server"].get("limits", {}))
+        query = _parsed(params, self._limit(collection, params.get("limit")))
         if query is None:
             return None
         offset, limit, bbox, properties = query
@@ -159,6 +162,19 @@ class FastItems:
         response = Response(body)   # Content-Length; then the envelope's headers, made already
         response.raw_headers += envelope.headers
         return response
+
+    def _limit(self, collection: Collection, requested: str | None) -> int | None:
+        """`limit` as pygeoapi's evaluate_limit reads it against the server's and the collection's
+        limits (None for a value it refuses), kept per value asked for."""
+        key = (collection.name, requested)
+        if (limit := self.limits.get(key)) is None:
+            try:
+                limit = evaluate_limit(requested, self.server_limits, collection.limits)
+            except ValueError:
+                return None
+            if len(self.limits) < LIMITS_KEPT:
+                self.limits[key] = limit
+        return limit
 
     def _envelope(self, request: Request, collection: Collection) -> Envelope | None:
         headers = request.headers
@@ -241,21 +257,25 @@ def _document(envelope: Envelope, base_url: str, params: Any, offset: int, limit
     links = (links + envelope.collection).replace(BASE, base_url).replace(QUERY, query)
     counted = f',"numberMatched":{matched}' if matched is not None else ""
     tail = (f'],"numberReturned":{returned}{counted},"links":[{links}],'
-            f'"timeStamp":"{datetime.now(UTC).strftime(TIMESTAMP_FORMAT)}"}}')
+            f'"timeStamp":"{_timestamp()}"}}')
     return b"".join((HEAD, features, tail.encode("utf-8")))
 
 
-def _parsed(params: Any, collection: Collection, server_limits: dict[str, Any]
-            ) -> tuple[int, int, list[float], list[tuple[str, str]]] | None:
-    """offset, limit, bbox and the property filters as pygeoapi reads them; None for anything
-    pygeoapi would refuse (it answers those) or that is not answered here (a 6-number bbox)."""
+def _timestamp() -> str:
+    """Now, as pygeoapi's items timeStamp (TIMESTAMP_FORMAT), without strftime's cost."""
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _parsed(params: Any, limit: int | None) -> tuple[int, int, list[float], list[tuple[str, str]]] | None:
+    """offset, limit (FastItems._limit's), bbox and the property filters as pygeoapi reads them;
+    None for anything pygeoapi would refuse (it answers those) or that is not answered here (a
+    6-number bbox)."""
     try:
         offset = int(params["offset"]) if "offset" in params else 0
-        limit = evaluate_limit(params.get("limit"), server_limits, collection.limits)
         bbox = validate_bbox(params["bbox"]) if "bbox" in params else []
     except ValueError:
         return None
-    if offset < 0 or len(bbox) not in (0, 4):
+    if limit is None or offset < 0 or len(bbox) not in (0, 4):
         return None
-    properties = [(k, v) for k, v in params.items() if k not in PARAMETERS and k in collection.fields]
+    properties = [(k, v) for k, v in params.items() if k not in PARAMETERS]
     return offset, limit, bbox, properties
