@@ -12,6 +12,8 @@ round-robin by wrk (bench.common.wrk) at a fixed concurrency; requests/s and p50
 server, kind of box and limit; numberMatched on (ours and the floor count as the app does).
 Every server is a separate process with one uvicorn worker:
 - ours: the app (create_app; it applies pending migrations) as `threatmap serve` runs it;
+- ours-2w (the suite): `threatmap serve --workers 2` itself, access lines off like ours: the
+  deployment for a 2-core machine, an extra case beside ours, not instead of it;
 - stock: pygeoapi 0.24's starlette app with `pygeoapi.provider.sql.PostgreSQLProvider`
   (SQLAlchemy + psycopg2 + GeoAlchemy2) in its own virtualenv, bench/.work/pygeoapi, reading
   open.ogc_reports as the public role; `count: false` like ours (its default counts);
@@ -27,6 +29,16 @@ Every server is a separate process with one uvicorn worker:
 - floor-page: the same statements without the count (`count: false`), the page alone: floor
   against floor-page is what numberMatched costs in the database.
 All four order by id (stable paging) and return the same features: checked before measuring.
+
+How the two sides of a ratio are driven: at the same concurrency (`--concurrency`: wrk's
+connections to a server, the floor's connections to PostgreSQL), the same URLs or statements
+round-robin, every process on the same cores as the servers and PostgreSQL. Not by the same
+client: wrk (C) speaks HTTP, the floor's driver is Python (asyncio psycopg) and decodes every
+row into a dict (about 0.35 ms of its CPU a small page, as much as the app's own work on that
+page: bench/RESULTS.md "OGC items on small viewports: the per-request cost"), so on a
+saturated machine the ratio is that of the CPU each side spends a request: the floor's driver
+and PostgreSQL against wrk, uvicorn, the app and PostgreSQL. The cases run one after the other,
+10 s each, so a ratio also carries the change in the machine's load between its two runs.
 
 Also measures single items (`/items/{id}`) of every collection on our server, one client.
 The virtualenvs are created on first use (PyPI access needed then).
@@ -97,14 +109,23 @@ READY_TIMEOUT_S = 180  # pygeoapi and tipg take a while to start on a busy machi
 # -- processes ------------------------------------------------------------------------------
 
 @contextmanager
-def our_server(database_url: str) -> Iterator[str]:
-    """The app as `threatmap serve` runs it (create_app, one uvicorn worker), without access logs."""
+def our_server(database_url: str, workers: int = 1) -> Iterator[str]:
+    """The app as `threatmap serve` runs it (create_app, one uvicorn worker), without access logs;
+    with `workers` > 1, `threatmap serve --workers N` itself (uvicorn's worker processes on one
+    socket), its access lines off as well (THREATMAP_LOG_LEVEL=WARNING), so that the two differ
+    in the processes only."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning", "--no-access-log", "--no-proxy-headers"]
     env = {"DATABASE_URL": database_url, "PORT": str(port), "THREATMAP_MAINTENANCE_INTERVAL_S": "3600"}
-    with server(command, f"{base}/ogc/collections/reports?f=json", env, "ours", READY_TIMEOUT_S):
+    if workers > 1:
+        command = [str(Path(sys.executable).with_name("threatmap")), "serve", "--workers", str(workers)]
+        env |= {"HOST": "127.0.0.1", "THREATMAP_LOG_LEVEL": "WARNING"}
+    else:
+        command = [sys.executable, "-m", "uvicorn", "--factory", "gateway.app:create_app", "--host",
+                   "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+                   "--no-proxy-headers"]
+    name = "ours" if workers == 1 else f"ours-{workers}w"
+    with server(command, f"{base}/ogc/collections/reports?f=json", env, name, READY_TIMEOUT_S):
         yield base
 
 
@@ -175,7 +196,8 @@ def bbox_text(bbox: tuple[float, ...]) -> str:
 
 def items_paths(server_name: str, boxes: str, limit: int) -> list[str]:
     prefix, collection, fmt = {
-        "ours": ("/ogc", "reports", "json"), "stock": ("", "reports", "json"),
+        "ours": ("/ogc", "reports", "json"), "ours-2w": ("/ogc", "reports", "json"),
+        "stock": ("", "reports", "json"),
         "tipg": ("", "open.ogc_reports", "geojson"),
     }[server_name]
     return [f"{prefix}/collections/{collection}/items?f={fmt}&limit={limit}&bbox={bbox_text(b)}"
@@ -412,6 +434,8 @@ def measure(database_url: str, public_url: str, wanted: list[str], concurrency: 
     WORK_DIR.mkdir(exist_ok=True)
     with ExitStack() as stack:
         bases = {"ours": stack.enter_context(our_server(database_url))}
+        if "ours-2w" in wanted:
+            bases["ours-2w"] = stack.enter_context(our_server(database_url, workers=2))
         if "stock" in wanted:
             bases["stock"] = stack.enter_context(stock_server(public_url))
         if "tipg" in wanted:
@@ -446,8 +470,9 @@ def run(ctx: Context) -> dict:
     others = [name for name, folder in (("stock", "pygeoapi"), ("tipg", "tipg"))
               if (WORK_DIR / folder / ".installed").exists()]
     for concurrency in ctx.concurrency:
-        results, _ = measure(ctx.urls.app, ctx.urls.public, ["ours", *others, "floor", "floor-page"],
-                             concurrency, ctx.duration_s, 0)
+        results, _ = measure(ctx.urls.app, ctx.urls.public,
+                             ["ours", "ours-2w", *others, "floor", "floor-page"], concurrency,
+                             ctx.duration_s, 0)
         measurements += results.values()
     return {"results": measurements, "lines": unfiltered_counts(ctx.urls.app, ctx.urls.public)}
 
@@ -490,6 +515,10 @@ def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
                     row[f"{label}: ours/{other} req/s"] = ours.rps / o.rps
                 if ours and o and o.p95_ms:
                     row[f"{label}: ours/{other} p95"] = ours.p95_ms / o.p95_ms
+            two = by.get((case_name("ours-2w", boxes, limit), concurrency))
+            floor_ = by.get((case_name("floor", boxes, limit), concurrency))
+            if two and floor_ and floor_.rps:   # `threatmap serve --workers 2`: an extra case
+                row[f"{label}: ours-2w/floor req/s"] = two.rps / floor_.rps
             counted = by.get((case_name("floor", boxes, limit), concurrency))
             page = by.get((case_name("floor-page", boxes, limit), concurrency))
             if counted and page and page.rps:  # what numberMatched costs in the database

@@ -313,6 +313,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if settings.oidc_discovery_url and settings.oidc_client_id else None)
     app = Starlette(
         routes=[
+            # OGC API first: no other route matches a path under /ogc, and the routes are tried
+            # in order, so an OGC request (a map panning sends many) matched here is spared the
+            # 30 others' patterns (5 % of a small items page's CPU, cProfile). OGC API Tiles paths
+            # of the same tile engine: listed before the /ogc mount.
+            *tiles.ogc_routes(tile_service, base_url),
+            Mount("/ogc", routes=ogc.routes()),
             Route("/", index(links, citizen.map_page)),
             *citizen_routes(citizen),
             Route("/api", links),
@@ -333,9 +339,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=Path(__file__).with_name("static"))),
             Mount("/tiles/static", tiles.static_files()),
             Mount("/tiles", routes=tiles.routes(tile_service, base_url)),
-            # OGC API Tiles paths of the same tile engine: listed before the /ogc mount.
-            *tiles.ogc_routes(tile_service, base_url),
-            Mount("/ogc", routes=ogc.routes()),
             *metrics_route,
             *downloads.http.routes(settings.data_dir, base_url),
             # The open-data catalogue (DCAT-AP) and the Atom feeds (issue 14).

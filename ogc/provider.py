@@ -36,7 +36,7 @@ from pygeoapi.provider.base import (
 from ogc import geojson_items
 from ogc.bridge import JSON_TYPES, PublicDatabase, lookup
 from ogc.cql import FilterError, to_sql
-from store import report_cells
+from store import ogc_items, report_cells
 from store.errors import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -203,30 +203,42 @@ class OpenLayerProvider(BaseProvider):
             order=self._order(sortby), limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
 
     async def geojson_page(self, offset: int, limit: int, bbox: list[float],
-                           properties: list[tuple[str, str]]) -> tuple[int, str, int | None] | None:
+                           properties: list[tuple[str, str]]) -> tuple[int, bytes, int | None] | None:
         """For ogc.fast_items, on the app's event loop: the page `query` answers for these
-        parameters (every property, geometry in storage CRS, ordered by id) as
-        (features returned, their JSON text, numberMatched or None), from the same statements;
-        None when PostgreSQL cannot write it (too many properties for json_build_object).
-        Raises BadQuery, and psycopg's errors as they come."""
-        where, params = self._where(bbox, None, properties, None)
+        parameters (every property, geometry in storage CRS, ordered by id) as (features
+        returned, their JSON as UTF-8 bytes, escaped as pygeoapi's to_json escapes: see
+        store/ogc_items.py, numberMatched or None), from the same statements; None when
+        PostgreSQL cannot write it (too many properties for json_build_object). Raises BadQuery,
+        and psycopg's errors as they come."""
         key = (bool(bbox), tuple(name for name, _ in properties))
         statements = self._page_statements.get(key)
         if statements is None:
             names = self._selected([])
             if 2 * len(names) > MAX_FUNCTION_ARGS:
                 return None
+            where, _ = self._where(bbox, None, properties, None)
             count_sql = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._relation(), where)
             statements = tuple(sql.SQL(composed.as_string()) for composed in (
-                self._raw_statement(names, False, None, where, []), count_sql, where))
+                ogc_items.features_statement(self._raw_statement(names, False, None, where, [])),
+                count_sql, where))
             if len(self._page_statements) < PAGE_STATEMENTS_KEPT:
                 self._page_statements[key] = statements
         statement, count_sql, where = statements
-        rows, matched = await self._page(statement, count_sql, where,
-                                         params | {"limit": int(limit), "offset": int(offset)}, raw=True,
-                                         cells=self._cells(bbox, None, properties, None))
-        count = int(rows[0]["n"]) if rows else 0
-        return count, rows[0]["features"] if count else "", matched
+        params = self._where_params(bbox, properties) | {"limit": int(limit), "offset": int(offset)}
+        async with self._connection() as conn:
+            async with conn.cursor(binary=True) as cur:   # bytea as bytes, no text decoded
+                await cur.execute(statement, params, prepare=False)
+                returned, features = await cur.fetchone()
+            if not self.count:
+                return returned, features, None
+            if returned < limit and (returned or offset == 0):
+                return returned, features, offset + returned  # the last page: the count is known, free
+            async with conn.cursor(row_factory=dict_row) as cur:
+                if (cells := self._cells(bbox, None, properties, None)) is not None:
+                    cells_sql, cells_params = cells()
+                    await cur.execute(cells_sql, cells_params, prepare=False)
+                    return returned, features, int((await cur.fetchone())["total"])
+                return returned, features, await self._matched(cur, count_sql, where, params)
 
     def get(self, identifier: str, crs_transform_spec: Any = None, **kwargs: Any) -> dict:
         try:
@@ -311,6 +323,27 @@ class OpenLayerProvider(BaseProvider):
         clauses: list[sql.Composable] = [sql.SQL("true")]
         params: dict[str, Any] = {}
         if bbox:
+            clauses.append(sql.SQL("ST_Intersects({}, ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, "
+                                   "{}))").format(sql.Identifier(self.geom), sql.Literal(STORAGE_SRID)))
+        if datetime_ not in (None, "../.."):
+            clauses.append(self._time_clause(datetime_, params))
+        for i, (name, _) in enumerate(properties):
+            clauses.append(sql.SQL("{} = {}").format(self._known(name, "property"),
+                                                     sql.Placeholder(f"prop_{i}")))
+        params |= self._where_params(bbox, properties)
+        if filterq is not None:
+            try:
+                clause, filter_params = to_sql(filterq, set(self.fields), self.geom, STORAGE_SRID)
+            except FilterError as error:
+                raise BadQuery(str(error)) from None
+            clauses.append(clause)
+            params |= filter_params
+        return sql.SQL(" AND ").join(clauses), params
+
+    def _where_params(self, bbox: list[float], properties: list[tuple[str, str]]) -> dict[str, Any]:
+        """The values of `_where`'s bbox and property conditions (BadQuery for a bbox it refuses)."""
+        params: dict[str, Any] = {}
+        if bbox:
             if not self.geom:
                 raise BadQuery("this collection has no geometry: bbox does not apply")
             minx, miny, maxx, maxy = (bbox[0], bbox[1], bbox[3], bbox[4]) if len(bbox) == 6 else bbox
@@ -320,23 +353,10 @@ class OpenLayerProvider(BaseProvider):
             if miny > maxy:
                 raise BadQuery(f"bbox: miny ({miny:g}) is greater than maxy ({maxy:g}); "
                                "the order is minx,miny,maxx,maxy")
-            clauses.append(sql.SQL("ST_Intersects({}, ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, "
-                                   "{}))").format(sql.Identifier(self.geom), sql.Literal(STORAGE_SRID)))
             params |= {"bx0": minx, "by0": miny, "bx1": maxx, "by1": maxy}
-        if datetime_ not in (None, "../.."):
-            clauses.append(self._time_clause(datetime_, params))
-        for i, (name, value) in enumerate(properties):
-            clauses.append(sql.SQL("{} = {}").format(self._known(name, "property"),
-                                                     sql.Placeholder(f"prop_{i}")))
+        for i, (_, value) in enumerate(properties):
             params[f"prop_{i}"] = value
-        if filterq is not None:
-            try:
-                clause, filter_params = to_sql(filterq, set(self.fields), self.geom, STORAGE_SRID)
-            except FilterError as error:
-                raise BadQuery(str(error)) from None
-            clauses.append(clause)
-            params |= filter_params
-        return sql.SQL(" AND ").join(clauses), params
+        return params
 
     def _time_clause(self, datetime_: str, params: dict[str, Any]) -> sql.Composable:
         if not self.time_field:

@@ -290,8 +290,9 @@ class OgcService:
                 return await self._refuse(request, HTTPStatus.BAD_REQUEST, "InvalidParameterValue", reason)
         if self.fast_items is not None:   # the common GeoJSON request, without pygeoapi
             unavailable = False
+            base = self.url if self.request_base is None else self.request_base(request) + "/ogc"
             try:
-                answer = await self.fast_items.answer(request, collection)
+                answer = await self.fast_items.answer(request, collection, base)
             except DATABASE_UNAVAILABLE as error:
                 log.warning("OGC query on %s failed: %s", collection, error)
                 answer, unavailable = None, True
@@ -299,9 +300,7 @@ class OgcService:
                 return await self._refuse(request, HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable",
                                           DatabaseUnavailable.default_msg)
             if answer is not None:
-                headers, content = answer
-                return _as_geojson(_response(headers, HTTPStatus.OK,
-                                             apply_gzip(headers, self._relinked(request, content))))
+                return answer
         # The temporal extents matter to pygeoapi's items handler only to check `datetime`.
         if "datetime" in request.query_params and not await self._refresh_extents():
             return await self._refuse(request, HTTPStatus.SERVICE_UNAVAILABLE, "ServiceUnavailable",

@@ -1,5 +1,7 @@
 """GeoJSON items written by PostgreSQL (issue 16, point 3): for every request, the same JSON as
-pygeoapi's own path (ogc/geojson_items.py), timeStamp aside; other formats stay pygeoapi's."""
+pygeoapi's own path (ogc/geojson_items.py), timeStamp aside; the requests answered before
+pygeoapi (ogc/fast_items.py) byte for byte as pygeoapi's path with PostgreSQL's features writes
+them; other formats stay pygeoapi's."""
 
 import random
 import re
@@ -16,6 +18,8 @@ from store.locations import DatabaseUrls
 from tests.support import PUBLISHED_KRAKOW, insert_varied_reports, running_app
 
 KRAKOW_BOX = "19.8,49.95,20.1,50.15"
+SMALL_BOX = "19.92,50.055,19.956,50.069"   # a city centre at zoom 15, as bench/ogc_items.py SMALL
+EMPTY_BOX = "14.0,49.0,14.036,49.014"
 # PostgreSQL's json_build_object writes ' : ' between a key and its value; pygeoapi's to_json ':'.
 WRITTEN_BY_POSTGRESQL = '"type" : "Feature"'
 
@@ -79,6 +83,11 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
     ("reports", {"f": "json", "limit": "0010", "offset": "3"}),
     ("reports", {"f": "json", "bbox": "19.8, 49.95, 20.1, 50.15", "limit": 4}),  # spaces pygeoapi reads
     ("reports", {"f": "json", "bbox": "19.8,49.95,0,20.1,50.15,0", "limit": 4}),  # 6 numbers: pygeoapi
+    ("reports", {"f": "json", "bbox": SMALL_BOX, "limit": 100}),                # small viewports
+    ("reports", {"f": "json", "bbox": SMALL_BOX, "limit": 1000}),
+    ("reports", {"f": "json", "bbox": SMALL_BOX, "limit": 2, "offset": 2}),
+    ("reports", {"f": "json", "bbox": EMPTY_BOX, "limit": 100}),                # empty pages
+    ("reports", {"f": "json", "bbox": KRAKOW_BOX, "limit": 10, "offset": 500}),
     ("reports", {"f": "json", "bbox": "20.1,49.95,19.8,50.15"}),                 # minx > maxx
     ("reports", {"f": "json", "status": "no-such-status", "limit": 3}),
     ("reports", {"f": "json", "id": "not-a-uuid"}),                             # the database refuses
@@ -153,9 +162,9 @@ async def test_both_paths_read_the_request_headers_alike(client: httpx.AsyncClie
     assert comparable(ours.json()) == comparable(theirs.json())
 
 
-@pytest.fixture
-async def without_pygeoapi_items(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
-    """An app whose pygeoapi items handler only notes that it was called (and what for)."""
+@pytest.fixture(scope="module")
+async def noting_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
+    """The app as served, whose pygeoapi items handler also notes that it was called (and what for)."""
     async with running_app(settings) as (http, app):
         called: list[str] = []
         pygeoapis = app.state.ogc.items_handler
@@ -166,6 +175,14 @@ async def without_pygeoapi_items(settings: Settings) -> AsyncIterator[tuple[http
 
         app.state.ogc.items_handler = noted
         yield http, called
+
+
+@pytest.fixture
+def without_pygeoapi_items(noting_app: tuple[httpx.AsyncClient, list[str]]
+                           ) -> tuple[httpx.AsyncClient, list[str]]:
+    """noting_app, nothing noted yet."""
+    noting_app[1].clear()
+    return noting_app
 
 
 @pytest.mark.parametrize(("params", "headers"), [
@@ -234,3 +251,68 @@ async def test_a_single_item_is_pygeoapis(client: httpx.AsyncClient, pygeoapi_cl
     theirs = await pygeoapi_client.get(f"/ogc/collections/reports/items/{identifier}", params={"f": "json"})
     assert ours.status_code == 200 and ours.json() == theirs.json()
     assert first["features"][0] == {key: value for key, value in ours.json().items() if key != "links"}
+
+
+@pytest.fixture(scope="module")
+async def in_database_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with every items request answered by pygeoapi, its features written by PostgreSQL
+    (ogc.geojson_items): what the requests answered before pygeoapi must be, to the byte."""
+    async with running_app(settings.model_copy(update={"ogc_items_before_pygeoapi": False})) as (http, _):
+        yield http
+
+
+# Requests answered before pygeoapi: small viewports, empty pages, full pages (numberMatched from
+# the cells), links with prev and next, property filters, languages and Accept.
+FAST: list[tuple[dict[str, Any], dict[str, str]]] = [
+    ({"f": "json", "bbox": SMALL_BOX, "limit": 100}, {}),
+    ({"f": "json", "bbox": SMALL_BOX, "limit": 1000}, {}),
+    ({"bbox": SMALL_BOX, "limit": 100}, {"Accept": "application/geo+json"}),
+    ({"f": "json", "bbox": SMALL_BOX, "limit": 2}, {}),                          # next
+    ({"f": "json", "bbox": SMALL_BOX, "limit": 2, "offset": 2}, {}),             # prev and next
+    ({"f": "json", "bbox": SMALL_BOX, "limit": 100, "offset": 1}, {}),           # prev, the last page
+    ({"f": "json", "bbox": EMPTY_BOX, "limit": 100}, {}),                        # nothing there
+    ({"f": "json", "bbox": KRAKOW_BOX, "limit": 10, "offset": 500}, {}),         # past the end
+    ({"f": "json", "bbox": KRAKOW_BOX, "limit": 10, "offset": 10}, {"Accept-Language": "en"}),
+    ({"f": "json", "bbox": KRAKOW_BOX, "limit": 3, "status": "confirmed"}, {}),
+    ({"f": "json", "bbox": KRAKOW_BOX, "category_id": "speeding", "limit": 1000}, {}),
+    ({"f": "json", "limit": 5, "offset": 5}, {"Accept-Language": "de"}),        # no bbox: the estimate path
+    ({"limit": 4}, {"Accept": "*/*", "Accept-Language": "pl"}),
+]
+
+
+@pytest.mark.parametrize(("params", "headers"), FAST, ids=[str(i) for i in range(len(FAST))])
+async def test_the_fast_path_writes_pygeoapis_bytes(
+        without_pygeoapi_items: tuple[httpx.AsyncClient, list[str]], in_database_client: httpx.AsyncClient,
+        varied: None, params: dict[str, Any], headers: dict[str, str]) -> None:
+    http, called = without_pygeoapi_items
+    path = "/ogc/collections/reports/items"
+    ours = await http.get(path, params=params, headers=headers)
+    theirs = await in_database_client.get(path, params=params, headers=headers)
+    assert called == [], "pygeoapi answered, not the fast path"
+    assert ours.status_code == theirs.status_code == 200
+    for header in ("content-type", "content-crs", "content-language", "content-length",
+                   "content-security-policy"):
+        assert ours.headers.get(header) == theirs.headers.get(header), header
+    assert _without_timestamp(ours.text) == _without_timestamp(theirs.text)
+    assert re.search(r'"timeStamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"}$', ours.text)
+
+
+@pytest.mark.parametrize(("bbox", "properties"), [
+    (KRAKOW_BOX, {}), (SMALL_BOX, {}), (KRAKOW_BOX, {"status": "confirmed"}),
+    ("19.9,50.0,20.0,50.1", {"category_id": "speeding"}), (EMPTY_BOX, {}),
+])
+async def test_number_matched_is_exact_on_full_and_last_pages(client: httpx.AsyncClient, varied: None,
+                                                              public_conn: psycopg.Connection, bbox: str,
+                                                              properties: dict[str, str]) -> None:
+    west, south, east, north = (float(v) for v in bbox.split(","))
+    conditions = "".join(f" AND {name} = %({name})s" for name in properties)
+    exact = public_conn.execute(
+        "SELECT count(*) FROM open.ogc_reports WHERE ST_Intersects(geom, ST_MakeEnvelope("
+        f"%(w)s, %(s)s, %(e)s, %(n)s, 4326)){conditions}",
+        {"w": west, "s": south, "e": east, "n": north, **properties}).fetchone()[0]
+    for limit in (1, 1000):   # a full page (counted from the cells) and the last (counted free)
+        body = (await client.get("/ogc/collections/reports/items",
+                                 params={"f": "json", "bbox": bbox, "limit": limit, **properties})).json()
+        assert body["numberMatched"] == exact
+        assert body["numberReturned"] == min(limit, exact)
+        assert any(link["rel"] == "next" for link in body["links"]) == (exact > limit)

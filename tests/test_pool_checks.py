@@ -39,3 +39,15 @@ async def test_the_pool_hands_out_a_live_connection_after_one_was_closed(urls: D
         await asyncio.sleep(0.2)
         async with pool.connection() as conn:
             assert (await (await conn.execute("SELECT pg_backend_pid()")).fetchone())[0] != pid
+
+
+async def test_a_healthy_idle_connection_is_checked_without_a_round_trip(urls: DatabaseUrls) -> None:
+    async with await psycopg.AsyncConnection.connect(urls.public) as conn:   # as the pools keep them
+        await conn.execute("SELECT 'the last statement'")
+        await conn.rollback()
+        await connection_alive(conn)
+        with psycopg.connect(urls.admin, autocommit=True) as admin:
+            # pg_stat_activity shows a backend's last statement: the rollback, not a check's query
+            last = admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s",
+                                 [conn.info.backend_pid]).fetchone()[0]
+            assert last == "ROLLBACK"
