@@ -193,13 +193,17 @@ function popupContent(props) {
 }
 
 let shown = null;   // one popup at a time
+// narrower than the screen less the controls' column, so a phone's popup leaves them free
+const popupWidth = (px) => `min(${px}px, calc(100vw - 100px))`;
 
-function showPopup(lngLat, content, maxWidth) {
+function showPopup(lngLat, content, widthPx) {
   shown?.remove();
-  const popup = new maplibregl.Popup({ maxWidth }).setLngLat(lngLat).setDOMContent(content).addTo(map);
+  const popup = new maplibregl.Popup({ maxWidth: popupWidth(widthPx) }).setLngLat(lngLat).setDOMContent(content).addTo(map);
   shown = popup;
   popup.getElement().addEventListener("keydown", (event) => {
-    if (event.key === "Escape") popup.remove();
+    if (event.key !== "Escape") return;
+    popup.remove();
+    map.getCanvas().focus();
   });
   return popup;
 }
@@ -208,7 +212,7 @@ function openReportPopup(feature) {
   const props = feature.properties;
   const content = popupContent(props);
   const [lng, lat] = feature.geometry.coordinates;
-  const popup = showPopup([lng, lat], content, "300px");
+  const popup = showPopup([lng, lat], content, 300);
   areaOf(props, { lng, lat }).then((found) => {
     const areas = found ? found.areas.map((a) => a.name).join(", ") : "";
     content.querySelector(".p-area").textContent = areas || "–";
@@ -226,7 +230,7 @@ function openDensityPopup(feature, lngLat) {
   return showPopup(lngLat, el("div", { className: "popup" },
     el("p", {}, tn("{count} report in this cell", "{count} reports in this cell", Number(props.count))),
     top ? el("p", {}, t("Most frequent: {category}", { category: top.name })) : null,
-    el("p", {}, t("Zoom in to see single reports."))), "280px");
+    el("p", {}, t("Zoom in to see single reports."))), 280);
 }
 
 map.on("click", "reports", (event) => { openReportPopup(event.features[0]); });
