@@ -278,10 +278,14 @@ BUSY_NEWEST = (DAY - timedelta(days=3)).date()
 CELL_TEXTS = {
     "pl": {"five": "5 zgłoszeń w tym oczku", "three": "3 zgłoszenia w tym oczku", "newest": "Najnowsze",
            "top": "Najczęściej", "pair": "Akty wandalizmu, status: potwierdzone", "date": "Data",
-           "status": "Status", "vandalism": "Akty wandalizmu"},
+           "status": "Status", "two": "2 zgłoszenia w tym oczku",
+           "dumping": "Dzikie wysypiska śmieci, status: zgłoszone",
+           "filtered": "Liczone są tylko zgłoszenia zgodne z filtrami."},
     "en": {"five": "5 reports in this cell", "three": "3 reports in this cell", "newest": "Newest",
            "top": "Most frequent", "pair": "Vandalism, status: confirmed", "date": "Date",
-           "status": "Status", "vandalism": "Vandalism"},
+           "status": "Status", "two": "2 reports in this cell",
+           "dumping": "Illegal rubbish dumps, status: reported",
+           "filtered": "Only reports matching the filters are counted."},
 }
 LOCATIONS = """{ reports(first: 100) { edges { node { location { longitude latitude } } } } }"""
 MAP_FOCUSED = "document.activeElement && document.activeElement.classList.contains('maplibregl-canvas')"
@@ -436,5 +440,17 @@ async def test_a_cell_pin_says_how_many_reports_and_their_newest_day(cells_serve
             assert await serious_violations(phone) == [], "phone with a cell's popup"
             await phone.screenshot(path=SHOTS / f"cell-popup-{lang}-360.png")
             assert phone.errors == [], phone.errors
+
+            # filtered: the pin counts the matching reports only, and says so
+            page = await open_page(browser, f"{cells_server}/?lang={lang}&categories=illegal-dumping"
+                                            f"#13/{lat}/{lon}", 1280, 800)
+            await centre_on(page, lon, lat)
+            await page.locator("canvas.maplibregl-canvas").focus()
+            await page.keyboard.press("Enter")
+            text = await popup_text(page)
+            assert texts["two"] in text and texts["filtered"] in text, text
+            assert re.search(rf"{texts['top']}\s+{texts['dumping']}", text), text
+            assert re.search(rf"{texts['newest']}\s+{newest}", text), text
+            assert page.errors == [], page.errors
         finally:
             await browser.close()
