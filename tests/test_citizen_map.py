@@ -406,6 +406,7 @@ async def test_a_cell_pin_says_how_many_reports_and_their_newest_day(cells_serve
                 await page.keyboard.press("Tab")
             assert await page.evaluate(MAP_FOCUSED), await page.evaluate("document.activeElement.outerHTML")
             assert await page.locator("#map-keys").is_visible()
+            assert await serious_violations(page) == [], "the map focused, its keys shown"
             await centre_on(page, *points["three"])
             await page.keyboard.press("Enter")
             text = await popup_text(page)

@@ -11,7 +11,7 @@ const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, name) => (name in 
 /** The text in the page's language (the msgid itself when the catalogue lacks it). */
 export function t(text, values = {}) {
   const found = messages[text];
-  return fill(typeof found === "string" ? found : text, values);
+  return fill(typeof found === "string" && found ? found : text, values);
 }
 
 const pluralRules = new Intl.PluralRules(config.lang || "pl");
