@@ -80,18 +80,49 @@ def translations(domain: str, lang: str) -> Translations:
 
 
 @cache
-def messages(domain: str, lang: str) -> dict[str, str]:
-    """Every text of `domain` in `lang` as {msgid: text}: what a page's script receives as JSON."""
+def messages(domain: str, lang: str) -> dict[str, str | dict[str, str]]:
+    """Every text of `domain` in `lang` as {msgid: text}: what a page's script receives as JSON.
+
+    A text with plural forms (`msgid_plural`) is keyed by its singular msgid and maps each CLDR
+    plural category the language has ("one", "few", "many", "other": what the browser's
+    `Intl.PluralRules` names) to the catalogue's form for it, so a script picks the form with
+    `Intl.PluralRules` and no formula runs in the page (gateway/static/shared/page.js `tn`)."""
     path = catalogue_path(domain, lang)
     if not path.exists():
         return {}
     with path.open("rb") as po:
         catalog = read_po(po, locale=lang, domain=domain)
-    return {
-        str(message.id): str(message.string or message.id)
-        for message in catalog
-        if message.id and isinstance(message.id, str)
-    }
+    texts: dict[str, str | dict[str, str]] = {}
+    for message in catalog:
+        if not message.id:
+            continue
+        if isinstance(message.id, str):
+            texts[message.id] = str(message.string or message.id)
+            continue
+        singular, plural = str(message.id[0]), str(message.id[1])
+        forms = [str(form) for form in message.string]
+        texts[singular] = {
+            category: forms[index] if index < len(forms) and forms[index] else
+            (singular if index == 0 else plural)
+            for category, index in plural_indices(domain, lang).items()
+        }
+    return texts
+
+
+@cache
+def plural_indices(domain: str, lang: str) -> dict[str, int]:
+    """For each CLDR plural category of `lang`, the index of the catalogue's form (its
+    Plural-Forms formula) that the category's numbers take. A category no whole number falls in
+    (Polish "other": fractions) gets the last form."""
+    rule = Locale.parse(lang).plural_form
+    choose = translations(domain, lang).plural
+    with catalogue_path(domain, lang).open("rb") as po:
+        last = read_po(po, locale=lang, domain=domain).num_plurals - 1
+    indices = {}
+    for category in sorted(rule.tags | {"other"}):
+        sample = next((n for n in range(1000) if rule(n) == category), None)
+        indices[category] = int(choose(sample)) if sample is not None else last
+    return indices
 
 
 def template_environments(templates: Path, domain: str) -> dict[str, jinja2.Environment]:

@@ -1,15 +1,19 @@
 """The citizen map at / and the status page /r/<token> in a real headless Chromium (issue 12):
 the whole journey in Polish and English (filter, popup, report, token, status page, an officer's
-confirmation), an axe-core audit of the map, the form and the status page, and a phone's width."""
+confirmation), an axe-core audit of the map, the form and the status page, and a phone's width;
+the popup of a pin that stands for several reports of a cell (issue 16.5), by mouse and keyboard."""
 
 import io
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import mercantile
 import psycopg
 import pytest
+from babel.dates import format_date
 from PIL import Image
 
 from gateway.settings import PROJECT_ROOT, Settings
@@ -18,6 +22,7 @@ from tests.support import (
     MAP_READY,
     WARSAW,
     app_in_thread,
+    decode_tile,
     insert_report,
     launch_chromium,
     token,
@@ -260,6 +265,193 @@ async def test_reporting_with_the_keyboard_alone(server: str) -> None:
             await page.locator("#r-done").wait_for()
             assert await page.evaluate(focused) == "r-done"
             assert len((await page.locator("#r-token").inner_text()).strip()) > 20
+            assert page.errors == [], page.errors
+        finally:
+            await browser.close()
+
+
+# -- a pin that stands for a cell's reports (issue 16.5: z 12-14, one feature a public cell) -----
+SHOTS = Path("/tmp/threatmap-map-shots")
+CELLS = {"busy": WARSAW, "three": (WARSAW[0] + 0.02, WARSAW[1]), "one": (WARSAW[0] + 0.04, WARSAW[1])}
+DAY = datetime.now(UTC).replace(hour=10, minute=17, second=0, microsecond=0)
+BUSY_NEWEST = (DAY - timedelta(days=3)).date()
+CELL_TEXTS = {
+    "pl": {"five": "5 zgłoszeń w tym oczku", "three": "3 zgłoszenia w tym oczku", "newest": "Najnowsze",
+           "top": "Najczęściej", "pair": "Akty wandalizmu, status: potwierdzone", "date": "Data",
+           "status": "Status", "two": "2 zgłoszenia w tym oczku",
+           "dumping": "Dzikie wysypiska śmieci, status: zgłoszone",
+           "filtered": "Liczone są tylko zgłoszenia zgodne z filtrami."},
+    "en": {"five": "5 reports in this cell", "three": "3 reports in this cell", "newest": "Newest",
+           "top": "Most frequent", "pair": "Vandalism, status: confirmed", "date": "Date",
+           "status": "Status", "two": "2 reports in this cell",
+           "dumping": "Illegal rubbish dumps, status: reported",
+           "filtered": "Only reports matching the filters are counted."},
+}
+LOCATIONS = """{ reports(first: 100) { edges { node { location { longitude latitude } } } } }"""
+MAP_FOCUSED = "document.activeElement && document.activeElement.classList.contains('maplibregl-canvas')"
+
+
+@pytest.fixture
+def cells_server(settings: Settings, urls, clean_reports) -> Iterator[str]:
+    """Three public cells: five reports (three vandalism confirmed, two illegal dumping new, the
+    newest three days ago), three reports, and one."""
+    busy = [("vandalism", "confirmed", 10), ("vandalism", "confirmed", 8), ("vandalism", "confirmed", 6),
+            ("illegal-dumping", "new", 4), ("illegal-dumping", "new", 3)]
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        for category, status, days in busy:
+            insert_report(conn, lon=CELLS["busy"][0], lat=CELLS["busy"][1], category=category, status=status,
+                          occurred_at=DAY - timedelta(days=days), published=True)
+        for days in (2, 5, 9):
+            insert_report(conn, lon=CELLS["three"][0], lat=CELLS["three"][1],
+                          occurred_at=DAY - timedelta(days=days), published=True)
+        insert_report(conn, lon=CELLS["one"][0], lat=CELLS["one"][1], category="illegal-dumping",
+                      occurred_at=DAY - timedelta(days=1), published=True)
+    with app_in_thread(settings) as base:
+        yield base
+
+
+async def public_points(server: str) -> dict[str, tuple[float, float]]:
+    """The public point (cell centre) of each cell, as the public GraphQL layer gives it."""
+    async with httpx.AsyncClient(base_url=server) as http:
+        edges = (await http.post("/graphql", json={"query": LOCATIONS})).json()["data"]["reports"]["edges"]
+    points: dict[tuple[float, float], int] = {}
+    for edge in edges:
+        where = edge["node"]["location"]
+        point = (where["longitude"], where["latitude"])
+        points[point] = points.get(point, 0) + 1
+    by_count = {count: point for point, count in points.items()}
+    assert sorted(by_count) == [1, 3, 5], points
+    return {"busy": by_count[5], "three": by_count[3], "one": by_count[1]}
+
+
+async def cell_features(server: str, points: list[tuple[float, float]]) -> list[dict]:
+    """The `reports` features of the z 13 tiles holding the points, as a client decodes them."""
+    tiles = {mercantile.tile(lon, lat, 13) for lon, lat in points}
+    features = []
+    async with httpx.AsyncClient(base_url=server) as http:
+        for tile in tiles:
+            response = await http.get(f"/tiles/reports/13/{tile.x}/{tile.y}.mvt")
+            assert response.status_code == 200, response.text
+            features += decode_tile(response.content, 13, tile.x, tile.y)["reports"]
+    return features
+
+
+async def centre_on(page, lon: float, lat: float, zoom: float = 13) -> None:
+    await page.evaluate(f"window.map.jumpTo({{center: [{lon}, {lat}], zoom: {zoom}}})")
+    await wait_in_page(page, MAP_READY)
+    await wait_in_page(page, "window.map.queryRenderedFeatures({layers: ['reports']}).length > 0")
+
+
+async def popup_text(page) -> str:
+    popup = page.locator(".maplibregl-popup")
+    await popup.wait_for()
+    await wait_in_page(page, "!document.querySelector('.maplibregl-popup .p-area').textContent.includes('…')")
+    return await popup.inner_text()
+
+
+def assert_private_facts_absent(text: str) -> None:
+    """A popup shows only what the tile carries: no description, contact or time of day."""
+    assert "a private description" not in text and "private@example.org" not in text, text
+    assert not re.search(r"\b\d{1,2}:\d{2}\b", text), text
+
+
+async def test_the_tile_carries_one_feature_a_cell_with_its_count(cells_server: str) -> None:
+    points = await public_points(cells_server)
+    features = await cell_features(cells_server, list(points.values()))
+    by_count = {f["properties"]["count"]: f["properties"] for f in features}
+    assert sorted(by_count) == [1, 3, 5], features
+    assert by_count[5] == {"category": "vandalism", "status": "confirmed", "date": BUSY_NEWEST.isoformat(),
+                           "count": 5}
+    assert set(by_count[1]) == {"category", "status", "date", "count"}
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+async def test_a_cell_pin_says_how_many_reports_and_their_newest_day(cells_server: str, lang: str) -> None:
+    """The popup of a pin standing for a cell: "5 zgłoszeń" with Polish plural forms, the most
+    frequent (category, status) pair and the newest day, labelled as such; a one-report cell
+    reads as a report; by mouse and by keyboard; axe-clean; screenshots at 1280 and 360 px."""
+    texts = CELL_TEXTS[lang]
+    points = await public_points(cells_server)
+    newest = format_date(BUSY_NEWEST, "long", locale=lang)
+    SHOTS.mkdir(exist_ok=True)
+    async with playwright_api.async_playwright() as p:
+        browser = await launch_chromium(p)
+        try:
+            lon, lat = points["busy"]
+            page = await open_page(browser, f"{cells_server}/?lang={lang}#13/{lat}/{lon}", 1280, 800)
+            await centre_on(page, lon, lat)
+
+            # the mouse: click the busy cell's pin
+            x, y = await page.evaluate(f"""(() => {{ const p = window.map.project([{lon}, {lat}]);
+                const r = window.map.getCanvas().getBoundingClientRect();
+                return [r.left + p.x, r.top + p.y]; }})()""")
+            await page.mouse.click(x, y)
+            text = await popup_text(page)
+            assert texts["five"] in text, text
+            assert re.search(rf"{texts['top']}\s+{texts['pair']}", text), text
+            assert re.search(rf"{texts['newest']}\s+{newest}", text), text
+            assert not re.search(rf"^{texts['date']}$", text, re.MULTILINE), text   # not "Date" any more
+            assert "Warszawa" in text, text
+            assert_private_facts_absent(text)
+            assert await serious_violations(page) == [], "map with a cell's popup"
+            await page.screenshot(path=SHOTS / f"cell-popup-{lang}-1280.png")
+
+            # the keyboard: Tab to the map, Enter opens what lies at its centre, Escape closes it
+            await page.keyboard.press("Escape")
+            await page.locator(".maplibregl-popup").wait_for(state="detached")
+            await page.locator("#search-input").focus()
+            for _ in range(12):
+                if await page.evaluate(MAP_FOCUSED):
+                    break
+                await page.keyboard.press("Tab")
+            assert await page.evaluate(MAP_FOCUSED), await page.evaluate("document.activeElement.outerHTML")
+            assert await page.locator("#map-keys").is_visible()
+            assert await serious_violations(page) == [], "the map focused, its keys shown"
+            await centre_on(page, *points["three"])
+            await page.keyboard.press("Enter")
+            text = await popup_text(page)
+            assert texts["three"] in text and texts["newest"] in text, text
+            assert await page.evaluate("document.activeElement.closest('.maplibregl-popup') !== null")
+            assert texts["three"] in await page.locator("#announce").inner_text()
+            await page.keyboard.press("Escape")
+            await page.locator(".maplibregl-popup").wait_for(state="detached")
+            assert await page.evaluate(MAP_FOCUSED)
+
+            # a cell of one report reads as that report: its category, "Status", "Date"
+            await centre_on(page, *points["one"])
+            await page.keyboard.press("Enter")
+            text = await popup_text(page)
+            assert re.search(rf"^{texts['status']}$", text, re.MULTILINE), text
+            assert re.search(rf"^{texts['date']}$", text, re.MULTILINE), text
+            assert texts["newest"] not in text and texts["top"] not in text, text
+            assert_private_facts_absent(text)
+            await page.keyboard.press("Escape")
+
+            assert page.errors == [], page.errors
+
+            # a phone (the legend folded): the busy cell's popup fits the screen
+            phone = await open_page(browser, f"{cells_server}/?lang={lang}#13/{lat}/{lon}", 360, 740)
+            await centre_on(phone, lon, lat)
+            await phone.locator("canvas.maplibregl-canvas").focus()
+            await phone.keyboard.press("Enter")
+            text = await popup_text(phone)
+            assert texts["five"] in text and newest in text, text
+            box = await phone.locator(".maplibregl-popup").bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, box
+            assert await serious_violations(phone) == [], "phone with a cell's popup"
+            await phone.screenshot(path=SHOTS / f"cell-popup-{lang}-360.png")
+            assert phone.errors == [], phone.errors
+
+            # filtered: the pin counts the matching reports only, and says so
+            page = await open_page(browser, f"{cells_server}/?lang={lang}&categories=illegal-dumping"
+                                            f"#13/{lat}/{lon}", 1280, 800)
+            await centre_on(page, lon, lat)
+            await page.locator("canvas.maplibregl-canvas").focus()
+            await page.keyboard.press("Enter")
+            text = await popup_text(page)
+            assert texts["two"] in text and texts["filtered"] in text, text
+            assert re.search(rf"{texts['top']}\s+{texts['dumping']}", text), text
+            assert re.search(rf"{texts['newest']}\s+{newest}", text), text
             assert page.errors == [], page.errors
         finally:
             await browser.close()

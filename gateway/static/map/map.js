@@ -4,7 +4,7 @@
 import * as maplibregl from "/tiles/static/maplibre-gl/maplibre-gl.mjs";
 import { addOverlay, localStyle } from "./basemap.js";
 import { readState, tileQuery, writeState } from "./filters.js";
-import { categories, config, el, formatDate, gql, statuses, t } from "./page.js";
+import { categories, config, el, formatDate, gql, statuses, t, tn } from "./page.js";
 import { setupReport } from "./report.js";
 import { labelImage, pinDataUrl, pinImage, symbolOf } from "./symbols.js";
 
@@ -156,24 +156,35 @@ async function areaOf(props, lngLat) {
   return edges.length ? edges[0].node : null;
 }
 
+const nameIn = (entries, id) => (entries.get(id) || { name: id }).name;
+const filtered = () => state.categories.length > 0 || state.statuses.length > 0 || Boolean(state.window);
+
+/** A pin's popup: only what the tile carries (no description, no exact time). From zoom 15 a
+ * pin is one report; below, it is a public cell (tiles/queries.py): `count` reports (those
+ * matching the filters), the most frequent (category, status) pair of them, which the pin
+ * shows, and the newest day. A cell of one report reads as that report. */
 function popupContent(props) {
-  const category = categories.get(props.category);
-  const status = statuses.get(props.status);
-  const dl = el("dl", {},
-    el("dt", {}, t("Status")), el("dd", {}, status ? status.name : props.status),
-    el("dt", {}, t("Date")), el("dd", {}, props.date ? formatDate(props.date) : "–"),
-    el("dt", {}, t("Area")), el("dd", { className: "p-area" }, "…"),
-    el("dt", {}, t("Police unit")), el("dd", { className: "p-unit" }, "…"));
-  const box = el("div", { className: "popup" },
-    el("h2", {}, el("img", { src: pinDataUrl(props.category, props.status), alt: "", width: 22, height: 22 }),
-       ` ${category ? category.name : props.category}`), dl);
-  // below zoom 15 one pin stands for the reports of a cell: its most frequent category and
-  // status, its newest date (tiles/queries.py)
-  if (props.count > 1) {
-    box.append(el("p", {}, t("{count} reports in this cell", { count: props.count })),
-      el("p", {}, t("Most frequent: {category}", { category: category ? category.name : props.category })),
+  const count = Number(props.count || 1);
+  const category = nameIn(categories, props.category);
+  const status = nameIn(statuses, props.status);
+  const date = props.date ? formatDate(props.date) : "–";
+  const pin = el("img", { src: pinDataUrl(props.category, props.status), alt: "", width: 22, height: 22 });
+  const where = [el("dt", {}, t("Area")), el("dd", { className: "p-area" }, "…"),
+                 el("dt", {}, t("Police unit")), el("dd", { className: "p-unit" }, "…")];
+  if (count > 1) {
+    return el("div", { className: "popup" },
+      el("h2", {}, pin, ` ${tn("{count} report in this cell", "{count} reports in this cell", count)}`),
+      el("dl", {},
+        el("dt", {}, t("Most frequent")),
+        el("dd", { className: "p-top" }, t("{category}, status: {status}", { category, status })),
+        el("dt", {}, t("Newest")), el("dd", { className: "p-newest" }, date),
+        ...where),
+      filtered() ? el("p", {}, t("Only reports matching the filters are counted.")) : null,
       el("p", {}, t("Zoom in to see single reports.")));
   }
+  const box = el("div", { className: "popup" }, el("h2", {}, pin, ` ${category}`),
+    el("dl", {}, el("dt", {}, t("Status")), el("dd", {}, status),
+       el("dt", {}, t("Date")), el("dd", {}, date), ...where));
   if (props.id) {
     box.append(el("p", { className: "p-id" }, t("Public id:"), " ", el("code", {}, props.id)),
       el("a", { href: `/ogc/collections/reports/items/${props.id}?f=html` }, t("Public page of the report")));
@@ -181,33 +192,94 @@ function popupContent(props) {
   return box;
 }
 
-map.on("click", "reports", async (event) => {
-  const feature = event.features[0];
+let shown = null;   // one popup at a time
+// narrower than the screen less the controls' column, so a phone's popup leaves them free
+const popupWidth = (px) => `min(${px}px, calc(100vw - 100px))`;
+
+function showPopup(lngLat, content, widthPx) {
+  shown?.remove();
+  const popup = new maplibregl.Popup({ maxWidth: popupWidth(widthPx) }).setLngLat(lngLat).setDOMContent(content).addTo(map);
+  shown = popup;
+  popup.getElement().addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    popup.remove();
+    map.getCanvas().focus();
+  });
+  return popup;
+}
+
+function openReportPopup(feature) {
   const props = feature.properties;
   const content = popupContent(props);
-  new maplibregl.Popup({ maxWidth: "300px" }).setLngLat(feature.geometry.coordinates).setDOMContent(content).addTo(map);
-  try {
-    const found = await areaOf(props, { lng: feature.geometry.coordinates[0], lat: feature.geometry.coordinates[1] });
+  const [lng, lat] = feature.geometry.coordinates;
+  const popup = showPopup([lng, lat], content, 300);
+  areaOf(props, { lng, lat }).then((found) => {
     const areas = found ? found.areas.map((a) => a.name).join(", ") : "";
     content.querySelector(".p-area").textContent = areas || "–";
     content.querySelector(".p-unit").textContent = (found && found.policeUnit && found.policeUnit.name) || t("not assigned yet");
-  } catch {
+  }).catch(() => {
     content.querySelector(".p-area").textContent = "–";
     content.querySelector(".p-unit").textContent = "–";
-  }
-});
-map.on("click", "density", (event) => {
-  const props = event.features[0].properties;
+  });
+  return popup;
+}
+
+function openDensityPopup(feature, lngLat) {
+  const props = feature.properties;
   const top = categories.get(props.top_category);
-  new maplibregl.Popup({ maxWidth: "280px" }).setLngLat(event.lngLat).setDOMContent(el("div", { className: "popup" },
-    el("p", {}, t("{count} reports in this cell", { count: props.count })),
+  return showPopup(lngLat, el("div", { className: "popup" },
+    el("p", {}, tn("{count} report in this cell", "{count} reports in this cell", Number(props.count))),
     top ? el("p", {}, t("Most frequent: {category}", { category: top.name })) : null,
-    el("p", {}, t("Zoom in to see single reports.")))).addTo(map);
-});
+    el("p", {}, t("Zoom in to see single reports."))), 280);
+}
+
+map.on("click", "reports", (event) => { openReportPopup(event.features[0]); });
+map.on("click", "density", (event) => { openDensityPopup(event.features[0], event.lngLat); });
 for (const layer of ["reports", "density"]) {
   map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
   map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = ""; });
 }
+
+// -- the keyboard: the arrow keys and +/- move the map (MapLibre); Enter opens the popup of the
+// pin or circle nearest the centre (the ring drawn there while the map has the focus, map.css),
+// Escape closes it and the focus returns to the map.
+const PICK_RADIUS = 22;   // px, the ring's radius
+
+function nearestToCentre() {
+  const canvas = map.getCanvas();
+  const centre = [canvas.clientWidth / 2, canvas.clientHeight / 2];
+  const layers = ["reports", "density"].filter((id) => map.getLayer(id));
+  const box = [[centre[0] - PICK_RADIUS, centre[1] - PICK_RADIUS], [centre[0] + PICK_RADIUS, centre[1] + PICK_RADIUS]];
+  let best = null;
+  let bestDistance = Infinity;
+  for (const feature of map.queryRenderedFeatures(box, { layers })) {
+    if (feature.geometry.type !== "Point") continue;
+    const point = map.project(feature.geometry.coordinates);
+    const distance = Math.hypot(point.x - centre[0], point.y - centre[1]);
+    if (distance < bestDistance) [best, bestDistance] = [feature, distance];
+  }
+  return best;
+}
+
+const mapCanvas = map.getCanvas();
+mapCanvas.setAttribute("aria-describedby", "map-keys");
+mapCanvas.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  event.preventDefault();
+  const feature = nearestToCentre();
+  if (!feature) {
+    announce(t("Nothing at the centre of the map: move the map with the arrow keys."));
+    return;
+  }
+  const popup = feature.layer.id === "reports" ? openReportPopup(feature)
+    : openDensityPopup(feature, feature.geometry.coordinates);
+  const content = popup.getElement().querySelector(".popup");
+  announce([...content.querySelectorAll("h2, dt, dd:not(.p-area):not(.p-unit), p")]
+    .map((node) => node.textContent.trim()).filter(Boolean).join(". "));
+  popup.on("close", () => {
+    if (document.activeElement === document.body) mapCanvas.focus();
+  });
+});
 
 // -- search: places (the shipped boundaries' names) and coordinates ----------------------------
 let places = [];

@@ -2,7 +2,7 @@
 // the GraphQL client, from ../shared/page.js, and the citizen's date formats.
 import { config, formatDateTime as dateTime } from "../shared/page.js";
 
-export { categories, config, el, graphql as gql, statuses, t } from "../shared/page.js";
+export { categories, config, el, graphql as gql, statuses, t, tn } from "../shared/page.js";
 
 /** A date (YYYY-MM-DD or YYYY-MM) in the page's language. */
 export function formatDate(text) {

@@ -6,10 +6,24 @@ const data = document.body.dataset;
 export const config = JSON.parse(data.config || "{}");
 const messages = JSON.parse(data.messages || "{}");
 
+const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, name) => (name in values ? values[name] : `{${name}}`));
+
 /** The text in the page's language (the msgid itself when the catalogue lacks it). */
 export function t(text, values = {}) {
-  const found = messages[text] || text;
-  return found.replace(/\{(\w+)\}/g, (_, name) => (name in values ? values[name] : `{${name}}`));
+  const found = messages[text];
+  return fill(typeof found === "string" && found ? found : text, values);
+}
+
+const pluralRules = new Intl.PluralRules(config.lang || "pl");
+
+/** A text about `n` things in the page's language: the catalogue's plural form for `n` (the
+ * server gives the forms by CLDR category, gateway/i18n.py `messages`), `{count}` filled with
+ * `n` as the language writes numbers. Extracted with the keyword `tn:1,2`. */
+export function tn(singular, plural, n, values = {}) {
+  const forms = messages[singular];
+  const text = forms && typeof forms === "object" ? forms[pluralRules.select(n)] || forms.other
+    : (n === 1 ? singular : plural);
+  return fill(text, { count: Number(n).toLocaleString(config.lang), ...values });
 }
 
 export const categories = new Map((config.categories || []).map((c) => [c.id, c]));
