@@ -183,6 +183,8 @@ async def test_number_matched_from_the_cells_is_the_exact_count(client: httpx.As
             x1, y1 = rng.choice(spread) if rng.random() < 0.5 else (x0 + rng.uniform(0, 0.04),
                                                                      y0 + rng.uniform(0, 0.03))
             bbox = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+            if (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) > provider.CELLS_MAX_BBOX_DEG2:
+                continue   # wider boxes get the planner's estimate, whatever ANALYZE last saw
             names = rng.sample(sorted(values), rng.randrange(3))
             properties = {name: rng.choice(values[name]) for name in names}
             expected = conn.execute(*count_sql(bbox, properties)).fetchone()[0]
