@@ -141,6 +141,30 @@ async def same_bytes(ask: Ask, query: str, variables: dict[str, Any] | None = No
     return fast.json(), taken
 
 
+async def walked_pages(ask: Ask, query: str, variables: dict[str, Any]) -> list[str]:
+    """Follows `reports`' endCursor (at most 10 pages), each page the same bytes on both paths
+    and answered by the fast one; returns the node ids seen, in order."""
+    after, seen = None, []
+    for _ in range(10):
+        body, taken = await same_bytes(ask, query, variables | {"after": after})
+        assert taken
+        page = body["data"]["reports"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    return seen
+
+
+async def answers_as_before(ask: Ask, name: str) -> None:
+    """PAGE_REFUSALS[name] is left to the ordinary path, with the same bytes and error code."""
+    query, variables, code = PAGE_REFUSALS[name]
+    body, taken = await same_bytes(ask, query, variables)
+    assert not taken
+    if code is not None:
+        assert code in {e.get("extensions", {}).get("code") for e in body["errors"]}, body
+
+
 def graphql_view(app: Any) -> Any:
     """The app's strawberry view at /graphql (through the ASGI wrappers: body limit, preflight)."""
     graphql = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
