@@ -162,6 +162,8 @@ BEGIN
     SET county_code = a.code
     FROM core.areas AS a
     WHERE r.county_code IS NULL AND a.level = 'county' AND ST_Intersects(a.geom, r.geom);
+    -- The places kept per report follow the policy's grid (store/sql/18_report_places.sql).
+    PERFORM core.refresh_report_places(ARRAY(SELECT id FROM core.reports));
 
     DELETE FROM open.reports;
     INSERT INTO open.reports
