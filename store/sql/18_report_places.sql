@@ -3,7 +3,7 @@
 -- in step with what they depend on:
 -- - a report written (statement trigger: a bulk insert is placed set-based, each distinct cell
 --   centre's county looked up once), moved or recategorized (row trigger);
--- - a category marked sensitive or no longer (trigger on core.categories);
+-- - a category marked sensitive or no longer (core.reproject_category, store/sql/30_publication.sql);
 -- - the policy's grid changed: core.rebuild_public_layer (store/sql/30_publication.sql);
 -- - the county polygons are only ever added before reports (store/areas.py).
 -- The staff work list (store/staff.py) reads it for reports not yet public instead of
@@ -63,14 +63,3 @@ $$;
 CREATE OR REPLACE TRIGGER reports_place_changed AFTER UPDATE OF geom, category_id ON core.reports
     FOR EACH ROW WHEN (OLD.geom IS DISTINCT FROM NEW.geom OR OLD.category_id IS DISTINCT FROM NEW.category_id)
     EXECUTE FUNCTION core.place_changed_report();
-
-CREATE OR REPLACE FUNCTION core.place_category_reports() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM core.refresh_report_places(ARRAY(SELECT id FROM core.reports WHERE category_id = NEW.id));
-    RETURN NULL;
-END
-$$;
-CREATE OR REPLACE TRIGGER categories_place_reports AFTER UPDATE OF sensitive ON core.categories
-    FOR EACH ROW WHEN (OLD.sensitive IS DISTINCT FROM NEW.sensitive)
-    EXECUTE FUNCTION core.place_category_reports();
