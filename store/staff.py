@@ -27,8 +27,10 @@ OFFICER_SCOPE = sql.SQL(
     "core.officer_handles(%(unit_id)s, %(unit_counties)s::text[], r.county_code, r.police_unit_id)")
 
 # The page: the keys first (an index-only scan of reports_worklist unless bbox needs the point),
-# then each row with its public projection (open.reports when published, else computed as the
-# public layer would show it) and its private columns.
+# then each row with its public projection (open.reports when published, else as the public
+# layer would show it: at its kept public place, core.report_places, whose county lookup is the
+# cost of core.public_report; computed in full only for a report without one) and its private
+# columns.
 PAGE_SQL = """
 SELECT {total} AS total,
        (SELECT coalesce(json_agg(page ORDER BY page.occurred_at {direction}, page.id {direction}),
@@ -51,7 +53,10 @@ SELECT {total} AS total,
               JOIN core.reports AS r ON r.id = k.id
               CROSS JOIN core.workflow_deadlines AS d
               LEFT JOIN open.reports AS o ON o.id = r.id
+              LEFT JOIN core.report_places AS pl ON pl.report_id = r.id
               CROSS JOIN LATERAL (SELECT CASE WHEN o.id IS NOT NULL THEN o
+                                              WHEN pl.report_id IS NOT NULL
+                                                  THEN core.public_report_at(r, pl)
                                               ELSE core.public_report(r) END AS p OFFSET 0) AS x
               ) AS page) AS rows
 """

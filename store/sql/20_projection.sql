@@ -32,8 +32,55 @@ LANGUAGE sql STABLE AS $$
     SELECT coalesce((SELECT c.sensitive FROM core.categories AS c WHERE c.id = category), false)
 $$;
 
--- The public projection of one report row: what open.reports shows of it.
-CREATE OR REPLACE FUNCTION core.public_report(r core.reports) RETURNS open.reports
+-- The grid a category's reports are published on: coarser for the categories dated by month.
+CREATE OR REPLACE FUNCTION core.public_cell_m(category text) RETURNS integer
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN core.dated_by_month(category) THEN p.sensitive_cell_m ELSE p.cell_m END
+    FROM core.privacy_policy AS p
+$$;
+
+-- The county (and its voivodeship) of a public point: among the counties touching it the lowest
+-- code; in none (coast, border), the nearest.
+CREATE OR REPLACE FUNCTION core.public_county(centre geometry, OUT county_code text,
+                                              OUT voivodeship_code text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT a.code, a.parent_code INTO county_code, voivodeship_code
+    FROM core.areas AS a
+    WHERE a.level = 'county' AND ST_Intersects(a.geom, centre)
+    ORDER BY a.code
+    LIMIT 1;
+    IF county_code IS NULL THEN
+        SELECT a.code, a.parent_code INTO county_code, voivodeship_code
+        FROM core.areas AS a
+        WHERE a.level = 'county'
+        ORDER BY a.geom <-> centre, a.code
+        LIMIT 1;
+    END IF;
+END
+$$;
+
+-- The public place of one report: its grid, the centre of its cell and the county of that
+-- centre. What costs in the projection (the county polygons); kept per report in
+-- core.report_places (store/sql/18_report_places.sql).
+CREATE OR REPLACE FUNCTION core.public_place(r core.reports) RETURNS core.report_places
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    place core.report_places;
+BEGIN
+    place.report_id := r.id;
+    place.cell_m := core.public_cell_m(r.category_id);
+    place.geom := core.cell_centre(r.geom, place.cell_m);
+    SELECT p.county_code, p.voivodeship_code INTO place.county_code, place.voivodeship_code
+    FROM core.public_county(place.geom) AS p;
+    RETURN place;
+END
+$$;
+
+-- The public projection of one report row at its public place (core.public_place(r), or the
+-- one kept in core.report_places): what open.reports shows of it.
+CREATE OR REPLACE FUNCTION core.public_report_at(r core.reports, place core.report_places)
+RETURNS open.reports
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     policy      core.privacy_policy;
@@ -47,8 +94,8 @@ BEGIN
     result.id := r.id;
     result.category_id := r.category_id;
     result.status := r.status;
-    result.cell_m := CASE WHEN sensitive THEN policy.sensitive_cell_m ELSE policy.cell_m END;
-    result.geom := core.cell_centre(r.geom, result.cell_m);
+    result.cell_m := place.cell_m;
+    result.geom := place.geom;
     result.geom_3857 := ST_Transform(result.geom, 3857);
     IF sensitive THEN
         result.occurred_on := date_trunc('month', local_time)::date;
@@ -60,21 +107,19 @@ BEGIN
         result.published_on := (r.published_at AT TIME ZONE policy.timezone)::date;
     END IF;
     -- Everything below depends on the public point only.
-    SELECT a.code, a.parent_code INTO result.county_code, result.voivodeship_code
-    FROM core.areas AS a
-    WHERE a.level = 'county' AND ST_Intersects(a.geom, result.geom)
-    ORDER BY a.code
-    LIMIT 1;
-    IF result.county_code IS NULL THEN
-        SELECT a.code, a.parent_code INTO result.county_code, result.voivodeship_code
-        FROM core.areas AS a
-        WHERE a.level = 'county'
-        ORDER BY a.geom <-> result.geom, a.code
-        LIMIT 1;
-    END IF;
+    result.county_code := place.county_code;
+    result.voivodeship_code := place.voivodeship_code;
     result.police_unit_id := core.public_police_unit(r.police_unit_id, result.county_code,
                                                      result.voivodeship_code);
     RETURN result;
+END
+$$;
+
+-- The public projection of one report row: what open.reports shows of it.
+CREATE OR REPLACE FUNCTION core.public_report(r core.reports) RETURNS open.reports
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN core.public_report_at(r, core.public_place(r));
 END
 $$;
 

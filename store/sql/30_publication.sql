@@ -133,12 +133,15 @@ END
 $$;
 
 -- Marking a category sensitive (or no longer sensitive) in the catalogue re-projects its
--- public reports at once (grid and date precision).
+-- public reports at once (grid and date precision), and moves the places kept for all its
+-- reports (store/sql/18_report_places.sql).
 CREATE OR REPLACE FUNCTION core.reproject_category() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    ids uuid[] := ARRAY(SELECT id FROM core.reports WHERE category_id = NEW.id);
 BEGIN
-    PERFORM core.reproject_public_reports(
-        ARRAY(SELECT id FROM core.reports WHERE category_id = NEW.id));
+    PERFORM core.refresh_report_places(ids);
+    PERFORM core.reproject_public_reports(ids);
     RETURN NULL;
 END
 $$;
@@ -162,6 +165,8 @@ BEGIN
     SET county_code = a.code
     FROM core.areas AS a
     WHERE r.county_code IS NULL AND a.level = 'county' AND ST_Intersects(a.geom, r.geom);
+    -- The places kept per report follow the policy's grid (store/sql/18_report_places.sql).
+    PERFORM core.refresh_report_places(ARRAY(SELECT id FROM core.reports));
 
     DELETE FROM open.reports;
     INSERT INTO open.reports
