@@ -1,0 +1,84 @@
+-- Counts kept per coarse square, category and status (issue 16, point 4; the table and the
+-- privacy reasoning: store/migrations/0021_report_squares.sql): the count of public reports over
+-- a big bbox (store/report_squares.py) adds whole squares and splits only those its edges cross.
+-- Kept by deltas from the totals' statement triggers on open.reports (28_report_totals.sql), in
+-- the writer's transaction; rebuilt set-based with the cells and the totals.
+SET LOCAL ROLE threatmap_app;
+
+-- The sides of the squares (metres, EPSG:2180), finest first; each divides the next by 4.
+-- store/report_squares.py SIZES_M must say the same.
+CREATE OR REPLACE FUNCTION core.report_square_sizes() RETURNS integer[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ARRAY[1000, 4000, 16000, 64000] $$;
+
+-- A lon/lat extent holding the whole square (see the migration): its edges segmentized every
+-- size / 64 metres before the transform, widened by 1e-5 degrees.
+CREATE OR REPLACE FUNCTION core.report_square_extent(size_m integer, sx integer, sy integer,
+                                                     OUT west float8, OUT south float8,
+                                                     OUT east float8, OUT north float8)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT ST_XMin(e) - 1e-5, ST_YMin(e) - 1e-5, ST_XMax(e) + 1e-5, ST_YMax(e) + 1e-5
+    FROM ST_Transform(ST_Segmentize(ST_MakeEnvelope(
+        sx::float8 * size_m, sy::float8 * size_m, (sx + 1)::float8 * size_m,
+        (sy + 1)::float8 * size_m, 2180), size_m / 64.0), 4326) AS e
+$$;
+
+-- What core.report_squares should hold, computed from open.reports.
+CREATE OR REPLACE VIEW core.report_square_rows AS
+    SELECT s.size_m, s.sx, s.sy, s.category_id, s.status, e.west, e.south, e.east, e.north, s.n
+    FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, p.category_id, p.status, sum(p.k)::integer AS n
+          FROM (SELECT geom, category_id, status, count(*) AS k
+                FROM open.reports GROUP BY 1, 2, 3) AS p
+          CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
+          CROSS JOIN LATERAL core.cell_index(p.geom, z.size_m) AS i
+          GROUP BY 1, 2, 3, 4, 5) AS s
+    CROSS JOIN LATERAL core.report_square_extent(s.size_m, s.sx, s.sy) AS e;
+
+-- The public squares: coarser than the public cells (see the migration), emptied rows hidden.
+CREATE OR REPLACE VIEW open.report_squares AS
+    SELECT size_m, sx, sy, category_id, status, west, south, east, north, n
+    FROM core.report_squares
+    WHERE n > 0;
+GRANT SELECT ON open.report_squares TO threatmap_public;
+
+-- Every square again, set-based: at the end of the rebuild of the public layer (which also
+-- drops the emptied rows). In key order, as the migration's first fill.
+CREATE OR REPLACE FUNCTION core.rebuild_report_squares() RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM core.report_squares;
+    INSERT INTO core.report_squares (size_m, sx, sy, category_id, status, west, south, east,
+                                     north, n)
+    SELECT size_m, sx, sy, category_id, status, west, south, east, north, n
+    FROM core.report_square_rows
+    ORDER BY 1, 2, 3, 4, 5;
+$$;
+
+-- Adds changed public reports to the squares: parallel arrays of their (point, category,
+-- status) and how many reports of each came (> 0) or left (< 0). Upserted in key order, as
+-- core.add_to_report_totals does (the same reasoning: no lost change, one lock order); the
+-- extent is computed only for a square not kept yet.
+CREATE OR REPLACE FUNCTION core.add_to_report_squares(geoms geometry[], categories text[],
+                                                      statuses text[], deltas integer[])
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO core.report_squares AS t (size_m, sx, sy, category_id, status, west, south,
+                                          east, north, n)
+    SELECT d.size_m, d.sx, d.sy, d.category_id, d.status, e.west, e.south, e.east, e.north, d.n
+    FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, c.category_id, c.status,
+                 sum(c.delta)::integer AS n
+          FROM unnest(geoms, categories, statuses, deltas) AS c (geom, category_id, status, delta)
+          CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
+          CROSS JOIN LATERAL core.cell_index(c.geom, z.size_m) AS i
+          GROUP BY 1, 2, 3, 4, 5
+          HAVING sum(c.delta) <> 0) AS d
+    CROSS JOIN LATERAL (
+        (SELECT k.west, k.south, k.east, k.north FROM core.report_squares AS k
+         WHERE k.size_m = d.size_m AND k.sx = d.sx AND k.sy = d.sy LIMIT 1)
+        UNION ALL
+        (SELECT x.west, x.south, x.east, x.north
+         FROM core.report_square_extent(d.size_m, d.sx, d.sy) AS x)
+        LIMIT 1) AS e
+    ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (size_m, sx, sy, category_id, status) DO UPDATE SET n = t.n + excluded.n;
+END
+$$;
