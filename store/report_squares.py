@@ -1,6 +1,6 @@
 """Counts of public reports over a big bbox from the counts kept per coarse square
-(store/sql/29_report_squares.sql): squares of 1, 4, 16 and 64 km of the EPSG:2180 lattice, by
-category and status, each with a lon/lat extent that holds it.
+(store/sql/29_report_squares.sql): squares of 1, 4, 16 and 64 km of the EPSG:2180 lattice, one
+row each with its count and its (category, status) groups, and a lon/lat extent that holds it.
 
 From the 64 km squares down, a square whose extent the bbox holds counts whole, one the bbox
 misses is skipped, and one an edge of the bbox crosses is split into its 16 squares of the next
@@ -32,22 +32,32 @@ BOUNDS = """SELECT %(west)s::float8 - {m} AS ow, %(south)s::float8 - {m} AS os,
        %(east)s::float8 + {m} AS oe, %(north)s::float8 + {m} AS onn,
        %(west)s::float8 + {m} AS iw, %(south)s::float8 + {m} AS isth,
        %(east)s::float8 - {m} AS ie, %(north)s::float8 - {m} AS inn"""
-# the rows of one size: not missed, and whether held
-LEVEL = """SELECT q.sx, q.sy, q.west, q.south, q.east, q.north, q.n,
-       (q.west >= b.iw AND q.east <= b.ie AND q.south >= b.isth AND q.north <= b.inn) AS held
-FROM {parents} open.report_squares AS q {children} CROSS JOIN b
+# the squares of the biggest size the bbox does not miss, and whether it holds them
+TOP = """SELECT q.*, (q.west >= b.iw AND q.east <= b.ie AND q.south >= b.isth AND q.north <= b.inn) AS held
+FROM open.report_squares AS q CROSS JOIN b
 WHERE q.size_m = {size} AND {rows}
   AND q.east >= b.ow AND q.west <= b.oe AND q.north >= b.os AND q.south <= b.onn"""
-SPLIT = """(SELECT DISTINCT sx, sy FROM {parent} WHERE NOT held) AS p JOIN"""
-CHILDREN = """ON q.sx BETWEEN p.sx * 4 AND p.sx * 4 + 3 AND q.sy BETWEEN p.sy * 4 AND p.sy * 4 + 3"""
+# the same for the 16 squares of each square of the size above that it neither holds nor misses
+# (each child one probe of the primary key)
+SPLIT = """SELECT q.*, (q.west >= b.iw AND q.east <= b.ie AND q.south >= b.isth AND q.north <= b.inn) AS held
+FROM {parent} AS p
+CROSS JOIN generate_series(0, 3) AS i CROSS JOIN generate_series(0, 3) AS j
+JOIN open.report_squares AS q ON q.size_m = {size} AND q.sx = p.sx * 4 + i AND q.sy = p.sy * 4 + j
+CROSS JOIN b
+WHERE NOT p.held AND {rows}
+  AND q.east >= b.ow AND q.west <= b.oe AND q.north >= b.os AND q.south <= b.onn"""
+HELD = "(SELECT coalesce(sum(q.n), 0) FROM {level} AS q WHERE q.held)"
+HELD_GROUPS = """(SELECT coalesce(sum(g.k), 0) FROM {level} AS q
+ CROSS JOIN LATERAL unnest(q.categories, q.statuses, q.counts) AS g (category_id, status, k)
+ WHERE q.held AND {groups})"""
 # the cells of the finest squares an edge crosses (each cell in its own square only)
 EDGE_CELLS = """SELECT {total} AS total
-FROM (SELECT DISTINCT sx, sy, west, south, east, north FROM s{finest} WHERE NOT held) AS s
+FROM {finest} AS s
 JOIN open.report_cells AS c ON c.geom && ST_MakeEnvelope(s.west, s.south, s.east, s.north, 4326)
 {unnest}
-WHERE {cells}
-  AND floor(ST_X(ST_Transform(c.geom, 2180)) / {finest}) = s.sx
-  AND floor(ST_Y(ST_Transform(c.geom, 2180)) / {finest}) = s.sy"""
+WHERE NOT s.held AND {cells}
+  AND floor(ST_X(ST_Transform(c.geom, 2180)) / {size}) = s.sx
+  AND floor(ST_Y(ST_Transform(c.geom, 2180)) / {size}) = s.sy"""
 UNNEST = """CROSS JOIN LATERAL unnest(c.categories, c.statuses, c.days, c.counts)
     AS g (category_id, status, occurred_on, k)"""
 
@@ -61,28 +71,26 @@ def answers(f: "ReportFilter | None") -> bool:
 
 def _statement(rows: list[sql.Composable], cells: list[sql.Composable],
                groups: list[sql.Composable]) -> sql.Composed:
-    """The count: `rows` select the squares' rows that match (category, status), `cells` and
-    `groups` the cells' and their groups' (report_cells' conditions, with the bbox's)."""
+    """The count: `rows` skip the squares without a match (none of the categories or
+    statuses), `groups` select the matching (category, status) groups of squares and cells,
+    `cells` the cells (report_cells' conditions, with the bbox's)."""
     ctes: list[sql.Composable] = [sql.SQL("b AS ({})").format(
         sql.SQL(BOUNDS).format(m=sql.Literal(MARGIN_DEG)))]
     where_rows = sql.SQL(" AND ").join(rows) if rows else sql.SQL("true")
-    parent: int | None = None
+    parent: sql.Identifier | None = None
     for size in reversed(SIZES_M):
-        level = sql.SQL(LEVEL).format(
-            parents=sql.SQL("") if parent is None else sql.SQL(SPLIT).format(
-                parent=sql.Identifier(f"s{parent}")),
-            size=sql.Literal(size),
-            children=sql.SQL("") if parent is None else sql.SQL(CHILDREN),
-            rows=where_rows)
-        ctes.append(sql.SQL("{} AS ({})").format(sql.Identifier(f"s{size}"), level))
-        parent = size
+        level = sql.SQL(TOP if parent is None else SPLIT).format(
+            parent=parent, size=sql.Literal(size), rows=where_rows)
+        parent = sql.Identifier(f"s{size}")
+        ctes.append(sql.SQL("{} AS MATERIALIZED ({})").format(parent, level))
     held = sql.SQL(" + ").join(
-        sql.SQL("(SELECT coalesce(sum(n), 0) FROM {} WHERE held)").format(sql.Identifier(f"s{size}"))
+        sql.SQL(HELD_GROUPS if groups else HELD).format(
+            level=sql.Identifier(f"s{size}"), groups=sql.SQL(" AND ").join(groups))
         for size in SIZES_M)
     edge = sql.SQL(EDGE_CELLS).format(
         total=sql.SQL("coalesce(sum(g.k), 0)" if groups else "coalesce(sum(c.n), 0)"),
-        finest=sql.Literal(SIZES_M[0]), unnest=sql.SQL(UNNEST if groups else ""),
-        cells=sql.SQL(" AND ").join(cells + groups))
+        finest=sql.Identifier(f"s{SIZES_M[0]}"), size=sql.Literal(SIZES_M[0]),
+        unnest=sql.SQL(UNNEST if groups else ""), cells=sql.SQL(" AND ").join(cells + groups))
     return sql.SQL("WITH {ctes}\nSELECT ({held} + ({edge}))::bigint AS total").format(
         ctes=sql.SQL(",\n").join(ctes), held=held, edge=edge)
 
@@ -97,12 +105,12 @@ def count_statement(f: "ReportFilter") -> tuple[sql.Composed, dict[str, Any]]:
     cells: list[sql.Composable] = [report_cells.CELL_BBOX]
     groups: list[sql.Composable] = []
     if f.categories is not None:
-        rows.append(sql.SQL("q.category_id = ANY(%(categories)s)"))
+        rows.append(sql.SQL("q.categories && %(categories)s::text[]"))
         cells.append(sql.SQL("c.categories && %(categories)s::text[]"))
         groups.append(sql.SQL("g.category_id = ANY(%(categories)s)"))
         params["categories"] = f.categories
     if f.statuses is not None:
-        rows.append(sql.SQL("q.status = ANY(%(statuses)s)"))
+        rows.append(sql.SQL("q.statuses && %(statuses)s::text[]"))
         cells.append(sql.SQL("c.statuses && %(statuses)s::text[]"))
         groups.append(sql.SQL("g.status = ANY(%(statuses)s)"))
         params["statuses"] = f.statuses
@@ -128,7 +136,8 @@ def ogc_count_statement(bbox: list[float], properties: list[tuple[str, str]]
     for i, (name, value) in enumerate(properties):
         placeholder = sql.Placeholder(f"value_{i}")
         params[f"value_{i}"] = value
-        rows.append(sql.SQL("q.{} = {}").format(sql.Identifier(name), placeholder))
+        rows.append(sql.SQL("{} = ANY(q.{})").format(
+            placeholder, sql.Identifier("categories" if name == "category_id" else "statuses")))
         cells.append(sql.SQL(report_cells.OGC_GROUP_COLUMNS[name]).format(value=placeholder))
         groups.append(sql.SQL("g.{} = {}").format(sql.Identifier(name), placeholder))
     return _statement(rows, cells, groups), params

@@ -26,7 +26,7 @@ CATEGORIES = ["vandalism", "illegal-dumping", "homeless-person-in-need"]  # the 
 CELL_COLUMNS = """geom, date_precision, county_code, voivodeship_code, n, categories, statuses,
                   days, counts, top_category, top_status, last_day"""
 TOTAL_COLUMNS = "area_code, period, period_start, category_id, status, n"
-SQUARE_COLUMNS = "size_m, sx, sy, category_id, status, west, south, east, north, n"
+SQUARE_COLUMNS = "size_m, sx, sy, west, south, east, north, n, categories, statuses, counts"
 POLAND = BBox(14.0, 49.0, 24.2, 54.9)
 
 

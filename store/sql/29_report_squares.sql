@@ -1,4 +1,4 @@
--- Counts kept per coarse square, category and status (issue 16, point 4; the table and the
+-- Counts kept per coarse square, and by category and status (issue 16, point 4; the table and the
 -- privacy reasoning: store/migrations/0021_report_squares.sql): the count of public reports over
 -- a big bbox (store/report_squares.py) adds whole squares and splits only those its edges cross.
 -- Kept by deltas from the totals' statement triggers on open.reports (28_report_totals.sql), in
@@ -24,18 +24,25 @@ $$;
 
 -- What core.report_squares should hold, computed from open.reports.
 CREATE OR REPLACE VIEW core.report_square_rows AS
-    SELECT s.size_m, s.sx, s.sy, s.category_id, s.status, e.west, e.south, e.east, e.north, s.n
-    FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, p.category_id, p.status, sum(p.k)::integer AS n
-          FROM (SELECT geom, category_id, status, count(*) AS k
-                FROM open.reports GROUP BY 1, 2, 3) AS p
-          CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
-          CROSS JOIN LATERAL core.cell_index(p.geom, z.size_m) AS i
-          GROUP BY 1, 2, 3, 4, 5) AS s
+    SELECT s.size_m, s.sx, s.sy, e.west, e.south, e.east, e.north, s.n, s.categories,
+           s.statuses, s.counts
+    FROM (SELECT size_m, sx, sy, sum(k)::integer AS n,
+                 array_agg(category_id ORDER BY category_id, status) AS categories,
+                 array_agg(status ORDER BY category_id, status) AS statuses,
+                 array_agg(k ORDER BY category_id, status) AS counts
+          FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, p.category_id, p.status,
+                       sum(p.k)::integer AS k
+                FROM (SELECT geom, category_id, status, count(*) AS k
+                      FROM open.reports GROUP BY 1, 2, 3) AS p
+                CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
+                CROSS JOIN LATERAL core.cell_index(p.geom, z.size_m) AS i
+                GROUP BY 1, 2, 3, 4, 5) AS groups
+          GROUP BY 1, 2, 3) AS s
     CROSS JOIN LATERAL core.report_square_extent(s.size_m, s.sx, s.sy) AS e;
 
 -- The public squares: coarser than the public cells (see the migration), emptied rows hidden.
 CREATE OR REPLACE VIEW open.report_squares AS
-    SELECT size_m, sx, sy, category_id, status, west, south, east, north, n
+    SELECT size_m, sx, sy, west, south, east, north, n, categories, statuses, counts
     FROM core.report_squares
     WHERE n > 0;
 GRANT SELECT ON open.report_squares TO threatmap_public;
@@ -45,40 +52,59 @@ GRANT SELECT ON open.report_squares TO threatmap_public;
 CREATE OR REPLACE FUNCTION core.rebuild_report_squares() RETURNS void
 LANGUAGE sql AS $$
     DELETE FROM core.report_squares;
-    INSERT INTO core.report_squares (size_m, sx, sy, category_id, status, west, south, east,
-                                     north, n)
-    SELECT size_m, sx, sy, category_id, status, west, south, east, north, n
+    INSERT INTO core.report_squares (size_m, sx, sy, west, south, east, north, n, categories,
+                                     statuses, counts)
+    SELECT size_m, sx, sy, west, south, east, north, n, categories, statuses, counts
     FROM core.report_square_rows
-    ORDER BY 1, 2, 3, 4, 5;
+    ORDER BY 1, 2, 3;
 $$;
 
 -- Adds changed public reports to the squares: parallel arrays of their (point, category,
 -- status) and how many reports of each came (> 0) or left (< 0). Upserted in key order, as
--- core.add_to_report_totals does (the same reasoning: no lost change, one lock order); the
+-- core.add_to_report_totals does (the same reasoning: no lost change, one lock order); a kept
+-- square's groups are merged with the deltas (a group that reaches 0 leaves the arrays); the
 -- extent is computed only for a square not kept yet.
 CREATE OR REPLACE FUNCTION core.add_to_report_squares(geoms geometry[], categories text[],
                                                       statuses text[], deltas integer[])
 RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO core.report_squares AS t (size_m, sx, sy, category_id, status, west, south,
-                                          east, north, n)
-    SELECT d.size_m, d.sx, d.sy, d.category_id, d.status, e.west, e.south, e.east, e.north, d.n
-    FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, c.category_id, c.status,
-                 sum(c.delta)::integer AS n
-          FROM unnest(geoms, categories, statuses, deltas) AS c (geom, category_id, status, delta)
-          CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
-          CROSS JOIN LATERAL core.cell_index(c.geom, z.size_m) AS i
-          GROUP BY 1, 2, 3, 4, 5
-          HAVING sum(c.delta) <> 0) AS d
+    INSERT INTO core.report_squares AS t (size_m, sx, sy, west, south, east, north, n,
+                                          categories, statuses, counts)
+    SELECT d.size_m, d.sx, d.sy, e.west, e.south, e.east, e.north, d.n, d.categories,
+           d.statuses, d.counts
+    FROM (SELECT size_m, sx, sy, sum(k)::integer AS n,
+                 array_agg(category_id ORDER BY category_id, status) AS categories,
+                 array_agg(status ORDER BY category_id, status) AS statuses,
+                 array_agg(k ORDER BY category_id, status) AS counts
+          FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, c.category_id, c.status,
+                       sum(c.delta)::integer AS k
+                FROM unnest(geoms, categories, statuses, deltas)
+                     AS c (geom, category_id, status, delta)
+                CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
+                CROSS JOIN LATERAL core.cell_index(c.geom, z.size_m) AS i
+                GROUP BY 1, 2, 3, 4, 5
+                HAVING sum(c.delta) <> 0) AS groups
+          GROUP BY 1, 2, 3) AS d
     CROSS JOIN LATERAL (
         (SELECT k.west, k.south, k.east, k.north FROM core.report_squares AS k
-         WHERE k.size_m = d.size_m AND k.sx = d.sx AND k.sy = d.sy LIMIT 1)
+         WHERE k.size_m = d.size_m AND k.sx = d.sx AND k.sy = d.sy)
         UNION ALL
         (SELECT x.west, x.south, x.east, x.north
          FROM core.report_square_extent(d.size_m, d.sx, d.sy) AS x)
         LIMIT 1) AS e
-    ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (size_m, sx, sy, category_id, status) DO UPDATE SET n = t.n + excluded.n;
+    ORDER BY 1, 2, 3
+    ON CONFLICT (size_m, sx, sy) DO UPDATE
+    SET (n, categories, statuses, counts) = (
+        SELECT t.n + excluded.n, coalesce(array_agg(m.category_id ORDER BY m.category_id, m.status), '{}'),
+               coalesce(array_agg(m.status ORDER BY m.category_id, m.status), '{}'),
+               coalesce(array_agg(m.k ORDER BY m.category_id, m.status), '{}')
+        FROM (SELECT u.category_id, u.status, sum(u.k)::integer AS k
+              FROM (SELECT * FROM unnest(t.categories, t.statuses, t.counts)
+                    UNION ALL
+                    SELECT * FROM unnest(excluded.categories, excluded.statuses, excluded.counts))
+                   AS u (category_id, status, k)
+              GROUP BY 1, 2
+              HAVING sum(u.k) <> 0) AS m);
 END
 $$;
