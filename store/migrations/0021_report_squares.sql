@@ -35,6 +35,8 @@ CREATE TABLE core.report_squares (
     counts      integer[] NOT NULL,
     PRIMARY KEY (size_m, sx, sy)
 ) WITH (fillfactor = 80);  -- room on each page: a new count of a row stays on its page (HOT)
+-- The children of a square of the next size up: one probe for its 16 squares (>> 2 is floor(/ 4)).
+CREATE INDEX report_squares_parent ON core.report_squares (size_m, (sx >> 2), (sy >> 2));
 
 -- The first fill, from the public layer as it is (the same as core.report_square_rows in
 -- store/sql/29_report_squares.sql, which does not exist yet), in key order.
