@@ -22,22 +22,37 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
         (sy + 1)::float8 * size_m, 2180), size_m / 64.0), 4326) AS e
 $$;
 
+-- The squares' rows of public reports given as parallel arrays of (point, category, status) and
+-- how many reports of each (> 0 came, < 0 left): one row a square of each size, its net count
+-- and its (category, status) groups with a net count other than 0. Both the recount and the
+-- deltas of the triggers go through it.
+CREATE OR REPLACE FUNCTION core.report_square_groups(p_geoms geometry[], p_categories text[],
+                                                     p_statuses text[], p_counts integer[])
+RETURNS TABLE (size_m integer, sx integer, sy integer, n integer, categories text[],
+               statuses text[], counts integer[])
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT g.size_m, g.sx, g.sy, sum(g.k)::integer,
+           array_agg(g.category_id ORDER BY g.category_id, g.status),
+           array_agg(g.status ORDER BY g.category_id, g.status),
+           array_agg(g.k ORDER BY g.category_id, g.status)
+    FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, c.category_id, c.status, sum(c.k)::integer AS k
+          FROM unnest(p_geoms, p_categories, p_statuses, p_counts) AS c (geom, category_id, status, k)
+          CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
+          CROSS JOIN LATERAL core.cell_index(c.geom, z.size_m) AS i
+          GROUP BY 1, 2, 3, 4, 5
+          HAVING sum(c.k) <> 0) AS g
+    GROUP BY 1, 2, 3
+$$;
+
 -- What core.report_squares should hold, computed from open.reports.
 CREATE OR REPLACE VIEW core.report_square_rows AS
     SELECT s.size_m, s.sx, s.sy, e.west, e.south, e.east, e.north, s.n, s.categories,
            s.statuses, s.counts
-    FROM (SELECT size_m, sx, sy, sum(k)::integer AS n,
-                 array_agg(category_id ORDER BY category_id, status) AS categories,
-                 array_agg(status ORDER BY category_id, status) AS statuses,
-                 array_agg(k ORDER BY category_id, status) AS counts
-          FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, p.category_id, p.status,
-                       sum(p.k)::integer AS k
-                FROM (SELECT geom, category_id, status, count(*) AS k
-                      FROM open.reports GROUP BY 1, 2, 3) AS p
-                CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
-                CROSS JOIN LATERAL core.cell_index(p.geom, z.size_m) AS i
-                GROUP BY 1, 2, 3, 4, 5) AS groups
-          GROUP BY 1, 2, 3) AS s
+    FROM (SELECT array_agg(geom) AS geoms, array_agg(category_id) AS categories,
+                 array_agg(status) AS statuses, array_agg(k) AS counts
+          FROM (SELECT geom, category_id, status, count(*)::integer AS k
+                FROM open.reports GROUP BY 1, 2, 3) AS p) AS a
+    CROSS JOIN LATERAL core.report_square_groups(a.geoms, a.categories, a.statuses, a.counts) AS s
     CROSS JOIN LATERAL core.report_square_extent(s.size_m, s.sx, s.sy) AS e;
 
 -- The public squares: coarser than the public cells (see the migration), emptied rows hidden.
@@ -73,19 +88,7 @@ BEGIN
                                           categories, statuses, counts)
     SELECT d.size_m, d.sx, d.sy, e.west, e.south, e.east, e.north, d.n, d.categories,
            d.statuses, d.counts
-    FROM (SELECT size_m, sx, sy, sum(k)::integer AS n,
-                 array_agg(category_id ORDER BY category_id, status) AS categories,
-                 array_agg(status ORDER BY category_id, status) AS statuses,
-                 array_agg(k ORDER BY category_id, status) AS counts
-          FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, c.category_id, c.status,
-                       sum(c.delta)::integer AS k
-                FROM unnest(geoms, categories, statuses, deltas)
-                     AS c (geom, category_id, status, delta)
-                CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
-                CROSS JOIN LATERAL core.cell_index(c.geom, z.size_m) AS i
-                GROUP BY 1, 2, 3, 4, 5
-                HAVING sum(c.delta) <> 0) AS groups
-          GROUP BY 1, 2, 3) AS d
+    FROM core.report_square_groups(geoms, categories, statuses, deltas) AS d
     CROSS JOIN LATERAL (
         (SELECT k.west, k.south, k.east, k.north FROM core.report_squares AS k
          WHERE k.size_m = d.size_m AND k.sx = d.sx AND k.sy = d.sy)
@@ -113,8 +116,8 @@ $$;
 -- any) from the squares (store/report_squares.py has the reasoning): from the 64 km squares
 -- down, a square whose extent lies within the bbox shrunk by `margin` counts whole, one whose
 -- extent misses the bbox widened by `margin` is skipped, and one in between is split into its 16
--- squares of the next size (one probe of report_squares_parent); the finest squares in between are counted from
--- their cells, each cell in its own square only. A cell is in the bbox as the page compares it:
+-- squares of the next size (one probe of report_squares_parent); the finest squares in between
+-- are counted from their cells, each cell in its own square only. A cell is in the bbox as the page compares it:
 -- `exact_edges` false: `geom && bbox` (GraphQL's public page), true: west <= x <= east and
 -- south <= y <= north (OGC's ST_Intersects). PL/pgSQL: its statements are planned once a
 -- session (planning the same as one statement took 18 ms, more than it runs at 1,000,000
