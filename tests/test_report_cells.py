@@ -222,6 +222,9 @@ async def test_graphql_total_count_is_exact_from_either_source(
     poland = {"west": POLAND.west, "south": POLAND.south, "east": POLAND.east, "north": POLAND.north}
     city = {"west": WARSAW[0] - 0.004, "south": WARSAW[1] - 0.003, "east": WARSAW[0] + 0.004,
             "north": WARSAW[1] + 0.003}
+    masovia = {"west": 19.25, "south": 51.0, "east": 23.15, "north": 53.5}
+    edge = {"west": WARSAW[0] - 0.004, "south": WARSAW[1] - 0.003, "east": WARSAW[0] + 0.5,
+            "north": WARSAW[1] + 0.4}
     query = "query($f: ReportFilter) { reports(filter: $f, first: 5) { totalCount } }"
     for variables, f in [
             (None, None),
@@ -231,7 +234,12 @@ async def test_graphql_total_count_is_exact_from_either_source(
             ({"areaCode": county, "occurredTo": "2026-02-14"},
              ReportFilter(area_code=county, occurred_to=date(2026, 2, 14))),
             ({"bbox": city, "categories": CATEGORIES[:2]},
-             ReportFilter(bbox=BBox(**city), categories=CATEGORIES[:2]))]:
+             ReportFilter(bbox=BBox(**city), categories=CATEGORIES[:2])),
+            ({"bbox": masovia}, ReportFilter(bbox=BBox(**masovia))),   # holds every point: totals
+            ({"bbox": masovia, "statuses": ["new", "confirmed"]},
+             ReportFilter(bbox=BBox(**masovia), statuses=["new", "confirmed"])),
+            ({"bbox": edge, "categories": CATEGORIES[:2]},   # the squares, edges across the points
+             ReportFilter(bbox=BBox(**edge), categories=CATEGORIES[:2]))]:
         body = await gql(graphql_client, query, {"f": variables})
         assert "errors" not in body, body
         assert body["data"]["reports"]["totalCount"] == by_reports(public_conn, f) > 0, variables
