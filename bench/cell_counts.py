@@ -1,7 +1,9 @@
 """`python -m bench.cell_counts DATABASE_URL`: what a public count costs counted over
 open.reports (before issue 16.4), from the counts kept per cell (store/report_cells.py) and as
 totalCount counts now (store/report_totals.py: the totals kept per area for no bbox or one around
-every public point, else the cells), side by side in one run with the page it goes with (the
+every public point, else the squares for a bbox not small without dates or areas, else the
+cells), from the counts kept per coarse square alone (store/report_squares.py, where they
+answer), side by side in one run with the page it goes with (the
 first page of 100, no total: the floor of `reports(first: 100)`), for small and big areas and
 all of Poland, with and without filters. Each statement runs on the public role, interleaved
 (page, count over reports, count from cells, count now) so that all see the same load; 30 rounds
@@ -20,7 +22,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path: the project's packages
 
-from store import report_cells, report_totals
+from store import report_cells, report_squares, report_totals
 from store.locations import external_urls
 from store.reports import BBox, ReportFilter, public_conditions, public_page_statement
 
@@ -33,12 +35,16 @@ LAST_90 = date.today() - timedelta(days=90)
 FILTERS = {
     "Warsaw bbox": ReportFilter(bbox=WARSAW),
     "Warsaw bbox, 2 categories": ReportFilter(bbox=WARSAW, categories=TWO),
+    "Warsaw bbox, 3 statuses": ReportFilter(bbox=WARSAW, statuses=OPEN),
     "Warsaw bbox, last 90 days": ReportFilter(bbox=WARSAW, occurred_from=LAST_90),
     "Warsaw county (area 1465)": ReportFilter(area_code="1465"),
     "Masovia (area 14)": ReportFilter(area_code="14"),
     "Masovia, 2 categories, last 90 days": ReportFilter(area_code="14", categories=TWO,
                                                          occurred_from=LAST_90),
     "Masovia-sized bbox": ReportFilter(bbox=MASOVIA),
+    "Masovia-sized bbox, 2 categories": ReportFilter(bbox=MASOVIA, categories=TWO),
+    "Masovia-sized bbox, 3 statuses": ReportFilter(bbox=MASOVIA, statuses=OPEN),
+    "Masovia-sized bbox, last 90 days": ReportFilter(bbox=MASOVIA, occurred_from=LAST_90),
     "no filter": None,
     "all of Poland (bbox)": ReportFilter(bbox=POLAND),
     "all of Poland, 2 categories": ReportFilter(bbox=POLAND, categories=TWO),
@@ -50,7 +56,7 @@ FILTERS = {
         categories=TWO, statuses=OPEN, occurred_from=date(2025, 3, 10),
         occurred_to=date(2026, 3, 9)),
 }
-ROUNDS, WARM = 30, 3
+WARM = 3
 
 
 def over_reports(f: ReportFilter | None) -> tuple[sql.Composable, dict]:
@@ -69,7 +75,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("database_url", help="the threatmap database, owner role (threatmap_app)")
+    parser.add_argument("--rounds", type=int, default=30, help="timed rounds a statement (30)")
+    parser.add_argument("--only", help="only the filters whose name holds this text")
     args = parser.parse_args()
+    rounds = args.rounds
     public = external_urls(args.database_url, None).public
     with psycopg.connect(public, autocommit=True) as conn:
         # the role's 5 s limit would stop the old sources' counts of all of Poland at 1,000,000
@@ -79,16 +88,22 @@ def main() -> None:
         totals = conn.execute("SELECT count(*) FROM open.report_totals").fetchone()[0]
         print(f"{total:,} public reports in {cells:,} cells; {totals:,} rows of totals")
         print("| filter | matches | page of 100 p50 / p95 ms | count over reports p50 / p95 ms "
-              "| count from cells p50 / p95 ms | count now (totals or cells) p50 / p95 ms |\n"
-              "|---|---:|---:|---:|---:|---:|")
+              "| count from cells p50 / p95 ms | count from squares p50 / p95 ms "
+              "| count now (totals, squares or cells) p50 / p95 ms |\n"
+              "|---|---:|---:|---:|---:|---:|---:|")
         for name, f in FILTERS.items():
+            if args.only and args.only not in name:
+                continue
             page = public_page_statement(f, True, 101, None, False)
             statements = (page, over_reports(f), report_cells.count_statement(f),
+                          report_squares.count_statement(f) if report_squares.answers(f) else None,
                           report_totals.count_statement(f))
-            times: list[list[float]] = [[], [], [], []]
+            times: list[list[float]] = [[], [], [], [], []]
             counts = set()
-            for run in range(WARM + ROUNDS):
+            for run in range(WARM + rounds):
                 for i, statement in enumerate(statements):
+                    if statement is None:
+                        continue
                     ms, value = timed(conn, statement)
                     if run >= WARM:
                         times[i].append(ms)
@@ -96,7 +111,7 @@ def main() -> None:
                         counts.add(value)
             assert len(counts) == 1, (name, counts)
             cols = [f"{statistics.median(t):.1f} / {statistics.quantiles(t, n=20)[18]:.1f}"
-                    for t in times]
+                    if t else "-" for t in times]
             print(f"| {name} | {counts.pop():,} | {' | '.join(cols)} |")
 
 

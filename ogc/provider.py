@@ -36,7 +36,7 @@ from pygeoapi.provider.base import (
 from ogc import geojson_items
 from ogc.bridge import JSON_TYPES, PublicDatabase, lookup
 from ogc.cql import FilterError, to_sql
-from store import ogc_items, report_cells
+from store import ogc_items, report_cells, report_squares, report_totals
 from store.errors import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -450,11 +450,18 @@ class OpenLayerProvider(BaseProvider):
 
     def _cells(self, bbox: list[float], datetime_: str | None, properties: list[tuple[str, str]],
                filterq: Any) -> "CellCount | None":
-        """The count of the matches from the cells (store.report_cells), made when needed, or
-        None when the cells do not answer these filters (datetime, CQL2, other properties) or
-        would read too many cells for it (no bbox, or one wider than CELLS_MAX_BBOX_DEG2)."""
+        """The count of the matches from the squares (store.report_squares: a bbox not small,
+        filtered at most by category and status, at any size) or the cells (store.report_cells),
+        made when needed, or None when neither answers these filters (datetime, CQL2, other
+        properties) or the cells would read too many cells for it (no bbox, or one wider than
+        CELLS_MAX_BBOX_DEG2)."""
         if not self.cell_counts or datetime_ not in (None, "../..") or filterq is not None \
-                or len(bbox) != 4 or (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) > CELLS_MAX_BBOX_DEG2 \
+                or len(bbox) != 4:
+            return None
+        if min(bbox[2] - bbox[0], bbox[3] - bbox[1]) >= report_totals.SQUARES_MIN_BBOX_DEG \
+                and report_squares.ogc_answers(bbox, properties):
+            return functools.partial(report_squares.ogc_count_statement, bbox, properties)
+        if (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) > CELLS_MAX_BBOX_DEG2 \
                 or not report_cells.ogc_answers(properties):
             return None
         return functools.partial(report_cells.ogc_count_statement, bbox, properties)

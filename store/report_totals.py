@@ -1,7 +1,8 @@
 """The count of public reports from the cheapest exact source, for GraphQL's totalCount: the
 totals kept per area, category, status and day or month (store/sql/28_report_totals.sql) when
-the filter has no bbox or a bbox around every public point, else the counts kept per cell
-(store/report_cells.py), which answer any bbox exactly.
+the filter has no bbox or a bbox around every public point, else the counts kept per coarse
+square (store/report_squares.py) for a bbox that is not small with no date or area filter, else
+the counts kept per cell (store/report_cells.py), which answer any bbox exactly.
 
 A count from the totals reads, for one area (all of Poland, a voivodeship or a county), the
 year rows of the whole years within the date range, the month rows of the whole months left at
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
-from store import report_cells
+from store import report_cells, report_squares
 
 if TYPE_CHECKING:
     from store.reports import ReportFilter
@@ -26,6 +27,10 @@ NATIONAL = "PL"  # the totals' area of all of Poland (area codes are TERYT digit
 # there the cells are cheap; a map viewport then skips the probes and the planning of both
 # sources.
 TOTALS_MIN_BBOX_DEG = 1.0
+# A bbox at least this wide and high (degrees) with no date or area filter is counted from the
+# squares kept per coarse square (store/report_squares.py): what they read grows with the
+# bbox's perimeter, where the cells read its whole area (bench/RESULTS.md, branch pyramid16).
+SQUARES_MIN_BBOX_DEG = 0.1
 
 # Whether the bbox holds every public point: the westmost, eastmost, southmost and northmost
 # cell centres, each one nearest-neighbour probe of the cells' index (distance to a meridian or
@@ -124,7 +129,10 @@ def count_statement(f: "ReportFilter | None") -> tuple[sql.Composed, dict[str, A
     totals = totals_statement(f)
     if f is None or f.bbox is None:
         return totals
-    if min(f.bbox.east - f.bbox.west, f.bbox.north - f.bbox.south) < TOTALS_MIN_BBOX_DEG:
+    side = min(f.bbox.east - f.bbox.west, f.bbox.north - f.bbox.south)
+    if side >= SQUARES_MIN_BBOX_DEG and report_squares.answers(f):
+        cells = report_squares.count_statement(f)
+    if side < TOTALS_MIN_BBOX_DEG:
         return cells
     # A bbox: the totals when it holds every public point (the whole country, or more), decided
     # in the statement; CASE runs only the branch it takes.

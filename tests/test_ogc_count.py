@@ -194,3 +194,25 @@ async def test_number_matched_from_the_cells_is_the_exact_count(client: httpx.As
                 assert body["numberMatched"] == expected, (params, extra)
             counted += expected > 1   # a full first page: counted from the cells
     assert counted >= 10
+
+
+async def test_number_matched_of_a_big_box_is_exact_from_the_squares(
+        client: httpx.AsyncClient, urls: DatabaseUrls, spread: list[tuple[float, float]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A box wider than CELLS_MAX_BBOX_DEG2 (up to all of Poland), alone or with one category
+    and one status: numberMatched from the squares kept per coarse square
+    (store/report_squares.py), exact on both paths where the planner's estimate was before."""
+    from ogc import provider
+    monkeypatch.setattr(provider, "EXACT_BELOW", 0)   # without the squares: the estimate
+    boxes = [(14.0, 49.0, 24.2, 54.9), (18.5, 49.2, 21.3, 51.1), (19.9, 49.9, 21.0, 51.0),
+             (PUBLISHED_KRAKOW[0] - 0.02, 49.0, 21.5, PUBLISHED_KRAKOW[1] + 0.01)]
+    with psycopg.connect(urls.app) as conn:
+        for bbox in boxes:
+            assert (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) > provider.CELLS_MAX_BBOX_DEG2
+            for properties in ({}, {"category_id": "vandalism"}, {"status": "new"},
+                               {"category_id": "speeding", "status": "confirmed"}):
+                expected = conn.execute(*count_sql(bbox, properties)).fetchone()[0]
+                params = {"f": "json", "limit": 1, "bbox": ",".join(repr(v) for v in bbox), **properties}
+                for extra in ({}, {"sortby": "id"}):
+                    body = (await client.get("/ogc/collections/reports/items", params=params | extra)).json()
+                    assert body["numberMatched"] == expected, (params, extra)

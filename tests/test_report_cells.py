@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from store import report_totals
+from store import report_squares, report_totals
 from store.report_cells import count_statement
 from store.reports import BBox, ReportFilter, public_conditions
 from tests.support import WARSAW, gql, insert_report
@@ -26,6 +26,7 @@ CATEGORIES = ["vandalism", "illegal-dumping", "homeless-person-in-need"]  # the 
 CELL_COLUMNS = """geom, date_precision, county_code, voivodeship_code, n, categories, statuses,
                   days, counts, top_category, top_status, last_day"""
 TOTAL_COLUMNS = "area_code, period, period_start, category_id, status, n"
+SQUARE_COLUMNS = "size_m, sx, sy, west, south, east, north, n, categories, statuses, counts"
 POLAND = BBox(14.0, 49.0, 24.2, 54.9)
 
 
@@ -65,6 +66,13 @@ def assert_cells_kept(app_conn: psycopg.Connection) -> None:
     assert_kept_equals_recount(app_conn, "core.report_cells", "core.report_cell_rows", CELL_COLUMNS)
     assert_kept_equals_recount(app_conn, "core.report_totals", "core.report_total_rows",
                                TOTAL_COLUMNS)
+    assert_kept_equals_recount(app_conn, "core.report_squares", "core.report_square_rows",
+                               SQUARE_COLUMNS)
+    # every public point (a cell centre of 250 or 1,000 m) in exactly one square of each size
+    public = app_conn.execute("SELECT count(*) FROM open.reports").fetchone()[0]
+    for size in report_squares.SIZES_M:
+        assert app_conn.execute("SELECT coalesce(sum(n), 0) FROM core.report_squares "
+                                "WHERE size_m = %s", [size]).fetchone()[0] == public, size
 
 
 def known(conn: psycopg.Connection, table: str, wanted: list[str]) -> list[str]:
@@ -214,6 +222,9 @@ async def test_graphql_total_count_is_exact_from_either_source(
     poland = {"west": POLAND.west, "south": POLAND.south, "east": POLAND.east, "north": POLAND.north}
     city = {"west": WARSAW[0] - 0.004, "south": WARSAW[1] - 0.003, "east": WARSAW[0] + 0.004,
             "north": WARSAW[1] + 0.003}
+    masovia = {"west": 19.25, "south": 51.0, "east": 23.15, "north": 53.5}
+    edge = {"west": WARSAW[0] - 0.004, "south": WARSAW[1] - 0.003, "east": WARSAW[0] + 0.5,
+            "north": WARSAW[1] + 0.4}
     query = "query($f: ReportFilter) { reports(filter: $f, first: 5) { totalCount } }"
     for variables, f in [
             (None, None),
@@ -223,10 +234,120 @@ async def test_graphql_total_count_is_exact_from_either_source(
             ({"areaCode": county, "occurredTo": "2026-02-14"},
              ReportFilter(area_code=county, occurred_to=date(2026, 2, 14))),
             ({"bbox": city, "categories": CATEGORIES[:2]},
-             ReportFilter(bbox=BBox(**city), categories=CATEGORIES[:2]))]:
+             ReportFilter(bbox=BBox(**city), categories=CATEGORIES[:2])),
+            ({"bbox": masovia}, ReportFilter(bbox=BBox(**masovia))),   # holds every point: totals
+            ({"bbox": masovia, "statuses": ["new", "confirmed"]},
+             ReportFilter(bbox=BBox(**masovia), statuses=["new", "confirmed"])),
+            ({"bbox": edge, "categories": CATEGORIES[:2]},   # the squares, edges across the points
+             ReportFilter(bbox=BBox(**edge), categories=CATEGORIES[:2]))]:
         body = await gql(graphql_client, query, {"f": variables})
         assert "errors" not in body, body
         assert body["data"]["reports"]["totalCount"] == by_reports(public_conn, f) > 0, variables
+
+
+@pytest.fixture
+def wide(app_conn: psycopg.Connection, clean_reports: None) -> list[uuid.UUID]:
+    """400 public reports over about 1.6 x 1 degrees around Warsaw (a Masovia-sized box holds
+    whole squares of every size), a quarter of them in one 2 km spot (cells with several
+    reports), random categories (one sensitive: the 1,000 m lattice) and statuses."""
+    rng = random.Random(1621)
+    categories = known(app_conn, "categories", CATEGORIES)
+    statuses = known(app_conn, "statuses", STATUSES)
+    ids = []
+    for i in range(400):
+        spot = i % 4 == 0
+        ids.append(insert_report(
+            app_conn, lon=WARSAW[0] + rng.uniform(*((-0.01, 0.01) if spot else (-0.8, 0.8))),
+            lat=WARSAW[1] + rng.uniform(*((-0.01, 0.01) if spot else (-0.5, 0.5))),
+            category=rng.choice(categories), status=rng.choice(statuses), published=True))
+    return ids
+
+
+def by_squares(conn: psycopg.Connection, f: ReportFilter) -> int:
+    return conn.execute(*report_squares.count_statement(f)).fetchone()[0]
+
+
+def ogc_by_squares(conn: psycopg.Connection, bbox: BBox, properties: list[tuple[str, str]]) -> int:
+    statement = report_squares.ogc_count_statement([bbox.west, bbox.south, bbox.east, bbox.north],
+                                                   properties)
+    return conn.execute(*statement).fetchone()[0]
+
+
+def ogc_by_reports(conn: psycopg.Connection, bbox: BBox, properties: list[tuple[str, str]]) -> int:
+    where = ["ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"]
+    where += [f"{name}::text = %s" for name, _ in properties]
+    return conn.execute(f"SELECT count(*) FROM open.ogc_reports WHERE {' AND '.join(where)}",
+                        [bbox.west, bbox.south, bbox.east, bbox.north,
+                         *(v for _, v in properties)]).fetchone()[0]
+
+
+def test_squares_count_boxes_of_every_size_exactly(
+        wide: list[uuid.UUID], public_conn: psycopg.Connection) -> None:
+    """Random boxes from a city's to bigger than Masovia, edges on public points, on square
+    corners' extents and anywhere (cutting squares of every size), with and without categories
+    and statuses: the squares' count is count(*) over open.reports (GraphQL's `&&`) and over
+    open.ogc_reports (OGC's ST_Intersects), and totalCount's choice too."""
+    centres = public_conn.execute("SELECT DISTINCT ST_X(geom), ST_Y(geom) FROM open.reports "
+                                  "WHERE id = ANY(%s)", [wide]).fetchall()
+    corners = public_conn.execute("SELECT DISTINCT west, south, east, north FROM open.report_squares "
+                                  "WHERE size_m > 1000").fetchall()
+    categories = sorted({c for (c,) in public_conn.execute(
+        "SELECT category_id FROM open.reports WHERE id = ANY(%s)", [wide])})
+    rng = random.Random(2116)
+    held = {size: 0 for size in report_squares.SIZES_M}
+    nonzero = 0
+    for i in range(300):
+        kind = i % 4
+        if kind == 0:    # Masovia-sized and more, anywhere around
+            w, s = WARSAW[0] + rng.uniform(-1.5, 0.5), WARSAW[1] + rng.uniform(-1, 0.3)
+            bbox = BBox(w, s, w + rng.uniform(0.5, 4), s + rng.uniform(0.3, 2.5))
+        elif kind == 1:  # edges on public points
+            (x1, y1), (x2, y2) = rng.sample(centres, 2)
+            bbox = BBox(min(x1, x2), min(y1, y2), max(x1, x2) + 1e-9, max(y1, y2) + 1e-9)
+        elif kind == 2:  # edges on the extents of squares (exactly and a hair either side)
+            a, b = rng.sample(corners, 2)
+            e = rng.choice([0, 1e-9, -1e-9, 1e-4, -1e-4])
+            bbox = BBox(min(a[0], b[0]) + e, min(a[1], b[1]) + e, max(a[2], b[2]) - e,
+                        max(a[3], b[3]) - e)
+        else:            # a city box or bigger, anywhere in the spread
+            w, s = WARSAW[0] + rng.uniform(-0.9, 0.6), WARSAW[1] + rng.uniform(-0.6, 0.4)
+            bbox = BBox(w, s, w + rng.uniform(0.1, 1.2), s + rng.uniform(0.1, 0.8))
+        if bbox.east <= bbox.west or bbox.north <= bbox.south:
+            continue
+        f = ReportFilter(
+            bbox=bbox,
+            categories=rng.sample(categories, rng.randint(1, 2)) if rng.random() < 0.3 else None,
+            statuses=rng.sample(STATUSES, rng.randint(1, 3)) if rng.random() < 0.3 else None)
+        expected = by_reports(public_conn, f)
+        assert by_squares(public_conn, f) == expected, f
+        assert by_totals(public_conn, f) == expected, f
+        properties = [("category_id", c) for c in (f.categories or [])[:1]] + \
+                     [("status", s) for s in (f.statuses or [])[:1]]
+        assert ogc_by_squares(public_conn, bbox, properties) == \
+            ogc_by_reports(public_conn, bbox, properties), (bbox, properties)
+        nonzero += expected > 0
+        for size in held:
+            held[size] += public_conn.execute(
+                "SELECT count(*) FROM open.report_squares WHERE size_m = %s AND west >= %s AND "
+                "south >= %s AND east <= %s AND north <= %s",
+                [size, bbox.west + report_squares.MARGIN_DEG, bbox.south + report_squares.MARGIN_DEG,
+                 bbox.east - report_squares.MARGIN_DEG, bbox.north - report_squares.MARGIN_DEG]
+            ).fetchone()[0] > 0
+    assert nonzero > 150
+    assert all(n > 10 for n in held.values()), held  # whole squares of every size were counted
+
+
+def test_total_count_takes_the_squares_for_a_big_bbox_without_dates_or_areas() -> None:
+    big = BBox(19.25, 51.0, 23.15, 53.5)
+    chosen = report_totals.count_statement(ReportFilter(bbox=big, categories=["vandalism"]))
+    assert chosen is not None and "report_squares" in repr(chosen[0])
+    for f in (ReportFilter(bbox=big, occurred_from=date(2026, 1, 1)),
+              ReportFilter(bbox=big, area_code="14"),
+              ReportFilter(bbox=BBox(21.0, 52.2, 21.05, 52.25))):
+        assert not report_squares.answers(f) or f.bbox is None or \
+            min(f.bbox.east - f.bbox.west, f.bbox.north - f.bbox.south) < report_totals.SQUARES_MIN_BBOX_DEG
+        statement = report_totals.count_statement(f)
+        assert statement is not None and "report_squares" not in repr(statement[0]), f
 
 
 def test_the_totals_read_whole_years_then_months_then_days() -> None:
@@ -307,6 +428,7 @@ def test_cells_and_totals_follow_every_path_that_changes_the_public_layer(
     assert_cells_kept(app_conn)
     assert app_conn.execute("SELECT count(*) FROM core.report_cells WHERE n = 0").fetchone()[0] == 0
     assert app_conn.execute("SELECT count(*) FROM core.report_totals WHERE n = 0").fetchone()[0] == 0
+    assert app_conn.execute("SELECT count(*) FROM core.report_squares WHERE n = 0").fetchone()[0] == 0
 
 
 def test_concurrent_publications_in_one_cell_are_both_counted(

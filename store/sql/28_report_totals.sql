@@ -68,7 +68,8 @@ END
 $$;
 
 -- After each statement that changed open.reports: the rows it inserted (+1), deleted (-1) or
--- updated (-1 for the old version, +1 for the new: an update of other columns nets to nothing).
+-- updated (-1 for the old version, +1 for the new: an update of other columns nets to nothing);
+-- the same deltas, by public point, go to the squares (29_report_squares.sql).
 -- Deferred like the cells while core.rebuild_public_layer runs (it rebuilds both at its end).
 CREATE OR REPLACE FUNCTION core.open_reports_totals_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -78,6 +79,7 @@ DECLARE
     days         date[];
     counties     text[];
     voivodeships text[];
+    geoms        geometry[];
     deltas       integer[];
 BEGIN
     IF current_setting('threatmap.counts_deferred', true) = 'on' THEN
@@ -85,35 +87,37 @@ BEGIN
     END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(category_id), array_agg(status), array_agg(occurred_on),
-               array_agg(county_code), array_agg(voivodeship_code), array_agg(k)
-        INTO categories, statuses, days, counties, voivodeships, deltas
-        FROM (SELECT category_id, status, occurred_on, county_code, voivodeship_code,
+               array_agg(county_code), array_agg(voivodeship_code), array_agg(geom), array_agg(k)
+        INTO categories, statuses, days, counties, voivodeships, geoms, deltas
+        FROM (SELECT category_id, status, occurred_on, county_code, voivodeship_code, geom,
                      count(*)::integer AS k
-              FROM new_rows GROUP BY 1, 2, 3, 4, 5) AS d;
+              FROM new_rows GROUP BY 1, 2, 3, 4, 5, 6) AS d;
     ELSIF TG_OP = 'DELETE' THEN
         SELECT array_agg(category_id), array_agg(status), array_agg(occurred_on),
-               array_agg(county_code), array_agg(voivodeship_code), array_agg(k)
-        INTO categories, statuses, days, counties, voivodeships, deltas
-        FROM (SELECT category_id, status, occurred_on, county_code, voivodeship_code,
+               array_agg(county_code), array_agg(voivodeship_code), array_agg(geom), array_agg(k)
+        INTO categories, statuses, days, counties, voivodeships, geoms, deltas
+        FROM (SELECT category_id, status, occurred_on, county_code, voivodeship_code, geom,
                      -count(*)::integer AS k
-              FROM old_rows GROUP BY 1, 2, 3, 4, 5) AS d;
+              FROM old_rows GROUP BY 1, 2, 3, 4, 5, 6) AS d;
     ELSE
         SELECT array_agg(category_id), array_agg(status), array_agg(occurred_on),
-               array_agg(county_code), array_agg(voivodeship_code), array_agg(k)
-        INTO categories, statuses, days, counties, voivodeships, deltas
-        FROM (SELECT category_id, status, occurred_on, county_code, voivodeship_code,
+               array_agg(county_code), array_agg(voivodeship_code), array_agg(geom), array_agg(k)
+        INTO categories, statuses, days, counties, voivodeships, geoms, deltas
+        FROM (SELECT category_id, status, occurred_on, county_code, voivodeship_code, geom,
                      sum(one)::integer AS k
               FROM (SELECT category_id, status, occurred_on, county_code, voivodeship_code,
-                           -1 AS one FROM old_rows
+                           geom, -1 AS one FROM old_rows
                     UNION ALL
                     SELECT category_id, status, occurred_on, county_code, voivodeship_code,
-                           1 FROM new_rows) AS both_versions
-              GROUP BY 1, 2, 3, 4, 5
+                           geom, 1 FROM new_rows) AS both_versions
+              GROUP BY 1, 2, 3, 4, 5, 6
               HAVING sum(one) <> 0) AS d;
     END IF;
     IF categories IS NOT NULL THEN
         PERFORM core.add_to_report_totals(categories, statuses, days, counties, voivodeships,
                                           deltas);
+        -- and to the squares kept per category and status (29_report_squares.sql)
+        PERFORM core.add_to_report_squares(geoms, categories, statuses, deltas);
     END IF;
     RETURN NULL;
 END
@@ -132,6 +136,7 @@ CREATE OR REPLACE FUNCTION core.open_reports_totals_truncated() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM core.report_totals;
+    DELETE FROM core.report_squares;
     RETURN NULL;
 END
 $$;

@@ -159,7 +159,7 @@ DECLARE
     published bigint;
 BEGIN
     -- The cells kept per public point (store/sql/27_cell_counts.sql) and the totals kept per area
-    -- (28_report_totals.sql) are rebuilt once, at the end.
+    -- (28_report_totals.sql) and per square (29_report_squares.sql) are rebuilt once, at the end.
     PERFORM set_config('threatmap.counts_deferred', 'on', true);
     UPDATE core.reports AS r
     SET county_code = a.code
@@ -201,6 +201,7 @@ BEGIN
     PERFORM set_config('threatmap.counts_deferred', 'off', true);
     PERFORM core.rebuild_report_cells();
     PERFORM core.rebuild_report_totals();
+    PERFORM core.rebuild_report_squares();
     RETURN published;
 END
 $$;

@@ -1,0 +1,88 @@
+"""Counts of public reports over a big bbox from the counts kept per coarse square
+(store/sql/29_report_squares.sql): squares of 1, 4, 16 and 64 km of the EPSG:2180 lattice, one
+row each with its count and its (category, status) groups, and a lon/lat extent that holds it.
+
+From the 64 km squares down, a square whose extent the bbox holds counts whole, one the bbox
+misses is skipped, and one an edge of the bbox crosses is split into its 16 squares of the next
+size; the 1 km squares an edge crosses are counted from their cells (store/report_cells.py's
+conditions, the same operators as the public page). Every public point is the centre of a cell
+of the same lattice, inside exactly one square of each size, so each report counts once: the
+count is exact, and what it reads grows with the bbox's perimeter, not its area (the cells
+alone summed every cell of the bbox: 100,000+ for a Masovia-sized one at 1,000,000 reports).
+
+"Holds" and "misses" are decided with a margin of MARGIN_DEG inside and outside the bbox, so
+neither depends on how the page compares a point on an edge (`&&` on single-precision boxes for
+GraphQL, exact for OGC): a square within the margin of an edge is split, and its cells decide.
+Answered here: a bbox with categories and statuses (GraphQL) or `category_id` and `status`
+properties (OGC). Dates, areas and the source are left to the cells or the totals."""
+
+from typing import TYPE_CHECKING, Any
+
+from psycopg import sql
+
+if TYPE_CHECKING:
+    from store.reports import ReportFilter
+
+SIZES_M = (1000, 4000, 16000, 64000)  # as core.report_square_sizes(), finest first
+MARGIN_DEG = 1e-4  # about 10 m; far above the 2e-6 of single-precision boxes
+
+# open.report_squares_count (store/sql/29_report_squares.sql) walks the squares: a PL/pgSQL
+# function, so that its statements are planned once a session.
+COUNT = """SELECT open.report_squares_count(%(west)s, %(south)s, %(east)s, %(north)s, {categories},
+                                   {statuses}, {exact}, {margin}) AS total"""
+
+
+def _statement(categories: sql.Composable, statuses: sql.Composable, exact: bool) -> sql.Composed:
+    return sql.SQL(COUNT).format(categories=categories, statuses=statuses,
+                                 exact=sql.Literal(exact), margin=sql.Literal(MARGIN_DEG))
+
+
+def answers(f: "ReportFilter | None") -> bool:
+    """Whether the squares answer this filter exactly: a bbox, with or without categories and
+    statuses, nothing else."""
+    return (f is not None and f.bbox is not None and f.source is None and f.area_code is None
+            and f.occurred_from is None and f.occurred_to is None)
+
+
+def count_statement(f: "ReportFilter") -> tuple[sql.Composed, dict[str, Any]]:
+    """One SELECT (`total`) of the public reports matching the filter (see answers), as
+    store.reports counts them (`&&`); parameters named as store.reports names them."""
+    assert answers(f) and f.bbox is not None
+    params: dict[str, Any] = {"west": f.bbox.west, "south": f.bbox.south, "east": f.bbox.east,
+                              "north": f.bbox.north}
+    categories = statuses = sql.SQL("NULL")
+    if f.categories is not None:
+        categories = sql.SQL("%(categories)s::text[]")
+        params["categories"] = f.categories
+    if f.statuses is not None:
+        statuses = sql.SQL("%(statuses)s::text[]")
+        params["statuses"] = f.statuses
+    return _statement(categories, statuses, False), params
+
+
+OGC_SQUARE_COLUMNS = frozenset({"category_id", "status"})
+
+
+def ogc_answers(bbox: list[float], properties: list[tuple[str, str]]) -> bool:
+    """Whether the squares count OGC items within `bbox` filtered by these properties (each of
+    category_id and status at most once)."""
+    names = [name for name, _ in properties]
+    return len(bbox) == 4 and all(name in OGC_SQUARE_COLUMNS for name in names) \
+        and len(set(names)) == len(names)
+
+
+def ogc_count_statement(bbox: list[float], properties: list[tuple[str, str]]
+                        ) -> tuple[sql.Composed, dict[str, Any]]:
+    """One SELECT (`total`) of open.ogc_reports' rows within `bbox` (CRS84, edges exact as
+    ST_Intersects, as report_cells.ogc_count_statement) whose every property equals its value
+    (see ogc_answers)."""
+    params: dict[str, Any] = dict(zip(("west", "south", "east", "north"), bbox, strict=True))
+    values = dict(properties)
+    categories = statuses = sql.SQL("NULL")
+    if "category_id" in values:
+        categories = sql.SQL("ARRAY[%(category)s::text]")
+        params["category"] = values["category_id"]
+    if "status" in values:
+        statuses = sql.SQL("ARRAY[%(status)s::text]")
+        params["status"] = values["status"]
+    return _statement(categories, statuses, True), params

@@ -1,0 +1,217 @@
+-- Counts kept per coarse square, and by category and status (issue 16, point 4; the table and the
+-- privacy reasoning: store/migrations/0021_report_squares.sql): the count of public reports over
+-- a big bbox (store/report_squares.py) adds whole squares and splits only those its edges cross.
+-- Kept by deltas from the totals' statement triggers on open.reports (28_report_totals.sql), in
+-- the writer's transaction; rebuilt set-based with the cells and the totals.
+SET LOCAL ROLE threatmap_app;
+
+-- The sides of the squares (metres, EPSG:2180), finest first; each divides the next by 4.
+-- store/report_squares.py SIZES_M must say the same.
+CREATE OR REPLACE FUNCTION core.report_square_sizes() RETURNS integer[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ARRAY[1000, 4000, 16000, 64000] $$;
+
+-- A lon/lat extent holding the whole square (see the migration): its edges segmentized every
+-- size / 64 metres before the transform, widened by 1e-5 degrees.
+CREATE OR REPLACE FUNCTION core.report_square_extent(size_m integer, sx integer, sy integer,
+                                                     OUT west float8, OUT south float8,
+                                                     OUT east float8, OUT north float8)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT ST_XMin(e) - 1e-5, ST_YMin(e) - 1e-5, ST_XMax(e) + 1e-5, ST_YMax(e) + 1e-5
+    FROM ST_Transform(ST_Segmentize(ST_MakeEnvelope(
+        sx::float8 * size_m, sy::float8 * size_m, (sx + 1)::float8 * size_m,
+        (sy + 1)::float8 * size_m, 2180), size_m / 64.0), 4326) AS e
+$$;
+
+-- The squares' rows of public reports given as parallel arrays of (point, category, status) and
+-- how many reports of each (> 0 came, < 0 left): one row a square of each size, its net count
+-- and its (category, status) groups with a net count other than 0. Both the recount and the
+-- deltas of the triggers go through it.
+CREATE OR REPLACE FUNCTION core.report_square_groups(p_geoms geometry[], p_categories text[],
+                                                     p_statuses text[], p_counts integer[])
+RETURNS TABLE (size_m integer, sx integer, sy integer, n integer, categories text[],
+               statuses text[], counts integer[])
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT g.size_m, g.sx, g.sy, sum(g.k)::integer,
+           array_agg(g.category_id ORDER BY g.category_id, g.status),
+           array_agg(g.status ORDER BY g.category_id, g.status),
+           array_agg(g.k ORDER BY g.category_id, g.status)
+    FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, c.category_id, c.status, sum(c.k)::integer AS k
+          FROM unnest(p_geoms, p_categories, p_statuses, p_counts) AS c (geom, category_id, status, k)
+          CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
+          CROSS JOIN LATERAL core.cell_index(c.geom, z.size_m) AS i
+          GROUP BY 1, 2, 3, 4, 5
+          HAVING sum(c.k) <> 0) AS g
+    GROUP BY 1, 2, 3
+$$;
+
+-- What core.report_squares should hold, computed from open.reports.
+CREATE OR REPLACE VIEW core.report_square_rows AS
+    SELECT s.size_m, s.sx, s.sy, e.west, e.south, e.east, e.north, s.n, s.categories,
+           s.statuses, s.counts
+    FROM (SELECT array_agg(geom) AS geoms, array_agg(category_id) AS categories,
+                 array_agg(status) AS statuses, array_agg(k) AS counts
+          FROM (SELECT geom, category_id, status, count(*)::integer AS k
+                FROM open.reports GROUP BY 1, 2, 3) AS p) AS a
+    CROSS JOIN LATERAL core.report_square_groups(a.geoms, a.categories, a.statuses, a.counts) AS s
+    CROSS JOIN LATERAL core.report_square_extent(s.size_m, s.sx, s.sy) AS e;
+
+-- The public squares: coarser than the public cells (see the migration), emptied rows hidden.
+CREATE OR REPLACE VIEW open.report_squares AS
+    SELECT size_m, sx, sy, west, south, east, north, n, categories, statuses, counts
+    FROM core.report_squares
+    WHERE n > 0;
+GRANT SELECT ON open.report_squares TO threatmap_public;
+
+-- Every square again, set-based: at the end of the rebuild of the public layer (which also
+-- drops the emptied rows). In key order, as the migration's first fill.
+CREATE OR REPLACE FUNCTION core.rebuild_report_squares() RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM core.report_squares;
+    INSERT INTO core.report_squares (size_m, sx, sy, west, south, east, north, n, categories,
+                                     statuses, counts)
+    SELECT size_m, sx, sy, west, south, east, north, n, categories, statuses, counts
+    FROM core.report_square_rows
+    ORDER BY 1, 2, 3;
+$$;
+
+-- Adds changed public reports to the squares: parallel arrays of their (point, category,
+-- status) and how many reports of each came (> 0) or left (< 0). Upserted in key order, as
+-- core.add_to_report_totals does (the same reasoning: no lost change, one lock order); a kept
+-- square's groups are merged with the deltas (a group that reaches 0 leaves the arrays); the
+-- extent is computed only for a square not kept yet.
+CREATE OR REPLACE FUNCTION core.add_to_report_squares(geoms geometry[], categories text[],
+                                                      statuses text[], deltas integer[])
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO core.report_squares AS t (size_m, sx, sy, west, south, east, north, n,
+                                          categories, statuses, counts)
+    SELECT d.size_m, d.sx, d.sy, e.west, e.south, e.east, e.north, d.n, d.categories,
+           d.statuses, d.counts
+    FROM core.report_square_groups(geoms, categories, statuses, deltas) AS d
+    CROSS JOIN LATERAL (
+        (SELECT k.west, k.south, k.east, k.north FROM core.report_squares AS k
+         WHERE k.size_m = d.size_m AND k.sx = d.sx AND k.sy = d.sy)
+        UNION ALL
+        (SELECT x.west, x.south, x.east, x.north
+         FROM core.report_square_extent(d.size_m, d.sx, d.sy) AS x)
+        LIMIT 1) AS e
+    ORDER BY 1, 2, 3
+    ON CONFLICT (size_m, sx, sy) DO UPDATE
+    SET (n, categories, statuses, counts) = (
+        SELECT t.n + excluded.n, coalesce(array_agg(m.category_id ORDER BY m.category_id, m.status), '{}'),
+               coalesce(array_agg(m.status ORDER BY m.category_id, m.status), '{}'),
+               coalesce(array_agg(m.k ORDER BY m.category_id, m.status), '{}')
+        FROM (SELECT u.category_id, u.status, sum(u.k)::integer AS k
+              FROM (SELECT * FROM unnest(t.categories, t.statuses, t.counts)
+                    UNION ALL
+                    SELECT * FROM unnest(excluded.categories, excluded.statuses, excluded.counts))
+                   AS u (category_id, status, k)
+              GROUP BY 1, 2
+              HAVING sum(u.k) <> 0) AS m);
+END
+$$;
+
+-- The count of public reports within a bbox (and of the given categories and statuses; NULL:
+-- any) from the squares (store/report_squares.py has the reasoning): from the 64 km squares
+-- down, a square whose extent lies within the bbox shrunk by `margin` counts whole, one whose
+-- extent misses the bbox widened by `margin` is skipped, and one in between is split into its 16
+-- squares of the next size (one probe of report_squares_parent); the finest squares in between
+-- are counted from their cells, each cell in its own square only. A cell is in the bbox as the page compares it:
+-- `exact_edges` false: `geom && bbox` (GraphQL's public page), true: west <= x <= east and
+-- south <= y <= north (OGC's ST_Intersects). PL/pgSQL: its statements are planned once a
+-- session (planning the same as one statement took 18 ms, more than it runs at 1,000,000
+-- reports). It reads only the public views, with the caller's rights (core is not theirs to read:
+-- hence the sizes written out).
+CREATE OR REPLACE FUNCTION open.report_squares_count(
+    p_west float8, p_south float8, p_east float8, p_north float8, p_categories text[],
+    p_statuses text[], p_exact_edges boolean, p_margin float8)
+RETURNS bigint
+-- generic plans from the first call: the custom plans of the first five calls (the planner
+-- seeing the bbox) took 100-300 ms at 1,000,000 reports, the generic one 13 ms
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    sizes  constant integer[] := ARRAY[1000, 4000, 16000, 64000];  -- core.report_square_sizes()
+    ow     constant float8 := p_west - p_margin;
+    os     constant float8 := p_south - p_margin;
+    oe     constant float8 := p_east + p_margin;
+    onn    constant float8 := p_north + p_margin;
+    iw     constant float8 := p_west + p_margin;
+    isth   constant float8 := p_south + p_margin;
+    ie     constant float8 := p_east - p_margin;
+    inn    constant float8 := p_north - p_margin;
+    filtered constant boolean := p_categories IS NOT NULL OR p_statuses IS NOT NULL;
+    total  bigint := 0;
+    part   bigint;
+    xs     integer[];
+    ys     integer[];
+    wests  float8[];
+    souths float8[];
+    easts  float8[];
+    norths float8[];
+BEGIN
+    SELECT coalesce(sum(t.value) FILTER (WHERE t.held), 0),
+           array_agg(t.sx) FILTER (WHERE NOT t.held), array_agg(t.sy) FILTER (WHERE NOT t.held)
+    INTO part, xs, ys
+    FROM (SELECT q.sx, q.sy,
+                 q.west >= iw AND q.east <= ie AND q.south >= isth AND q.north <= inn AS held,
+                 CASE WHEN NOT filtered THEN q.n
+                      ELSE (SELECT sum(g.k) FROM unnest(q.categories, q.statuses, q.counts)
+                                                 AS g (category_id, status, k)
+                            WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
+                              AND (p_statuses IS NULL OR g.status = ANY(p_statuses))) END AS value
+          FROM open.report_squares AS q
+          WHERE q.size_m = sizes[cardinality(sizes)]
+            AND q.east >= ow AND q.west <= oe AND q.north >= os AND q.south <= onn
+            AND (p_categories IS NULL OR q.categories && p_categories)
+            AND (p_statuses IS NULL OR q.statuses && p_statuses)) AS t;
+    total := total + part;
+    FOR level IN REVERSE cardinality(sizes) - 1 .. 1 LOOP
+        EXIT WHEN xs IS NULL;
+        SELECT coalesce(sum(t.value) FILTER (WHERE t.held), 0),
+               array_agg(t.sx) FILTER (WHERE NOT t.held), array_agg(t.sy) FILTER (WHERE NOT t.held),
+               array_agg(t.west) FILTER (WHERE NOT t.held), array_agg(t.south) FILTER (WHERE NOT t.held),
+               array_agg(t.east) FILTER (WHERE NOT t.held), array_agg(t.north) FILTER (WHERE NOT t.held)
+        INTO part, xs, ys, wests, souths, easts, norths
+        FROM (SELECT q.sx, q.sy, q.west, q.south, q.east, q.north,
+                     q.west >= iw AND q.east <= ie AND q.south >= isth AND q.north <= inn AS held,
+                     CASE WHEN NOT filtered THEN q.n
+                          ELSE (SELECT sum(g.k) FROM unnest(q.categories, q.statuses, q.counts)
+                                                     AS g (category_id, status, k)
+                                WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
+                                  AND (p_statuses IS NULL OR g.status = ANY(p_statuses))) END AS value
+              FROM unnest(xs, ys) AS p (sx, sy)
+              JOIN open.report_squares AS q
+                ON q.size_m = sizes[level] AND q.sx >> 2 = p.sx AND q.sy >> 2 = p.sy
+              WHERE q.east >= ow AND q.west <= oe AND q.north >= os AND q.south <= onn
+                AND (p_categories IS NULL OR q.categories && p_categories)
+                AND (p_statuses IS NULL OR q.statuses && p_statuses)) AS t;
+        total := total + part;
+    END LOOP;
+    IF xs IS NULL OR wests IS NULL THEN
+        RETURN total;
+    END IF;
+    SELECT coalesce(sum(CASE WHEN NOT filtered THEN c.n
+                             ELSE (SELECT sum(g.k) FROM unnest(c.categories, c.statuses, c.counts)
+                                                        AS g (category_id, status, k)
+                                   WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
+                                     AND (p_statuses IS NULL OR g.status = ANY(p_statuses))) END), 0)
+    INTO part
+    FROM unnest(xs, ys, wests, souths, easts, norths) AS s (sx, sy, west, south, east, north)
+    -- LATERAL, each square one probe of the cells' index: a join would let the plan (generic,
+    -- planned once) read every cell of the bbox instead
+    CROSS JOIN LATERAL (
+        SELECT c.geom, c.n, c.categories, c.statuses, c.counts FROM open.report_cells AS c
+        WHERE c.geom && ST_MakeEnvelope(s.west, s.south, s.east, s.north, 4326)
+        OFFSET 0) AS c
+    CROSS JOIN LATERAL ST_Transform(c.geom, 2180) AS projected (xy)
+    WHERE c.geom && ST_MakeEnvelope(p_west, p_south, p_east, p_north, 4326)
+      AND (NOT p_exact_edges OR (ST_X(c.geom) BETWEEN p_west AND p_east
+                                 AND ST_Y(c.geom) BETWEEN p_south AND p_north))
+      AND (p_categories IS NULL OR c.categories && p_categories)
+      AND (p_statuses IS NULL OR c.statuses && p_statuses)
+      AND floor(ST_X(projected.xy) / sizes[1]) = s.sx
+      AND floor(ST_Y(projected.xy) / sizes[1]) = s.sy;
+    RETURN total + part;
+END
+$$;
