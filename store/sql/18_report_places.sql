@@ -53,13 +53,17 @@ CREATE OR REPLACE TRIGGER reports_place_new AFTER INSERT ON core.reports
     REFERENCING NEW TABLE AS new_reports
     FOR EACH STATEMENT EXECUTE FUNCTION core.place_new_reports();
 
+-- The geometry comparison is made here, not in the trigger's WHEN: pg_restore recreates a
+-- trigger with an empty search_path, where geometry's `=` (IS DISTINCT FROM) cannot be resolved
+-- ("operator is not unique"), and the restore would stop (tests/test_backup_restore.py).
 CREATE OR REPLACE FUNCTION core.place_changed_report() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM core.refresh_report_places(ARRAY[NEW.id]);
+    IF NEW.geom IS DISTINCT FROM OLD.geom OR NEW.category_id IS DISTINCT FROM OLD.category_id THEN
+        PERFORM core.refresh_report_places(ARRAY[NEW.id]);
+    END IF;
     RETURN NULL;
 END
 $$;
 CREATE OR REPLACE TRIGGER reports_place_changed AFTER UPDATE OF geom, category_id ON core.reports
-    FOR EACH ROW WHEN (OLD.geom IS DISTINCT FROM NEW.geom OR OLD.category_id IS DISTINCT FROM NEW.category_id)
-    EXECUTE FUNCTION core.place_changed_report();
+    FOR EACH ROW EXECUTE FUNCTION core.place_changed_report();
