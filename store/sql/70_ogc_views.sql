@@ -16,11 +16,26 @@ CREATE OR REPLACE VIEW open.ogc_reports AS
     JOIN core.categories AS c ON c.id = r.category_id;
 GRANT SELECT ON open.ogc_reports TO threatmap_public;
 
+-- Its pages are ordered by the key (cell_m, cx, cy, category_id, status, month: `id_columns`),
+-- which core.density_counts_published holds for the counts of 2 or more, the least k the policy
+-- allows (store/migrations/0023_density_published_index.sql): `count >= 2` changes no row and
+-- lets the planner read that index, instead of computing the id of every count and sorting.
 CREATE OR REPLACE VIEW open.ogc_report_density AS
     SELECT concat_ws(':', cell_m, cx, cy, category_id, status, month) AS id,
            cell_m, cx, cy, category_id, status, month, count, geom
-    FROM open.report_density;
+    FROM open.report_density
+    WHERE count >= 2;
 GRANT SELECT ON open.ogc_report_density TO threatmap_public;
+
+-- How many features open.ogc_report_density has, for numberMatched of its unfiltered pages
+-- (pygeoapi-config.yml `total_view`): an index-only count of the published counts (every count
+-- has its cell, so the join to the cells changes nothing), 0.1 s on 1,000,000 reports where the
+-- planner's estimate of the view said 36,049 for 262,776. The number the collection's last page
+-- tells anyway, nothing of a cell.
+CREATE OR REPLACE VIEW open.ogc_report_density_total AS
+    SELECT count(*) AS features FROM core.density_counts
+    WHERE n >= 2 AND n >= (SELECT k FROM core.privacy_policy);
+GRANT SELECT ON open.ogc_report_density_total TO threatmap_public;
 
 CREATE OR REPLACE VIEW open.ogc_area_statistics AS
     SELECT concat_ws(':', area_code, category_id, status, month) AS id,
