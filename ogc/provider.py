@@ -463,11 +463,11 @@ class OpenLayerProvider(BaseProvider):
         filtered at most by category and status, at any size) or the cells (store.report_cells),
         made when needed, or None when neither answers these filters (datetime, CQL2, other
         properties) or the cells would read too many cells for it (no bbox, or one wider than
-        CELLS_MAX_BBOX_DEG2)."""
+        CELLS_MAX_BBOX_DEG2). With no filter at all: the collection's kept total (`total_view`)."""
         if datetime_ not in (None, "../..") or filterq is not None:
             return None
         if self.total_view and not bbox and not properties:
-            return functools.partial(self._total_statement)
+            return self._total_statement
         if not self.cell_counts or len(bbox) != 4:
             return None
         if min(bbox[2] - bbox[0], bbox[3] - bbox[1]) >= report_totals.SQUARES_MIN_BBOX_DEG \
@@ -479,8 +479,9 @@ class OpenLayerProvider(BaseProvider):
         return functools.partial(report_cells.ogc_count_statement, bbox, properties)
 
     def _total_statement(self) -> tuple[sql.Composable, dict[str, Any]]:
+        """`_cells`' count without a filter: the one row of open.{total_view}."""
         return sql.SQL("SELECT features AS total FROM {}").format(
-            sql.Identifier("open", self.total_view)), {}
+            sql.Identifier("open", str(self.total_view))), {}
 
     async def _matched(self, cur: psycopg.AsyncCursor, count_sql: sql.Composable, where: sql.Composable,
                        params: dict[str, Any]) -> int:
