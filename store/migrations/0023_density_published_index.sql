@@ -5,7 +5,8 @@
 -- ordered by the key columns the id joins (ogc/provider.py `_order`, `id_columns`), the order of
 -- this index, which holds only the counts that can be published (n >= 2: 17 % of the counts on
 -- 1,000,000 reports; the rest are 1s) with n itself, so that skipping a suppressed count needs
--- no heap visit. open.ogc_report_density says `count >= 2` so that the planner may use it.
+-- no heap visit. open.ogc_report_density says `d.n >= 2` so that the planner may use it, and
+-- LEFT JOINs the cells so that it reads the counts in this order (store/sql/70_ogc_views.sql).
 --
 -- The index's predicate may not read the policy's k, so it takes the least k the policy allows:
 -- store/privacy.py has always refused k < 2 (`ge=2`); the table's CHECK said k >= 1. It now says
