@@ -7,14 +7,17 @@ a field of the type at that place (`FIELDS` lists the ones this module can write
 is the caller's to answer the ordinary way). The statement reads open.reports, open.categories
 and open.areas only (the public role suffices), pages like store.reports.public_page (the same
 conditions, the same keyset on (occurred_on, id), one row more than the page tells whether
-another follows) and takes the total from store.report_cells' count, unchanged.
+another follows) and takes the total from the source store.report_totals picks for the filter
+(the totals, the squares or the cells), as the ordinary path does.
 
 Besides the document, the statement says whether it is `complete`: every value the schema
 declares non-null is there, every enum value has a name, every Float is finite and every Int
 fits 32 bits. When it is not, the caller lets the ordinary path answer (and report the error it
 finds): this module never writes a value the ordinary completion would refuse.
 
-Statements are built once per (selection, filter's shape, order, first page or not) and cached.
+Statements are built once per (selection, filter's shape, order, first page or not, the count's
+statement) and cached: the count's text varies with the filter's values (the source, the periods of
+a date range), but over a handful of shapes.
 """
 
 import functools
@@ -26,7 +29,7 @@ from typing import Any
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from store import report_cells
+from store import report_totals
 from store.reports import PUBLIC_COLUMNS, BBox, ReportFilter, public_conditions
 
 # Fields of a JSON object: its values, and the conditions of its completeness.
@@ -188,10 +191,11 @@ class _Writer:
 
 @functools.lru_cache(maxsize=256)
 def page_statement(picks: tuple[Pick, ...], filter_fields: frozenset[str], descending: bool,
-                   has_after: bool) -> str:
+                   has_after: bool, count_sql: str | None = None) -> str:
     """The statement of a page with this selection of ReportConnection's fields, for a filter
-    with these fields set (filter_fields; the values are bound per request by page_params).
-    Raises ValueError for a selection or a filter not written here."""
+    with these fields set (filter_fields; the values are bound per request by page_params) and
+    totalCount from `count_sql` (see `page`). Raises ValueError for a selection or a filter not
+    written here."""
     if "source" in filter_fields or not filter_fields <= EXAMPLE.keys():
         raise ValueError("the source is a private column")
     writer = _Writer(descending)
@@ -202,16 +206,17 @@ def page_statement(picks: tuple[Pick, ...], filter_fields: frozenset[str], desce
         sql.SQL("<" if descending else ">")) if has_after else sql.SQL("true")
     direction = sql.SQL("DESC" if descending else "ASC")
     parts: list[sql.Composable] = []   # the FROM list: the total, one aggregate of the edges a key
-    count = report_cells.count_statement(shape)
     # the count once (a FROM subquery would be pulled up, and its scalar subquery run for
     # every reference to it)
     total = sql.SQL(", total AS MATERIALIZED (SELECT ({}) AS total)").format(
-        count[0] if count is not None else sql.SQL("NULL::bigint"))
+        sql.SQL(count_sql or "NULL::bigint"))
     ctes: list[sql.Composable] = []
     complete: list[sql.Composable] = []
 
     def connection(pick: Pick, checks: list[sql.Composable]) -> sql.Composable:
         if pick.field == "totalCount":   # one count, however many keys ask for it
+            if count_sql is None:
+                raise ValueError("totalCount without its count statement")
             if not ctes:
                 ctes.append(total)
                 parts.append(sql.SQL("total"))
@@ -250,6 +255,22 @@ FROM {parts}""").format(direction=direction, columns=PUBLIC_COLUMNS, where=where
     return query.as_string()
 
 
+def page(picks: tuple[Pick, ...], f: ReportFilter | None, descending: bool, first: int,
+         after: tuple[date, uuid.UUID] | None) -> tuple[str, dict[str, Any]]:
+    """The statement and parameters of a page of this selection for this filter, its totalCount
+    (when selected) from the source store.report_totals picks, as store.reports' page counts.
+    Raises ValueError as page_statement does."""
+    params = page_params(f, first, after)
+    count_sql = None
+    if any(pick.field == "totalCount" for pick in picks):
+        kept = report_totals.count_statement(f)
+        if kept is None:
+            raise ValueError("no kept count answers this filter")
+        count_sql = kept[0].as_string()
+        params |= kept[1]
+    return page_statement(picks, filter_fields(f), descending, after is not None, count_sql), params
+
+
 def filter_fields(f: ReportFilter | None) -> frozenset[str]:
     """The fields a filter sets: what its statement depends on (page_statement)."""
     return frozenset() if f is None else frozenset(k for k, v in vars(f).items() if v is not None)
@@ -281,4 +302,5 @@ async def page_json(pool: AsyncConnectionPool, statement: str, params: dict[str,
     return data if complete else None
 
 
-__all__ = ["FIELDS", "Pick", "filter_fields", "page_json", "page_params", "page_statement", "writes"]
+__all__ = ["FIELDS", "Pick", "filter_fields", "page", "page_json", "page_params", "page_statement",
+           "writes"]

@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from gateway.graphql.sql_page import SqlPageExecutor
 from gateway.settings import Settings
-from store import public_pages
+from store import public_pages, report_totals
 from store.locations import DatabaseUrls
 from store.reports import BBox, ReportFilter
 from tests.support import (
@@ -195,3 +195,23 @@ async def test_an_unfit_literal_is_refused_every_time(both: Any) -> None:
     for _ in range(2):
         body, taken = await same(both, query)
         assert not taken and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(("f", "source"), [
+    (None, "open.report_totals"),                                     # all of Poland: the totals
+    (ReportFilter(area_code="14"), "open.report_totals"),             # an area
+    (ReportFilter(bbox=BBox(19.0, 51.0, 22.9, 53.5)), "open.report_squares_count"),   # Masovia-sized
+    (ReportFilter(bbox=BBox(20.85, 52.10, 20.90, 52.13)), "open.report_cells"),       # a few streets
+])
+def test_total_count_comes_from_the_source_the_ordinary_page_counts_from(
+        f: ReportFilter | None, source: str) -> None:
+    """The page's totalCount reads what store.report_totals picks for the filter (the same
+    statement as store.reports' page), not the cells for everything."""
+    total = (public_pages.Pick("totalCount", "totalCount", True, "Int"),)
+    statement, params = public_pages.page(total, f, True, 10, None)
+    kept, kept_params = report_totals.count_statement(f)
+    assert kept.as_string() in statement and source in statement
+    assert params.items() >= kept_params.items()
+    edges_only = public_pages.page((public_pages.Pick("edges", "edges", True, "ReportEdge", ()),),
+                                   f, True, 10, None)[0]
+    assert "report_" not in edges_only   # no count when totalCount is not asked for

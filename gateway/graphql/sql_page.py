@@ -104,10 +104,7 @@ class SqlPageExecutor(PrecompletingExecutor):
         f = _store_filter(raw)
         cursor = decode_cursor(after, order) if after is not None else None
         picks = self._known_picks(field, field_details_list)
-        statement = public_pages.page_statement(picks, public_pages.filter_fields(f),
-                                                order is ReportOrder.OCCURRED_ON_DESC,
-                                                cursor is not None)
-        return statement, public_pages.page_params(f, first, cursor)
+        return public_pages.page(picks, f, order is ReportOrder.OCCURRED_ON_DESC, first, cursor)
 
     def _known_picks(self, field: GraphQLField, field_details_list: FieldDetailsList
                      ) -> tuple[public_pages.Pick, ...]:
