@@ -412,7 +412,15 @@ async def test_a_cell_pin_says_how_many_reports_and_their_newest_day(cells_serve
             text = await popup_text(page)
             assert texts["three"] in text and texts["newest"] in text, text
             assert await page.evaluate("document.activeElement.closest('.maplibregl-popup') !== null")
-            assert texts["three"] in await page.locator("#announce").inner_text()
+            announced = await page.locator("#announce").inner_text()
+            assert texts["three"] in announced
+            # the area and the unit come later: no label is read out without its value
+            for label in {"pl": ("Obszar", "Jednostka Policji"), "en": ("Area", "Police unit")}[lang]:
+                assert label not in announced, announced
+            # MapLibre's own texts in the page's language
+            close = page.locator(".maplibregl-popup-close-button")
+            assert await close.get_attribute("aria-label") == {"pl": "Zamknij okienko",
+                                                               "en": "Close popup"}[lang]
             await page.keyboard.press("Escape")
             await page.locator(".maplibregl-popup").wait_for(state="detached")
             assert await page.evaluate(MAP_FOCUSED)
@@ -441,6 +449,20 @@ async def test_a_cell_pin_says_how_many_reports_and_their_newest_day(cells_serve
             assert await serious_violations(phone) == [], "phone with a cell's popup"
             await phone.screenshot(path=SHOTS / f"cell-popup-{lang}-360.png")
             assert phone.errors == [], phone.errors
+
+            # with a filter the popup has one line more: it still fits the map, top to bottom
+            filtered = await open_page(
+                browser, f"{cells_server}/?lang={lang}&categories=illegal-dumping#13/{lat}/{lon}", 360, 740)
+            await centre_on(filtered, lon, lat)
+            await filtered.locator("canvas.maplibregl-canvas").focus()
+            await filtered.keyboard.press("Enter")
+            await popup_text(filtered)
+            await filtered.wait_for_timeout(300)   # MapLibre places it again with its height
+            popup = await filtered.locator(".maplibregl-popup").bounding_box()
+            whole = await filtered.locator("#map").bounding_box()
+            assert popup and whole and popup["y"] >= whole["y"] \
+                and popup["y"] + popup["height"] <= whole["y"] + whole["height"], (popup, whole)
+            assert filtered.errors == [], filtered.errors
 
             # filtered: the pin counts the matching reports only, and says so
             page = await open_page(browser, f"{cells_server}/?lang={lang}&categories=illegal-dumping"

@@ -13,9 +13,22 @@ const announce = (text) => { document.getElementById("announce").textContent = t
 let state = readState();
 
 const style = localStyle(tileQuery(state));
+// MapLibre's own texts (control titles, the map's label, the popup's close button), in the
+// page's language through the same catalogue
+const MAPLIBRE_TEXTS = {
+  "AttributionControl.ToggleAttribution": t("Toggle attribution"),
+  "GeolocateControl.FindMyLocation": t("Find my location"),
+  "GeolocateControl.LocationNotAvailable": t("Location not available"),
+  "Map.Title": t("Map"),
+  "Marker.Title": t("Map marker"),
+  "NavigationControl.ResetBearing": t("Drag to rotate map, click to reset north"),
+  "NavigationControl.ZoomIn": t("Zoom in"),
+  "NavigationControl.ZoomOut": t("Zoom out"),
+  "Popup.Close": t("Close popup"),
+};
 const map = new maplibregl.Map({
   container: "map", style: style || config.basemap.style, bounds: POLAND, hash: true,
-  attributionControl: false, maxZoom: 18,
+  attributionControl: false, maxZoom: 18, locale: MAPLIBRE_TEXTS,
 });
 window.map = map;
 map.addControl(new maplibregl.AttributionControl({
@@ -200,6 +213,14 @@ function showPopup(lngLat, content, widthPx) {
   shown?.remove();
   const popup = new maplibregl.Popup({ maxWidth: popupWidth(widthPx) }).setLngLat(lngLat).setDOMContent(content).addTo(map);
   shown = popup;
+  // At most half the map high (scrolling past that), so that it fits above or below its pin:
+  // a grouped pin's popup with filters on ran past the map's bottom on a phone. MapLibre places
+  // it again with its height known (setLngLat updates it).
+  const box = popup.getElement().querySelector(".maplibregl-popup-content");
+  box.style.maxHeight = `${Math.max(120, Math.floor(map.getContainer().clientHeight / 2) - 24)}px`;
+  box.style.overflowY = "auto";
+  if (box.scrollHeight > box.clientHeight) box.tabIndex = 0;   // scrolled with the keyboard too
+  popup.setLngLat(lngLat);
   popup.getElement().addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
     popup.remove();
@@ -274,7 +295,9 @@ mapCanvas.addEventListener("keydown", (event) => {
   const popup = feature.layer.id === "reports" ? openReportPopup(feature)
     : openDensityPopup(feature, feature.geometry.coordinates);
   const content = popup.getElement().querySelector(".popup");
-  announce([...content.querySelectorAll("h2, dt, dd:not(.p-area):not(.p-unit), p")]
+  // the area and the police unit arrive later: neither their values nor their labels now
+  const later = (node) => (node.tagName === "DT" ? node.nextElementSibling : node)?.matches(".p-area, .p-unit");
+  announce([...content.querySelectorAll("h2, dt, dd, p")].filter((node) => !later(node))
     .map((node) => node.textContent.trim()).filter(Boolean).join(". "));
   popup.on("close", () => {
     if (document.activeElement === document.body) mapCanvas.focus();
