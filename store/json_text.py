@@ -10,41 +10,29 @@ the ordinary path answer. A nullable field therefore writes `null` only for a NU
 (`nullable`), never for a value that failed to convert.
 
 What Python writes, and how it is matched:
-- strings: `ensure_ascii` (the default): `"` and `\\` escaped, \\b \\f \\n \\r \\t by name, every
-  other character outside ' '..'~' as \\uXXXX (lowercase hex; a character beyond the BMP as its
-  UTF-16 surrogate pair). Text that needs no escape (the usual case) is only quoted; other text is
-  escaped character by character, which costs: write strings once per distinct value (the page's
-  categories and areas), not per row.
+- strings: PostgreSQL's own JSON escaping (to_json) is Python's without ensure_ascii: `"` and
+  `\\` escaped, \\b \\f \\n \\r \\t by name, other control characters as \\u00XX (lowercase
+  hex). What ensure_ascii adds (every character beyond '~' as \\uXXXX, a surrogate pair beyond the
+  BMP) depends on nothing around it: the reader applies it to the whole text
+  (gateway.graphql.raw_json.ensure_ascii), which costs nothing for ASCII text. Escaping beyond
+  ASCII in SQL would take a subquery per string (planned with every statement).
 - floats: `repr`, the shortest digits that read back as the same double, as PostgreSQL's own
   output does with extra_float_digits >= 1 (its default); both write plain digits (no exponent)
   for magnitudes in [1e-4, 1e15), where Python adds `.0` to a whole number. Outside that range
   (and NaN, infinities, which GraphQL refuses): NULL.
 - Int: 32 bits or NULL (GraphQL's Int); Boolean: true/false; Date: ISO 8601 (YYYY-MM-DD).
-`GUARD` holds where PostgreSQL's own output matches these rules (float digits, UTF-8 code points);
-the writer puts it in front of the document.
+`GUARD` holds where PostgreSQL's own output matches these rules (shortest float digits); the
+writer puts it in front of the document.
 """
 
 import re
 
 from psycopg import sql
 
-# The session settings the text depends on: shortest float digits, code points from ascii().
-GUARD = sql.SQL("(current_setting('extra_float_digits')::int > 0 "
-                "AND current_setting('server_encoding') = 'UTF8')")
+# The session setting the text depends on: shortest float digits.
+GUARD = sql.SQL("(current_setting('extra_float_digits')::int > 0)")
 INT_MIN, INT_MAX = -2**31, 2**31 - 1
 GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
-
-# A string that needs no escape: every character in ' '..'~' but `"` and `\`.
-_PLAIN = sql.SQL(r"""E'^[ !#-\\[\\]-~]*$'""")
-# One character as Python's ensure_ascii writes it (ch: a one-character text).
-_CHARACTER = sql.SQL(r"""CASE WHEN ch = '"' THEN E'\\"' WHEN ch = E'\\' THEN E'\\\\'
-     WHEN ch = E'\n' THEN E'\\n' WHEN ch = E'\r' THEN E'\\r' WHEN ch = E'\t' THEN E'\\t'
-     WHEN ch = E'\b' THEN E'\\b' WHEN ch = E'\f' THEN E'\\f'
-     WHEN ascii(ch) BETWEEN 32 AND 126 THEN ch
-     WHEN ascii(ch) < 65536 THEN E'\\u' || lpad(to_hex(ascii(ch)), 4, '0')
-     ELSE E'\\u' || to_hex(55296 + ((ascii(ch) - 65536) >> 10))
-          || E'\\u' || to_hex(56320 + ((ascii(ch) - 65536) & 1023)) END""")
-
 
 def literal(text: str) -> sql.Composable:
     """A piece of JSON known when the statement is written (keys, punctuation, enum names)."""
@@ -65,11 +53,10 @@ def key(text: str) -> str:
 
 
 def string(expression: sql.Composable) -> sql.Composable:
-    """A text value as a JSON string."""
-    return sql.SQL("""CASE WHEN {v} ~ {plain} THEN '"' || {v} || '"' ELSE
-    (SELECT '"' || string_agg({character}, '' ORDER BY i) || '"'
-     FROM unnest(string_to_array({v}, NULL)) WITH ORDINALITY AS chars(ch, i)) END""").format(
-        v=expression, plain=_PLAIN, character=_CHARACTER)
+    """A text value as a JSON string, as json.dumps writes it with ensure_ascii=False (PostgreSQL's
+    own escaping: `"`, `\\`, \\b \\f \\n \\r \\t by name, other control characters as
+    \\u00XX): the reader escapes what lies beyond ASCII (gateway.graphql.raw_json.ensure_ascii)."""
+    return sql.SQL("to_json({}::text)::text").format(expression)
 
 
 def plain(expression: sql.Composable) -> sql.Composable:

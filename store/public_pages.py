@@ -10,13 +10,13 @@ conditions, the same keyset on (occurred_on, id), one row more than the page tel
 another follows) and takes the total from the source store.report_totals picks for the filter
 (the totals, the squares or the cells), as the ordinary path does.
 
-The document is JSON text exactly as the ordinary path's response would write it
-(store.json_text: Python's json.dumps, ensure_ascii escapes, float repr), so the caller can hand it
-to the response as it is, without parsing and writing it again. A value the ordinary completion
-would refuse or write otherwise (a null for a non-null field, an enum value without a name, a
-Float outside the range both write alike, an Int beyond 32 bits) makes the whole document NULL:
-the caller then lets the ordinary path answer (and report the error it finds). No condition is
-checked separately: NULL goes up through the text by itself.
+The document is JSON text as the ordinary path's response would write it (store.json_text:
+Python's json.dumps, float repr; the caller escapes the characters beyond ASCII, as ensure_ascii
+does), so it can go into the response as it is, without parsing and writing it again. A value
+the ordinary completion would refuse or write otherwise (a null for a non-null field, an enum
+value without a name, a Float outside the range both write alike, an Int beyond 32 bits) makes
+the whole document NULL: the caller then lets the ordinary path answer (and report the error it
+finds). No condition is checked separately: NULL goes up through the text by itself.
 
 Statements are built once per (selection, filter's shape, order, first page or not, the count's
 statement) and cached: the count's text varies with the filter's values (the source, the periods of
@@ -91,7 +91,8 @@ def writes(type_name: str, field: str) -> bool:
 
 def leaf(pick: Pick, column: str, kind: str) -> Pieces:
     """A scalar or enum value of a column as json.dumps writes what the ordinary completion
-    makes of it; a null only where the schema allows one."""
+    makes of it; a null only where the schema allows one. (Strings are cheap to write now, but
+    the categories' and areas' objects are still written once each: fewer values per page.)"""
     value = sql.SQL(column)
     written: Pieces
     if pick.names:

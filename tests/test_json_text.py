@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gateway.graphql.raw_json import RawJson, dumps, parsed
+from gateway.graphql.raw_json import RawJson, dumps, ensure_ascii, parsed
 from store import json_text
 
 STRINGS = [
@@ -48,9 +48,12 @@ def written(conn: psycopg.Connection, expression: sql.Composable, values: list, 
 
 
 def test_strings_are_written_as_json_dumps_writes_them(public_conn: psycopg.Connection) -> None:
+    """As json.dumps without ensure_ascii; with ensure_ascii once the reader has escaped what lies
+    beyond ASCII."""
     values = STRINGS + _random_strings(400)
-    assert written(public_conn, json_text.string(sql.SQL("v")), values, "text") == \
-        [json.dumps(v) for v in values]
+    got = written(public_conn, json_text.string(sql.SQL("v")), values, "text")
+    assert got == [json.dumps(v, ensure_ascii=False) for v in values]
+    assert [ensure_ascii(text) for text in got] == [json.dumps(v) for v in values]
 
 
 def test_floats_are_written_as_repr_or_not_at_all(public_conn: psycopg.Connection) -> None:

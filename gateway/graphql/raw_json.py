@@ -9,8 +9,13 @@ says so in its context: `Context.raw_json`); anyone else gets the parsed value (
 """
 
 import json
+import re
 import secrets
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
+
+# What ensure_ascii escapes and PostgreSQL's JSON (and json.dumps without it) leaves as it is.
+BEYOND_ASCII = re.compile("[\x7f-\U0010ffff]+")
 
 
 class RawJson:
@@ -51,9 +56,20 @@ def dumps(data: object) -> str:
     return "".join(out)
 
 
+def ensure_ascii(text: str) -> str:
+    """JSON text written without ensure_ascii as json.dumps writes it with: each character beyond
+    '~' as \\uXXXX (store.json_text: the database writes the rest). Such characters occur in JSON
+    text only inside strings, and their escape depends on nothing around them."""
+    return text if text.isascii() and "\x7f" not in text else BEYOND_ASCII.sub(_escaped, text)
+
+
+def _escaped(run: re.Match[str]) -> str:
+    return encode_basestring_ascii(run.group())[1:-1]
+
+
 def parsed(text: str) -> Any:
     """The value the text stands for (for a caller that does not write with `dumps`)."""
     return json.loads(text)
 
 
-__all__ = ["RawJson", "dumps", "parsed"]
+__all__ = ["RawJson", "dumps", "ensure_ascii", "parsed"]

@@ -8,9 +8,9 @@ graphql-core itself (aliases, fragments, `@skip`/`@include` with variables, `__t
 response order), becomes a tuple of `Pick`s, and the statement of that selection (built once,
 cached by store.public_pages) runs with the request's arguments bound: one connection, one
 round trip, no Report objects, no cursor encoding, no completion in Python. The database writes
-the value as JSON text exactly as the response's encoder would, and the text goes into the
-response as it is (gateway.graphql.raw_json) when the view writes it; anyone else gets it
-parsed.
+the value as JSON text as the response's encoder would (characters beyond ASCII escaped here),
+and the text goes into the response as it is (gateway.graphql.raw_json) when the view writes
+it; anyone else gets it parsed.
 
 Anything it does not understand is left to the path below it (gateway.graphql.precompleted,
 then graphql-core): a field outside store.public_pages.FIELDS (private fields, policeUnit), a
@@ -191,7 +191,9 @@ class SqlPageExecutor(PrecompletingExecutor):
             return await value if isinstance(value, Awaitable) else value
         self.took_sql_path()
         # the text as it is where the view writes the answer (gateway.graphql.raw_json)
-        return RawJson(text) if getattr(context, "raw_json", False) else raw_json.parsed(text)
+        if getattr(context, "raw_json", False):
+            return RawJson(raw_json.ensure_ascii(text))
+        return raw_json.parsed(text)
 
     def took_sql_path(self) -> None:
         SqlPageExecutor.answered += 1
