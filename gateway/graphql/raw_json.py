@@ -8,14 +8,11 @@ text in its place. Only a caller whose answer is written by `dumps` may get one 
 says so in its context: `Context.raw_json`); anyone else gets the parsed value (`parsed`).
 """
 
+import codecs
 import json
-import re
 import secrets
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
-
-# What ensure_ascii escapes and PostgreSQL's JSON (and json.dumps without it) leaves as it is.
-BEYOND_ASCII = re.compile("[\x7f-\U0010ffff]+")
 
 
 class RawJson:
@@ -59,12 +56,22 @@ def dumps(data: object) -> str:
 def ensure_ascii(text: str) -> str:
     """JSON text written without ensure_ascii as json.dumps writes it with: each character beyond
     '~' as \\uXXXX (store.json_text: the database writes the rest). Such characters occur in JSON
-    text only inside strings, and their escape depends on nothing around them."""
-    return text if text.isascii() and "\x7f" not in text else BEYOND_ASCII.sub(_escaped, text)
+    text only inside strings, and their escape depends on nothing around them. The ASCII codec
+    scans the text (a regular expression took ~0.3 ms for a page of 100) and calls the handler
+    for each run beyond it; DEL is ASCII to the codec, so it is replaced apart."""
+    if not text.isascii():
+        text = text.encode("ascii", _HANDLER).decode("ascii")
+    return text.replace("\x7f", "\\u007f") if "\x7f" in text else text
 
 
-def _escaped(run: re.Match[str]) -> str:
-    return encode_basestring_ascii(run.group())[1:-1]
+def _escaped(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return encode_basestring_ascii(error.object[error.start:error.end])[1:-1], error.end
+
+
+_HANDLER = "threatmap-json-ascii"
+codecs.register_error(_HANDLER, _escaped)
 
 
 def parsed(text: str) -> Any:
