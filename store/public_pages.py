@@ -141,9 +141,9 @@ class _Writer:
     def cursor(self) -> sql.Composable:
         # gateway.graphql.reports.encode_cursor: urlsafe base64 of "order|day|id" (PostgreSQL's
         # base64 breaks lines every 76 characters: the line breaks go, + and / become - and _).
-        return sql.SQL("translate(encode(convert_to(concat({}, to_char(r.occurred_on, "
-                       "'YYYY-MM-DD'), '|', r.id), 'UTF8'), 'base64'), E'+/\\n', '-_')").format(
-                           sql.Literal(self.order + "|"))
+        # (the day as date.isoformat() writes it: json_text.GUARD requires DateStyle ISO)
+        return sql.SQL("translate(encode(convert_to(concat({}, r.occurred_on::text, '|', r.id), "
+                       "'UTF8'), 'base64'), E'+/\\n', '-_')").format(sql.Literal(self.order + "|"))
 
     def once(self, kind: str, picks: tuple[Pick, ...], select: sql.Composable) -> str:
         """The name of a CTE of the page's categories or areas, each with its JSON text `j`
@@ -163,7 +163,7 @@ class _Writer:
             text = json_text.concat(self.obj(pick.picks, "Category", self.category))
             name = self.once("c", pick.picks, sql.SQL(
                 "SELECT cat.id, {} AS j FROM open.categories AS cat "
-                "WHERE cat.id IN (SELECT category_id FROM edges)").format(text))
+                "WHERE cat.id = ANY (ARRAY(SELECT DISTINCT category_id FROM edges))").format(text))
             self.joins[name] = sql.SQL("LEFT JOIN {0} ON {0}.id = r.category_id").format(
                 sql.Identifier(name))
             return [sql.SQL("{}.j").format(sql.Identifier(name))]
@@ -186,8 +186,8 @@ class _Writer:
         have is left out (as the areas DataLoader leaves it out)."""
         text = json_text.concat(self.obj(pick.picks, "Area", lambda p: leaf(p, *AREA_COLUMNS[p.field])))
         name = self.once("a", pick.picks, sql.SQL(
-            "SELECT a.code, {} AS j FROM open.areas AS a WHERE a.code IN ("
-            "SELECT voivodeship_code FROM edges UNION SELECT county_code FROM edges)").format(text))
+            "SELECT a.code, {} AS j FROM open.areas AS a WHERE a.code = ANY (ARRAY("
+            "SELECT voivodeship_code FROM edges UNION SELECT county_code FROM edges))").format(text))
         v, c = sql.Identifier(name + "v"), sql.Identifier(name + "c")
         self.joins[name + "v"] = sql.SQL(
             "LEFT JOIN {} AS {} ON {}.code = r.voivodeship_code AND r.voivodeship_code <> ''").format(
