@@ -147,7 +147,7 @@ class _Writer:
 
     def once(self, kind: str, picks: tuple[Pick, ...], select: sql.Composable) -> str:
         """The name of a CTE of the page's categories or areas, each with its JSON text `j`
-        (written once per distinct row: escaping text costs)."""
+        (written once per distinct row, not once per report)."""
         known = self.ctes.get((kind, picks))
         if known is None:
             name = f"{kind}{len(self.ctes)}"
