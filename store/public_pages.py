@@ -10,10 +10,13 @@ conditions, the same keyset on (occurred_on, id), one row more than the page tel
 another follows) and takes the total from the source store.report_totals picks for the filter
 (the totals, the squares or the cells), as the ordinary path does.
 
-Besides the document, the statement says whether it is `complete`: every value the schema
-declares non-null is there, every enum value has a name, every Float is finite and every Int
-fits 32 bits. When it is not, the caller lets the ordinary path answer (and report the error it
-finds): this module never writes a value the ordinary completion would refuse.
+The document is JSON text as the ordinary path's response would write it (store.json_text:
+Python's json.dumps, float repr; the caller escapes the characters beyond ASCII, as ensure_ascii
+does), so it can go into the response as it is, without parsing and writing it again. A value
+the ordinary completion would refuse or write otherwise (a null for a non-null field, an enum
+value without a name, a Float outside the range both write alike, an Int beyond 32 bits) makes
+the whole document NULL: the caller then lets the ordinary path answer (and report the error it
+finds). No condition is checked separately: NULL goes up through the text by itself.
 
 Statements are built once per (selection, filter's shape, order, first page or not, the count's
 statement) and cached: the count's text varies with the filter's values (the source, the periods of
@@ -29,11 +32,8 @@ from typing import Any
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from store import report_totals
+from store import json_text, report_totals
 from store.reports import PUBLIC_COLUMNS, BBox, ReportFilter, public_conditions
-
-# Fields of a JSON object: its values, and the conditions of its completeness.
-Pairs = list[sql.Composable]
 
 
 @dataclass(frozen=True)
@@ -49,18 +49,22 @@ class Pick:
     typename: str = ""                          # __typename: the object type's name
 
 
-# The fields this module writes, by GraphQL type: a column expression (r: the page's row, cat:
-# its category in open.categories, a: an area in open.areas), or an object or list written below.
-REPORT_COLUMNS = {"id": "r.id", "status": "r.status", "occurredOn": "r.occurred_on",
-                  "datePrecision": "r.date_precision"}
-POINT_COLUMNS = {"longitude": "r.longitude", "latitude": "r.latitude"}
-CATEGORY_COLUMNS = {"id": "cat.id", "namePl": "cat.name_pl", "nameEn": "cat.name_en",
-                    "colour": "cat.colour", "icon": "cat.icon", "sensitive": "cat.sensitive",
-                    "active": "cat.active", "descriptionRequired": "cat.description_required"}
-GROUP_COLUMNS = {"id": "cat.group_id", "namePl": "cat.group_name_pl",
-                 "nameEn": "cat.group_name_en"}
-AREA_COLUMNS = {"code": "{a}.code", "level": "{a}.level", "name": "{a}.name",
-                "parentCode": "{a}.parent_code"}
+# The fields this module writes, by GraphQL type: a column (r: the page's row; cat: a row of
+# open.categories; a: a row of open.areas) and the kind of its value (uuid: text that needs no
+# escape; text: escaped), or an object or list written below.
+REPORT_COLUMNS = {"id": ("r.id", "uuid"), "status": ("r.status", "text"),
+                  "occurredOn": ("r.occurred_on", "date"),
+                  "datePrecision": ("r.date_precision", "text")}
+POINT_COLUMNS = {"longitude": ("r.longitude", "float"), "latitude": ("r.latitude", "float")}
+CATEGORY_COLUMNS = {"id": ("cat.id", "text"), "namePl": ("cat.name_pl", "text"),
+                    "nameEn": ("cat.name_en", "text"), "colour": ("cat.colour", "text"),
+                    "icon": ("cat.icon", "text"), "sensitive": ("cat.sensitive", "bool"),
+                    "active": ("cat.active", "bool"),
+                    "descriptionRequired": ("cat.description_required", "bool")}
+GROUP_COLUMNS = {"id": ("cat.group_id", "text"), "namePl": ("cat.group_name_pl", "text"),
+                 "nameEn": ("cat.group_name_en", "text")}
+AREA_COLUMNS = {"code": ("a.code", "text"), "level": ("a.level", "text"), "name": ("a.name", "text"),
+                "parentCode": ("a.parent_code", "text")}
 FIELDS: dict[str, frozenset[str]] = {
     "ReportConnection": frozenset({"edges", "pageInfo", "totalCount"}),
     "PageInfo": frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}),
@@ -74,9 +78,10 @@ FIELDS: dict[str, frozenset[str]] = {
 # A value for each field of a filter: the statement's conditions depend on which are set only.
 EXAMPLE: dict[str, Any] = {"bbox": BBox(0, 0, 1, 1), "categories": [""], "statuses": [""],
                            "occurred_from": date.min, "occurred_to": date.min, "area_code": ""}
-# json_build_object takes at most 100 arguments: 50 keys.
-MAX_KEYS = 50
-INT_MAX = 2**31 - 1
+
+# JSON text as a list of pieces: str for text known when the statement is written, SQL for
+# values (json_text.concat joins them, NULL if any value is NULL).
+Pieces = list[sql.Composable | str]
 
 
 def writes(type_name: str, field: str) -> bool:
@@ -84,109 +89,133 @@ def writes(type_name: str, field: str) -> bool:
     return field == "__typename" or field in FIELDS.get(type_name, ())
 
 
+def leaf(pick: Pick, column: str, kind: str) -> Pieces:
+    """A scalar or enum value of a column as json.dumps writes what the ordinary completion
+    makes of it; a null only where the schema allows one. (Strings are cheap to write now, but
+    the categories' and areas' objects are still written once each: fewer values per page.)"""
+    value = sql.SQL(column)
+    written: Pieces
+    if pick.names:
+        written = [json_text.enum(value, pick.names)]
+    elif pick.scalar == "Float" and kind == "float":
+        written = [json_text.float8(value)]
+    elif pick.scalar == "Int" and kind == "int":
+        written = [json_text.int32(value)]
+    elif pick.scalar == "Boolean" and kind == "bool":
+        written = [json_text.boolean(value)]
+    elif pick.scalar == "Date" and kind == "date":
+        written = [json_text.day(value)]
+    elif pick.scalar in ("ID", "String") and kind == "uuid":
+        written = ['"', sql.SQL("{}::text").format(value), '"']
+    elif pick.scalar in ("ID", "String") and kind == "text":
+        written = [json_text.string(value)]
+    else:
+        raise ValueError(f"{pick.field}: a {pick.scalar} from a {kind} column is not written here")
+    if pick.non_null:   # a NULL makes the document NULL: the ordinary path answers
+        return written
+    return [json_text.nullable(value, json_text.concat(written))]
+
+
 class _Writer:
-    """The SQL of one page's selection: JSON expressions and completeness conditions."""
+    """The SQL of one page's selection: the document's JSON text, and the CTEs and joins it
+    reads (the categories and areas of the page written once each, not once per report)."""
 
     def __init__(self, descending: bool) -> None:
         self.order = "occurred_on_desc" if descending else "occurred_on_asc"
+        self.ctes: dict[tuple[str, tuple[Pick, ...]], tuple[str, sql.Composable]] = {}
         self.joins: dict[str, sql.Composable] = {}
 
-    def leaf(self, pick: Pick, column: sql.Composable, checks: list[sql.Composable]) -> sql.Composable:
-        """A scalar or enum value, and the conditions under which it completes."""
-        value: sql.Composable = column
-        if pick.names:
-            value = sql.SQL("CASE {} {} END").format(column, sql.SQL(" ").join(
-                sql.SQL("WHEN {} THEN {}").format(sql.Literal(stored), sql.Literal(name))
-                for stored, name in pick.names))
-            checks.append(sql.SQL("({} IS NULL OR {} IS NOT NULL)").format(column, value))
-        if pick.scalar == "Float":
-            checks.append(sql.SQL("({0} IS NULL OR ({0} > '-Infinity'::float8 AND "
-                                  "{0} < 'Infinity'::float8))").format(column))
-        elif pick.scalar == "Int":
-            checks.append(sql.SQL("({0} IS NULL OR {0} BETWEEN {1} AND {2})").format(
-                column, sql.Literal(-INT_MAX - 1), sql.Literal(INT_MAX)))
-        if pick.non_null:
-            checks.append(sql.SQL("{} IS NOT NULL").format(column))
-        return value
-
-    def obj(self, picks: tuple[Pick, ...], type_name: str, checks: list[sql.Composable],
-            field: Any) -> sql.Composable:
-        """json_build_object of the picks; `field(pick, checks)` writes each non-typename one."""
-        if len(picks) > MAX_KEYS:
-            raise ValueError("too many keys for one json_build_object")
-        pairs: Pairs = []
-        for pick in picks:
+    def obj(self, picks: tuple[Pick, ...], type_name: str, field: Any) -> Pieces:
+        """An object of the picks; `field(pick)` writes each non-typename one."""
+        pieces: Pieces = ["{"]
+        for i, pick in enumerate(picks):
             if not writes(type_name, pick.field):
                 raise ValueError(f"{type_name}.{pick.field} is not written here")
-            value = (sql.SQL("{}::text").format(sql.Literal(pick.typename))
-                     if pick.field == "__typename" else field(pick, checks))
-            pairs += [sql.SQL("{}::text").format(sql.Literal(pick.key)), value]
-        return sql.SQL("json_build_object({})").format(sql.SQL(", ").join(pairs))
+            pieces.append(("," if i else "") + json_text.key(pick.key))
+            if pick.field == "__typename":
+                pieces.append(json_text.name(pick.typename))
+            else:
+                pieces += field(pick)
+        return [*pieces, "}"]
 
     def cursor(self) -> sql.Composable:
         # gateway.graphql.reports.encode_cursor: urlsafe base64 of "order|day|id" (PostgreSQL's
         # base64 breaks lines every 76 characters: the line breaks go, + and / become - and _).
-        return sql.SQL("translate(encode(convert_to(concat({}, to_char(r.occurred_on, "
-                       "'YYYY-MM-DD'), '|', r.id), 'UTF8'), 'base64'), E'+/\\n', '-_')").format(
-                           sql.Literal(self.order + "|"))
+        # (the day as date.isoformat() writes it: json_text.GUARD requires DateStyle ISO)
+        return sql.SQL("translate(encode(convert_to(concat({}, r.occurred_on::text, '|', r.id), "
+                       "'UTF8'), 'base64'), E'+/\\n', '-_')").format(sql.Literal(self.order + "|"))
 
-    def report(self, pick: Pick, checks: list[sql.Composable]) -> sql.Composable:
+    def once(self, kind: str, picks: tuple[Pick, ...], select: sql.Composable) -> str:
+        """The name of a CTE of the page's categories or areas, each with its JSON text `j`
+        (written once per distinct row, not once per report)."""
+        known = self.ctes.get((kind, picks))
+        if known is None:
+            name = f"{kind}{len(self.ctes)}"
+            known = self.ctes[(kind, picks)] = (name, select)
+        return known[0]
+
+    def report(self, pick: Pick) -> Pieces:
         if pick.field in REPORT_COLUMNS:
-            return self.leaf(pick, sql.SQL(REPORT_COLUMNS[pick.field]), checks)
+            return leaf(pick, *REPORT_COLUMNS[pick.field])
         if pick.field == "location":
-            return self.obj(pick.picks, "Point", checks, self.point)
-        if pick.field == "category":
-            self.joins["cat"] = sql.SQL("LEFT JOIN open.categories AS cat ON cat.id = r.category_id")
-            checks.append(sql.SQL("cat.id IS NOT NULL"))   # the nodes' category is non-null
-            return self.obj(pick.picks, "Category", checks, self.category)
-        return self.areas(pick, checks)
+            return self.obj(pick.picks, "Point", self.point)
+        if pick.field == "category":   # non-null: a report without its category is NULL
+            text = json_text.concat(self.obj(pick.picks, "Category", self.category))
+            name = self.once("c", pick.picks, sql.SQL(
+                "SELECT cat.id, {} AS j FROM open.categories AS cat "
+                "WHERE cat.id = ANY (ARRAY(SELECT DISTINCT category_id FROM edges))").format(text))
+            self.joins[name] = sql.SQL("LEFT JOIN {0} ON {0}.id = r.category_id").format(
+                sql.Identifier(name))
+            return [sql.SQL("{}.j").format(sql.Identifier(name))]
+        return self.areas(pick)
 
-    def point(self, pick: Pick, checks: list[sql.Composable]) -> sql.Composable:
+    def point(self, pick: Pick) -> Pieces:
         if pick.field == "geojson":
-            for column in POINT_COLUMNS.values():
-                self.leaf(Pick("", "", True, "Float"), sql.SQL(column), checks)
-            return sql.SQL("json_build_object('type', 'Point'::text, 'coordinates', "
-                           "json_build_array(r.longitude, r.latitude))")
-        return self.leaf(pick, sql.SQL(POINT_COLUMNS[pick.field]), checks)
+            return ['{"type":"Point","coordinates":[',
+                    *leaf(Pick("", "", True, "Float"), *POINT_COLUMNS["longitude"]), ",",
+                    *leaf(Pick("", "", True, "Float"), *POINT_COLUMNS["latitude"]), "]}"]
+        return leaf(pick, *POINT_COLUMNS[pick.field])
 
-    def category(self, pick: Pick, checks: list[sql.Composable]) -> sql.Composable:
+    def category(self, pick: Pick) -> Pieces:
         if pick.field == "group":
-            return self.obj(pick.picks, "CategoryGroup", checks,
-                            lambda p, c: self.leaf(p, sql.SQL(GROUP_COLUMNS[p.field]), c))
-        return self.leaf(pick, sql.SQL(CATEGORY_COLUMNS[pick.field]), checks)
+            return self.obj(pick.picks, "CategoryGroup", lambda p: leaf(p, *GROUP_COLUMNS[p.field]))
+        return leaf(pick, *CATEGORY_COLUMNS[pick.field])
 
-    def areas(self, pick: Pick, checks: list[sql.Composable]) -> sql.Composable:
+    def areas(self, pick: Pick) -> Pieces:
         """The voivodeship, then the county, of the report; an area that open.areas does not
         have is left out (as the areas DataLoader leaves it out)."""
-        self.joins["av"] = sql.SQL("LEFT JOIN open.areas AS av ON av.code = r.voivodeship_code "
-                                   "AND r.voivodeship_code <> ''")
-        self.joins["ac"] = sql.SQL("LEFT JOIN open.areas AS ac ON ac.code = r.county_code "
-                                   "AND r.county_code <> ''")
-        written = {}
-        for alias in ("av", "ac"):
-            own: list[sql.Composable] = []
-            written[alias] = self.obj(pick.picks, "Area", own, lambda p, c, a=alias: self.leaf(
-                p, sql.SQL(AREA_COLUMNS[p.field].format(a=a)), c))
-            if own:
-                checks.append(sql.SQL("({} IS NULL OR ({}))").format(
-                    sql.Identifier(alias, "code"), sql.SQL(" AND ").join(own)))
-        return sql.SQL("CASE WHEN av.code IS NULL AND ac.code IS NULL THEN '[]'::json "
-                       "WHEN av.code IS NULL THEN json_build_array({ac}) "
-                       "WHEN ac.code IS NULL THEN json_build_array({av}) "
-                       "ELSE json_build_array({av}, {ac}) END").format(**written)
+        text = json_text.concat(self.obj(pick.picks, "Area", lambda p: leaf(p, *AREA_COLUMNS[p.field])))
+        name = self.once("a", pick.picks, sql.SQL(
+            "SELECT a.code, {} AS j FROM open.areas AS a WHERE a.code = ANY (ARRAY("
+            "SELECT voivodeship_code FROM edges UNION SELECT county_code FROM edges))").format(text))
+        v, c = sql.Identifier(name + "v"), sql.Identifier(name + "c")
+        self.joins[name + "v"] = sql.SQL(
+            "LEFT JOIN {} AS {} ON {}.code = r.voivodeship_code AND r.voivodeship_code <> ''").format(
+                sql.Identifier(name), v, v)
+        self.joins[name + "c"] = sql.SQL(
+            "LEFT JOIN {} AS {} ON {}.code = r.county_code AND r.county_code <> ''").format(
+                sql.Identifier(name), c, c)
+        return [sql.SQL("CASE WHEN {v}.code IS NULL AND {c}.code IS NULL THEN '[]' "
+                        "WHEN {v}.code IS NULL THEN '[' || {c}.j || ']' "
+                        "WHEN {c}.code IS NULL THEN '[' || {v}.j || ']' "
+                        "ELSE '[' || {v}.j || ',' || {c}.j || ']' END").format(v=v, c=c)]
 
-    def edge(self, pick: Pick, checks: list[sql.Composable]) -> sql.Composable:
+    def edge(self, pick: Pick) -> Pieces:
         if pick.field == "cursor":
-            return self.cursor()
-        return self.obj(pick.picks, "Report", checks, self.report)
+            return ['"', self.cursor(), '"']
+        return self.obj(pick.picks, "Report", self.report)
 
-    def page_info(self, pick: Pick, checks: list[sql.Composable]) -> sql.Composable:
-        return {
-            "hasNextPage": sql.SQL("EXISTS (SELECT FROM page WHERE n > %(first)s)"),
-            "hasPreviousPage": sql.SQL("%(has_previous)s::boolean"),
-            "startCursor": sql.SQL("(SELECT {} FROM edges AS r ORDER BY n LIMIT 1)").format(self.cursor()),
-            "endCursor": sql.SQL("(SELECT {} FROM edges AS r ORDER BY n DESC LIMIT 1)").format(self.cursor()),
-        }[pick.field]
+    def page_info(self, pick: Pick, has_after: bool) -> Pieces:
+        if pick.field == "hasNextPage":
+            return [sql.SQL("CASE WHEN EXISTS (SELECT FROM page WHERE n > %(first)s) "
+                            "THEN 'true' ELSE 'false' END")]
+        if pick.field == "hasPreviousPage":
+            return ["true" if has_after else "false"]
+        direction = sql.SQL("DESC" if pick.field == "endCursor" else "ASC")
+        cursor = sql.SQL("""(SELECT '"' || {} || '"' FROM edges AS r ORDER BY n {} LIMIT 1)""").format(
+            self.cursor(), direction)
+        # a cursor is never NULL: no row, no cursor
+        return [sql.SQL("coalesce({}, 'null')").format(cursor)]
 
 
 @functools.lru_cache(maxsize=256)
@@ -194,8 +223,10 @@ def page_statement(picks: tuple[Pick, ...], filter_fields: frozenset[str], desce
                    has_after: bool, count_sql: str | None = None) -> str:
     """The statement of a page with this selection of ReportConnection's fields, for a filter
     with these fields set (filter_fields; the values are bound per request by page_params) and
-    totalCount from `count_sql` (see `page`). Raises ValueError for a selection or a filter not
-    written here."""
+    totalCount from `count_sql` (see `page`). It returns one text, `data`: the `reports` value
+    as json.dumps writes it (store.json_text), NULL when the ordinary completion would answer
+    otherwise (a null or a value the schema refuses). Raises ValueError for a selection or a
+    filter not written here."""
     if "source" in filter_fields or not filter_fields <= EXAMPLE.keys():
         raise ValueError("the source is a private column")
     writer = _Writer(descending)
@@ -210,35 +241,32 @@ def page_statement(picks: tuple[Pick, ...], filter_fields: frozenset[str], desce
     # every reference to it)
     total = sql.SQL(", total AS MATERIALIZED (SELECT ({}) AS total)").format(
         sql.SQL(count_sql or "NULL::bigint"))
-    ctes: list[sql.Composable] = []
-    complete: list[sql.Composable] = []
+    counted: list[sql.Composable] = []
 
-    def connection(pick: Pick, checks: list[sql.Composable]) -> sql.Composable:
+    def connection(pick: Pick) -> Pieces:
         if pick.field == "totalCount":   # one count, however many keys ask for it
             if count_sql is None:
                 raise ValueError("totalCount without its count statement")
-            if not ctes:
-                ctes.append(total)
+            if not counted:
+                counted.append(total)
                 parts.append(sql.SQL("total"))
-            total_value = sql.SQL("total.total")
-            writer.leaf(pick, total_value, checks)
-            return total_value
+            return leaf(pick, "total.total", "int")
         if pick.field == "pageInfo":
-            return writer.obj(pick.picks, "PageInfo", checks, writer.page_info)
-        # edges: a json_agg over the page's rows, with its own completeness
+            return writer.obj(pick.picks, "PageInfo", lambda p: writer.page_info(p, has_after))
+        # edges: the page's rows in order, each edge written once (the fence keeps the
+        # subquery's text from being written again for each aggregate), NULL if one is NULL
         writer.joins = {}
-        own: list[sql.Composable] = []
-        edge = writer.obj(pick.picks, "ReportEdge", own, writer.edge)
+        edge = json_text.concat(writer.obj(pick.picks, "ReportEdge", writer.edge))
         name = sql.Identifier(f"e{len(parts)}")
-        parts.append(sql.SQL("""(SELECT coalesce(json_agg({edge} ORDER BY r.n), '[]'::json) AS j,
-            coalesce(bool_and({ok}), true) AS ok
-     FROM edges AS r {joins}) AS {name}""").format(
-            edge=edge, ok=sql.SQL(" AND ").join(own) if own else sql.SQL("true"),
-            joins=sql.SQL(" ").join(writer.joins.values()), name=name))
-        complete.append(sql.SQL("{}.ok").format(name))
-        return sql.SQL("{}.j").format(name)
+        parts.append(sql.SQL("""(SELECT CASE WHEN count(*) = count(x.e)
+            THEN '[' || coalesce(string_agg(x.e, ',' ORDER BY x.n), '') || ']' END AS j
+     FROM (SELECT r.n, {edge} AS e FROM edges AS r {joins} OFFSET 0) AS x) AS {name}""").format(
+            edge=edge, joins=sql.SQL(" ").join(writer.joins.values()), name=name))
+        return [sql.SQL("{}.j").format(name)]
 
-    document = writer.obj(picks, "ReportConnection", complete, connection)
+    document = json_text.concat(writer.obj(picks, "ReportConnection", connection))
+    ctes = [*(sql.SQL(", {} AS MATERIALIZED ({})").format(sql.Identifier(name), select)
+              for name, select in writer.ctes.values()), *counted]
     query = sql.SQL("""
 WITH page AS MATERIALIZED (
     SELECT r.*, row_number() OVER (ORDER BY r.occurred_on {direction}, r.id {direction}) AS n
@@ -247,10 +275,9 @@ WITH page AS MATERIALIZED (
           ORDER BY r.occurred_on {direction}, r.id {direction}
           LIMIT %(limit)s) AS r
 ), edges AS (SELECT * FROM page WHERE n <= %(first)s){ctes}
-SELECT {document} AS data, {complete} AS complete
+SELECT CASE WHEN {guard} THEN {document} END AS data
 FROM {parts}""").format(direction=direction, columns=PUBLIC_COLUMNS, where=where, keyset=keyset,
-                         ctes=sql.SQL("").join(ctes), document=document,
-                         complete=sql.SQL(" AND ").join(complete) if complete else sql.SQL("true"),
+                         ctes=sql.SQL("").join(ctes), guard=json_text.GUARD, document=document,
                          parts=sql.SQL(", ").join(parts) if parts else sql.SQL("(SELECT) AS nothing"))
     return query.as_string()
 
@@ -281,13 +308,13 @@ def page_params(f: ReportFilter | None, first: int, after: tuple[date, uuid.UUID
     _, params = public_conditions(f)
     if after is not None:
         params["after_day"], params["after_id"] = after
-    return params | {"limit": first + 1, "first": first, "has_previous": after is not None}
+    return params | {"limit": first + 1, "first": first}
 
 
-async def page_json(pool: AsyncConnectionPool, statement: str, params: dict[str, Any]
-                    ) -> Any | None:
-    """The page's JSON (parsed), or None when it is not complete (see the module's doc). One
-    connection and one round trip: the statement runs alone (autocommit), so no BEGIN and
+async def page_text(pool: AsyncConnectionPool, statement: str, params: dict[str, Any]
+                    ) -> str | None:
+    """The page's JSON text, or None when the ordinary path must answer (see the module's doc).
+    One connection and one round trip: the statement runs alone (autocommit), so no BEGIN and
     COMMIT around it. Never prepared, like store.reports.public_page (generic plans)."""
     async with pool.connection() as conn:
         autocommit = conn.autocommit
@@ -295,12 +322,12 @@ async def page_json(pool: AsyncConnectionPool, statement: str, params: dict[str,
             await conn.set_autocommit(True)   # local: the connection is idle, nothing is sent
         try:
             cursor = await conn.execute(statement, params, prepare=False)
-            data, complete = await cursor.fetchone()   # type: ignore[misc]
+            row = await cursor.fetchone()
         finally:
             if not autocommit:
                 await conn.set_autocommit(False)
-    return data if complete else None
+    return row[0] if row is not None else None
 
 
-__all__ = ["FIELDS", "Pick", "filter_fields", "page", "page_json", "page_params", "page_statement",
+__all__ = ["FIELDS", "Pick", "filter_fields", "page", "page_params", "page_statement", "page_text",
            "writes"]

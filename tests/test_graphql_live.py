@@ -316,3 +316,22 @@ async def test_a_browser_websocket_authenticates_in_connection_init(
     else:
         assert code in {e["extensions"]["code"] for e in errors}, answer
         assert "a private description" not in json.dumps(answer)
+
+
+async def test_the_public_page_over_a_websocket_is_the_page_over_http(
+        live_url: str, app_conn: psycopg.Connection, clean_reports: None) -> None:
+    """The page PostgreSQL writes as text (gateway.graphql.sql_page) goes into a WebSocket
+    message as into an HTTP answer: the same value, Polish names and all."""
+    for i in range(3):
+        insert_report(app_conn, published=True, status="confirmed", lon=WARSAW[0] + i * 0.01)
+    query = """{ reports(first: 3) { totalCount edges { cursor node { id occurredOn
+        category { namePl } areas { name } location { longitude latitude geojson } } } } }"""
+    async with httpx.AsyncClient(base_url=f"http://{live_url}") as http:
+        over_http = (await http.post("/graphql", json={"query": query})).json()
+    async with websockets.connect(f"ws://{live_url}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert (await next_message(ws))["type"] == "connection_ack"
+        answer = await ws_query(ws, "1", query, {})
+    assert answer["type"] == "next" and "errors" not in over_http
+    assert answer["payload"]["data"] == over_http["data"]
+    assert len(over_http["data"]["reports"]["edges"]) == 3

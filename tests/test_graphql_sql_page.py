@@ -6,6 +6,7 @@ pageInfo, totalCount), cursors in both orders, filters, empty pages and errors, 
 Each document is sent twice to one app, once with the app's executor and once with strawberry's
 own, and the documents the statement claims must actually be answered by it."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
@@ -14,7 +15,9 @@ from typing import Any, ClassVar
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from gateway.graphql.context import Context, Loaders
 from gateway.graphql.sql_page import SqlPageExecutor
 from gateway.settings import Settings
 from store import public_pages, report_totals
@@ -26,7 +29,10 @@ from tests.support import (
     WARSAW_BBOX,
     Ask,
     answers_as_before,
+    graphql_view,
     insert_page_reports,
+    insert_report,
+    running_app,
     same_bytes,
     two_executors,
     walked_pages,
@@ -150,10 +156,11 @@ async def test_a_page_the_schema_would_refuse_is_not_complete(
 
     params = public_pages.page_params(None, 100, None)
     async with AsyncConnectionPool(urls.public, min_size=1, max_size=1) as pool:
-        whole = await public_pages.page_json(
+        whole = await public_pages.page_text(
             pool, public_pages.page_statement(picks(precision), frozenset(), True, False), params)
-        assert whole is not None and {e["node"]["datePrecision"] for e in whole["edges"]} == {"DAY", "MONTH"}
-        assert await public_pages.page_json(
+        assert whole is not None
+        assert {e["node"]["datePrecision"] for e in json.loads(whole)["edges"]} == {"DAY", "MONTH"}
+        assert await public_pages.page_text(
             pool, public_pages.page_statement(picks(precision[:1]), frozenset(), True, False), params) is None
 
 
@@ -215,3 +222,52 @@ def test_total_count_comes_from_the_source_the_ordinary_page_counts_from(
     edges_only = public_pages.page((public_pages.Pick("edges", "edges", True, "ReportEdge", ()),),
                                    f, True, 10, None)[0]
     assert "report_" not in edges_only   # no count when totalCount is not asked for
+
+
+# -- text that needs escaping: the database writes it as json.dumps does ------------------------
+ODD_NAME = 'Zaśmiecanie „lasu” "cytat" \\ ukośnik\ttab\nnowa\x7f\x01 🦊 € 𝄞'
+
+
+@pytest.fixture(scope="module")
+def odd_category(urls: DatabaseUrls) -> Iterator[str]:
+    """A category (and group) whose names need every kind of escape, with one public report."""
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        conn.execute("INSERT INTO core.category_groups (id, name_pl, name_en) VALUES "
+                     "('odd-group', %s, %s)", [ODD_NAME, "Group \"odd\"\u2028"])
+        conn.execute("INSERT INTO core.categories (id, group_id, name_pl, name_en, colour, icon) "
+                     "VALUES ('odd-names', 'odd-group', %s, %s, '#00ff00', 'odd')",
+                     [ODD_NAME, ODD_NAME[::-1]])
+        report = insert_report(conn, category="odd-names", published=True)
+    yield "odd-names"
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        conn.execute("DELETE FROM core.reports WHERE id = %s", [report])
+        conn.execute("DELETE FROM core.categories WHERE id = 'odd-names'")
+        conn.execute("DELETE FROM core.category_groups WHERE id = 'odd-group'")
+
+
+async def test_names_that_need_escapes_are_written_as_the_ordinary_path_writes_them(
+        both: Any, odd_category: str) -> None:
+    body, taken = await same(both, """query($c: [String!]) { reports(filter: {categories: $c}) {
+        edges { node { id category { id namePl nameEn colour icon group { id namePl nameEn } }
+                       areas { code level name parentCode } } } } }""", {"c": [odd_category]})
+    assert taken
+    assert [e["node"]["category"]["namePl"] for e in body["data"]["reports"]["edges"]] == [ODD_NAME]
+
+
+async def test_the_text_is_handed_over_as_it_is_only_to_the_view(
+        settings: Settings, public_reports: list[uuid.UUID]) -> None:
+    """Without the view's encoder (a context that does not say `raw_json`), the executor hands
+    over the parsed value, equal to the ordinary one."""
+    async with running_app(settings) as (_, app):
+        schema = graphql_view(app).schema
+        runtime = app.state.runtime
+        query = "{ reports(first: 3) { edges { node { id location { longitude latitude } } } } }"
+        results = []
+        for executor in (CountingSqlExecutor, StrawberryGraphQLCoreExecutionContext):
+            schema.execution_context_class = executor
+            before = CountingSqlExecutor.sql_pages
+            result = await schema.execute(query, context_value=Context(
+                request=None, response=None, runtime=runtime, viewer=None, auth_error=None,
+                client="test", limiter=None, loaders=Loaders.create(runtime)))
+            results.append((result.data, CountingSqlExecutor.sql_pages > before))
+        assert results[0] == (results[1][0], True)

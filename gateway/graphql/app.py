@@ -16,6 +16,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from gateway.graphql import raw_json
 from gateway.graphql.auth import client_address, proxy_networks
 from gateway.graphql.body_limit import BodySizeLimit
 from gateway.graphql.context import Context, Loaders, authenticate
@@ -130,7 +131,12 @@ class ThreatmapGraphQL(CheckedJsonBody, CheckedMultipart, GraphQL):
                                 request.headers.get("x-forwarded-for"), self.trusted_proxies)
         return Context(request=request, response=response, runtime=runtime, viewer=viewer,
                        auth_error=auth_error, client=client, limiter=self.limiter,
-                       loaders=Loaders.create(runtime), oidc=self.oidc)
+                       loaders=Loaders.create(runtime), oidc=self.oidc, raw_json=True)
+
+    def encode_json(self, data: object) -> str:
+        """strawberry's encoder (json.dumps, compact), with the JSON text a field's value may
+        already be in written as it is (gateway.graphql.raw_json): HTTP and WebSocket answers."""
+        return raw_json.dumps(data)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if result.errors:

@@ -93,6 +93,9 @@ class Context:
     _officer_unit: staff.OfficerUnit | None = field(default=None, repr=False)
     connection_params: Any = None
     oidc: OidcVerifier | None = None
+    # The answer is written by the view's encoder, which takes JSON text as it is
+    # (gateway.graphql.raw_json): the public page may hand over the database's text.
+    raw_json: bool = False
 
     @property
     def settings(self) -> Settings:

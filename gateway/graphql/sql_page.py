@@ -7,7 +7,10 @@ the extensions, rate limits, the access log and metrics); only the execution of 
 graphql-core itself (aliases, fragments, `@skip`/`@include` with variables, `__typename`,
 response order), becomes a tuple of `Pick`s, and the statement of that selection (built once,
 cached by store.public_pages) runs with the request's arguments bound: one connection, one
-round trip, no Report objects, no cursor encoding, no completion in Python.
+round trip, no Report objects, no cursor encoding, no completion in Python. The database writes
+the value as JSON text as the response's encoder would (characters beyond ASCII escaped here),
+and the text goes into the response as it is (gateway.graphql.raw_json) when the view writes
+it; anyone else gets it parsed.
 
 Anything it does not understand is left to the path below it (gateway.graphql.precompleted,
 then graphql-core): a field outside store.public_pages.FIELDS (private fields, policeUnit), a
@@ -36,7 +39,9 @@ from graphql.pyutils import Path
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 
+from gateway.graphql import raw_json
 from gateway.graphql.precompleted import PrecompletingExecutor, Unsupported
+from gateway.graphql.raw_json import RawJson
 from gateway.graphql.reports import (
     MAX_PAGE,
     ReportFilter,
@@ -174,18 +179,21 @@ class SqlPageExecutor(PrecompletingExecutor):
                       source: Any, field_details_list: FieldDetailsList, path: Path,
                       position_context: Any) -> Any:
         field = parent_type.fields[ENTRY[1]]
+        context = self.context_value
         try:
-            data = await public_pages.page_json(self.context_value.runtime.public_pool,
-                                                statement, params)
+            text = await public_pages.page_text(context.runtime.public_pool, statement, params)
         except Exception as raw_error:   # as graphql-core reports a resolver's error
             self.handle_field_error(raw_error, field.type, field_details_list, path)
             return None
-        if data is None:   # incomplete: the ordinary path answers, errors included
+        if text is None:   # incomplete: the ordinary path answers, errors included
             value = super().execute_field(parent_type, source, field_details_list, path,
                                           position_context)
             return await value if isinstance(value, Awaitable) else value
         self.took_sql_path()
-        return data
+        # the text as it is where the view writes the answer (gateway.graphql.raw_json)
+        if getattr(context, "raw_json", False):
+            return RawJson(raw_json.ensure_ascii(text))
+        return raw_json.parsed(text)
 
     def took_sql_path(self) -> None:
         SqlPageExecutor.answered += 1
