@@ -27,7 +27,11 @@ Every server is a separate process with one uvicorn worker:
   known; else the planner's estimate, and the count within its budget when the estimate is
   small);
 - floor-page: the same statements without the count (`count: false`), the page alone: floor
-  against floor-page is what numberMatched costs in the database.
+  against floor-page is what numberMatched costs in the database;
+- floor-pgbench (the suite, when pgbench is installed): floor-page's statements, their values
+  written in, sent by pgbench (C, libpq, simple protocol) over as many connections: what the
+  database does for a client that costs next to nothing. Shown beside the Python floor, not
+  instead of it (the issue's 0.8 is against the Python floor; see bench/RESULTS.md, ogcfloor16).
 All four order by id (stable paging) and return the same features: checked before measuring.
 
 How the two sides of a ratio are driven: at the same concurrency (`--concurrency`: wrk's
@@ -47,6 +51,7 @@ The virtualenvs are created on first use (PyPI access needed then).
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -287,6 +292,37 @@ def provider_statements(public_url: str, boxes: str, limit: int,
         return [(statement.as_string(conn), params) for statement, params in captured]
 
 
+def floor_pgbench(public_url: str, boxes: str, limit: int, concurrency: int,
+                  duration_s: int) -> Measurement:
+    """floor-page's statements sent by pgbench: one script per box, picked at random, each
+    transaction's time from pgbench's log (percentiles as the other cases)."""
+    from psycopg import ClientCursor
+
+    folder = WORK_DIR / "pgbench"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    scripts = []
+    with psycopg.connect(public_url, cursor_factory=ClientCursor) as conn, conn.cursor() as cur:
+        for i, (statement, params) in enumerate(provider_statements(public_url, boxes, limit, count=False)):
+            script = folder / f"page{i}.sql"
+            script.write_text(" ".join(cur.mogrify(statement, params).split("\n")) + ";\n")
+            scripts += ["-f", str(script)]
+    conn_info = conninfo_to_dict(public_url)
+    command = ["pgbench", "-n", "-M", "simple", "-c", str(concurrency), "-j", "1", "-T", str(duration_s),
+               "-l", "--log-prefix", str(folder / "log"), "-h", str(conn_info.get("host", "localhost")),
+               "-p", str(conn_info.get("port", 5432)), "-U", str(conn_info["user"]), *scripts,
+               str(conn_info["dbname"])]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=folder).stdout
+    tps = next(float(line.split("=")[1].split()[0]) for line in output.splitlines() if line.startswith("tps"))
+    latencies = [int(line.split()[2]) / 1000 for log in folder.glob("log*")
+                 for line in log.read_text().splitlines()]
+    failed = re.search(r"number of failed transactions: (\d+)", output)
+    errors = int(failed.group(1)) if failed else 0
+    q = statistics.quantiles(latencies, n=100)
+    return Measurement(case_name("floor-pgbench", boxes, limit), concurrency, tps, q[49], q[94], q[98],
+                       len(latencies), errors)
+
+
 COUNT_PREFIX = "-- count\n"
 CELLS_PREFIX = "-- cells\n"
 
@@ -448,6 +484,8 @@ def measure(database_url: str, public_url: str, wanted: list[str], concurrency: 
                 if name in ("floor", "floor-page"):
                     result = asyncio.run(floor(public_url, boxes, limit, concurrency, duration_s,
                                                name == "floor"))
+                elif name == "floor-pgbench":
+                    result = floor_pgbench(public_url, boxes, limit, concurrency, duration_s)
                 else:
                     load(name, bases[name], boxes, limit, concurrency, 3)  # warm-up
                     result = load(name, bases[name], boxes, limit, concurrency, duration_s)
@@ -462,13 +500,15 @@ def measure(database_url: str, public_url: str, wanted: list[str], concurrency: 
 # -- `python -m bench ogc` (bench/__main__.py) ----------------------------------------------
 
 def run(ctx: Context) -> dict:
-    """The suite: ours, the floor with and without numberMatched, and stock pygeoapi and tipg when
+    """The suite: ours, the floor with and without numberMatched (and through pgbench when the
+    machine has it), and stock pygeoapi and tipg when
     their virtualenvs are installed (bench/.work/pygeoapi, bench/.work/tipg; `python
     bench/ogc_items.py` creates them), at each of ctx.concurrency (the database is already
     migrated by bench.common.database); then the unfiltered count of each counted collection."""
     measurements: list[Measurement] = []
     others = [name for name, folder in (("stock", "pygeoapi"), ("tipg", "tipg"))
               if (WORK_DIR / folder / ".installed").exists()]
+    others += ["floor-pgbench"] if shutil.which("pgbench") else []
     for concurrency in ctx.concurrency:
         results, _ = measure(ctx.urls.app, ctx.urls.public,
                              ["ours", "ours-2w", *others, "floor", "floor-page"], concurrency,
@@ -509,7 +549,7 @@ def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
         for boxes, limit in cases():
             label = f"{boxes} limit {limit}"
             ours = by.get((case_name("ours", boxes, limit), concurrency))
-            for other in ("stock", "tipg", "floor", "floor-page"):
+            for other in ("stock", "tipg", "floor", "floor-page", "floor-pgbench"):
                 o = by.get((case_name(other, boxes, limit), concurrency))
                 if ours and o and o.rps:
                     row[f"{label}: ours/{other} req/s"] = ours.rps / o.rps
