@@ -66,28 +66,27 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
-    with database(args.database_url, args.reports) as urls:
-        with psycopg.connect(urls.public, autocommit=True) as conn, \
-                our_server(urls.app) as base, httpx.Client(base_url=base, timeout=60) as client:
-            print("case | app page of 100 with numberMatched | its count's statement | "
-                  "estimate before (EXPLAIN) | count(*) of the view | numberMatched = count(*)", flush=True)
-            for name, collection, view, properties, statement in CASES:
-                params = {"f": "json", "limit": 100, **dict(properties)}
-                page_ms, response = median_ms(
-                    lambda c=collection, p=params: client.get(f"/ogc/collections/{c}/items", params=p), args.repeat)
-                query, values = statement()
-                count_ms, _ = median_ms(lambda q=query, v=values: conn.execute(q, v).fetchone(), args.repeat)
-                where, plain = _equal(properties)
-                estimate_ms, _ = median_ms(
-                    lambda w=where, v=plain: conn.execute(sql.SQL(ESTIMATE.format(view, w)), v).fetchone(),
-                    args.repeat)
-                exact_ms, exact = median_ms(
-                    lambda w=where, v=plain: conn.execute(sql.SQL(COUNT.format(view, w)), v).fetchone()[0],
-                    max(1, args.repeat // 3))
-                matched = response.json().get("numberMatched")
-                print(f"{name} | {page_ms:.1f} ms | {count_ms:.2f} ms | {estimate_ms:.2f} ms | "
-                      f"{exact_ms:.1f} ms | {matched} = {exact}: {matched == exact}", flush=True)
-
+    with database(args.database_url, args.reports) as urls, \
+            psycopg.connect(urls.public, autocommit=True) as conn, \
+            our_server(urls.app) as base, httpx.Client(base_url=base, timeout=60) as client:
+        print("case | app page of 100 with numberMatched | its count's statement | "
+              "estimate before (EXPLAIN) | count(*) of the view | numberMatched = count(*)", flush=True)
+        for name, collection, view, properties, statement in CASES:
+            params = {"f": "json", "limit": 100, **dict(properties)}
+            page_ms, response = median_ms(
+                lambda c=collection, p=params: client.get(f"/ogc/collections/{c}/items", params=p),
+                args.repeat)
+            query, values = statement()
+            count_ms, _ = median_ms(lambda q=query, v=values: conn.execute(q, v).fetchone(), args.repeat)
+            where, plain = _equal(properties)
+            estimate = sql.SQL(ESTIMATE.format(view, where))
+            exact_count = sql.SQL(COUNT.format(view, where))
+            estimate_ms, _ = median_ms(lambda q=estimate, v=plain: conn.execute(q, v).fetchone(), args.repeat)
+            exact_ms, exact = median_ms(lambda q=exact_count, v=plain: conn.execute(q, v).fetchone()[0],
+                                        max(1, args.repeat // 3))
+            matched = response.json().get("numberMatched")
+            print(f"{name} | {page_ms:.1f} ms | {count_ms:.2f} ms | {estimate_ms:.2f} ms | "
+                  f"{exact_ms:.1f} ms | {matched} = {exact}: {matched == exact}", flush=True)
 
 if __name__ == "__main__":
     main()

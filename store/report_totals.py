@@ -166,7 +166,7 @@ def ogc_answers(properties: list[tuple[str, str]]) -> bool:
 def ogc_count_statement(properties: list[tuple[str, str]]) -> tuple[sql.Composed, dict[str, Any]]:
     """One SELECT (`total`) of open.ogc_reports' rows whose every property equals its value
     (no bbox; see ogc_answers)."""
-    from store.reports import ReportFilter   # store.reports imports this module
+    from store.reports import ReportFilter  # store.reports imports this module
 
     values = dict(properties)
     day = _iso_day(values["occurred_on"]) if "occurred_on" in values else None

@@ -259,7 +259,8 @@ async def test_number_matched_without_a_bbox_is_exact(client: httpx.AsyncClient,
             if months:
                 params["datetime"] = "/".join(months)
             for extra in ({}, {"sortby": "id"}):
-                body = (await client.get(f"/ogc/collections/{collection}/items", params=params | extra)).json()
+                response = await client.get(f"/ogc/collections/{collection}/items", params=params | extra)
+                body = response.json()
                 assert body.get("numberMatched") == expected, (collection, params, extra, body.get("code"))
             counted += expected > 1   # a full first page: not the last page's free count
     assert counted >= 10
