@@ -477,3 +477,29 @@ async def test_a_cell_pin_says_how_many_reports_and_their_newest_day(cells_serve
             assert page.errors == [], page.errors
         finally:
             await browser.close()
+
+
+# -- the map's details (review of issue 16): attribution, focus inside the map, the ring, popups --
+ATTRIBUTION_WORDS = {"pl": ("Granice", "zgłoszenia"), "en": ("Boundaries", "citizen reports")}
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+async def test_the_attribution_credits_each_source_once_in_the_pages_language(server: str, lang: str) -> None:
+    """The boundaries (GUGiK's register, PRG, converted by polska-geojson under MIT) and the
+    reports each credited once, in the page's language: the tiles' TileJSON says it in no
+    language, and the page's sources say it in theirs."""
+    async with playwright_api.async_playwright() as p:
+        browser = await launch_chromium(p)
+        try:
+            page = await open_page(browser, f"{server}/?lang={lang}#13/{WARSAW[1]}/{WARSAW[0]}", 1280, 800)
+            await wait_in_page(page, MAP_READY)
+            await wait_in_page(page, "document.querySelector('.maplibregl-ctrl-attrib-inner')"
+                                     "?.textContent.includes('threatmap')")
+            text = await page.locator(".maplibregl-ctrl-attrib-inner").inner_text()
+            assert text.count("GUGiK") == 1 and "polska-geojson" in text and "(MIT)" in text, text
+            assert text.count("threatmap") == 1, text
+            for language, (boundaries, reports) in ATTRIBUTION_WORDS.items():
+                assert (boundaries in text and reports in text) == (language == lang), text
+            assert page.errors == [], page.errors
+        finally:
+            await browser.close()
