@@ -349,6 +349,16 @@ async def popup_text(page) -> str:
     return await popup.inner_text()
 
 
+async def popup_by_keyboard(page) -> str:
+    """Opens the popup of the pin at the map's centre with the keyboard (the map focused, Enter),
+    once MapLibre has placed it again with its height; its text."""
+    await page.locator("canvas.maplibregl-canvas").focus()
+    await page.keyboard.press("Enter")
+    text = await popup_text(page)
+    await page.wait_for_timeout(300)
+    return text
+
+
 def assert_private_facts_absent(text: str) -> None:
     """A popup shows only what the tile carries: no description, contact or time of day."""
     assert "a private description" not in text and "private@example.org" not in text, text
@@ -454,10 +464,7 @@ async def test_a_cell_pin_says_how_many_reports_and_their_newest_day(cells_serve
             filtered = await open_page(
                 browser, f"{cells_server}/?lang={lang}&categories=illegal-dumping#13/{lat}/{lon}", 360, 740)
             await centre_on(filtered, lon, lat)
-            await filtered.locator("canvas.maplibregl-canvas").focus()
-            await filtered.keyboard.press("Enter")
-            await popup_text(filtered)
-            await filtered.wait_for_timeout(300)   # MapLibre places it again with its height
+            await popup_by_keyboard(filtered)
             popup = await filtered.locator(".maplibregl-popup").bounding_box()
             whole = await filtered.locator("#map").bounding_box()
             assert popup and whole and popup["y"] >= whole["y"] \
@@ -582,10 +589,7 @@ async def test_the_map_focus_the_centre_ring_and_a_popup_over_the_legend(cells_s
             await centre_on(phone, lon, lat)
             await phone.locator("#legend-title").click()
             assert await phone.locator("#legend-details").get_attribute("open") is not None
-            await phone.locator("canvas.maplibregl-canvas").focus()
-            await phone.keyboard.press("Enter")
-            await popup_text(phone)
-            await phone.wait_for_timeout(300)   # MapLibre places it again with its height
+            await popup_by_keyboard(phone)
             popup = await phone.locator(".maplibregl-popup-content").bounding_box()
             legend = await phone.locator("#legend").bounding_box()
             assert popup and legend
