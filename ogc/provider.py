@@ -372,6 +372,14 @@ class OpenLayerProvider(BaseProvider):
             params[f"prop_{i}"] = value
         return params
 
+    @staticmethod
+    def _days(datetime_: str) -> tuple[date | None, date | None]:
+        """The first and last day `_time_clause` selects (None: open)."""
+        if "/" not in datetime_:
+            return _instant(datetime_), _instant(datetime_)
+        start, end = (None if part in ("", "..") else _instant(part) for part in datetime_.split("/", 1))
+        return start, end
+
     def _time_clause(self, datetime_: str, params: dict[str, Any]) -> sql.Composable:
         if not self.time_field:
             raise BadQuery("this collection has no time: datetime does not apply")
@@ -476,8 +484,11 @@ class OpenLayerProvider(BaseProvider):
             return None
         if self.exact_without_bbox and not bbox and (dated or properties):
             return functools.partial(self._exact_statement, datetime_, properties)
-        if dated:
-            return None
+        if dated:   # the totals answer a range of days with the properties but the day itself
+            if not self.cell_counts or bbox or "occurred_on" in dict(properties) \
+                    or not report_totals.ogc_answers(properties):
+                return None
+            return functools.partial(report_totals.ogc_count_statement, properties, self._days(datetime_))
         if self.total_view and not bbox and not properties:
             return self._total_statement
         if self.cell_counts and not bbox and report_totals.ogc_answers(properties):

@@ -143,7 +143,8 @@ def count_statement(f: "ReportFilter | None") -> tuple[sql.Composed, dict[str, A
 # OGC API Features' numberMatched (ogc/provider.py, `cell_counts`) of open.ogc_reports without a
 # bbox, filtered by `?property=value` (each property at most once): the totals of all of Poland
 # answer a category, a status and a public day (`occurred_on`, a valid ISO date: PostgreSQL would
-# read more spellings than this, and those go to the provider's other counts), where the cells
+# read more spellings than this, and those go to the provider's other counts) or a `datetime`
+# range of days, where the cells
 # would be summed over the whole country. Each compares as the page compares it (`column =
 # value`, the value as text).
 OGC_TOTAL_COLUMNS = frozenset({"category_id", "status", "occurred_on"})
@@ -163,14 +164,18 @@ def ogc_answers(properties: list[tuple[str, str]]) -> bool:
         and all(_iso_day(value) is not None for name, value in properties if name == "occurred_on")
 
 
-def ogc_count_statement(properties: list[tuple[str, str]]) -> tuple[sql.Composed, dict[str, Any]]:
+def ogc_count_statement(properties: list[tuple[str, str]],
+                        days: tuple[date | None, date | None] = (None, None)
+                        ) -> tuple[sql.Composed, dict[str, Any]]:
     """One SELECT (`total`) of open.ogc_reports' rows whose every property equals its value
-    (no bbox; see ogc_answers)."""
+    (no bbox; see ogc_answers) and whose day is within `days` (first, last; None: open), the
+    OGC `datetime` (then `occurred_on` is not among the properties)."""
     from store.reports import ReportFilter  # store.reports imports this module
 
     values = dict(properties)
-    day = _iso_day(values["occurred_on"]) if "occurred_on" in values else None
+    if "occurred_on" in values:
+        days = (_iso_day(values["occurred_on"]),) * 2
     return totals_statement(ReportFilter(
         categories=[values["category_id"]] if "category_id" in values else None,
         statuses=[values["status"]] if "status" in values else None,
-        occurred_from=day, occurred_to=day))
+        occurred_from=days[0], occurred_to=days[1]))
