@@ -13,6 +13,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import httpx
@@ -29,8 +30,10 @@ ESTIMATE = "EXPLAIN (FORMAT JSON) SELECT 1 FROM open.{} WHERE {}"
 
 
 def _equal(properties: list[tuple[str, str]]) -> tuple[str, list[str]]:
-    where = " AND ".join([f"{name} = %s" for name, _ in properties] or ["true"])
-    return where, [value for _, value in properties]
+    """The page's conditions (`datetime` as an open-ended range of occurred_on)."""
+    where = " AND ".join([f"{name} = %s" if name != "datetime" else "occurred_on >= %s::date"
+                          for name, _ in properties] or ["true"])
+    return where, [value.split("/")[0] for _, value in properties]
 
 
 # (name, collection, view, query parameters, the count's statement as the app runs it)
@@ -41,6 +44,8 @@ CASES: list[tuple[str, str, str, list[tuple[str, str]], Callable[[], tuple[Any, 
      lambda: report_totals.ogc_count_statement([("category_id", "vandalism")])),
     ("reports, category+status", "reports", "ogc_reports", [("category_id", "vandalism"), ("status", "new")],
      lambda: report_totals.ogc_count_statement([("category_id", "vandalism"), ("status", "new")])),
+    ("reports, datetime 2026-01-01/..", "reports", "ogc_reports", [("datetime", "2026-01-01/..")],
+     lambda: report_totals.ogc_count_statement([], (date(2026, 1, 1), None))),
     ("density, no filter", "report-density", "ogc_report_density", [],
      lambda: (TOTAL_VIEW.format("ogc_report_density_total"), {})),
     ("density, category", "report-density", "ogc_report_density", [("category_id", "vandalism")],
