@@ -113,6 +113,11 @@ class OpenLayerProvider(BaseProvider):
         # column `features`) that counts it cheaply: the planner's estimate of a view over a
         # join can be far off (36,049 for the 262,776 density cells of 1,000,000 reports).
         self.total_view: str | None = provider_def.get("total_view")
+        # numberMatched of ?property=value and datetime filters without a bbox counted exactly
+        # (`exact_without_bbox: true`): for a relation where such a count costs at most what
+        # counting it all does (open.ogc_report_density: an index-only scan of its published
+        # index, whatever the filter), where the planner's estimate was far off.
+        self.exact_without_bbox = bool(provider_def.get("exact_without_bbox", False))
         self.database: PublicDatabase = lookup(self.data)
         self.columns = self.database.columns[self.table]
         # A composite id (the view's concat_ws(':', key columns)): the key columns in order; the
@@ -367,6 +372,14 @@ class OpenLayerProvider(BaseProvider):
             params[f"prop_{i}"] = value
         return params
 
+    @staticmethod
+    def _days(datetime_: str) -> tuple[date | None, date | None]:
+        """The first and last day `_time_clause` selects (None: open)."""
+        if "/" not in datetime_:
+            return _instant(datetime_), _instant(datetime_)
+        start, end = (None if part in ("", "..") else _instant(part) for part in datetime_.split("/", 1))
+        return start, end
+
     def _time_clause(self, datetime_: str, params: dict[str, Any]) -> sql.Composable:
         if not self.time_field:
             raise BadQuery("this collection has no time: datetime does not apply")
@@ -463,11 +476,23 @@ class OpenLayerProvider(BaseProvider):
         filtered at most by category and status, at any size) or the cells (store.report_cells),
         made when needed, or None when neither answers these filters (datetime, CQL2, other
         properties) or the cells would read too many cells for it (no bbox, or one wider than
-        CELLS_MAX_BBOX_DEG2). With no filter at all: the collection's kept total (`total_view`)."""
-        if datetime_ not in (None, "../..") or filterq is not None:
+        CELLS_MAX_BBOX_DEG2). With no filter at all: the collection's kept total (`total_view`);
+        with no bbox: the totals kept per area (store.report_totals: category, status, day) or,
+        for `exact_without_bbox`, count(*) itself."""
+        dated = datetime_ not in (None, "../..")
+        if filterq is not None:
             return None
+        if self.exact_without_bbox and not bbox and (dated or properties):
+            return functools.partial(self._exact_statement, datetime_, properties)
+        if dated:   # the totals answer a range of days with the properties but the day itself
+            if not self.cell_counts or bbox or "occurred_on" in dict(properties) \
+                    or not report_totals.ogc_answers(properties):
+                return None
+            return functools.partial(report_totals.ogc_count_statement, properties, self._days(datetime_))
         if self.total_view and not bbox and not properties:
             return self._total_statement
+        if self.cell_counts and not bbox and report_totals.ogc_answers(properties):
+            return functools.partial(report_totals.ogc_count_statement, properties)
         if not self.cell_counts or len(bbox) != 4:
             return None
         if min(bbox[2] - bbox[0], bbox[3] - bbox[1]) >= report_totals.SQUARES_MIN_BBOX_DEG \
@@ -482,6 +507,12 @@ class OpenLayerProvider(BaseProvider):
         """`_cells`' count without a filter: the one row of open.{total_view}."""
         return sql.SQL("SELECT features AS total FROM {}").format(
             sql.Identifier("open", str(self.total_view))), {}
+
+    def _exact_statement(self, datetime_: str | None, properties: list[tuple[str, str]]
+                         ) -> tuple[sql.Composable, dict[str, Any]]:
+        """`_cells`' count for `exact_without_bbox`: count(*) with the page's own conditions."""
+        where, params = self._where([], datetime_, properties, None)
+        return sql.SQL("SELECT count(*) AS total FROM {} WHERE {}").format(self._relation(), where), params
 
     async def _matched(self, cur: psycopg.AsyncCursor, count_sql: sql.Composable, where: sql.Composable,
                        params: dict[str, Any]) -> int:

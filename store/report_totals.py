@@ -138,3 +138,44 @@ def count_statement(f: "ReportFilter | None") -> tuple[sql.Composed, dict[str, A
     # in the statement; CASE runs only the branch it takes.
     query = sql.SQL(EITHER).format(holds=sql.SQL(HOLDS_EVERY_POINT), totals=totals[0], cells=cells[0])
     return query, cells[1] | totals[1]
+
+
+# OGC API Features' numberMatched (ogc/provider.py, `cell_counts`) of open.ogc_reports without a
+# bbox, filtered by `?property=value` (each property at most once): the totals of all of Poland
+# answer a category, a status and a public day (`occurred_on`, a valid ISO date: PostgreSQL would
+# read more spellings than this, and those go to the provider's other counts) or a `datetime`
+# range of days, where the cells
+# would be summed over the whole country. Each compares as the page compares it (`column =
+# value`, the value as text).
+OGC_TOTAL_COLUMNS = frozenset({"category_id", "status", "occurred_on"})
+
+
+def _iso_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def ogc_answers(properties: list[tuple[str, str]]) -> bool:
+    """Whether the totals count OGC items (no bbox) filtered by these properties."""
+    names = [name for name, _ in properties]
+    return all(name in OGC_TOTAL_COLUMNS for name in names) and len(set(names)) == len(names) \
+        and all(_iso_day(value) is not None for name, value in properties if name == "occurred_on")
+
+
+def ogc_count_statement(properties: list[tuple[str, str]],
+                        days: tuple[date | None, date | None] = (None, None)
+                        ) -> tuple[sql.Composed, dict[str, Any]]:
+    """One SELECT (`total`) of open.ogc_reports' rows whose every property equals its value
+    (no bbox; see ogc_answers) and whose day is within `days` (first, last; None: open), the
+    OGC `datetime` (then `occurred_on` is not among the properties)."""
+    from store.reports import ReportFilter  # store.reports imports this module
+
+    values = dict(properties)
+    if "occurred_on" in values:
+        days = (_iso_day(values["occurred_on"]),) * 2
+    return totals_statement(ReportFilter(
+        categories=[values["category_id"]] if "category_id" in values else None,
+        statuses=[values["status"]] if "status" in values else None,
+        occurred_from=days[0], occurred_to=days[1]))

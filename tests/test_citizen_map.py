@@ -349,6 +349,16 @@ async def popup_text(page) -> str:
     return await popup.inner_text()
 
 
+async def popup_by_keyboard(page) -> str:
+    """Opens the popup of the pin at the map's centre with the keyboard (the map focused, Enter),
+    once MapLibre has placed it again with its height; its text."""
+    await page.locator("canvas.maplibregl-canvas").focus()
+    await page.keyboard.press("Enter")
+    text = await popup_text(page)
+    await page.wait_for_timeout(300)
+    return text
+
+
 def assert_private_facts_absent(text: str) -> None:
     """A popup shows only what the tile carries: no description, contact or time of day."""
     assert "a private description" not in text and "private@example.org" not in text, text
@@ -454,10 +464,7 @@ async def test_a_cell_pin_says_how_many_reports_and_their_newest_day(cells_serve
             filtered = await open_page(
                 browser, f"{cells_server}/?lang={lang}&categories=illegal-dumping#13/{lat}/{lon}", 360, 740)
             await centre_on(filtered, lon, lat)
-            await filtered.locator("canvas.maplibregl-canvas").focus()
-            await filtered.keyboard.press("Enter")
-            await popup_text(filtered)
-            await filtered.wait_for_timeout(300)   # MapLibre places it again with its height
+            await popup_by_keyboard(filtered)
             popup = await filtered.locator(".maplibregl-popup").bounding_box()
             whole = await filtered.locator("#map").bounding_box()
             assert popup and whole and popup["y"] >= whole["y"] \
@@ -475,5 +482,128 @@ async def test_a_cell_pin_says_how_many_reports_and_their_newest_day(cells_serve
             assert re.search(rf"{texts['top']}\s+{texts['dumping']}", text), text
             assert re.search(rf"{texts['newest']}\s+{newest}", text), text
             assert page.errors == [], page.errors
+        finally:
+            await browser.close()
+
+
+# -- the map's details (review of issue 16): attribution, focus inside the map, the ring, popups --
+ATTRIBUTION_WORDS = {"pl": ("Granice", "zgłoszenia"), "en": ("Boundaries", "citizen reports")}
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+async def test_the_attribution_credits_each_source_once_in_the_pages_language(server: str, lang: str) -> None:
+    """The boundaries (GUGiK's register, PRG, converted by polska-geojson under MIT) and the
+    reports each credited once, in the page's language: the tiles' TileJSON says it in no
+    language, and the page's sources say it in theirs."""
+    async with playwright_api.async_playwright() as p:
+        browser = await launch_chromium(p)
+        try:
+            page = await open_page(browser, f"{server}/?lang={lang}#13/{WARSAW[1]}/{WARSAW[0]}", 1280, 800)
+            await wait_in_page(page, MAP_READY)
+            await wait_in_page(page, "document.querySelector('.maplibregl-ctrl-attrib-inner')"
+                                     "?.textContent.includes('threatmap')")
+            text = await page.locator(".maplibregl-ctrl-attrib-inner").inner_text()
+            assert text.count("GUGiK") == 1 and "polska-geojson" in text and "(MIT)" in text, text
+            assert text.count("threatmap") == 1, text
+            for language, (boundaries, reports) in ATTRIBUTION_WORDS.items():
+                assert (boundaries in text and reports in text) == (language == lang), text
+            assert page.errors == [], page.errors
+        finally:
+            await browser.close()
+
+MAP_DETAILS = """(() => {
+  const map = document.getElementById("map"), box = map.getBoundingClientRect();
+  const frame = getComputedStyle(map, "::before"), ring = getComputedStyle(map, "::after");
+  const canvas = getComputedStyle(window.map.getCanvas());
+  const outer = (style, side) => parseFloat(style[side]) + (style.boxSizing === "content-box"
+      ? parseFloat(style.borderLeftWidth) + parseFloat(style.borderRightWidth) : 0);
+  return {
+    mapOverflow: getComputedStyle(map).overflow,
+    canvasOutline: canvas.outlineStyle === "none" ? 0
+      : parseFloat(canvas.outlineWidth) + parseFloat(canvas.outlineOffset),
+    frame: {content: frame.content, position: frame.position,
+            inset: [frame.top, frame.right, frame.bottom, frame.left], border: frame.borderTopWidth,
+            borderColour: frame.borderTopColor, shadow: frame.boxShadow},
+    ringOffset: [parseFloat(ring.marginLeft) + outer(ring, "width") / 2,
+                 parseFloat(ring.marginTop) + outer(ring, "height") / 2],
+    ringLeft: ring.left, mapWidth: box.width,
+  };
+})()"""
+
+
+def contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG 2.1 contrast ratio of two sRGB colours."""
+    def luminance(rgb: tuple[int, int, int]) -> float:
+        linear = [c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def rgb(css: str) -> tuple[int, int, int]:
+    r, g, b = (int(v) for v in re.findall(r"\d+", css)[:3])
+    return r, g, b
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+async def test_the_map_focus_the_centre_ring_and_a_popup_over_the_legend(cells_server: str,
+                                                                         lang: str) -> None:
+    """With the keyboard the map's focus is drawn inside its edges (the map clips what lies
+    outside), amber with a dark inner line of at least 3:1 against the land and the water; the
+    ring where Enter picks is centred on the map's centre, where the pin is; on a phone a popup
+    is above the open legend. Screenshots at 1280 and 360 px in /tmp/threatmap-map-shots."""
+    points = await public_points(cells_server)
+    lon, lat = points["busy"]
+    SHOTS.mkdir(exist_ok=True)
+    async with playwright_api.async_playwright() as p:
+        browser = await launch_chromium(p)
+        try:
+            page = await open_page(browser, f"{cells_server}/?lang={lang}#13/{lat}/{lon}", 1280, 800)
+            await centre_on(page, lon, lat)
+            await page.locator("#search-input").focus()
+            for _ in range(12):
+                if await page.evaluate(MAP_FOCUSED):
+                    break
+                await page.keyboard.press("Tab")
+            assert await page.evaluate(MAP_FOCUSED)
+            details = await page.evaluate(MAP_DETAILS)
+            assert details["mapOverflow"] == "hidden"
+            assert details["canvasOutline"] <= 0, details   # an outline outside the map is cut off
+            frame = details["frame"]
+            assert frame["content"] == '""' and frame["position"] == "absolute", frame
+            assert frame["inset"] == ["0px"] * 4 and frame["border"] == "3px", frame
+            assert rgb(frame["borderColour"]) == (245, 158, 11), frame
+            inner = rgb(frame["shadow"])
+            for background in ((0xf7, 0xf5, 0xf0), (0xdd, 0xe5, 0xea)):   # land, water (basemap.js)
+                assert contrast(inner, background) >= 3, (inner, background)
+            assert contrast(inner, rgb(frame["borderColour"])) >= 3, inner
+            pin = await page.evaluate(f"""(() => {{ const p = window.map.project([{lon}, {lat}]);
+                return [p.x, p.y]; }})()""")
+            assert abs(pin[0] - details["mapWidth"] / 2) < 1, pin     # the pin is at the map's centre
+            assert [abs(v) for v in details["ringOffset"]] == [0, 0], details   # and so is the ring
+            await page.screenshot(path=SHOTS / f"map-focus-{lang}-1280.png")
+            assert page.errors == [], page.errors
+
+            # a phone, the legend opened: the busy cell's popup is above it where they overlap
+            phone = await open_page(browser, f"{cells_server}/?lang={lang}#13/{lat}/{lon}", 360, 740)
+            await centre_on(phone, lon, lat)
+            await phone.locator("#legend-title").click()
+            assert await phone.locator("#legend-details").get_attribute("open") is not None
+            await popup_by_keyboard(phone)
+            popup = await phone.locator(".maplibregl-popup-content").bounding_box()
+            legend = await phone.locator("#legend").bounding_box()
+            assert popup and legend
+            left = max(popup["x"], legend["x"])
+            right = min(popup["x"] + popup["width"], legend["x"] + legend["width"])
+            top = max(popup["y"], legend["y"])
+            bottom = min(popup["y"] + popup["height"], legend["y"] + legend["height"])
+            assert left + 4 < right and top + 4 < bottom, (popup, legend)   # they do overlap
+            probes = [(x, y) for x in (left + 2, (left + right) / 2, right - 2)
+                      for y in (top + 2, (top + bottom) / 2, bottom - 2)]
+            on_top = await phone.evaluate("""(probes) => probes.map(([x, y]) =>
+                document.elementFromPoint(x, y)?.closest('.maplibregl-popup') !== null)""", probes)
+            assert all(on_top), (probes, on_top)
+            await phone.screenshot(path=SHOTS / f"map-popup-legend-{lang}-360.png")
+            assert phone.errors == [], phone.errors
         finally:
             await browser.close()

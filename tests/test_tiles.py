@@ -59,7 +59,11 @@ async def test_tilejson_describes_the_tileset(client: httpx.AsyncClient) -> None
     assert doc["minzoom"] == 0 and doc["maxzoom"] == 16
     west, south, east, north = doc["bounds"]
     assert west < WARSAW[0] < east and south < WARSAW[1] < north
-    assert doc["attribution"]
+    # language-neutral (the tiles door speaks no language), GUGiK's register credited once, and
+    # the MIT licence named as the boundaries' conversion's (polska-geojson), not GUGiK's
+    assert doc["attribution"].count("GUGiK") == 1 and "PRG" in doc["attribution"]
+    assert "polska-geojson © Piotr Patrzyk (MIT)" in doc["attribution"]
+    assert not re.search(r"\b(reports|boundaries|verified|police)\b", doc["attribution"], re.I), doc
 
 
 async def test_style_colours_each_category_from_the_catalogue(client: httpx.AsyncClient) -> None:

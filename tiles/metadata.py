@@ -10,7 +10,11 @@ from tiles.addresses import AREAS_MAX_ZOOM, COUNTIES_MIN_ZOOM, POLAND_BOUNDS, RE
 if TYPE_CHECKING:
     from tiles.service import TileService
 
-ATTRIBUTION = "threatmap: citizen reports verified by the police, anonymized; boundaries © GUGiK (MIT)"
+# Names and marks only, no sentence: the tiles door does not negotiate a language, and a map
+# page says it in its own (gateway/static/map/basemap.js overrides it per source). The areas'
+# geometry is GUGiK's register of boundaries (PRG), converted by polska-geojson, whose MIT licence
+# asks for its notice (config/poland/LICENSE); the MIT licence is the conversion's, not GUGiK's.
+ATTRIBUTION = "threatmap | PRG © GUGiK, polska-geojson © Piotr Patrzyk (MIT)"
 NAME = "threatmap reports"
 DESCRIPTION = ("Anonymized public-safety reports: points at the centre of their public grid cell "
                f"from zoom {REPORTS_MIN_ZOOM}, density cells and area counts (counts below k "

@@ -1,12 +1,17 @@
 // The map's style: a light base map of Poland made offline from the shipped boundaries (their
 // names drawn as canvas labels: no glyph files), or the configured one (a MapLibre style URL or
 // a raster XYZ template, THREATMAP_MAP_BASEMAP_*), and the report layers from /tiles above it.
-import { config } from "./page.js";
+import { config, t } from "./page.js";
+
+// Who the data is from, in the page's language, one line a source (MapLibre shows a text once):
+// a source's own `attribution` comes before its TileJSON's, which is language-neutral.
+const BOUNDARIES = t("Boundaries: PRG © GUGiK, polska-geojson © Piotr Patrzyk (MIT)");
+const REPORTS = t("threatmap: citizen reports verified by the police, anonymized");
 
 const LAND = "#f7f5f0";
 
 export function reportSource(query) {
-  return { type: "vector", url: `/tiles/reports.json${query ? `?${query}` : ""}` };
+  return { type: "vector", url: `/tiles/reports.json${query ? `?${query}` : ""}`, attribution: REPORTS };
 }
 
 function categoryColours(field) {
@@ -44,8 +49,8 @@ function labelLayers() {
 
 function baseSources() {
   return {
-    voivodeships: { type: "geojson", data: "/map/boundaries/voivodeships.geojson" },
-    counties: { type: "geojson", data: "/map/boundaries/counties.geojson" },
+    voivodeships: { type: "geojson", data: "/map/boundaries/voivodeships.geojson", attribution: BOUNDARIES },
+    counties: { type: "geojson", data: "/map/boundaries/counties.geojson", attribution: BOUNDARIES },
     places: { type: "geojson", data: "/map/places.geojson" },
   };
 }

@@ -31,8 +31,9 @@ const map = new maplibregl.Map({
   attributionControl: false, maxZoom: 18, locale: MAPLIBRE_TEXTS,
 });
 window.map = map;
+// The sources say who their data is from (basemap.js); a configured base map adds its own.
 map.addControl(new maplibregl.AttributionControl({
-  compact: true, customAttribution: [t("Boundaries © GUGiK (PRG)"), config.basemap.attribution].filter(Boolean),
+  compact: true, customAttribution: config.basemap.attribution || undefined,
 }));
 // MapLibre opens a compact attribution at first; on a phone it covered a sixth of the map.
 if (window.matchMedia("(max-width: 700px)").matches) {
