@@ -433,6 +433,10 @@ async def test_listing_page_in_polish_and_english(http: httpx.AsyncClient, manif
     english = await http.get("/downloads?lang=en")
     assert '<html lang="en">' in english.text and "Open data downloads" in english.text
     assert "Monthly archives" in english.text and MONTH in english.text
+    # the boundaries' sources credited as the map credits them: GUGiK's register once, and the
+    # MIT licence as its conversion's (polska-geojson), in each language
+    for page, words in ((polish, "granice administracyjne"), (english, "administrative boundaries")):
+        assert page.text.count("GUGiK") == 1 and f"{words}: PRG © GUGiK, polska-geojson" in page.text
     assert "script-src 'self'" in polish.headers["content-security-policy"]
 
 

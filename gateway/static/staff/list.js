@@ -86,7 +86,7 @@ function variables(state) {
 const map = new maplibregl.Map({ container: "map", style: baseStyle(), bounds: POLAND, maxZoom: 18,
                                  attributionControl: false });
 window.map = map;
-map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: t("Boundaries © GUGiK (PRG)") }));
+map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: t("Boundaries: PRG © GUGiK, polska-geojson © Piotr Patrzyk (MIT)") }));
 map.addControl(new maplibregl.NavigationControl(), "top-right");
 const mapReady = new Promise((resolve) => map.on("load", resolve));
 

@@ -137,7 +137,7 @@ function showMap() {
     map = new maplibregl.Map({ container: "map", style: baseStyle(), center: centre, zoom: 15, maxZoom: 18,
                                attributionControl: false });
     window.map = map;
-    map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: t("Boundaries © GUGiK (PRG)") }));
+    map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: t("Boundaries: PRG © GUGiK, polska-geojson © Piotr Patrzyk (MIT)") }));
     map.addControl(new maplibregl.NavigationControl(), "top-right");
     map.on("load", () => map.getSource("reports").setData(feature));
   } else if (map.getSource("reports")) {
