@@ -147,6 +147,7 @@ def stock_config(public_url: str, port: int) -> Path:
                  "dbname": conn["dbname"], "user": conn["user"], "search_path": ["open"]},
     }]
     reports.setdefault("extents", {}).pop("temporal", None)
+    reports.pop("formatters", None)  # ours (ogc.formats), not importable in pygeoapi's virtualenv
     server = {k: v for k, v in ours["server"].items() if k != "templates"}  # pygeoapi's own pages
     config = {"server": server | {"bind": {"host": "127.0.0.1", "port": port}},
               "logging": {"level": "ERROR"}, "metadata": ours["metadata"],
