@@ -141,7 +141,8 @@ def stock_config(public_url: str, port: int) -> Path:
 
     base = f"http://127.0.0.1:{port}"
     ours = load_config(PROJECT_ROOT / "pygeoapi-config.yml",
-                       {"THREATMAP_OGC_URL": base, "THREATMAP_OPEN_DATABASE": "unused"})
+                       {"THREATMAP_OGC_URL": base, "THREATMAP_OPEN_DATABASE": "unused",
+                        "THREATMAP_OGC_TEMPLATES": "unused", "THREATMAP_OGC_STATIC": "unused"})
     conn = conninfo_to_dict(public_url)
     reports = ours["resources"]["reports"]
     reports["providers"] = [{
@@ -151,7 +152,9 @@ def stock_config(public_url: str, port: int) -> Path:
                  "dbname": conn["dbname"], "user": conn["user"], "search_path": ["open"]},
     }]
     reports.setdefault("extents", {}).pop("temporal", None)
-    config = {"server": ours["server"] | {"bind": {"host": "127.0.0.1", "port": port}},
+    reports.pop("formatters", None)  # ours (ogc.formats), not importable in pygeoapi's virtualenv
+    server = {k: v for k, v in ours["server"].items() if k != "templates"}  # pygeoapi's own pages
+    config = {"server": server | {"bind": {"host": "127.0.0.1", "port": port}},
               "logging": {"level": "ERROR"}, "metadata": ours["metadata"],
               "resources": {"reports": reports}}
     path = WORK_DIR / "stock-pygeoapi.yml"
