@@ -1,9 +1,10 @@
 """`python -m bench.cell_counts DATABASE_URL`: what a public count costs counted over
 open.reports (before issue 16.4), from the counts kept per cell (store/report_cells.py) and as
 totalCount counts now (store/report_totals.py: the totals kept per area for no bbox or one around
-every public point, else the squares for a bbox not small without dates or areas, else the
-cells), from the counts kept per coarse square alone (store/report_squares.py, where they
-answer), side by side in one run with the page it goes with (the
+every public point, else the squares (and their months, for a date range) for a bbox not small
+without areas, else the cells), from the counts kept per coarse square alone
+(store/report_squares.py, where they answer), side by side in one run with the page it goes
+with (the
 first page of 100, no total: the floor of `reports(first: 100)`), for small and big areas and
 all of Poland, with and without filters. Each statement runs on the public role, interleaved
 (page, count over reports, count from cells, count now) so that all see the same load; 30 rounds
@@ -27,16 +28,33 @@ from store.locations import external_urls
 from store.reports import BBox, ReportFilter, public_conditions, public_page_statement
 
 WARSAW = BBox(20.85, 52.10, 21.27, 52.37)
+KRAKOW = BBox(19.79, 49.97, 20.22, 50.13)
 MASOVIA = BBox(19.25, 51.0, 23.15, 53.5)  # about the voivodeship's bbox: a big map viewport
 POLAND = BBox(14.0, 49.0, 24.2, 54.9)
 TWO = ["vandalism", "speeding"]
 OPEN = ["new", "under_verification", "confirmed"]
+LAST_30 = date.today() - timedelta(days=30)
 LAST_90 = date.today() - timedelta(days=90)
+LAST_365 = date.today() - timedelta(days=365)
+# the last whole calendar month
+MONTH_END = date.today().replace(day=1) - timedelta(days=1)
+MONTH = (MONTH_END.replace(day=1), MONTH_END)
 FILTERS = {
     "Warsaw bbox": ReportFilter(bbox=WARSAW),
     "Warsaw bbox, 2 categories": ReportFilter(bbox=WARSAW, categories=TWO),
     "Warsaw bbox, 3 statuses": ReportFilter(bbox=WARSAW, statuses=OPEN),
+    "Warsaw bbox, last 30 days": ReportFilter(bbox=WARSAW, occurred_from=LAST_30),
     "Warsaw bbox, last 90 days": ReportFilter(bbox=WARSAW, occurred_from=LAST_90),
+    "Warsaw bbox, last 365 days": ReportFilter(bbox=WARSAW, occurred_from=LAST_365),
+    "Warsaw bbox, last month": ReportFilter(bbox=WARSAW, occurred_from=MONTH[0],
+                                            occurred_to=MONTH[1]),
+    "Warsaw bbox, 2 categories, last 90 days": ReportFilter(bbox=WARSAW, categories=TWO,
+                                                            occurred_from=LAST_90),
+    "Krakow bbox, last 30 days": ReportFilter(bbox=KRAKOW, occurred_from=LAST_30),
+    "Krakow bbox, last 90 days": ReportFilter(bbox=KRAKOW, occurred_from=LAST_90),
+    "Krakow bbox, last 365 days": ReportFilter(bbox=KRAKOW, occurred_from=LAST_365),
+    "Krakow bbox, last month": ReportFilter(bbox=KRAKOW, occurred_from=MONTH[0],
+                                            occurred_to=MONTH[1]),
     "Warsaw county (area 1465)": ReportFilter(area_code="1465"),
     "Masovia (area 14)": ReportFilter(area_code="14"),
     "Masovia, 2 categories, last 90 days": ReportFilter(area_code="14", categories=TWO,
@@ -44,7 +62,13 @@ FILTERS = {
     "Masovia-sized bbox": ReportFilter(bbox=MASOVIA),
     "Masovia-sized bbox, 2 categories": ReportFilter(bbox=MASOVIA, categories=TWO),
     "Masovia-sized bbox, 3 statuses": ReportFilter(bbox=MASOVIA, statuses=OPEN),
+    "Masovia-sized bbox, last 30 days": ReportFilter(bbox=MASOVIA, occurred_from=LAST_30),
     "Masovia-sized bbox, last 90 days": ReportFilter(bbox=MASOVIA, occurred_from=LAST_90),
+    "Masovia-sized bbox, last 365 days": ReportFilter(bbox=MASOVIA, occurred_from=LAST_365),
+    "Masovia-sized bbox, last month": ReportFilter(bbox=MASOVIA, occurred_from=MONTH[0],
+                                                   occurred_to=MONTH[1]),
+    "Masovia-sized bbox, 2025-03-10 to 2026-02-20": ReportFilter(
+        bbox=MASOVIA, occurred_from=date(2025, 3, 10), occurred_to=date(2026, 2, 20)),
     "no filter": None,
     "all of Poland (bbox)": ReportFilter(bbox=POLAND),
     "all of Poland, 2 categories": ReportFilter(bbox=POLAND, categories=TWO),
