@@ -9,6 +9,12 @@ first page of 100, no total: the floor of `reports(first: 100)`), for small and 
 all of Poland, with and without filters. Each statement runs on the public role, interleaved
 (page, count over reports, count from cells, count now) so that all see the same load; 30 rounds
 after 3 warm-up rounds; p50/p95 ms, and every count must agree.
+
+`--writes N` measures instead what keeping the squares' months costs a write: the withdrawal of
+one public report (`UPDATE core.reports SET abusive = true`) and, where unpublished reports
+are left, a publication (`SET published_at = now()`), each in a transaction rolled back, N
+random reports, interleaved with the same write where core.add_to_report_square_months was
+replaced by a no-op inside the same rolled-back transaction (the write as before migration 0024).
 """
 
 import argparse
@@ -95,13 +101,55 @@ def timed(conn: psycopg.Connection, statement: tuple[sql.Composable, dict]) -> t
     return (time.perf_counter() - start) * 1000, row[0]
 
 
+NO_MONTHS = """CREATE OR REPLACE FUNCTION core.add_to_report_square_months(
+    geoms geometry[], categories text[], statuses text[], days date[], deltas integer[])
+RETURNS void LANGUAGE sql AS $$ SELECT $$"""
+WRITES = {
+    "withdrawal": ("SELECT id FROM open.reports ORDER BY random() LIMIT %s",
+                   "UPDATE core.reports SET abusive = true WHERE id = %s"),
+    "publication": ("SELECT r.id FROM core.reports AS r WHERE r.published_at IS NULL "
+                    "AND NOT r.abusive ORDER BY random() LIMIT %s",
+                    "UPDATE core.reports SET published_at = now() WHERE id = %s"),
+}
+
+
+def writes(database_url: str, n: int) -> None:
+    """p50/p95 of one write with and without the squares' months (see the module's doc)."""
+    with psycopg.connect(database_url) as conn:
+        print("| write | reports | without the months p50 / p95 ms | with them p50 / p95 ms |\n"
+              "|---|---:|---:|---:|")
+        for name, (pick, write) in WRITES.items():
+            ids = [i for (i,) in conn.execute(pick, [n])]
+            conn.rollback()
+            times: dict[bool, list[float]] = {False: [], True: []}
+            for report in ids:
+                for months in (False, True):
+                    if not months:
+                        conn.execute(NO_MONTHS)
+                    start = time.perf_counter()
+                    conn.execute(write, [report])
+                    times[months].append((time.perf_counter() - start) * 1000)
+                    conn.rollback()
+            if len(ids) < 2:
+                print(f"| {name} | {len(ids)} | - | - |")
+                continue
+            cols = [f"{statistics.median(t):.1f} / {statistics.quantiles(t, n=20)[18]:.1f}"
+                    for t in (times[False], times[True])]
+            print(f"| {name} | {len(ids)} | {' | '.join(cols)} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("database_url", help="the threatmap database, owner role (threatmap_app)")
     parser.add_argument("--rounds", type=int, default=30, help="timed rounds a statement (30)")
     parser.add_argument("--only", help="only the filters whose name holds this text")
+    parser.add_argument("--writes", type=int, metavar="N",
+                        help="measure N withdrawals and publications instead (see above)")
     args = parser.parse_args()
+    if args.writes:
+        writes(args.database_url, args.writes)
+        return
     rounds = args.rounds
     public = external_urls(args.database_url, None).public
     with psycopg.connect(public, autocommit=True) as conn:

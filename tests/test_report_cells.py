@@ -580,3 +580,23 @@ def test_an_emptied_total_is_not_public_and_the_kept_table_is_private(
         public_conn.execute("SELECT n FROM core.report_totals")
     with pytest.raises(psycopg.errors.UndefinedColumn):
         public_conn.execute("SELECT xmin FROM open.report_totals")
+
+
+def test_an_emptied_square_month_is_not_public_and_the_kept_table_is_private(
+        app_conn: psycopg.Connection, public_conn: psycopg.Connection, clean_reports: None) -> None:
+    day = datetime(2023, 7, 15, 12, tzinfo=UTC)  # a month no other report of the tests has
+    report = insert_report(app_conn, lon=WARSAW[0] - 0.05, lat=WARSAW[1] - 0.05, occurred_at=day,
+                           created_at=day, published=True)
+    shown = ("SELECT size_m, n, days FROM open.report_square_months WHERE month = '2023-07-01' "
+             "ORDER BY 1")
+    assert public_conn.execute(shown).fetchall() == [
+        (size, 1, [date(2023, 7, 15)]) for size in report_squares.SIZES_M]
+    app_conn.execute("UPDATE core.reports SET abusive = true WHERE id = %s", [report])
+    # kept (n = 0) until a rebuild, but a reader cannot tell that a report was once there
+    assert app_conn.execute("SELECT count(*) FROM core.report_square_months WHERE month = "
+                            "'2023-07-01' AND n = 0 AND days = '{}'").fetchone()[0] == 4
+    assert public_conn.execute(shown).fetchall() == []
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        public_conn.execute("SELECT n FROM core.report_square_months")
+    with pytest.raises(psycopg.errors.UndefinedColumn):
+        public_conn.execute("SELECT xmin FROM open.report_square_months")
