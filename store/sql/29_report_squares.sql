@@ -255,36 +255,15 @@ DECLARE
     easts  float8[];
     norths float8[];
 BEGIN
-    -- a held square's value (t.value) is computed only for a held one (CASE), below as above
-    SELECT coalesce(sum(CASE WHEN t.held THEN t.value END), 0),
-           array_agg(t.sx) FILTER (WHERE NOT t.held), array_agg(t.sy) FILTER (WHERE NOT t.held)
-    INTO part, xs, ys
-    FROM (SELECT q.sx, q.sy,
-                 q.west >= iw AND q.east <= ie AND q.south >= isth AND q.north <= inn AS held,
-                 CASE WHEN dated THEN (
-                     SELECT sum(CASE WHEN NOT filtered AND m.month >= whole_from AND m.month < whole_to
-                                     THEN m.n
-                                     ELSE (SELECT sum(g.k)
-                                           FROM unnest(m.categories, m.statuses, m.days, m.counts)
-                                                AS g (category_id, status, occurred_on, k)
-                                           WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
-                                             AND (p_statuses IS NULL OR g.status = ANY(p_statuses))
-                                             AND g.occurred_on BETWEEN day_from AND day_to) END)
-                     FROM open.report_square_months AS m
-                     WHERE m.size_m = q.size_m AND m.sx = q.sx AND m.sy = q.sy
-                       AND m.month BETWEEN first_month AND last_month)
-                 WHEN NOT filtered THEN q.n
-                 ELSE (SELECT sum(g.k) FROM unnest(q.categories, q.statuses, q.counts)
-                                            AS g (category_id, status, k)
-                       WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
-                         AND (p_statuses IS NULL OR g.status = ANY(p_statuses))) END AS value
+    -- the parents of the coarsest squares near the bbox (as if a level above them), so that
+    -- every level is the same statement: the children of the squares split above
+    SELECT array_agg(p.sx), array_agg(p.sy) INTO xs, ys
+    FROM (SELECT DISTINCT q.sx >> 2 AS sx, q.sy >> 2 AS sy
           FROM open.report_squares AS q
           WHERE q.size_m = sizes[cardinality(sizes)]
-            AND q.east >= ow AND q.west <= oe AND q.north >= os AND q.south <= onn
-            AND (p_categories IS NULL OR q.categories && p_categories)
-            AND (p_statuses IS NULL OR q.statuses && p_statuses)) AS t;
-    total := total + part;
-    FOR level IN REVERSE cardinality(sizes) - 1 .. 1 LOOP
+            AND q.east >= ow AND q.west <= oe AND q.north >= os AND q.south <= onn) AS p;
+    -- a square's value is computed only for a held one (CASE WHEN t.held)
+    FOR level IN REVERSE cardinality(sizes) .. 1 LOOP
         EXIT WHEN xs IS NULL;
         SELECT coalesce(sum(CASE WHEN t.held THEN t.value END), 0),
                array_agg(t.sx) FILTER (WHERE NOT t.held), array_agg(t.sy) FILTER (WHERE NOT t.held),
@@ -294,22 +273,22 @@ BEGIN
         FROM (SELECT q.sx, q.sy, q.west, q.south, q.east, q.north,
                      q.west >= iw AND q.east <= ie AND q.south >= isth AND q.north <= inn AS held,
                      CASE WHEN dated THEN (
-                     SELECT sum(CASE WHEN NOT filtered AND m.month >= whole_from AND m.month < whole_to
-                                     THEN m.n
-                                     ELSE (SELECT sum(g.k)
-                                           FROM unnest(m.categories, m.statuses, m.days, m.counts)
-                                                AS g (category_id, status, occurred_on, k)
-                                           WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
-                                             AND (p_statuses IS NULL OR g.status = ANY(p_statuses))
-                                             AND g.occurred_on BETWEEN day_from AND day_to) END)
-                     FROM open.report_square_months AS m
-                     WHERE m.size_m = q.size_m AND m.sx = q.sx AND m.sy = q.sy
-                       AND m.month BETWEEN first_month AND last_month)
-                 WHEN NOT filtered THEN q.n
-                 ELSE (SELECT sum(g.k) FROM unnest(q.categories, q.statuses, q.counts)
-                                            AS g (category_id, status, k)
-                       WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
-                         AND (p_statuses IS NULL OR g.status = ANY(p_statuses))) END AS value
+                              SELECT sum(CASE WHEN NOT filtered AND m.month >= whole_from
+                                                   AND m.month < whole_to THEN m.n
+                                              ELSE (SELECT sum(g.k)
+                                                    FROM unnest(m.categories, m.statuses, m.days, m.counts)
+                                                         AS g (category_id, status, occurred_on, k)
+                                                    WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
+                                                      AND (p_statuses IS NULL OR g.status = ANY(p_statuses))
+                                                      AND g.occurred_on BETWEEN day_from AND day_to) END)
+                              FROM open.report_square_months AS m
+                              WHERE m.size_m = q.size_m AND m.sx = q.sx AND m.sy = q.sy
+                                AND m.month BETWEEN first_month AND last_month)
+                          WHEN NOT filtered THEN q.n
+                          ELSE (SELECT sum(g.k) FROM unnest(q.categories, q.statuses, q.counts)
+                                                     AS g (category_id, status, k)
+                                WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
+                                  AND (p_statuses IS NULL OR g.status = ANY(p_statuses))) END AS value
               FROM unnest(xs, ys) AS p (sx, sy)
               JOIN open.report_squares AS q
                 ON q.size_m = sizes[level] AND q.sx >> 2 = p.sx AND q.sy >> 2 = p.sy
