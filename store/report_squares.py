@@ -55,20 +55,16 @@ def count_statement(f: "ReportFilter") -> tuple[sql.Composed, dict[str, Any]]:
     assert answers(f) and f.bbox is not None
     params: dict[str, Any] = {"west": f.bbox.west, "south": f.bbox.south, "east": f.bbox.east,
                               "north": f.bbox.north}
-    categories = statuses = sql.SQL("NULL")
-    if f.categories is not None:
-        categories = sql.SQL("%(categories)s::text[]")
-        params["categories"] = f.categories
-    if f.statuses is not None:
-        statuses = sql.SQL("%(statuses)s::text[]")
-        params["statuses"] = f.statuses
-    first = last = NO_DATE
-    if f.occurred_from is not None:
-        first = sql.SQL("%(occurred_from)s::date")
-        params["occurred_from"] = f.occurred_from
-    if f.occurred_to is not None:
-        last = sql.SQL("%(occurred_to)s::date")
-        params["occurred_to"] = f.occurred_to
+    # the filter's optional values, each a parameter of its own name or NULL, in the
+    # function's order: categories, statuses, first and last day
+    values: list[sql.Composable] = []
+    for name, cast in (("categories", "text[]"), ("statuses", "text[]"),
+                       ("occurred_from", "date"), ("occurred_to", "date")):
+        value = getattr(f, name)
+        values.append(sql.SQL(f"NULL::{cast}" if value is None else f"%({name})s::{cast}"))
+        if value is not None:
+            params[name] = value
+    categories, statuses, first, last = values
     return _statement(categories, statuses, False, first, last), params
 
 
