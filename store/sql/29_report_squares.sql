@@ -254,6 +254,10 @@ DECLARE
     souths float8[];
     easts  float8[];
     norths float8[];
+    strip_w float8;  -- the strips holding the cells of the finest squares left
+    strip_e float8;
+    strip_s float8;
+    strip_n float8;
 BEGIN
     -- the parents of the coarsest squares near the bbox (as if a level above them), so that
     -- every level is the same statement: the children of the squares split above
@@ -300,6 +304,16 @@ BEGIN
     IF xs IS NULL OR wests IS NULL THEN
         RETURN total;
     END IF;
+    -- The cells of the finest squares left, in one index pass (before: one probe of the cells'
+    -- index a square, 46 ms of a dated Masovia-sized count at 1,000,000 reports): a square left is
+    -- not within the shrunk bbox, so it reaches past one of its sides; a strip per side, from the
+    -- bbox's edge to the farthest far side of those squares, holds all their cells (a BitmapOr of
+    -- at most four GiST scans; a NULL strip matches nothing), and the squares' keys (a hash join)
+    -- keep only their cells, each in its own square.
+    SELECT max(s.east) FILTER (WHERE s.west < iw), min(s.west) FILTER (WHERE s.east > ie),
+           max(s.north) FILTER (WHERE s.south < isth), min(s.south) FILTER (WHERE s.north > inn)
+    INTO strip_w, strip_e, strip_s, strip_n
+    FROM unnest(wests, souths, easts, norths) AS s (west, south, east, north);
     SELECT coalesce(sum(CASE WHEN NOT filtered AND NOT dated THEN c.n
                              ELSE (SELECT sum(g.k) FROM unnest(c.categories, c.statuses, c.days, c.counts)
                                                         AS g (category_id, status, occurred_on, k)
@@ -307,23 +321,22 @@ BEGIN
                                      AND (p_statuses IS NULL OR g.status = ANY(p_statuses))
                                      AND g.occurred_on BETWEEN day_from AND day_to) END), 0)
     INTO part
-    FROM unnest(xs, ys, wests, souths, easts, norths) AS s (sx, sy, west, south, east, north)
-    -- LATERAL, each square one probe of the cells' index: a join would let the plan (generic,
-    -- planned once) read every cell of the bbox instead
-    CROSS JOIN LATERAL (
-        SELECT c.geom, c.n, c.categories, c.statuses, c.days, c.counts, c.last_day
-        FROM open.report_cells AS c
-        WHERE c.geom && ST_MakeEnvelope(s.west, s.south, s.east, s.north, 4326)
-        OFFSET 0) AS c
-    CROSS JOIN LATERAL ST_Transform(c.geom, 2180) AS projected (xy)
-    WHERE c.geom && ST_MakeEnvelope(p_west, p_south, p_east, p_north, 4326)
-      AND (NOT p_exact_edges OR (ST_X(c.geom) BETWEEN p_west AND p_east
-                                 AND ST_Y(c.geom) BETWEEN p_south AND p_north))
-      AND (p_categories IS NULL OR c.categories && p_categories)
-      AND (p_statuses IS NULL OR c.statuses && p_statuses)
-      AND c.last_day >= day_from
-      AND floor(ST_X(projected.xy) / sizes[1]) = s.sx
-      AND floor(ST_Y(projected.xy) / sizes[1]) = s.sy;
+    FROM (SELECT c.n, c.categories, c.statuses, c.days, c.counts,
+                 floor(ST_X(projected.xy) / sizes[1])::integer AS sx,
+                 floor(ST_Y(projected.xy) / sizes[1])::integer AS sy
+          FROM open.report_cells AS c
+          CROSS JOIN LATERAL ST_Transform(c.geom, 2180) AS projected (xy)
+          WHERE (c.geom && ST_MakeEnvelope(p_west, p_south, strip_w, p_north, 4326)
+                 OR c.geom && ST_MakeEnvelope(strip_e, p_south, p_east, p_north, 4326)
+                 OR c.geom && ST_MakeEnvelope(p_west, p_south, p_east, strip_s, 4326)
+                 OR c.geom && ST_MakeEnvelope(p_west, strip_n, p_east, p_north, 4326))
+            AND c.geom && ST_MakeEnvelope(p_west, p_south, p_east, p_north, 4326)
+            AND (NOT p_exact_edges OR (ST_X(c.geom) BETWEEN p_west AND p_east
+                                       AND ST_Y(c.geom) BETWEEN p_south AND p_north))
+            AND (p_categories IS NULL OR c.categories && p_categories)
+            AND (p_statuses IS NULL OR c.statuses && p_statuses)
+            AND c.last_day >= day_from) AS c
+    JOIN unnest(xs, ys) AS s (sx, sy) ON s.sx = c.sx AND s.sy = c.sy;
     RETURN total + part;
 END
 $$;
