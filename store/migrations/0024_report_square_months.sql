@@ -1,6 +1,8 @@
 -- Counts kept per coarse square and month (issue 16, point 4): the number of public reports of
 -- each square of 1, 4, 16 and 64 km of the EPSG:2180 lattice (as core.report_squares, 0021) in
--- each month, with the month's (category, status, day) groups. A count over a bbox WITH a date
+-- each month, with the month's (category, status, day) groups (in the 16 and 64 km squares the
+-- (category, status) groups and the day groups apart: a row of tens of groups, not of their
+-- product, which each write's merge re-aggregates). A count over a bbox WITH a date
 -- range (store/report_squares.py) walks the squares as without one, and takes a square the bbox
 -- holds from its month rows: n for the whole months inside the range, the day groups for the
 -- (at most two) months the range's ends cut; only the cells along the bbox's edges are read
@@ -38,19 +40,27 @@ CREATE TABLE core.report_square_months (
 -- sit on one or two pages.
 INSERT INTO core.report_square_months (size_m, sx, sy, month, n, categories, statuses, days,
                                        counts)
-SELECT size_m, sx, sy, month, sum(k)::integer,
+SELECT size_m, sx, sy, month, coalesce(sum(k) FILTER (WHERE category_id IS NOT NULL), 0)::integer,
        array_agg(category_id ORDER BY category_id, status, occurred_on),
        array_agg(status ORDER BY category_id, status, occurred_on),
        array_agg(occurred_on ORDER BY category_id, status, occurred_on),
        array_agg(k ORDER BY category_id, status, occurred_on)
 FROM (SELECT z.size_m, floor(ST_X(p.g) / z.size_m)::integer AS sx,
              floor(ST_Y(p.g) / z.size_m)::integer AS sy,
-             date_trunc('month', p.occurred_on)::date AS month, p.category_id, p.status,
-             p.occurred_on, sum(p.k)::integer AS k
+             date_trunc('month', p.occurred_on)::date AS month, x.category_id, x.status,
+             x.occurred_on, sum(p.k)::integer AS k
       FROM (SELECT ST_Transform(geom, 2180) AS g, category_id, status, occurred_on,
                    count(*) AS k
             FROM open.reports GROUP BY geom, category_id, status, occurred_on) AS p
       CROSS JOIN unnest(ARRAY[1000, 4000, 16000, 64000]) AS z (size_m)
+      -- the 1 and 4 km squares by (category, status, day); the 16 and 64 km ones by (category,
+      -- status) and by day apart (core.report_square_month_keys in 29_report_squares.sql)
+      CROSS JOIN LATERAL (SELECT p.category_id, p.status, p.occurred_on WHERE z.size_m < 16000
+                          UNION ALL
+                          SELECT p.category_id, p.status, NULL WHERE z.size_m >= 16000
+                          UNION ALL
+                          SELECT NULL, NULL, p.occurred_on WHERE z.size_m >= 16000)
+           AS x (category_id, status, occurred_on)
       GROUP BY 1, 2, 3, 4, 5, 6, 7) AS groups
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4;

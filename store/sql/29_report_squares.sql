@@ -65,6 +65,23 @@ CREATE OR REPLACE VIEW open.report_squares AS
     WHERE n > 0;
 GRANT SELECT ON open.report_squares TO threatmap_public;
 
+-- The group keys a report adds to a square's month row: (category, status, day) in the squares of
+-- 1 and 4 km; in the coarser ones (16 and 64 km) (category, status, NULL) and (NULL, NULL, day)
+-- instead, so that a row holds at most some dozens of (category, status) groups and 31 days, not
+-- their product (a 64 km month held up to 1,488 groups, all re-aggregated by every write's merge).
+-- A count with a category or status filter and a month cut by its date range takes a 16 km
+-- square's cut months from its 4 km squares and splits a 64 km one (open.report_squares_count).
+CREATE OR REPLACE FUNCTION core.report_square_month_keys(size_m integer, category_id text,
+                                                         status text, occurred_on date)
+RETURNS TABLE (category_id text, status text, occurred_on date)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT category_id, status, occurred_on WHERE size_m < 16000
+    UNION ALL
+    SELECT category_id, status, NULL WHERE size_m >= 16000
+    UNION ALL
+    SELECT NULL, NULL, occurred_on WHERE size_m >= 16000
+$$;
+
 -- The same by month (core.report_square_months): the rows of public reports given as parallel
 -- arrays of (point, category, status, day) and how many of each (> 0 came, < 0 left): one row a
 -- square of each size and month, its net count and its (category, status, day) groups with a
@@ -75,17 +92,20 @@ CREATE OR REPLACE FUNCTION core.report_square_month_groups(p_geoms geometry[], p
 RETURNS TABLE (size_m integer, sx integer, sy integer, month date, n integer, categories text[],
                statuses text[], days date[], counts integer[])
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT g.size_m, g.sx, g.sy, g.month, sum(g.k)::integer,
+    SELECT g.size_m, g.sx, g.sy, g.month,
+           coalesce(sum(g.k) FILTER (WHERE g.category_id IS NOT NULL), 0)::integer,
            array_agg(g.category_id ORDER BY g.category_id, g.status, g.occurred_on),
            array_agg(g.status ORDER BY g.category_id, g.status, g.occurred_on),
            array_agg(g.occurred_on ORDER BY g.category_id, g.status, g.occurred_on),
            array_agg(g.k ORDER BY g.category_id, g.status, g.occurred_on)
     FROM (SELECT z.size_m, i[1] AS sx, i[2] AS sy, date_trunc('month', c.occurred_on)::date AS month,
-                 c.category_id, c.status, c.occurred_on, sum(c.k)::integer AS k
+                 x.category_id, x.status, x.occurred_on, sum(c.k)::integer AS k
           FROM unnest(p_geoms, p_categories, p_statuses, p_days, p_counts)
                AS c (geom, category_id, status, occurred_on, k)
           CROSS JOIN unnest(core.report_square_sizes()) AS z (size_m)
           CROSS JOIN LATERAL core.cell_index(c.geom, z.size_m) AS i
+          CROSS JOIN LATERAL core.report_square_month_keys(z.size_m, c.category_id, c.status,
+                                                           c.occurred_on) AS x
           GROUP BY 1, 2, 3, 4, 5, 6, 7
           HAVING sum(c.k) <> 0) AS g
     GROUP BY 1, 2, 3, 4
@@ -210,7 +230,9 @@ $$;
 -- `exact_edges` false: `geom && bbox` (GraphQL's public page), true: west <= x <= east and
 -- south <= y <= north (OGC's ST_Intersects). With a date range a held square counts from its
 -- months (open.report_square_months): n of each month wholly inside the range (unless filtered
--- by category or status), the matching day groups of the months the range's ends cut.
+-- by category or status), the matching day groups of the months the range's ends cut (the
+-- coarse squares keep (category, status) and day groups apart: with a filter and a cut month a
+-- 64 km square is split, a 16 km one takes its cut months from its 4 km squares).
 -- PL/pgSQL: its statements are planned once a session (planning the same as one statement took
 -- 18 ms, more than it runs at 1,000,000 reports). It reads only the public views, with the
 -- caller's rights (core is not theirs to read: hence the sizes written out).
@@ -246,6 +268,11 @@ DECLARE
                                       ELSE (date_trunc('month', p_from - 1) + interval '1 month')::date END;
     whole_to    constant date := CASE WHEN p_to IS NULL THEN 'infinity'::date
                                       ELSE date_trunc('month', p_to + 1)::date END;
+    -- a category or status filter and a month cut by the range: the coarse squares (16, 64 km)
+    -- keep no (category, status, day) groups (core.report_square_month_keys): a 64 km square is
+    -- split, a 16 km one takes its cut months from its 4 km squares
+    coarse_split constant boolean := filtered AND dated
+                                     AND (first_month < whole_from OR (p_to IS NOT NULL AND last_month >= whole_to));
     total  bigint := 0;
     part   bigint;
     xs     integer[];
@@ -276,10 +303,20 @@ BEGIN
                array_agg(t.east) FILTER (WHERE NOT t.held), array_agg(t.north) FILTER (WHERE NOT t.held)
         INTO part, xs, ys, wests, souths, easts, norths
         FROM (SELECT q.sx, q.sy, q.west, q.south, q.east, q.north,
-                     q.west >= iw AND q.east <= ie AND q.south >= isth AND q.north <= inn AS held,
-                     CASE WHEN dated THEN (
+                     q.west >= iw AND q.east <= ie AND q.south >= isth AND q.north <= inn
+                     AND NOT (coarse_split AND q.size_m > 16000) AS held,
+                     CASE WHEN dated THEN coalesce((
                               SELECT sum(CASE WHEN NOT filtered AND m.month >= whole_from
                                                    AND m.month < whole_to THEN m.n
+                                              -- a whole month: the (category, status) groups (no
+                                              -- day in the coarse squares'); a cut one: the days
+                                              WHEN m.month >= whole_from AND m.month < whole_to THEN (
+                                                    SELECT sum(g.k)
+                                                    FROM unnest(m.categories, m.statuses, m.days, m.counts)
+                                                         AS g (category_id, status, occurred_on, k)
+                                                    WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
+                                                      AND (p_statuses IS NULL OR g.status = ANY(p_statuses))
+                                                      AND (g.occurred_on IS NULL OR m.size_m < 16000))
                                               ELSE (SELECT sum(g.k)
                                                     FROM unnest(m.categories, m.statuses, m.days, m.counts)
                                                          AS g (category_id, status, occurred_on, k)
@@ -288,7 +325,23 @@ BEGIN
                                                       AND g.occurred_on BETWEEN day_from AND day_to) END)
                               FROM open.report_square_months AS m
                               WHERE m.size_m = q.size_m AND m.sx = q.sx AND m.sy = q.sy
-                                AND m.month BETWEEN first_month AND last_month)
+                                AND m.month BETWEEN first_month AND last_month), 0)
+                          -- a 16 km square's cut months by filter: from its 16 squares of 4 km
+                          -- (four probes of the key, one a column); a 64 km one was split
+                          + CASE WHEN coarse_split AND q.size_m = 16000 THEN coalesce((
+                              SELECT sum((SELECT sum(g.k)
+                                          FROM unnest(c.categories, c.statuses, c.days, c.counts)
+                                               AS g (category_id, status, occurred_on, k)
+                                          WHERE (p_categories IS NULL OR g.category_id = ANY(p_categories))
+                                            AND (p_statuses IS NULL OR g.status = ANY(p_statuses))
+                                            AND g.occurred_on BETWEEN day_from AND day_to))
+                              FROM open.report_square_months AS c
+                              WHERE c.size_m = sizes[level - 1]
+                                AND c.sx = ANY(ARRAY[q.sx * 4, q.sx * 4 + 1, q.sx * 4 + 2, q.sx * 4 + 3])
+                                AND c.sy BETWEEN q.sy * 4 AND q.sy * 4 + 3
+                                AND ((c.month = first_month AND first_month < whole_from)
+                                     OR (c.month = last_month AND last_month >= whole_to))), 0)
+                                 ELSE 0 END
                           WHEN NOT filtered THEN q.n
                           ELSE (SELECT sum(g.k) FROM unnest(q.categories, q.statuses, q.counts)
                                                      AS g (category_id, status, k)
