@@ -1,6 +1,7 @@
 """Counts of public reports over a big bbox from the counts kept per coarse square
 (store/sql/29_report_squares.sql): squares of 1, 4, 16 and 64 km of the EPSG:2180 lattice, one
-row each with its count and its (category, status) groups, and a lon/lat extent that holds it.
+row each with its count and its (category, status) groups, and a lon/lat extent that holds it,
+and one row a square and month with its (category, status, day) groups (migration 0024).
 
 From the 64 km squares down, a square whose extent the bbox holds counts whole, one the bbox
 misses is skipped, and one an edge of the bbox crosses is split into its 16 squares of the next
@@ -13,8 +14,11 @@ alone summed every cell of the bbox: 100,000+ for a Masovia-sized one at 1,000,0
 "Holds" and "misses" are decided with a margin of MARGIN_DEG inside and outside the bbox, so
 neither depends on how the page compares a point on an edge (`&&` on single-precision boxes for
 GraphQL, exact for OGC): a square within the margin of an edge is split, and its cells decide.
-Answered here: a bbox with categories and statuses (GraphQL) or `category_id` and `status`
-properties (OGC). Dates, areas and the source are left to the cells or the totals."""
+With a date range, a held square counts from its months: n of the months wholly inside the
+range, the day groups of the (at most two) months its ends cut, so what it reads still grows
+with the perimeter (and the months of the range), not with the reports.
+Answered here: a bbox with categories, statuses and a date range (GraphQL) or `category_id` and
+`status` properties (OGC). Areas and the source are left to the cells or the totals."""
 
 from typing import TYPE_CHECKING, Any
 
@@ -29,19 +33,20 @@ MARGIN_DEG = 1e-4  # about 10 m; far above the 2e-6 of single-precision boxes
 # open.report_squares_count (store/sql/29_report_squares.sql) walks the squares: a PL/pgSQL
 # function, so that its statements are planned once a session.
 COUNT = """SELECT open.report_squares_count(%(west)s, %(south)s, %(east)s, %(north)s, {categories},
-                                   {statuses}, {exact}, {margin}) AS total"""
+                                   {statuses}, {first}, {last}, {exact}, {margin}) AS total"""
+NO_DATE = sql.SQL("NULL::date")
 
 
-def _statement(categories: sql.Composable, statuses: sql.Composable, exact: bool) -> sql.Composed:
-    return sql.SQL(COUNT).format(categories=categories, statuses=statuses,
+def _statement(categories: sql.Composable, statuses: sql.Composable, exact: bool,
+               first: sql.Composable = NO_DATE, last: sql.Composable = NO_DATE) -> sql.Composed:
+    return sql.SQL(COUNT).format(categories=categories, statuses=statuses, first=first, last=last,
                                  exact=sql.Literal(exact), margin=sql.Literal(MARGIN_DEG))
 
 
 def answers(f: "ReportFilter | None") -> bool:
-    """Whether the squares answer this filter exactly: a bbox, with or without categories and
-    statuses, nothing else."""
-    return (f is not None and f.bbox is not None and f.source is None and f.area_code is None
-            and f.occurred_from is None and f.occurred_to is None)
+    """Whether the squares answer this filter exactly: a bbox, with or without categories,
+    statuses and a date range, nothing else."""
+    return f is not None and f.bbox is not None and f.source is None and f.area_code is None
 
 
 def count_statement(f: "ReportFilter") -> tuple[sql.Composed, dict[str, Any]]:
@@ -50,14 +55,17 @@ def count_statement(f: "ReportFilter") -> tuple[sql.Composed, dict[str, Any]]:
     assert answers(f) and f.bbox is not None
     params: dict[str, Any] = {"west": f.bbox.west, "south": f.bbox.south, "east": f.bbox.east,
                               "north": f.bbox.north}
-    categories = statuses = sql.SQL("NULL")
-    if f.categories is not None:
-        categories = sql.SQL("%(categories)s::text[]")
-        params["categories"] = f.categories
-    if f.statuses is not None:
-        statuses = sql.SQL("%(statuses)s::text[]")
-        params["statuses"] = f.statuses
-    return _statement(categories, statuses, False), params
+    # the filter's optional values, each a parameter of its own name or NULL, in the
+    # function's order: categories, statuses, first and last day
+    values: list[sql.Composable] = []
+    for name, cast in (("categories", "text[]"), ("statuses", "text[]"),
+                       ("occurred_from", "date"), ("occurred_to", "date")):
+        value = getattr(f, name)
+        values.append(sql.SQL(f"NULL::{cast}" if value is None else f"%({name})s::{cast}"))
+        if value is not None:
+            params[name] = value
+    categories, statuses, first, last = values
+    return _statement(categories, statuses, False, first, last), params
 
 
 OGC_SQUARE_COLUMNS = frozenset({"category_id", "status"})

@@ -1,7 +1,7 @@
 """The count of public reports from the cheapest exact source, for GraphQL's totalCount: the
 totals kept per area, category, status and day or month (store/sql/28_report_totals.sql) when
 the filter has no bbox or a bbox around every public point, else the counts kept per coarse
-square (store/report_squares.py) for a bbox that is not small with no date or area filter, else
+square and month (store/report_squares.py) for a bbox that is not small with no area filter, else
 the counts kept per cell (store/report_cells.py), which answer any bbox exactly.
 
 A count from the totals reads, for one area (all of Poland, a voivodeship or a county), the
@@ -27,9 +27,10 @@ NATIONAL = "PL"  # the totals' area of all of Poland (area codes are TERYT digit
 # there the cells are cheap; a map viewport then skips the probes and the planning of both
 # sources.
 TOTALS_MIN_BBOX_DEG = 1.0
-# A bbox at least this wide and high (degrees) with no date or area filter is counted from the
-# squares kept per coarse square (store/report_squares.py): what they read grows with the
-# bbox's perimeter, where the cells read its whole area (bench/RESULTS.md, branch pyramid16).
+# A bbox at least this wide and high (degrees) with no area filter is counted from the squares
+# kept per coarse square and month (store/report_squares.py): what they read grows with the
+# bbox's perimeter, where the cells read its whole area (bench/RESULTS.md, branches pyramid16
+# and dates16).
 SQUARES_MIN_BBOX_DEG = 0.1
 
 # Whether the bbox holds every public point: the westmost, eastmost, southmost and northmost

@@ -208,6 +208,8 @@ async def test_an_unfit_literal_is_refused_every_time(both: Any) -> None:
     (None, "open.report_totals"),                                     # all of Poland: the totals
     (ReportFilter(area_code="14"), "open.report_totals"),             # an area
     (ReportFilter(bbox=BBox(19.0, 51.0, 22.9, 53.5)), "open.report_squares_count"),   # Masovia-sized
+    (ReportFilter(bbox=BBox(20.85, 52.10, 21.27, 52.37), occurred_from=date(2026, 9, 4)),
+     "open.report_squares_count"),                                    # a city, last 90 days
     (ReportFilter(bbox=BBox(20.85, 52.10, 20.90, 52.13)), "open.report_cells"),       # a few streets
 ])
 def test_total_count_comes_from_the_source_the_ordinary_page_counts_from(

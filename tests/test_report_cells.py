@@ -1,6 +1,7 @@
 """The counts kept per public cell (issue 16, points 4 and 5; store/sql/27_cell_counts.sql,
 store/report_cells.py) and the totals kept per area, category, status and period (issue 16,
-point 4; store/sql/28_report_totals.sql, store/report_totals.py): the same numbers as counting
+point 4; store/sql/28_report_totals.sql, store/report_totals.py) and per coarse square and
+month (store/sql/29_report_squares.sql, store/report_squares.py): the same numbers as counting
 open.reports, for any public filter, after every path that changes the public layer, and no
 more public than open.reports."""
 
@@ -27,6 +28,7 @@ CELL_COLUMNS = """geom, date_precision, county_code, voivodeship_code, n, catego
                   days, counts, top_category, top_status, last_day"""
 TOTAL_COLUMNS = "area_code, period, period_start, category_id, status, n"
 SQUARE_COLUMNS = "size_m, sx, sy, west, south, east, north, n, categories, statuses, counts"
+SQUARE_MONTH_COLUMNS = "size_m, sx, sy, month, n, categories, statuses, days, counts"
 POLAND = BBox(14.0, 49.0, 24.2, 54.9)
 
 
@@ -68,11 +70,20 @@ def assert_cells_kept(app_conn: psycopg.Connection) -> None:
                                TOTAL_COLUMNS)
     assert_kept_equals_recount(app_conn, "core.report_squares", "core.report_square_rows",
                                SQUARE_COLUMNS)
+    assert_kept_equals_recount(app_conn, "core.report_square_months",
+                               "core.report_square_month_rows", SQUARE_MONTH_COLUMNS)
     # every public point (a cell centre of 250 or 1,000 m) in exactly one square of each size
     public = app_conn.execute("SELECT count(*) FROM open.reports").fetchone()[0]
     for size in report_squares.SIZES_M:
-        assert app_conn.execute("SELECT coalesce(sum(n), 0) FROM core.report_squares "
-                                "WHERE size_m = %s", [size]).fetchone()[0] == public, size
+        for table in ("core.report_squares", "core.report_square_months"):
+            assert app_conn.execute(f"SELECT coalesce(sum(n), 0) FROM {table} "
+                                    "WHERE size_m = %s", [size]).fetchone()[0] == public, size
+    # and a bbox with dates counted from the squares' months is the count over the reports
+    for first, last in ((date(2026, 1, 15), None), (None, date(2026, 2, 10)),
+                        (date(2025, 12, 31), date(2026, 3, 1)), (date(2026, 2, 1), date(2026, 2, 28))):
+        f = ReportFilter(bbox=BBox(WARSAW[0] - 0.2, WARSAW[1] - 0.004, WARSAW[0] + 0.001,
+                                   WARSAW[1] + 0.2), occurred_from=first, occurred_to=last)
+        assert by_squares(app_conn, f) == by_reports(app_conn, f), f
 
 
 def known(conn: psycopg.Connection, table: str, wanted: list[str]) -> list[str]:
@@ -239,28 +250,84 @@ async def test_graphql_total_count_is_exact_from_either_source(
             ({"bbox": masovia, "statuses": ["new", "confirmed"]},
              ReportFilter(bbox=BBox(**masovia), statuses=["new", "confirmed"])),
             ({"bbox": edge, "categories": CATEGORIES[:2]},   # the squares, edges across the points
-             ReportFilter(bbox=BBox(**edge), categories=CATEGORIES[:2]))]:
+             ReportFilter(bbox=BBox(**edge), categories=CATEGORIES[:2])),
+            ({"bbox": edge, "occurredFrom": "2026-01-15"},   # the squares' months
+             ReportFilter(bbox=BBox(**edge), occurred_from=date(2026, 1, 15))),
+            ({"bbox": edge, "occurredFrom": "2024-06-02", "occurredTo": "2026-02-27"},
+             ReportFilter(bbox=BBox(**edge), occurred_from=date(2024, 6, 2),
+                          occurred_to=date(2026, 2, 27)))]:
         body = await gql(graphql_client, query, {"f": variables})
         assert "errors" not in body, body
         assert body["data"]["reports"]["totalCount"] == by_reports(public_conn, f) > 0, variables
+
+
+WIDE_FIRST = datetime(2024, 11, 1, 12, tzinfo=UTC)
+WIDE_DAYS = 500
 
 
 @pytest.fixture
 def wide(app_conn: psycopg.Connection, clean_reports: None) -> list[uuid.UUID]:
     """400 public reports over about 1.6 x 1 degrees around Warsaw (a Masovia-sized box holds
     whole squares of every size), a quarter of them in one 2 km spot (cells with several
-    reports), random categories (one sensitive: the 1,000 m lattice) and statuses."""
+    reports), random categories (one sensitive: the 1,000 m lattice) and statuses, on days from
+    November 2024 to March 2026 (the squares' months, across a year's end)."""
     rng = random.Random(1621)
     categories = known(app_conn, "categories", CATEGORIES)
     statuses = known(app_conn, "statuses", STATUSES)
     ids = []
     for i in range(400):
         spot = i % 4 == 0
+        occurred = WIDE_FIRST + timedelta(days=rng.randrange(WIDE_DAYS), hours=rng.uniform(-11, 11))
         ids.append(insert_report(
             app_conn, lon=WARSAW[0] + rng.uniform(*((-0.01, 0.01) if spot else (-0.8, 0.8))),
             lat=WARSAW[1] + rng.uniform(*((-0.01, 0.01) if spot else (-0.5, 0.5))),
-            category=rng.choice(categories), status=rng.choice(statuses), published=True))
+            category=rng.choice(categories), status=rng.choice(statuses), occurred_at=occurred,
+            created_at=occurred, published=True))
     return ids
+
+
+def random_date_range(rng: random.Random) -> tuple[date | None, date | None]:
+    """A range of the wide reports' days: both ends, open at either, one day, whole months,
+    ends on the first and last days of months and years."""
+    def day() -> date:
+        d = WIDE_FIRST.date() + timedelta(days=rng.randrange(-20, WIDE_DAYS + 20))
+        return rng.choice([d, d.replace(day=1), d.replace(day=1) - timedelta(days=1),
+                           date(d.year, 1, 1), date(d.year, 12, 31)])
+    first, last = sorted((day(), day()))
+    kind = rng.choice(["both", "from", "to", "one day", "month", "inverted"])
+    if kind == "from":
+        return first, None
+    if kind == "to":
+        return None, last
+    if kind == "one day":
+        return first, first
+    if kind == "month":  # one or more whole months
+        end = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return first.replace(day=1), end
+    if kind == "inverted":
+        return last, first
+    return first, last
+
+
+def random_wide_bbox(rng: random.Random, kind: int, centres: list[tuple[float, float]],
+                     corners: list[tuple[float, ...]]) -> BBox | None:
+    """A box over the wide reports (None: an empty one): Masovia-sized and more (0), edges on
+    public points (1), on the extents of squares (2), a city's box or bigger (3)."""
+    if kind == 0:    # Masovia-sized and more, anywhere around
+        w, s = WARSAW[0] + rng.uniform(-1.5, 0.5), WARSAW[1] + rng.uniform(-1, 0.3)
+        bbox = BBox(w, s, w + rng.uniform(0.5, 4), s + rng.uniform(0.3, 2.5))
+    elif kind == 1:  # edges on public points
+        (x1, y1), (x2, y2) = rng.sample(centres, 2)
+        bbox = BBox(min(x1, x2), min(y1, y2), max(x1, x2) + 1e-9, max(y1, y2) + 1e-9)
+    elif kind == 2:  # edges on the extents of squares (exactly and a hair either side)
+        a, b = rng.sample(corners, 2)
+        e = rng.choice([0, 1e-9, -1e-9, 1e-4, -1e-4])
+        bbox = BBox(min(a[0], b[0]) + e, min(a[1], b[1]) + e, max(a[2], b[2]) - e,
+                    max(a[3], b[3]) - e)
+    else:            # a city box or bigger, anywhere in the spread
+        w, s = WARSAW[0] + rng.uniform(-0.9, 0.6), WARSAW[1] + rng.uniform(-0.6, 0.4)
+        bbox = BBox(w, s, w + rng.uniform(0.1, 1.2), s + rng.uniform(0.1, 0.8))
+    return None if bbox.east <= bbox.west or bbox.north <= bbox.south else bbox
 
 
 def by_squares(conn: psycopg.Connection, f: ReportFilter) -> int:
@@ -287,32 +354,13 @@ def test_squares_count_boxes_of_every_size_exactly(
     corners' extents and anywhere (cutting squares of every size), with and without categories
     and statuses: the squares' count is count(*) over open.reports (GraphQL's `&&`) and over
     open.ogc_reports (OGC's ST_Intersects), and totalCount's choice too."""
-    centres = public_conn.execute("SELECT DISTINCT ST_X(geom), ST_Y(geom) FROM open.reports "
-                                  "WHERE id = ANY(%s)", [wide]).fetchall()
-    corners = public_conn.execute("SELECT DISTINCT west, south, east, north FROM open.report_squares "
-                                  "WHERE size_m > 1000").fetchall()
-    categories = sorted({c for (c,) in public_conn.execute(
-        "SELECT category_id FROM open.reports WHERE id = ANY(%s)", [wide])})
+    centres, corners, categories = wide_shapes(public_conn, wide)
     rng = random.Random(2116)
     held = {size: 0 for size in report_squares.SIZES_M}
     nonzero = 0
     for i in range(300):
-        kind = i % 4
-        if kind == 0:    # Masovia-sized and more, anywhere around
-            w, s = WARSAW[0] + rng.uniform(-1.5, 0.5), WARSAW[1] + rng.uniform(-1, 0.3)
-            bbox = BBox(w, s, w + rng.uniform(0.5, 4), s + rng.uniform(0.3, 2.5))
-        elif kind == 1:  # edges on public points
-            (x1, y1), (x2, y2) = rng.sample(centres, 2)
-            bbox = BBox(min(x1, x2), min(y1, y2), max(x1, x2) + 1e-9, max(y1, y2) + 1e-9)
-        elif kind == 2:  # edges on the extents of squares (exactly and a hair either side)
-            a, b = rng.sample(corners, 2)
-            e = rng.choice([0, 1e-9, -1e-9, 1e-4, -1e-4])
-            bbox = BBox(min(a[0], b[0]) + e, min(a[1], b[1]) + e, max(a[2], b[2]) - e,
-                        max(a[3], b[3]) - e)
-        else:            # a city box or bigger, anywhere in the spread
-            w, s = WARSAW[0] + rng.uniform(-0.9, 0.6), WARSAW[1] + rng.uniform(-0.6, 0.4)
-            bbox = BBox(w, s, w + rng.uniform(0.1, 1.2), s + rng.uniform(0.1, 0.8))
-        if bbox.east <= bbox.west or bbox.north <= bbox.south:
+        bbox = random_wide_bbox(rng, i % 4, centres, corners)
+        if bbox is None:
             continue
         f = ReportFilter(
             bbox=bbox,
@@ -337,12 +385,51 @@ def test_squares_count_boxes_of_every_size_exactly(
     assert all(n > 10 for n in held.values()), held  # whole squares of every size were counted
 
 
-def test_total_count_takes_the_squares_for_a_big_bbox_without_dates_or_areas() -> None:
+def wide_shapes(conn: psycopg.Connection, ids: list[uuid.UUID]) -> tuple[list, list, list]:
+    """The wide reports' public points, the extents of their squares above 1 km, their categories."""
+    centres = conn.execute("SELECT DISTINCT ST_X(geom), ST_Y(geom) FROM open.reports "
+                           "WHERE id = ANY(%s)", [ids]).fetchall()
+    corners = conn.execute("SELECT DISTINCT west, south, east, north FROM open.report_squares "
+                           "WHERE size_m > 1000").fetchall()
+    categories = sorted({c for (c,) in conn.execute(
+        "SELECT category_id FROM open.reports WHERE id = ANY(%s)", [ids])})
+    return centres, corners, categories
+
+
+def test_squares_count_boxes_with_date_ranges_exactly(
+        wide: list[uuid.UUID], public_conn: psycopg.Connection) -> None:
+    """Random boxes of every kind above x random date ranges (both ends, open at either end, one
+    day, whole months, across months' and years' ends, inverted: empty), with and without
+    categories and statuses: the count from the squares' months is count(*) over open.reports,
+    and totalCount's choice (the squares for these) too."""
+    centres, corners, categories = wide_shapes(public_conn, wide)
+    rng = random.Random(2416)
+    nonzero = partial = 0
+    for i in range(300):
+        bbox = random_wide_bbox(rng, i % 4, centres, corners)
+        if bbox is None:
+            continue
+        first, last = random_date_range(rng)
+        f = ReportFilter(
+            bbox=bbox, occurred_from=first, occurred_to=last,
+            categories=rng.sample(categories, rng.randint(1, 2)) if rng.random() < 0.3 else None,
+            statuses=rng.sample(STATUSES, rng.randint(1, 3)) if rng.random() < 0.3 else None)
+        expected = by_reports(public_conn, f)
+        assert by_squares(public_conn, f) == expected, f
+        assert by_totals(public_conn, f) == expected, f
+        nonzero += expected > 0
+        partial += 0 < expected < by_reports(public_conn, ReportFilter(bbox=bbox))
+    assert nonzero > 100 and partial > 60  # the dates cut: a test that proves
+
+
+def test_total_count_takes_the_squares_for_a_big_bbox_without_areas() -> None:
     big = BBox(19.25, 51.0, 23.15, 53.5)
-    chosen = report_totals.count_statement(ReportFilter(bbox=big, categories=["vandalism"]))
-    assert chosen is not None and "report_squares" in repr(chosen[0])
-    for f in (ReportFilter(bbox=big, occurred_from=date(2026, 1, 1)),
-              ReportFilter(bbox=big, area_code="14"),
+    for f in (ReportFilter(bbox=big, categories=["vandalism"]),
+              ReportFilter(bbox=big, occurred_from=date(2026, 1, 1)),
+              ReportFilter(bbox=BBox(20.85, 52.10, 21.27, 52.37), occurred_to=date(2026, 1, 1))):
+        chosen = report_totals.count_statement(f)
+        assert chosen is not None and "report_squares" in repr(chosen[0]), f
+    for f in (ReportFilter(bbox=big, area_code="14"),
               ReportFilter(bbox=BBox(21.0, 52.2, 21.05, 52.25))):
         assert not report_squares.answers(f) or f.bbox is None or \
             min(f.bbox.east - f.bbox.west, f.bbox.north - f.bbox.south) < report_totals.SQUARES_MIN_BBOX_DEG
@@ -429,6 +516,7 @@ def test_cells_and_totals_follow_every_path_that_changes_the_public_layer(
     assert app_conn.execute("SELECT count(*) FROM core.report_cells WHERE n = 0").fetchone()[0] == 0
     assert app_conn.execute("SELECT count(*) FROM core.report_totals WHERE n = 0").fetchone()[0] == 0
     assert app_conn.execute("SELECT count(*) FROM core.report_squares WHERE n = 0").fetchone()[0] == 0
+    assert app_conn.execute("SELECT count(*) FROM core.report_square_months WHERE n = 0").fetchone()[0] == 0
 
 
 def test_concurrent_publications_in_one_cell_are_both_counted(
@@ -492,3 +580,25 @@ def test_an_emptied_total_is_not_public_and_the_kept_table_is_private(
         public_conn.execute("SELECT n FROM core.report_totals")
     with pytest.raises(psycopg.errors.UndefinedColumn):
         public_conn.execute("SELECT xmin FROM open.report_totals")
+
+
+def test_an_emptied_square_month_is_not_public_and_the_kept_table_is_private(
+        app_conn: psycopg.Connection, public_conn: psycopg.Connection, clean_reports: None) -> None:
+    day = datetime(2023, 7, 15, 12, tzinfo=UTC)  # a month no other report of the tests has
+    report = insert_report(app_conn, lon=WARSAW[0] - 0.05, lat=WARSAW[1] - 0.05, occurred_at=day,
+                           created_at=day, published=True)
+    shown = ("SELECT size_m, n, days FROM open.report_square_months WHERE month = '2023-07-01' "
+             "ORDER BY 1")
+    # the 16 and 64 km squares keep the (category, status) group (no day) and the day apart
+    assert public_conn.execute(shown).fetchall() == [
+        (size, 1, [date(2023, 7, 15)] if size < 16000 else [None, date(2023, 7, 15)])
+        for size in report_squares.SIZES_M]
+    app_conn.execute("UPDATE core.reports SET abusive = true WHERE id = %s", [report])
+    # kept (n = 0) until a rebuild, but a reader cannot tell that a report was once there
+    assert app_conn.execute("SELECT count(*) FROM core.report_square_months WHERE month = "
+                            "'2023-07-01' AND n = 0 AND days = '{}'").fetchone()[0] == 4
+    assert public_conn.execute(shown).fetchall() == []
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        public_conn.execute("SELECT n FROM core.report_square_months")
+    with pytest.raises(psycopg.errors.UndefinedColumn):
+        public_conn.execute("SELECT xmin FROM open.report_square_months")

@@ -69,7 +69,7 @@ $$;
 
 -- After each statement that changed open.reports: the rows it inserted (+1), deleted (-1) or
 -- updated (-1 for the old version, +1 for the new: an update of other columns nets to nothing);
--- the same deltas, by public point, go to the squares (29_report_squares.sql).
+-- the same deltas, by public point, go to the squares and their months (29_report_squares.sql).
 -- Deferred like the cells while core.rebuild_public_layer runs (it rebuilds both at its end).
 CREATE OR REPLACE FUNCTION core.open_reports_totals_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -116,8 +116,9 @@ BEGIN
     IF categories IS NOT NULL THEN
         PERFORM core.add_to_report_totals(categories, statuses, days, counties, voivodeships,
                                           deltas);
-        -- and to the squares kept per category and status (29_report_squares.sql)
+        -- and to the squares kept per category and status, and per month (29_report_squares.sql)
         PERFORM core.add_to_report_squares(geoms, categories, statuses, deltas);
+        PERFORM core.add_to_report_square_months(geoms, categories, statuses, days, deltas);
     END IF;
     RETURN NULL;
 END
@@ -137,6 +138,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM core.report_totals;
     DELETE FROM core.report_squares;
+    DELETE FROM core.report_square_months;
     RETURN NULL;
 END
 $$;
