@@ -4,7 +4,7 @@ session's cluster, from copies of store/migrations and store/sql it may edit."""
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import pytest
 from gateway.cli import main
 from store.cluster import SUPERUSER
 from store.errors import StoreSetupError
-from store.locations import DatabaseUrls, ManagedDatabase, create_database, drop_database
+from store.locations import DatabaseUrls, ManagedDatabase, create_database
 from store.migrate import MIGRATIONS_DIR, SQL_DIR, sql_files, sql_status, status, upgrade
 
 
@@ -45,16 +45,16 @@ class Scratch:
 
 
 @pytest.fixture
-def scratch(managed_db: ManagedDatabase, tmp_path: Path, request: pytest.FixtureRequest
-            ) -> Iterator[Scratch]:
+def scratch(managed_db: ManagedDatabase, tmp_path: Path, request: pytest.FixtureRequest,
+            drop_db: Callable[[str], None]) -> Iterator[Scratch]:
     dbname = f"migrations_{request.node.name[:40]}"
-    drop_database(managed_db.cluster, dbname)
+    drop_db(dbname)
     create_database(managed_db.cluster, dbname)
     shutil.copytree(MIGRATIONS_DIR, tmp_path / "migrations")
     shutil.copytree(SQL_DIR, tmp_path / "sql")
     yield Scratch(managed_db.cluster.url(SUPERUSER, dbname), tmp_path / "migrations",
                   tmp_path / "sql", managed_db, dbname)
-    drop_database(managed_db.cluster, dbname)
+    drop_db(dbname)
 
 
 def replace_in(path: Path, old: str, new: str) -> None:
