@@ -72,6 +72,10 @@ def create_database(cluster: ManagedCluster, dbname: str) -> None:
 
 
 def drop_database(cluster: ManagedCluster, dbname: str) -> None:
+    """Drops the database, ending its own connections (FORCE). Since PostgreSQL 15 it also
+    waits until every backend of the cluster has absorbed a barrier: one blocked writing to a
+    client that does not read (wait event ClientWrite, e.g. a LISTEN connection whose event
+    loop is paused) keeps it waiting (ProcSignalBarrier) until that client reads."""
     with psycopg.connect(cluster.url(SUPERUSER, "postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             sql.Identifier(dbname)))

@@ -1,12 +1,13 @@
 """Fixtures that start real things: one throwaway PostGIS cluster per test session, the app
 over HTTP (ASGI, with its lifespan), and connections as the application and public roles."""
 
+import asyncio
 import os
 import shutil
 import signal
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from asgi_lifespan import LifespanManager
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from store.locations import DatabaseUrls, ManagedDatabase
+from store.locations import DatabaseUrls, ManagedDatabase, drop_database
 from store.setup import prepare_database
 from tests.support import CONFIG_DIR, PUBLISHED_KRAKOW, PUBLISHED_WARSAW, insert_report, running_app
 
@@ -44,6 +45,33 @@ def managed_db() -> Iterator[ManagedDatabase]:
         managed.cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture(scope="session")
+async def session_loop() -> asyncio.AbstractEventLoop:
+    """The event loop of the session's async fixtures: the apps they start (`client`,
+    `graphql_client`, ...) read their pools and LISTEN connections in it, and it runs only
+    while an async test or fixture awaits."""
+    return asyncio.get_running_loop()
+
+
+@pytest.fixture
+def drop_db(managed_db: ManagedDatabase, session_loop: asyncio.AbstractEventLoop
+            ) -> Callable[[str], None]:
+    """Drops a database of the session's cluster (if it exists) from sync code, with the
+    session's event loop running meanwhile.
+
+    Since PostgreSQL 15 DROP DATABASE waits until every backend of the cluster has absorbed a
+    barrier (PROCSIGNAL_BARRIER_SMGRRELEASE), and a backend blocked sending notices to a client
+    that does not read (wait event ClientWrite) absorbs none. The session's apps LISTEN, and
+    their reader is `session_loop`, paused during sync tests: after a sync test that changes
+    many reports (tests/test_report_cells.py) their backends' sockets are full and a plain drop
+    waits forever (wait event ProcSignalBarrier), WITH (FORCE) or not, as that only ends the
+    dropped database's own connections. So the drop runs in a thread while the loop goes on
+    and its listeners read."""
+    def drop(dbname: str) -> None:
+        session_loop.run_until_complete(asyncio.to_thread(drop_database, managed_db.cluster, dbname))
+    return drop
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,13 @@ the public rows are core.public_report's, the aggregates and the tile pyramid
 core.rebuild_public_layer's, every history chain verifies, and the same seed gives the same
 reports. Each database is its own, in the session's cluster."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
 
 from store import audit
-from store.locations import DatabaseUrls, ManagedDatabase, create_database, drop_database, managed_urls
+from store.locations import DatabaseUrls, ManagedDatabase, create_database, managed_urls
 from store.setup import prepare_database
 from tests.support import CONFIG_DIR
 
@@ -18,8 +18,8 @@ AGGREGATES = ("core.density_counts", "core.area_counts", "core.tile_density", "c
 
 
 @pytest.fixture
-def bulk_db(managed_db: ManagedDatabase) -> Iterator[DatabaseUrls]:
-    drop_database(managed_db.cluster, "demo_bulk")
+def bulk_db(managed_db: ManagedDatabase, drop_db: Callable[[str], None]) -> Iterator[DatabaseUrls]:
+    drop_db("demo_bulk")
     create_database(managed_db.cluster, "demo_bulk")
     urls = managed_urls(managed_db.cluster, "demo_bulk")
     try:
@@ -27,7 +27,7 @@ def bulk_db(managed_db: ManagedDatabase) -> Iterator[DatabaseUrls]:
         assert result.demo_reports_added == REPORTS
         yield urls
     finally:
-        drop_database(managed_db.cluster, "demo_bulk")
+        drop_db("demo_bulk")
 
 
 def _rows(conn: psycopg.Connection, table: str) -> list[tuple]:
@@ -82,9 +82,9 @@ def test_the_bulk_load_is_what_the_row_by_row_definitions_give(bulk_db: Database
                             ).fetchone()[0] >= 20
 
 
-def test_the_same_seed_gives_the_same_reports(bulk_db: DatabaseUrls, managed_db: ManagedDatabase
-                                              ) -> None:
-    drop_database(managed_db.cluster, "demo_bulk_again")
+def test_the_same_seed_gives_the_same_reports(bulk_db: DatabaseUrls, managed_db: ManagedDatabase,
+                                              drop_db: Callable[[str], None]) -> None:
+    drop_db("demo_bulk_again")
     create_database(managed_db.cluster, "demo_bulk_again")
     again = managed_urls(managed_db.cluster, "demo_bulk_again")
     query = ("SELECT id, external_id, category_id, status, ST_AsText(geom), source, occurred_at, "
@@ -96,4 +96,4 @@ def test_the_same_seed_gives_the_same_reports(bulk_db: DatabaseUrls, managed_db:
             assert len(rows) == REPORTS
             assert [r[:6] for r in second.execute(query).fetchall()] == [r[:6] for r in rows]
     finally:
-        drop_database(managed_db.cluster, "demo_bulk_again")
+        drop_db("demo_bulk_again")

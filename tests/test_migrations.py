@@ -4,17 +4,20 @@ session's cluster, from copies of store/migrations and store/sql it may edit."""
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
 from gateway.cli import main
+from store.channels import REPORT_EVENTS
 from store.cluster import SUPERUSER
 from store.errors import StoreSetupError
-from store.locations import DatabaseUrls, ManagedDatabase, create_database, drop_database
+from store.locations import DatabaseUrls, ManagedDatabase, create_database
 from store.migrate import MIGRATIONS_DIR, SQL_DIR, sql_files, sql_status, status, upgrade
 
 
@@ -45,16 +48,16 @@ class Scratch:
 
 
 @pytest.fixture
-def scratch(managed_db: ManagedDatabase, tmp_path: Path, request: pytest.FixtureRequest
-            ) -> Iterator[Scratch]:
+def scratch(managed_db: ManagedDatabase, tmp_path: Path, request: pytest.FixtureRequest,
+            drop_db: Callable[[str], None]) -> Iterator[Scratch]:
     dbname = f"migrations_{request.node.name[:40]}"
-    drop_database(managed_db.cluster, dbname)
+    drop_db(dbname)
     create_database(managed_db.cluster, dbname)
     shutil.copytree(MIGRATIONS_DIR, tmp_path / "migrations")
     shutil.copytree(SQL_DIR, tmp_path / "sql")
     yield Scratch(managed_db.cluster.url(SUPERUSER, dbname), tmp_path / "migrations",
                   tmp_path / "sql", managed_db, dbname)
-    drop_database(managed_db.cluster, dbname)
+    drop_db(dbname)
 
 
 def replace_in(path: Path, old: str, new: str) -> None:
@@ -157,3 +160,27 @@ def test_db_status_lists_the_code_files_as_current(urls: DatabaseUrls, monkeypat
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("sql/")]
     assert [line.split(":")[0] for line in lines] == [f"sql/{f.name}" for f in sql_files()]
     assert not any("changed" in line for line in lines)
+
+
+@pytest.mark.timeout(120)
+def test_a_database_drops_while_the_session_apps_listeners_are_behind(
+        client: httpx.AsyncClient, managed_db: ManagedDatabase, drop_db: Callable[[str], None]
+        ) -> None:
+    """A sync test that changes many reports leaves the session apps' LISTEN backends blocked
+    writing notices their paused event loop does not read; DROP DATABASE still ends (it
+    waits for every backend of the cluster, see the drop_db fixture)."""
+    create_database(managed_db.cluster, "migrations_listeners_behind")
+    with psycopg.connect(managed_db.urls.admin, autocommit=True) as conn:   # the apps' database
+        def writing() -> int:
+            return conn.execute("SELECT count(*) FROM pg_stat_activity "
+                                "WHERE wait_event = 'ClientWrite'").fetchone()[0]
+        deadline = time.monotonic() + 60
+        while not writing():   # notices until the listener's socket is full (a few 100 kB)
+            assert time.monotonic() < deadline, "no backend got blocked writing to its client"
+            for _ in range(50):
+                conn.execute("SELECT pg_notify(%s, %s)", [REPORT_EVENTS, "x" * 7000])
+            time.sleep(0.1)
+    drop_db("migrations_listeners_behind")
+    with psycopg.connect(managed_db.cluster.url(SUPERUSER, "postgres")) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = "
+                            "'migrations_listeners_behind'").fetchone()[0] == 0
