@@ -384,16 +384,16 @@ class OpenLayerProvider(BaseProvider):
         if not self.time_field:
             raise BadQuery("this collection has no time: datetime does not apply")
         column = sql.Identifier(self.time_field)
+        start, end = self._days(datetime_)
         if "/" not in datetime_:
-            params["t"] = _instant(datetime_)
+            params["t"] = start
             return sql.SQL("{} = %(t)s").format(column)
-        start, end = datetime_.split("/", 1)
         parts = []
-        if start not in ("", ".."):
-            params["t0"] = _instant(start)
+        if start is not None:
+            params["t0"] = start
             parts.append(sql.SQL("{} >= %(t0)s").format(column))
-        if end not in ("", ".."):
-            params["t1"] = _instant(end)
+        if end is not None:
+            params["t1"] = end
             parts.append(sql.SQL("{} <= %(t1)s").format(column))
         return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
 
@@ -484,16 +484,14 @@ class OpenLayerProvider(BaseProvider):
             return None
         if self.exact_without_bbox and not bbox and (dated or properties):
             return functools.partial(self._exact_statement, datetime_, properties)
-        if dated:   # the totals answer a range of days with the properties but the day itself
-            if not self.cell_counts or bbox or "occurred_on" in dict(properties) \
-                    or not report_totals.ogc_answers(properties):
-                return None
-            return functools.partial(report_totals.ogc_count_statement, properties, self._days(datetime_))
-        if self.total_view and not bbox and not properties:
+        if self.total_view and not bbox and not properties and not dated:
             return self._total_statement
-        if self.cell_counts and not bbox and report_totals.ogc_answers(properties):
-            return functools.partial(report_totals.ogc_count_statement, properties)
-        if not self.cell_counts or len(bbox) != 4:
+        # the totals answer a range of days with the properties, but not the day property with it
+        if self.cell_counts and not bbox and report_totals.ogc_answers(properties) \
+                and not (dated and "occurred_on" in dict(properties)):
+            days = self._days(datetime_) if dated else (None, None)
+            return functools.partial(report_totals.ogc_count_statement, properties, days)
+        if dated or not self.cell_counts or len(bbox) != 4:
             return None
         if min(bbox[2] - bbox[0], bbox[3] - bbox[1]) >= report_totals.SQUARES_MIN_BBOX_DEG \
                 and report_squares.ogc_answers(bbox, properties):

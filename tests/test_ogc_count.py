@@ -237,8 +237,8 @@ def unbounded_count_sql(view: str, properties: dict[str, str], months: tuple[str
 async def test_number_matched_without_a_bbox_is_exact(client: httpx.AsyncClient, urls: DatabaseUrls,
                                                       spread: list[tuple[float, float]],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """No bbox: `reports` unfiltered (open.ogc_reports_total) and by category, status, day and
-    datetime (open.report_totals), `report-density` by any property and datetime (count(*) of the
+    """No bbox: `reports` unfiltered and by category, status, day and datetime
+    (open.report_totals), `report-density` by any property and datetime (count(*) of the
     published index): numberMatched of a first page equals count(*) on both paths, where the
     planner's estimate answered before (here made always wrong, so that none can pass for
     exact)."""

@@ -16,15 +16,10 @@ CREATE OR REPLACE VIEW open.ogc_reports AS
     JOIN core.categories AS c ON c.id = r.category_id;
 GRANT SELECT ON open.ogc_reports TO threatmap_public;
 
--- How many features open.ogc_reports has, for numberMatched of its unfiltered pages
--- (pygeoapi-config.yml `total_view`): the year rows of all of Poland in the totals kept per
--- area (store/sql/28_report_totals.sql), a few dozen rows whatever the reports (~1 ms on
--- 1,000,000), where the planner's estimate of open.reports was what the collection said.
-CREATE OR REPLACE VIEW open.ogc_reports_total AS
-    SELECT coalesce(sum(t.n), 0)::bigint AS features
-    FROM open.report_totals AS t
-    WHERE t.area_code = 'PL' AND t.period = 'year';
-GRANT SELECT ON open.ogc_reports_total TO threatmap_public;
+-- The unfiltered numberMatched of open.ogc_reports comes from the totals kept per area
+-- (store/report_totals.py's ogc_count_statement, as for its filters); a view of stop 24 that
+-- summed the same rows is gone.
+DROP VIEW IF EXISTS open.ogc_reports_total;
 
 -- open.report_density's rows (counts suppressed below k), read from core for the sake of the
 -- pages' plan (issue 16, dens16: the unfiltered page answered 503 on 1,000,000 reports):
