@@ -106,7 +106,7 @@ def leaf(pick: Pick, column: str, kind: str) -> Pieces:
     elif pick.scalar == "Date" and kind == "date":
         written = [json_text.day(value)]
     elif pick.scalar in ("ID", "String") and kind == "uuid":
-        written = ['"', sql.SQL("{}::text").format(value), '"']
+        written = [json_text.plain(sql.SQL("{}::text").format(value))]
     elif pick.scalar in ("ID", "String") and kind == "text":
         written = [json_text.string(value)]
     else:
@@ -202,7 +202,7 @@ class _Writer:
 
     def edge(self, pick: Pick) -> Pieces:
         if pick.field == "cursor":
-            return ['"', self.cursor(), '"']
+            return [json_text.plain(self.cursor())]
         return self.obj(pick.picks, "Report", self.report)
 
     def page_info(self, pick: Pick, has_after: bool) -> Pieces:
@@ -212,8 +212,8 @@ class _Writer:
         if pick.field == "hasPreviousPage":
             return ["true" if has_after else "false"]
         direction = sql.SQL("DESC" if pick.field == "endCursor" else "ASC")
-        cursor = sql.SQL("""(SELECT '"' || {} || '"' FROM edges AS r ORDER BY n {} LIMIT 1)""").format(
-            self.cursor(), direction)
+        cursor = sql.SQL("(SELECT {} FROM edges AS r ORDER BY n {} LIMIT 1)").format(
+            json_text.plain(self.cursor()), direction)
         # a cursor is never NULL: no row, no cursor
         return [sql.SQL("coalesce({}, 'null')").format(cursor)]
 

@@ -5,14 +5,13 @@ parsed into Python objects only to be written again.
 An executor puts a `RawJson` in the result where the value goes; `dumps` (the view's encoder:
 strawberry's `json.dumps(data, separators=(",", ":"))`) writes everything else as before and the
 text in its place. Only a caller whose answer is written by `dumps` may get one (the GraphQL view
-says so in its context: `Context.raw_json`); anyone else gets the parsed value (`parsed`).
+says so in its context: `Context.raw_json`); anyone else gets the parsed value (json.loads).
 """
 
 import codecs
 import json
 import secrets
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import Any
 
 
 class RawJson:
@@ -74,9 +73,4 @@ _HANDLER = "threatmap-json-ascii"
 codecs.register_error(_HANDLER, _escaped)
 
 
-def parsed(text: str) -> Any:
-    """The value the text stands for (for a caller that does not write with `dumps`)."""
-    return json.loads(text)
-
-
-__all__ = ["RawJson", "dumps", "ensure_ascii", "parsed"]
+__all__ = ["RawJson", "dumps", "ensure_ascii"]
