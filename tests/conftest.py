@@ -68,7 +68,8 @@ def drop_db(managed_db: ManagedDatabase, session_loop: asyncio.AbstractEventLoop
     many reports (tests/test_report_cells.py) their backends' sockets are full and a plain drop
     waits forever (wait event ProcSignalBarrier), WITH (FORCE) or not, as that only ends the
     dropped database's own connections. So the drop runs in a thread while the loop goes on
-    and its listeners read."""
+    and its listeners read. For sync tests and fixtures only: in async code the loop already
+    runs, and `await asyncio.to_thread(drop_database, ...)` does the same."""
     def drop(dbname: str) -> None:
         session_loop.run_until_complete(asyncio.to_thread(drop_database, managed_db.cluster, dbname))
     return drop

@@ -526,7 +526,7 @@ MAP_DETAILS = """(() => {
             borderColour: frame.borderTopColor, shadow: frame.boxShadow},
     ringOffset: [parseFloat(ring.marginLeft) + outer(ring, "width") / 2,
                  parseFloat(ring.marginTop) + outer(ring, "height") / 2],
-    ringLeft: ring.left, mapWidth: box.width,
+    ringCentre: [parseFloat(ring.left), parseFloat(ring.top)], mapSize: [box.width, box.height],
   };
 })()"""
 
@@ -579,8 +579,12 @@ async def test_the_map_focus_the_centre_ring_and_a_popup_over_the_legend(cells_s
             assert contrast(inner, rgb(frame["borderColour"])) >= 3, inner
             pin = await page.evaluate(f"""(() => {{ const p = window.map.project([{lon}, {lat}]);
                 return [p.x, p.y]; }})()""")
-            assert abs(pin[0] - details["mapWidth"] / 2) < 1, pin     # the pin is at the map's centre
-            assert [abs(v) for v in details["ringOffset"]] == [0, 0], details   # and so is the ring
+            # the ring is placed at the map's centre and centred on that point, where the pin is
+            assert all(abs(at - size / 2) < 1 for at, size in
+                       zip(details["ringCentre"], details["mapSize"], strict=True)), details
+            assert [abs(v) for v in details["ringOffset"]] == [0, 0], details
+            assert all(abs(at - size / 2) < 1 for at, size in
+                       zip(pin, details["mapSize"], strict=True)), (pin, details)
             await page.screenshot(path=SHOTS / f"map-focus-{lang}-1280.png")
             assert page.errors == [], page.errors
 

@@ -100,7 +100,9 @@ async def test_bbox_and_property_pages_are_the_old_views_features(
 
 async def test_every_id_finds_its_feature(client: httpx.AsyncClient, public_conn: psycopg.Connection,
                                           varied: list[uuid.UUID]) -> None:
-    for feature in old_features(public_conn)[:20]:
+    features = old_features(public_conn)[:20]
+    assert features
+    for feature in features:
         response = await client.get(f"/ogc/collections/report-density/items/{feature['id']}",
                                     params={"f": "json"})
         assert response.status_code == 200, feature["id"]
