@@ -30,6 +30,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path: the project's packages
 
+from bench.common import timed_ms
 from store import report_cells, report_squares, report_totals
 from store.locations import external_urls
 from store.reports import BBox, ReportFilter, public_conditions, public_page_statement
@@ -105,9 +106,8 @@ def over_reports(f: ReportFilter | None) -> tuple[sql.Composable, dict]:
 
 
 def timed(conn: psycopg.Connection, statement: tuple[sql.Composable, dict]) -> tuple[float, object]:
-    start = time.perf_counter()
-    row = conn.execute(statement[0], statement[1], prepare=False).fetchone()
-    return (time.perf_counter() - start) * 1000, row[0]
+    """The statement's milliseconds and its one value."""
+    return timed_ms(lambda: conn.execute(statement[0], statement[1], prepare=False).fetchone()[0])
 
 
 NO_MONTHS = """CREATE OR REPLACE FUNCTION core.add_to_report_square_months(

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +79,34 @@ def database(database_url: str | None, reports: int, loader: str = "bulk") -> It
 def count_public(urls: DatabaseUrls) -> int:
     with psycopg.connect(urls.app) as conn:  # the public role's 5 s timeout is short for this
         return conn.execute("SELECT count(*) FROM open.reports").fetchone()[0]
+
+
+def percentile(ms: Sequence[float], p: float) -> float:
+    """The p-th percentile (0-100) of values sorted ascending: the value at the nearest rank on
+    0..n-1 (numpy's "nearest"), no interpolation; NaN for no values. Every suite's p50/p95/p99."""
+    if not ms:
+        return float("nan")
+    return ms[min(len(ms) - 1, round(p / 100 * (len(ms) - 1)))]
+
+
+def timed_ms[T](work: Callable[[], T]) -> tuple[float, T]:
+    """One call of `work`: its wall time in milliseconds, and what it returned."""
+    start = time.perf_counter()
+    outcome = work()
+    return (time.perf_counter() - start) * 1000, outcome
+
+
+def repeated_ms[T](work: Callable[[], T], repeat: int, warm: bool = True) -> tuple[list[float], T]:
+    """`work` called `repeat` times (after one call not timed, for plans and caches, if `warm`):
+    each call's milliseconds, and what the last returned."""
+    if warm:
+        work()
+    times: list[float] = []
+    outcome = None
+    for _ in range(max(1, repeat)):
+        ms, outcome = timed_ms(work)
+        times.append(ms)
+    return times, outcome  # type: ignore[return-value]
 
 
 def free_port() -> int:

@@ -11,12 +11,11 @@ unless a database URL is given; the reading goes in bench/RESULTS.md by hand.
 
 import argparse
 import statistics
-import time
 
 import httpx
 import psycopg
 
-from bench.common import database
+from bench.common import database, timed_ms
 from bench.ogc_items import our_server
 
 BASE = "/ogc/collections/report-density/items?f=json"
@@ -43,12 +42,6 @@ BEFORE_CASES = {
 }
 
 
-def timed(work) -> tuple[float, object]:
-    start = time.perf_counter()
-    outcome = work()
-    return (time.perf_counter() - start) * 1000, outcome
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url")
@@ -68,7 +61,7 @@ def main() -> None:
                                 return "ok"
                             except psycopg.errors.QueryCanceled:
                                 return "timeout"
-                        ms, outcome = timed(run)
+                        ms, outcome = timed_ms(run)
                         times.append(ms)
                         outcomes.append(outcome)
                     print(f"before (SQL, public role) | {case} | median {statistics.median(times):.0f} ms | "
@@ -82,7 +75,7 @@ def main() -> None:
                 client.get(path)  # warm
                 times, statuses, matched = [], set(), None
                 for _ in range(args.repeat):
-                    ms, response = timed(lambda path=path: client.get(path))
+                    ms, response = timed_ms(lambda path=path: client.get(path))
                     times.append(ms)
                     statuses.add(response.status_code)
                     if response.status_code == 200 and query is not None:

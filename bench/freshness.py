@@ -23,7 +23,7 @@ import mercantile
 import psycopg
 import websockets
 
-from bench.common import Context, Measurement, server
+from bench.common import Context, Measurement, percentile, server
 from bench.privacy_refresh import INSERT
 from bench.tiles import ours
 from store.demo import CITIES
@@ -42,12 +42,8 @@ def _summary(case: str, seconds: list[float]) -> Measurement:
     ms = sorted(s * 1000 for s in seconds)
     if not ms:
         return Measurement(case, 1, 0, float("nan"), float("nan"), float("nan"), 0, SAMPLES)
-
-    def pct(p: float) -> float:
-        return ms[min(len(ms) - 1, round(p / 100 * (len(ms) - 1)))]
-
-    return Measurement(case, 1, 1000 / statistics.mean(ms), pct(50), pct(95), pct(99), len(ms),
-                       SAMPLES - len(ms))
+    return Measurement(case, 1, 1000 / statistics.mean(ms), percentile(ms, 50), percentile(ms, 95),
+                       percentile(ms, 99), len(ms), SAMPLES - len(ms))
 
 
 async def _measure(ctx: Context, base: str) -> dict[str, list[float]]:

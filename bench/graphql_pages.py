@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from bench.common import Context, Measurement
+from bench.common import Context, Measurement, percentile
 from gateway.app import create_app
 from gateway.graphql.auth import Role, mint_token
 from gateway.graphql.precompleted import PrecompletingExecutor
@@ -61,12 +61,9 @@ def measured(case: str, seconds: list[float], concurrency: int = 1, errors: int 
              wall_s: float | None = None) -> Measurement:
     """Latencies of one case as a Measurement (requests/s from the wall time when given)."""
     ms = sorted(s * 1000 for s in seconds)
-
-    def pct(p: float) -> float:
-        return ms[min(len(ms) - 1, max(0, round(len(ms) * p) - 1))]
-
     rps = len(ms) / (wall_s if wall_s else sum(seconds))
-    return Measurement(case, concurrency, rps, statistics.median(ms), pct(0.95), pct(0.99), len(ms), errors)
+    return Measurement(case, concurrency, rps, statistics.median(ms), percentile(ms, 95),
+                       percentile(ms, 99), len(ms), errors)
 
 
 class Failed(Exception):

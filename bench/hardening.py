@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import websockets
 
-from bench.common import WORK_DIR, Context, Measurement, free_port, server
+from bench.common import WORK_DIR, Context, Measurement, free_port, percentile, server
 
 FLOOD_CLIENTS = 50
 DOCUMENT_BYTES = 60_000
@@ -74,12 +74,8 @@ def rss_mib(pid: int) -> float:
 def measured(case: str, seconds: list[float], wall_s: float, errors: int = 0,
              concurrency: int = 1) -> Measurement:
     ms = sorted(s * 1000 for s in seconds) or [float("nan")]
-
-    def pct(p: float) -> float:
-        return ms[min(len(ms) - 1, max(0, round(len(ms) * p) - 1))]
-
-    return Measurement(case, concurrency, len(seconds) / wall_s, statistics.median(ms), pct(0.95),
-                       pct(0.99), len(seconds), errors)
+    return Measurement(case, concurrency, len(seconds) / wall_s, statistics.median(ms),
+                       percentile(ms, 95), percentile(ms, 99), len(seconds), errors)
 
 
 # -- fairness ------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ unless a database URL is given; the reading goes in bench/RESULTS.md by hand.
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -20,7 +19,7 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from bench.common import database
+from bench.common import database, repeated_ms
 from bench.ogc_items import our_server
 from store import report_totals
 
@@ -56,12 +55,7 @@ CASES: list[tuple[str, str, str, list[tuple[str, str]], Callable[[], tuple[Any, 
 
 
 def median_ms(work: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    work()  # warm
-    times, outcome = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        outcome = work()
-        times.append((time.perf_counter() - start) * 1000)
+    times, outcome = repeated_ms(work, repeat)
     return statistics.median(times), outcome
 
 

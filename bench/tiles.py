@@ -32,7 +32,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from bench import tipg_content
-from bench.common import Context, Measurement, free_port, server, venv, wrk
+from bench.common import Context, Measurement, free_port, percentile, server, venv, wrk
 from bench.privacy_refresh import INSERT as PUBLISH
 from tiles.addresses import TileAddress, density_level
 from tiles.filters import TileFilters
@@ -110,11 +110,8 @@ async def _floor(url: str, tiles: list[mercantile.Tile], concurrency: int, durat
     await asyncio.gather(*(worker(i * len(statements) // concurrency) for i in range(concurrency)))
     elapsed = time.monotonic() - started
     ms = sorted(x * 1000 for x in latencies)
-
-    def pct(p: float) -> float:
-        return ms[min(len(ms) - 1, round(p / 100 * (len(ms) - 1)))]
-
-    return Measurement("raw SQL floor", concurrency, len(ms) / elapsed, pct(50), pct(95), pct(99), len(ms))
+    return Measurement("raw SQL floor", concurrency, len(ms) / elapsed, percentile(ms, 50),
+                       percentile(ms, 95), percentile(ms, 99), len(ms))
 
 
 def floor(ctx: Context, tiles: list[mercantile.Tile], concurrency: int) -> Measurement:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,31 @@ def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> None:
         applied = upgrade(urls.admin)   # a dump of an older version: its pending migrations
     print(f"restored {args.file}" + (f"; then applied {len(applied.migrations)} migrations"
                                      if applied.migrations else ""))
+
+
+def _positive_seconds(text: str) -> float:
+    """A lock timeout: 0 would be PostgreSQL's "wait for ever", which the option exists to prevent."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3600 seconds: {text}")
+    return value
+
+
+def cmd_db_reorder(settings: Settings, args: argparse.Namespace) -> None:
+    from store.reorder import ReorderLocked, reorder
+
+    started = time.monotonic()
+    with database(settings) as urls:
+        try:
+            done = reorder(urls.admin, args.lock_timeout_s,
+                           say=lambda text: print(f"  {text}", flush=True))
+        except ReorderLocked as error:
+            sys.exit(f"threatmap: {error}")
+    waited = ", ".join(f"{d.table} {d.locked_s:.1f} s" for d in done)
+    print(f"reordered in {time.monotonic() - started:.0f} s; readers waited at most: {waited}")
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> None:
@@ -379,6 +405,13 @@ def parser() -> argparse.ArgumentParser:
                   ).set_defaults(run=cmd_db_migrate)
     db.add_parser("status", help="list migrations and database code files, and when they were applied"
                   ).set_defaults(run=cmd_db_status)
+    reorder_cmd = db.add_parser(
+        "reorder", help="rewrite the public reports and cells in spatial order (CLUSTER; each "
+                        "table's readers wait while it is rewritten: README, Running in production)")
+    reorder_cmd.add_argument("--lock-timeout-s", type=_positive_seconds, default=2.0,
+                             help="give up (and change nothing) when a table's lock is not granted "
+                                  "within this many seconds (default 2)")
+    reorder_cmd.set_defaults(run=cmd_db_reorder)
     backup_cmd = db.add_parser("backup", help="dump the database with pg_dump (custom format)")
     backup_cmd.add_argument("file", type=Path, help="the archive to write")
     backup_cmd.set_defaults(run=cmd_db_backup)

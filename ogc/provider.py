@@ -118,6 +118,10 @@ class OpenLayerProvider(BaseProvider):
         # counting it all does (open.ogc_report_density: an index-only scan of its published
         # index, whatever the filter), where the planner's estimate was far off.
         self.exact_without_bbox = bool(provider_def.get("exact_without_bbox", False))
+        # The default GeoJSON page from the feature texts kept in open.reports (`kept_features:
+        # true`: a relation whose rows are open.reports' with the features that text holds, as
+        # open.ogc_reports; store/ogc_items.py KEPT) when its filters are on open.reports' columns.
+        self.kept_features = bool(provider_def.get("kept_features", False))
         self.database: PublicDatabase = lookup(self.data)
         self.columns = self.database.columns[self.table]
         # A composite id (the view's concat_ws(':', key columns)): the key columns in order; the
@@ -228,9 +232,12 @@ class OpenLayerProvider(BaseProvider):
                 return None
             where, _ = self._where(bbox, None, properties, None)
             count_sql = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._relation(), where)
+            if self.kept_features and all(name in ogc_items.KEPT_FILTERS for name, _ in properties):
+                features = ogc_items.kept_statement(where)
+            else:
+                features = self._raw_statement(names, False, None, where, [])
             statements = tuple(sql.SQL(composed.as_string()) for composed in (
-                ogc_items.features_statement(self._raw_statement(names, False, None, where, [])),
-                count_sql, where))
+                ogc_items.features_statement(features), count_sql, where))
             if len(self._page_statements) < PAGE_STATEMENTS_KEPT:
                 self._page_statements[key] = statements
         statement, count_sql, where = statements
@@ -473,12 +480,13 @@ class OpenLayerProvider(BaseProvider):
     def _cells(self, bbox: list[float], datetime_: str | None, properties: list[tuple[str, str]],
                filterq: Any) -> "CellCount | None":
         """The count of the matches from the squares (store.report_squares: a bbox not small,
-        filtered at most by category and status, at any size) or the cells (store.report_cells),
-        made when needed, or None when neither answers these filters (datetime, CQL2, other
-        properties) or the cells would read too many cells for it (no bbox, or one wider than
-        CELLS_MAX_BBOX_DEG2). With no filter at all: the collection's kept total (`total_view`);
-        with no bbox: the totals kept per area (store.report_totals: category, status, day) or,
-        for `exact_without_bbox`, count(*) itself."""
+        filtered at most by category, status and datetime, at any size) or the cells
+        (store.report_cells), made when needed, or None when neither answers these filters (CQL2,
+        other properties, a datetime with a small bbox) or the cells would read too many cells
+        for it (no bbox, or one wider than CELLS_MAX_BBOX_DEG2). With no filter at all: the
+        collection's kept total (`total_view`); with no bbox: the totals kept per area
+        (store.report_totals: category, status, day) or, for `exact_without_bbox`, count(*)
+        itself."""
         dated = datetime_ not in (None, "../..")
         if filterq is not None:
             return None
@@ -491,12 +499,15 @@ class OpenLayerProvider(BaseProvider):
                 and not (dated and "occurred_on" in dict(properties)):
             days = self._days(datetime_) if dated else (None, None)
             return functools.partial(report_totals.ogc_count_statement, properties, days)
-        if dated or not self.cell_counts or len(bbox) != 4:
+        if not self.cell_counts or len(bbox) != 4:
             return None
+        # the squares count a range of days too (their months, and the days of the months its
+        # ends cut: store/report_squares.py); the page compares whole days (_time_clause)
         if min(bbox[2] - bbox[0], bbox[3] - bbox[1]) >= report_totals.SQUARES_MIN_BBOX_DEG \
                 and report_squares.ogc_answers(bbox, properties):
-            return functools.partial(report_squares.ogc_count_statement, bbox, properties)
-        if (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) > CELLS_MAX_BBOX_DEG2 \
+            days = self._days(datetime_) if dated else (None, None)
+            return functools.partial(report_squares.ogc_count_statement, bbox, properties, days)
+        if dated or (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) > CELLS_MAX_BBOX_DEG2 \
                 or not report_cells.ogc_answers(properties):
             return None
         return functools.partial(report_cells.ogc_count_statement, bbox, properties)

@@ -16,8 +16,9 @@ This path does the same work set-based, in the database, once per row:
 3. the history (seq, previous_hash, hash as store/sql/47_event_chain.sql) comes from one INSERT;
 4. the public layer is the projection of store/sql/20_projection.sql computed per distinct cell
    centre instead of per report (a county lookup for each of a few hundred thousand centres,
-   not for each of millions of reports), and the aggregates of core.rebuild_public_layer with
-   one transformation per centre instead of one per report and density level.
+   not for each of millions of reports), written in spatial order (store/reorder.py says why),
+   and the aggregates of core.rebuild_public_layer with one transformation per centre instead
+   of one per report and density level.
 
 Only for an empty core.reports (a new benchmark database): the dropped indexes and disabled
 triggers are the table owner's (threatmap_app) to touch, inside the load's one transaction.
@@ -229,7 +230,10 @@ JOIN demo_centres AS c USING (cell_m, cx, cy)
 LEFT JOIN units AS u ON coalesce(u.assigned, '') = coalesce(p.assigned, '')
                     AND coalesce(u.county_code, '') = coalesce(c.county_code, '')
                     AND coalesce(u.voivodeship_code, '') = coalesce(c.voivodeship_code, '')
-ORDER BY p.id
+-- the heap in spatial order (PostGIS's sort order of points, a Hilbert curve: store/reorder.py),
+-- so that a small bbox's or a tile's reports share heap blocks; core.report_cells, rebuilt
+-- from here (core.rebuild_report_cells), follows the same order
+ORDER BY c.geom, p.id
 """
 
 # core.rebuild_public_layer's aggregates, with the public point's EPSG:2180 coordinates
@@ -390,8 +394,18 @@ def load_demo_bulk(conn: psycopg.Connection, count: int, seed: int,
         conn.execute(CENTRES_OUTSIDE)
         centres = conn.execute("SELECT count(*) FROM demo_centres").fetchone()[0]
         step(f"public projection: {centres:,} distinct cell centres")
+        # open.reports' statement triggers would add each public report to the cells, totals
+        # and squares kept per point, area and square (27_cell_counts.sql, 28_report_totals.sql,
+        # 29_report_squares.sql) through arrays of a million elements; deferred, as
+        # core.rebuild_public_layer defers them, and rebuilt set-based once
+        conn.execute("SELECT set_config('threatmap.counts_deferred', 'on', true)")
         published = conn.execute(INSERT_PUBLIC).rowcount
+        conn.execute("SELECT set_config('threatmap.counts_deferred', 'off', true)")
         step(f"{published:,} public reports")
+        conn.execute("SELECT core.rebuild_report_cells()")
+        conn.execute("SELECT core.rebuild_report_totals()")
+        conn.execute("SELECT core.rebuild_report_squares()")
+        step("cells, totals and squares kept per point, area and square")
         conn.execute("DELETE FROM core.density_counts")
         conn.execute("DELETE FROM core.area_counts")
         conn.execute(DENSITY_COUNTS)

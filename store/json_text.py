@@ -91,10 +91,19 @@ def day(expression: sql.Composable) -> sql.Composable:
 
 
 def enum(expression: sql.Composable, names: tuple[tuple[str, str], ...]) -> sql.Composable:
-    """A stored value as its enum name (a JSON string), NULL for a value without a name."""
+    """A stored value as its enum name (a JSON string), NULL for a stored value without a name
+    (the ordinary completion refuses it with an error: the caller lets it answer).
+
+    `names` are the schema's (stored value, enum name) pairs: a name that is not a GraphQL name
+    cannot come from a valid schema (graphql-core refuses it when the schema is built), so it is
+    a defect of the caller and raises ValueError (`name`), as does an enum without values
+    (`CASE` needs a `WHEN`), rather than leaving its value out and sending every page of it the
+    ordinary way unnoticed."""
+    if not names:
+        raise ValueError("an enum without values")
     return sql.SQL("CASE {} {} END").format(expression, sql.SQL(" ").join(
         sql.SQL("WHEN {} THEN {}").format(sql.Literal(stored), sql.Literal(name(graphql)))
-        for stored, graphql in names if GRAPHQL_NAME.fullmatch(graphql)))
+        for stored, graphql in names))
 
 
 def nullable(column: sql.Composable, value: sql.Composable) -> sql.Composable:

@@ -12,6 +12,13 @@ request, though a small viewport's page (its last) never runs it: 0.15-0.4 ms mo
 request, against a page that costs the database about 1 ms (bench/RESULTS.md). So the count is
 its own statement, sent only after a full page, and the door writes the few bytes around the
 features (ogc.fast_items).
+
+KEPT: the same features of `reports` read from the text kept with each row of open.reports
+(migration 0026, store/sql/31_report_features.sql: the very text the provider's statement
+writes for that row), for a page whose conditions are all on open.reports' own columns (a bbox,
+KEPT_FILTERS): a string_agg of kept texts instead of 13 values turned into JSON per feature,
+and open.reports alone instead of open.ogc_reports' join with the categories. On a small
+viewport the backend's CPU a page fell from 1.2-1.5 ms to 0.55-0.70 (bench/RESULTS.md).
 """
 
 from psycopg import sql
@@ -25,3 +32,20 @@ def features_statement(features: sql.Composable) -> sql.Composed:
     """The statement (one row: n, features as bytea) around `features`, a statement of one row
     (`n` features, their JSON text `features`, comma-separated)."""
     return sql.SQL(FEATURES.strip()).format(features=features)
+
+
+# The property filters of open.ogc_reports that are columns of open.reports with the same values
+# (the view's other columns are the category's names and group, from core.categories).
+KEPT_FILTERS = frozenset({"category_id", "status", "occurred_on", "date_precision", "cell_m",
+                          "voivodeship_code", "county_code", "police_unit_id"})
+
+KEPT = """
+SELECT count(*) AS n, coalesce(string_agg(page.feature, ',' ORDER BY page.id), '') AS features
+FROM (SELECT id, feature FROM open.reports WHERE {where} ORDER BY id
+      LIMIT %(limit)s OFFSET %(offset)s) AS page"""
+
+
+def kept_statement(where: sql.Composable) -> sql.Composed:
+    """The page of open.ogc_reports under `where` (conditions on open.reports' columns only), in
+    id order, as its kept feature texts: one row, n and the features comma-separated."""
+    return sql.SQL(KEPT.strip()).format(where=where)

@@ -19,8 +19,8 @@ the whole document NULL: the caller then lets the ordinary path answer (and repo
 finds). No condition is checked separately: NULL goes up through the text by itself.
 
 Statements are built once per (selection, filter's shape, order, first page or not, the count's
-statement) and cached: the count's text varies with the filter's values (the source, the periods of
-a date range), but over a handful of shapes.
+statement) and cached, as is the count's text (store.report_totals.count_text): it varies with the
+filter's values (the source, the periods of a date range), but over a handful of shapes.
 """
 
 import functools
@@ -290,10 +290,10 @@ def page(picks: tuple[Pick, ...], f: ReportFilter | None, descending: bool, firs
     params = page_params(f, first, after)
     count_sql = None
     if any(pick.field == "totalCount" for pick in picks):
-        kept = report_totals.count_statement(f)
+        kept = report_totals.count_text(f)   # built once per shape of filter
         if kept is None:
             raise ValueError("no kept count answers this filter")
-        count_sql = kept[0].as_string()
+        count_sql = kept[0]
         params |= kept[1]
     return page_statement(picks, filter_fields(f), descending, after is not None, count_sql), params
 

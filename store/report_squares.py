@@ -18,8 +18,10 @@ With a date range, a held square counts from its months: n of the months wholly 
 range, the day groups of the (at most two) months its ends cut, so what it reads still grows
 with the perimeter (and the months of the range), not with the reports.
 Answered here: a bbox with categories, statuses and a date range (GraphQL) or `category_id` and
-`status` properties (OGC). Areas and the source are left to the cells or the totals."""
+`status` properties and a `datetime` (OGC: whole days, as its page compares the day). Areas and
+the source are left to the cells or the totals."""
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
@@ -79,12 +81,18 @@ def ogc_answers(bbox: list[float], properties: list[tuple[str, str]]) -> bool:
         and len(set(names)) == len(names)
 
 
-def ogc_count_statement(bbox: list[float], properties: list[tuple[str, str]]
+def ogc_count_statement(bbox: list[float], properties: list[tuple[str, str]],
+                        days: tuple[date | None, date | None] = (None, None)
                         ) -> tuple[sql.Composed, dict[str, Any]]:
     """One SELECT (`total`) of open.ogc_reports' rows within `bbox` (CRS84, edges exact as
     ST_Intersects, as report_cells.ogc_count_statement) whose every property equals its value
-    (see ogc_answers)."""
+    (see ogc_answers) and whose day is within `days` (first, last; None: open), the days of the
+    OGC `datetime` as the page compares them (`occurred_on` >= first and <= last)."""
     params: dict[str, Any] = dict(zip(("west", "south", "east", "north"), bbox, strict=True))
+    first, last = (sql.SQL(f"%({name})s::date") if day is not None else NO_DATE
+                   for name, day in (("first_day", days[0]), ("last_day", days[1])))
+    params |= {name: day for name, day in (("first_day", days[0]), ("last_day", days[1]))
+               if day is not None}
     values = dict(properties)
     categories = statuses = sql.SQL("NULL")
     if "category_id" in values:
@@ -93,4 +101,4 @@ def ogc_count_statement(bbox: list[float], properties: list[tuple[str, str]]
     if "status" in values:
         statuses = sql.SQL("ARRAY[%(status)s::text]")
         params["status"] = values["status"]
-    return _statement(categories, statuses, True), params
+    return _statement(categories, statuses, True, first, last), params

@@ -55,7 +55,7 @@ async def session_loop() -> asyncio.AbstractEventLoop:
     return asyncio.get_running_loop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def drop_db(managed_db: ManagedDatabase, session_loop: asyncio.AbstractEventLoop
             ) -> Callable[[str], None]:
     """Drops a database of the session's cluster (if it exists) from sync code, with the

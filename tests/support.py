@@ -34,6 +34,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from gateway.app import create_app
 from gateway.graphql.auth import Role, mint_token
 from gateway.settings import PROJECT_ROOT, Settings
+from store.cluster import ManagedCluster
+from store.locations import DatabaseUrls, create_database, managed_urls
+from store.setup import prepare_database
 
 CONFIG_DIR = PROJECT_ROOT / "config"
 WARSAW = (21.012, 52.230)
@@ -218,6 +221,11 @@ PAGE_DOCUMENTS: dict[str, tuple[str, dict[str, Any] | None]] = {
         categories: ["vandalism", "minors-at-risk"], statuses: ["NEW", "confirmed"],
         occurredFrom: "2026-03-01", occurredTo: "2026-03-31", areaCode: "14"}) {
         totalCount edges { node { id status occurredOn datePrecision areas { code } } } } }""", None),
+    "an empty filter, a null one, a bbox of integers": ("""{
+        a: reports(first: 2, filter: {}) { edges { node { id } } }
+        b: reports(first: 2, filter: null) { edges { node { id } } }
+        c: reports(first: 2, filter: {bbox: {west: 20, south: 52, east: 22, north: 53}}) {
+          edges { node { id } } } }""", None),
     "other root fields beside the page": ("""{ statuses { id } reports(first: 2) { edges { node { id } } }
         categories { id } }""", None),
     "an empty page": ("{ reports(first: 0) { totalCount pageInfo { hasNextPage startCursor endCursor } "
@@ -240,6 +248,9 @@ PAGE_REFUSALS: dict[str, tuple[str, dict[str, Any] | None, str | None]] = {
         { edges { node { id } } } }""", None, "BAD_USER_INPUT"),
     "a bbox turned around": ("""{ reports(filter: {bbox: {west: 21, south: 52, east: 20, north: 53}})
         { edges { node { id } } } }""", None, "BAD_USER_INPUT"),
+    "a bbox beyond the poles, in the variables": (
+        "query($b: BBox) { reports(filter: {bbox: $b}) { edges { node { id } } } }",
+        {"b": {"west": 20, "south": 52, "east": 21, "north": 91}}, "BAD_USER_INPUT"),
     "a private field on the public page": ("{ reports(first: 2) { edges { node { id description } } } }",
                                            None, "FORBIDDEN"),
     "a private field behind a fragment": ("""{ reports(first: 2) { edges { node { ...P } } } }
@@ -664,3 +675,20 @@ def stop_process(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def bulk_loaded_database(cluster: ManagedCluster, drop: Callable[[str], None], dbname: str,
+                         reports: int) -> Iterator[DatabaseUrls]:
+    """A database of its own in the session's cluster with `reports` bulk-loaded demo reports
+    (store/demo_bulk.py), dropped again afterwards; `drop` is conftest's drop_db (a plain DROP
+    DATABASE can wait for ever on the session's listeners: its docstring)."""
+    drop(dbname)
+    create_database(cluster, dbname)
+    urls = managed_urls(cluster, dbname)
+    try:
+        result = prepare_database(urls, CONFIG_DIR, demo_on_first_start=reports, demo_bulk=True)
+        assert result.demo_reports_added == reports
+        yield urls
+    finally:
+        drop(dbname)

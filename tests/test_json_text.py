@@ -82,6 +82,16 @@ def test_ints_booleans_days_and_enums(public_conn: psycopg.Connection) -> None:
         ['"MONTH"', '"DAY"', None]
 
 
+def test_an_enum_name_that_is_no_graphql_name_is_refused() -> None:
+    """enum: a name outside [_A-Za-z][_0-9A-Za-z]* (no schema has one) is the caller's defect:
+    refused, not left out (which would make every value of it NULL, the page the ordinary way)."""
+    for bad in ("not a name", "9LIVES", "ZAŻÓŁĆ", ""):
+        with pytest.raises(ValueError, match="not a GraphQL name"):
+            json_text.enum(sql.SQL("v"), (("day", "DAY"), ("x", bad)))
+    with pytest.raises(ValueError, match="without values"):
+        json_text.enum(sql.SQL("v"), ())
+
+
 def test_a_null_column_is_null_only_where_nothing_failed(public_conn: psycopg.Connection) -> None:
     """nullable: `null` for a NULL column, NULL (the sign to answer the ordinary way) for a value
     that could not be written."""

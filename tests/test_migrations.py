@@ -2,6 +2,7 @@
 (store/sql) re-applied whenever its text changes. Each test builds a database of its own in the
 session's cluster, from copies of store/migrations and store/sql it may edit."""
 
+import json
 import shutil
 import subprocess
 import time
@@ -170,6 +171,9 @@ def test_a_database_drops_while_the_session_apps_listeners_are_behind(
     writing notices their paused event loop does not read; DROP DATABASE still ends (it
     waits for every backend of the cluster, see the drop_db fixture)."""
     create_database(managed_db.cluster, "migrations_listeners_behind")
+    # A real event (the `refreshed` a rebuild of open.reports sends, store/sql/45_report_events.sql,
+    # which subscribers read by its kind), padded so that a few hundred notices fill the socket.
+    event = json.dumps({"kind": "refreshed", "pad": "x" * 7000})
     with psycopg.connect(managed_db.urls.admin, autocommit=True) as conn:   # the apps' database
         def writing() -> int:
             return conn.execute("SELECT count(*) FROM pg_stat_activity "
@@ -178,7 +182,7 @@ def test_a_database_drops_while_the_session_apps_listeners_are_behind(
         while not writing():   # notices until the listener's socket is full (a few 100 kB)
             assert time.monotonic() < deadline, "no backend got blocked writing to its client"
             for _ in range(50):
-                conn.execute("SELECT pg_notify(%s, %s)", [REPORT_EVENTS, "x" * 7000])
+                conn.execute("SELECT pg_notify(%s, %s)", [REPORT_EVENTS, event])
             time.sleep(0.1)
     drop_db("migrations_listeners_behind")
     with psycopg.connect(managed_db.cluster.url(SUPERUSER, "postgres")) as conn:

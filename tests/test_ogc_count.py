@@ -147,11 +147,17 @@ async def test_a_large_match_is_the_planners_estimate(client: httpx.AsyncClient,
 def spread(urls: DatabaseUrls, published: dict) -> Iterator[list[tuple[float, float]]]:
     """Beside `published`: 60 reports around Kraków over categories, statuses and days, several
     to a cell; yields the public points of the reports collection (for boxes on their edges)."""
-    rng = random.Random(1603)
-    start = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
+    yield from varied_points(urls, random.Random(1603), 60, 0.03, 0.02,
+                             datetime(2026, 2, 1, 9, 0, tzinfo=UTC), 6)
+
+
+def varied_points(urls: DatabaseUrls, rng: random.Random, count: int, dx: float, dy: float,
+                  start: datetime, days: int) -> Iterator[list[tuple[float, float]]]:
+    """insert_varied_reports around Kraków for as long as a fixture lasts; yields the public
+    points of the reports collection (for boxes on their edges)."""
     with psycopg.connect(urls.app, autocommit=True) as conn:
-        ids = insert_varied_reports(conn, rng, 60, around=PUBLISHED_KRAKOW, dx=0.03, dy=0.02, start=start,
-                                    days=6)
+        ids = insert_varied_reports(conn, rng, count, around=PUBLISHED_KRAKOW, dx=dx, dy=dy, start=start,
+                                    days=days)
         points = conn.execute("SELECT DISTINCT ST_X(geom), ST_Y(geom) FROM open.ogc_reports").fetchall()
     yield points
     with psycopg.connect(urls.app, autocommit=True) as conn:
@@ -216,6 +222,69 @@ async def test_number_matched_of_a_big_box_is_exact_from_the_squares(
                 for extra in ({}, {"sortby": "id"}):
                     body = (await client.get("/ogc/collections/reports/items", params=params | extra)).json()
                     assert body["numberMatched"] == expected, (params, extra)
+
+
+@pytest.fixture
+def seasons(urls: DatabaseUrls, published: dict) -> Iterator[list[tuple[float, float]]]:
+    """Beside `published`: 90 reports around Kraków over 90 days from 2025-12-15 (three month
+    ends, a year's), several to a cell; yields the public points of the reports collection."""
+    yield from varied_points(urls, random.Random(1606), 90, 0.3, 0.2,
+                             datetime(2025, 12, 15, 9, 0, tzinfo=UTC), 90)
+
+
+def dated_count_sql(bbox: tuple[float, ...], properties: dict[str, str], datetime_: str
+                    ) -> tuple[str, list[Any]]:
+    """count(*) of open.ogc_reports as the OGC page selects them with a `datetime`: its days
+    (a date-time's date), both ends included, ".." or "" open."""
+    sql_text, params = count_sql(bbox, properties)
+    ends = datetime_.split("/") if "/" in datetime_ else [datetime_, datetime_]
+    for end, op in zip(ends, (">=", "<="), strict=True):
+        if end not in ("", ".."):
+            sql_text += f" AND occurred_on {op} %s::date"
+            params.append(datetime.fromisoformat(end).date() if "T" in end else end)
+    return sql_text, params
+
+
+async def test_number_matched_of_a_box_and_a_datetime_is_exact_from_the_squares(
+        client: httpx.AsyncClient, urls: DatabaseUrls, seasons: list[tuple[float, float]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A box not small (its shorter side at least SQUARES_MIN_BBOX_DEG, some with an edge on a
+    public point) with a `datetime` (a day, a range within a month or across month and year
+    ends, open at either end, date-times, an empty one), alone or with a category and a status:
+    numberMatched from the squares' months (open.report_squares_count), exact on both paths,
+    where the planner's estimate answered before (here made always wrong, so that none can pass
+    for exact)."""
+    from ogc import provider
+    from store import report_totals
+    monkeypatch.setattr(provider, "EXACT_BELOW", 0)
+    monkeypatch.setattr(provider, "plan_rows", lambda row: 999_999)
+    rng = random.Random(16)
+    boxes = [(14.0, 49.0, 24.2, 54.9), (19.5, 49.8, 20.4, 50.3),
+             (PUBLISHED_KRAKOW[0] - 0.05, PUBLISHED_KRAKOW[1] - 0.05, 20.1, 50.2)]
+    while len(boxes) < 7:   # edges on public points
+        (x0, y0), (x1, y1) = rng.sample(seasons, 2)
+        box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        if min(box[2] - box[0], box[3] - box[1]) >= report_totals.SQUARES_MIN_BBOX_DEG:
+            boxes.append(box)
+    datetimes = ["2026-01-15", "2026-01-01/2026-01-31", "2026-01-10/2026-01-20",
+                 "2025-12-20/2026-02-10", "2025-12-31/2026-01-01", "2026-02-28/2026-03-01",
+                 "../2026-01-15", "2026-02-15/..", "2026-01-01/..", "../2025-12-31",
+                 "2026-01-10T12:00:00Z/2026-03-01T00:00:00Z", "2026-03-01/2026-02-01"]
+    properties_list = [{}, {"category_id": "vandalism"}, {"status": "new"},
+                       {"category_id": "speeding", "status": "confirmed"}]
+    counted = 0
+    with psycopg.connect(urls.app) as conn:
+        for bbox in boxes:
+            for datetime_ in datetimes:
+                properties = rng.choice(properties_list)
+                expected = conn.execute(*dated_count_sql(bbox, properties, datetime_)).fetchone()[0]
+                params = {"f": "json", "limit": 1, "bbox": ",".join(repr(v) for v in bbox),
+                          "datetime": datetime_, **properties}
+                for extra in ({}, {"sortby": "id"}):
+                    body = (await client.get("/ogc/collections/reports/items", params=params | extra)).json()
+                    assert body.get("numberMatched") == expected, (params, extra, body.get("code"))
+                counted += expected > 1   # a full first page: counted from the squares
+    assert counted >= 30
 
 
 # -- without a bbox: the totals kept per area, a kept total, count(*) (issue 16 review) ---------

@@ -43,6 +43,9 @@ CATALOGUE_TEXT_COLUMNS = {
 # jsonb columns the public may see: counts by category id (checked in
 # test_category_count_maps_hold_only_category_ids_and_counts_of_at_least_k).
 CATEGORY_COUNT_MAPS = {("tile_density", "categories"), ("tile_areas", "categories")}
+# Text columns written from the public columns of their own row (checked in
+# test_kept_feature_texts_hold_their_rows_public_columns_only).
+DERIVED_TEXT_COLUMNS = {("reports", "feature")}
 TIME_TYPES = {"timestamp without time zone", "timestamp with time zone", "time without time zone",
               "time with time zone", "interval"}
 MARKER = "Jan Kowalski, ul. Tajna 7, tel. 600100200"
@@ -227,8 +230,29 @@ def test_no_open_column_can_carry_reporter_text_or_an_exact_time(
             assert udt == "jsonb"
             continue
         assert udt not in ("json", "jsonb", "bytea", "xml", "hstore", "tsvector"), f"open.{table}.{column}"
+        if (table, column) in DERIVED_TEXT_COLUMNS:
+            continue
         if data_type in ("text", "character varying", "character") or udt in ("_text", "_varchar"):
             assert column in CATALOGUE_TEXT_COLUMNS, f"open.{table}.{column} is free text"
+
+
+def test_kept_feature_texts_hold_their_rows_public_columns_only(
+        app_conn: psycopg.Connection, public_conn: psycopg.Connection) -> None:
+    """open.reports.feature (migration 0026) is the row's public columns and the category's
+    catalogue names as GeoJSON, nothing else: parsed, it is exactly open.ogc_reports' row."""
+    for status in ("new", "under_verification", "confirmed"):
+        insert_report(app_conn, status=status, description=MARKER, contact=MARKER, published=True)
+    rows = public_conn.execute("""
+        SELECT r.feature, to_json(v), ST_AsGeoJSON(v.geom, 7)::json
+        FROM open.reports AS r JOIN open.ogc_reports AS v USING (id)
+    """).fetchall()
+    assert len(rows) >= 3
+    for text, row, point in rows:
+        feature = json.loads(text)
+        assert set(feature) == {"type", "id", "geometry", "properties"} and feature["type"] == "Feature"
+        assert feature["id"] == row.pop("id")
+        assert row.pop("geom") and feature["geometry"] == point
+        assert feature["properties"] == row
 
 
 def test_reporter_text_appears_in_no_open_relation(

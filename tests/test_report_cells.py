@@ -45,6 +45,13 @@ def by_totals(conn: psycopg.Connection, f: ReportFilter | None) -> int:
     return conn.execute(*statement).fetchone()[0]
 
 
+def by_text(conn: psycopg.Connection, f: ReportFilter | None) -> int:
+    """The count as the SQL page takes it: count_text, its text cached by the filter's shape."""
+    kept = report_totals.count_text(f)
+    assert kept is not None
+    return conn.execute(kept[0], kept[1]).fetchone()[0]
+
+
 def by_reports(conn: psycopg.Connection, f: ReportFilter | None) -> int:
     conditions, params = public_conditions(f)
     where = sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
@@ -181,6 +188,7 @@ def test_kept_counts_equal_counting_the_reports_for_many_random_filters(
         expected = by_reports(public_conn, f)
         assert by_cells(public_conn, f) == expected, f
         assert by_totals(public_conn, f) == expected, f
+        assert by_text(public_conn, f) == expected, f
         nonzero += expected > 0
         without_small_bbox += f.bbox is None or f.bbox == POLAND
     assert nonzero > 150 and without_small_bbox > 150
@@ -435,6 +443,36 @@ def test_total_count_takes_the_squares_for_a_big_bbox_without_areas() -> None:
             min(f.bbox.east - f.bbox.west, f.bbox.north - f.bbox.south) < report_totals.SQUARES_MIN_BBOX_DEG
         statement = report_totals.count_statement(f)
         assert statement is not None and "report_squares" not in repr(statement[0]), f
+
+
+def test_the_count_text_kept_per_shape_is_the_statement_of_each_filter() -> None:
+    """count_text builds a text once per shape of filter (report_totals._shape): for filters of
+    every source, size and date range, in an order where each shape comes again with other
+    values, its text is the one count_statement writes for that very filter, and its parameters
+    hold every one that statement binds, with the same values."""
+    report_totals._TEXTS.clear()
+    rng = random.Random(16)
+    days = [date(2024, 1, 1), date(2024, 3, 15), date(2024, 12, 31), date(2025, 1, 1),
+            date(2025, 2, 28), date(2025, 12, 1), date(2026, 1, 31), date(2026, 2, 10), None]
+    filters: list[ReportFilter | None] = [None]
+    for _ in range(3000):
+        w, s = rng.uniform(14, 23), rng.uniform(49, 54)
+        side = rng.choice([1e-3, 0.05, 0.0999, 0.1, 0.5, 0.999, 1.0, 3.0, 10.0])
+        first, last = rng.choice(days), rng.choice(days)
+        filters.append(ReportFilter(
+            bbox=BBox(w, s, w + side * rng.uniform(1, 2), s + side) if rng.random() < 0.7 else None,
+            categories=rng.sample(CATEGORIES, rng.randint(1, 2)) if rng.random() < 0.4 else None,
+            statuses=rng.sample(STATUSES, 1) if rng.random() < 0.4 else None,
+            occurred_from=first, occurred_to=last,
+            area_code=rng.choice([None, None, "14", "1465", report_totals.NATIONAL])))
+    for f in filters:
+        expected = report_totals.count_statement(f)
+        assert expected is not None
+        text, params = report_totals.count_text(f) or ("", {})
+        assert text == expected[0].as_string(), f
+        assert {name: params.get(name) for name in expected[1]} == expected[1], f
+    assert 30 < len(report_totals._TEXTS) < len(filters) / 5   # shapes came again, ~7 times each
+    assert report_totals.count_text(ReportFilter(source="partner")) is None
 
 
 def test_the_totals_read_whole_years_then_months_then_days() -> None:

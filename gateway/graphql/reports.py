@@ -370,12 +370,16 @@ def decode_cursor(cursor: str, order: ReportOrder) -> tuple[date, uuid.UUID]:
 
 
 def bbox_value(b: BBox) -> store_reports.BBox:
-    values = (b.west, b.south, b.east, b.north)
-    if not all(math.isfinite(v) for v in values) or not (
-            -180 <= b.west < b.east <= 180 and -90 <= b.south < b.north <= 90):
+    return checked_bbox(b.west, b.south, b.east, b.north)
+
+
+def checked_bbox(west: float, south: float, east: float, north: float) -> store_reports.BBox:
+    """The bbox as the store's value, or BAD_USER_INPUT for one turned around or out of range."""
+    if not all(math.isfinite(v) for v in (west, south, east, north)) or not (
+            -180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise BadInput("bbox needs finite west < east in [-180, 180] and south < north in "
                        "[-90, 90] (longitude/latitude, EPSG:4326).", argument="filter.bbox")
-    return store_reports.BBox(*values)
+    return store_reports.BBox(west, south, east, north)
 
 
 def status_ids(statuses: list[str]) -> list[str]:

@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 from gateway.graphql.categories import CatalogueMutation, CatalogueQuery
 from gateway.graphql.documents import CheckedDocuments, DocumentChecker
 from gateway.graphql.errors import MaskUnexpectedErrors, NoSuggestionsForAnonymous
+from gateway.graphql.hooks import CachedHooksSchema
 from gateway.graphql.input_text import RefuseUnfitText
 from gateway.graphql.list_limit import BoundedListVariables, list_size_rule
 from gateway.graphql.police_stats import PoliceStatsQuery
@@ -89,8 +90,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # The anonymous public page of reports is written by PostgreSQL in one statement
     # (gateway.graphql.sql_page), and the pages of reports are completed without graphql-core's
     # per-field machinery (gateway.graphql.precompleted) when their selections allow it: same
-    # JSON, same errors, same schema.
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
+    # JSON, same errors, same schema. The extensions' hooks are wrapped once per class
+    # (gateway.graphql.hooks), not for each request.
+    return CachedHooksSchema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions, execution_context_class=SqlPageExecutor)
 
 

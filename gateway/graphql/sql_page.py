@@ -38,21 +38,12 @@ from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.arguments import convert_arguments
 
 from gateway.graphql import raw_json
+from gateway.graphql.page_arguments import page_arguments
 from gateway.graphql.precompleted import PrecompletingExecutor, Unsupported
 from gateway.graphql.raw_json import RawJson
-from gateway.graphql.reports import (
-    MAX_PAGE,
-    ReportFilter,
-    ReportOrder,
-    bbox_value,
-    decode_cursor,
-    status_ids,
-)
 from store import public_pages
-from store import reports as store_reports
 
 ENTRY = ("Query", "reports")
 # The picks of a `reports` field node (a document comes from gateway.graphql.documents' cache:
@@ -97,20 +88,11 @@ class SqlPageExecutor(PrecompletingExecutor):
         definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if definition is None or definition.extensions or definition.permission_classes:
             raise Unsupported
-        strawberry_schema = self.schema._strawberry_schema   # type: ignore[attr-defined]
-        args = convert_arguments(
-            get_argument_values(field, details.node, self.variable_values),
-            definition.arguments, scalar_registry=strawberry_schema.schema_converter.scalar_registry,
-            config=strawberry_schema.config)
-        first, after, order = args.get("first"), args.get("after"), args.get("order_by")
-        raw = args.get("filter")
-        if (not isinstance(first, int) or not 0 <= first <= MAX_PAGE
-                or not isinstance(order, ReportOrder) or not isinstance(raw, ReportFilter | None)):
-            raise Unsupported   # the resolver refuses these (or a default changed)
-        f = _store_filter(raw)
-        cursor = decode_cursor(after, order) if after is not None else None
+        # graphql-core's coerced values, read as the resolver reads its converted arguments
+        # (gateway.graphql.page_arguments: not strawberry's generic converter)
+        args = page_arguments(get_argument_values(field, details.node, self.variable_values))
         picks = self._known_picks(field, field_details_list)
-        return public_pages.page(picks, f, order is ReportOrder.OCCURRED_ON_DESC, first, cursor)
+        return public_pages.page(picks, args.filter, args.newest_first, args.first, args.cursor)
 
     def _known_picks(self, field: GraphQLField, field_details_list: FieldDetailsList
                      ) -> tuple[public_pages.Pick, ...]:
@@ -198,19 +180,6 @@ class SqlPageExecutor(PrecompletingExecutor):
 
     def took_sql_path(self) -> None:
         SqlPageExecutor.answered += 1
-
-
-def _store_filter(f: ReportFilter | None) -> store_reports.ReportFilter | None:
-    """gateway.graphql.reports.store_filter without the source (a private column: the
-    ordinary path answers it, with its checks and errors)."""
-    if f is None:
-        return None
-    if f.source is not None:
-        raise Unsupported
-    return store_reports.ReportFilter(
-        bbox=bbox_value(f.bbox) if f.bbox is not None else None, categories=f.categories,
-        statuses=status_ids(f.statuses) if f.statuses is not None else None,
-        occurred_from=f.occurred_from, occurred_to=f.occurred_to, area_code=f.area_code)
 
 
 __all__ = ["SqlPageExecutor"]

@@ -44,7 +44,8 @@ CREATE OR REPLACE VIEW open.report_cells AS
 GRANT SELECT ON open.report_cells TO threatmap_public;
 
 -- Every cell again, set-based: after a statement that changed many public reports, and at the
--- end of the rebuild of the public layer (which also drops the emptied cells).
+-- end of the rebuild of the public layer (which also drops the emptied cells). Written in
+-- spatial order, so that a tile's cells share heap blocks (store/reorder.py).
 CREATE OR REPLACE FUNCTION core.rebuild_report_cells() RETURNS void
 LANGUAGE sql AS $$
     DELETE FROM core.report_cells;
@@ -53,7 +54,8 @@ LANGUAGE sql AS $$
                                    top_status, last_day)
     SELECT geom, geom_3857, date_precision, county_code, voivodeship_code, n, categories,
            statuses, days, counts, top_category, top_status, last_day
-    FROM core.report_cell_rows;
+    FROM core.report_cell_rows
+    ORDER BY geom, date_precision, county_code, voivodeship_code;
 $$;
 
 -- Recomputes the given cells (parallel arrays: point, date precision, county, voivodeship) from

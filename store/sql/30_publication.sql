@@ -113,6 +113,7 @@ BEGIN
         fresh := core.public_report(r);
         stored := NULL;
         SELECT * INTO stored FROM open.reports WHERE id = r.id;
+        stored.feature := NULL;   -- kept from the row (31_report_features.sql), not projected
         CONTINUE WHEN stored IS NOT DISTINCT FROM fresh;
         IF stored.id IS NOT NULL THEN
             PERFORM core.count_public_report(stored, core.report_month(r), -1);
@@ -168,12 +169,14 @@ BEGIN
     -- The places kept per report follow the policy's grid (store/sql/18_report_places.sql).
     PERFORM core.refresh_report_places(ARRAY(SELECT id FROM core.reports));
 
+    -- written in spatial order (the heap blocks of a small bbox or a tile: store/reorder.py)
     DELETE FROM open.reports;
     INSERT INTO open.reports
     SELECT p.*
     FROM core.reports AS r
     CROSS JOIN LATERAL core.public_report(r) AS p
-    WHERE core.is_public(r);
+    WHERE core.is_public(r)
+    ORDER BY p.geom, p.id;
     GET DIAGNOSTICS published = ROW_COUNT;
 
     DELETE FROM core.density_counts;

@@ -21,23 +21,18 @@ GRANT SELECT ON open.ogc_reports TO threatmap_public;
 -- summed the same rows is gone.
 DROP VIEW IF EXISTS open.ogc_reports_total;
 
--- open.report_density's rows (counts suppressed below k), read from core for the sake of the
--- pages' plan (issue 16, dens16: the unfiltered page answered 503 on 1,000,000 reports):
--- - the pages are ordered by the key (cell_m, cx, cy, category_id, status, month: `id_columns`),
---   which core.density_counts_published holds for the counts of 2 or more, the least k the
---   policy allows (store/migrations/0023_density_published_index.sql): `d.n >= 2` changes no
---   row and lets the planner read that index instead of computing every id and sorting;
--- - the cell is LEFT JOINed (every count has its cell: store/sql/25_counts.sql writes the cell
---   first), so that the planner reads the counts in that order and merges the cells in, where
---   an inner join drove it from the cells (it underestimates a join on three columns) and made
---   a deep page walk every cell: 1.8 s at offset 100,000 against 0.35 s. A bbox (a condition
---   on the cell) makes it an inner join again, found through the cells' GiST index.
+-- open.report_density's rows (counts suppressed below k) with an id, for pages ordered by the
+-- key (cell_m, cx, cy, category_id, status, month: `id_columns`; issue 16, dens16: the
+-- unfiltered page answered 503 on 1,000,000 reports). `count >= 2` changes no row (2 is the
+-- least k the policy allows) and lets the planner read core.density_counts_published
+-- (store/migrations/0023_density_published_index.sql) in key order instead of computing every
+-- id and sorting. Here only: in open.report_density it turned the tiles' filtered density plan
+-- from the cells' GiST index to that index (24 -> 64 ms on 100,000 reports, bench/RESULTS.md).
 CREATE OR REPLACE VIEW open.ogc_report_density AS
     SELECT concat_ws(':', d.cell_m, d.cx, d.cy, d.category_id, d.status, d.month) AS id,
-           d.cell_m, d.cx, d.cy, d.category_id, d.status, d.month, d.n AS count, c.geom
-    FROM core.density_counts AS d
-    LEFT JOIN core.density_cells AS c ON (c.cell_m, c.cx, c.cy) = (d.cell_m, d.cx, d.cy)
-    WHERE d.n >= 2 AND d.n >= (SELECT k FROM core.privacy_policy);
+           d.cell_m, d.cx, d.cy, d.category_id, d.status, d.month, d.count, d.geom
+    FROM open.report_density AS d
+    WHERE d.count >= 2;
 GRANT SELECT ON open.ogc_report_density TO threatmap_public;
 
 -- How many features open.ogc_report_density has, for numberMatched of its unfiltered pages

@@ -1,0 +1,155 @@
+"""The public layer's heap in spatial order (issue 16, point 5; store/reorder.py): the bulk load
+and the full rebuild write open.reports and core.report_cells in PostGIS's sort order of their
+points, and `threatmap db reorder` restores that order on a live database without changing a
+public answer, or changes nothing when it cannot get its lock in time.
+
+An INSERT in order is in order but for a few rows a thousand: when a row does not fit on the
+current page, PostgreSQL asks the free space map, which may hand back an earlier page with room
+for a shorter row. CLUSTER writes exactly in order."""
+
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+
+from gateway.cli import main
+from store.locations import DatabaseUrls, ManagedDatabase
+from tests.support import bulk_loaded_database
+
+REPORTS = 3000
+TABLES = ("open.reports", "core.report_cells")
+
+
+@pytest.fixture(scope="module")
+def ordered_db(managed_db: ManagedDatabase, drop_db: Callable[[str], None]) -> Iterator[DatabaseUrls]:
+    """A database of its own with REPORTS bulk-loaded demo reports."""
+    with bulk_loaded_database(managed_db.cluster, drop_db, "reorder", REPORTS) as urls:
+        yield urls
+
+
+def _disorder(conn: psycopg.Connection, table: str) -> float:
+    """The share of rows, in the heap's order (ctid), whose point sorts before the previous
+    row's: 0 in PostGIS's sort order of points, about a half in a random order."""
+    return conn.execute(f"""
+        SELECT avg((prev > geom)::int)::float8
+        FROM (SELECT geom, lag(geom) OVER (ORDER BY ctid) AS prev FROM {table}) AS t
+        WHERE prev IS NOT NULL""").fetchone()[0]
+
+
+def _rows(conn: psycopg.Connection, table: str) -> list[str]:
+    """Every row, as text, sorted: the table's content as a multiset."""
+    return [r[0] for r in conn.execute(f"SELECT t::text FROM {table} AS t ORDER BY 1")]
+
+
+def _physical(conn: psycopg.Connection, table: str) -> list[str]:
+    return [r[0] for r in conn.execute(f"SELECT t::text FROM {table} AS t ORDER BY ctid")]
+
+
+def _indexes(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    return conn.execute("SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) "
+                        "FROM pg_index WHERE indrelid = ANY (%s::regclass[]) ORDER BY 1",
+                        [list(TABLES)]).fetchall()
+
+
+def _scramble(conn: psycopg.Connection) -> None:
+    """Both tables rewritten in a random order, their rows unchanged (triggers off: nothing
+    the public layer holds changes, only where the rows lie)."""
+    with conn.transaction():
+        for table in TABLES:
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            conn.execute(f"CREATE TEMP TABLE shuffled ON COMMIT DROP AS SELECT * FROM {table}")
+            conn.execute(f"DELETE FROM {table}")
+            conn.execute(f"INSERT INTO {table} SELECT * FROM shuffled ORDER BY random()")
+            conn.execute("DROP TABLE shuffled")
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+    for table in TABLES:
+        assert _disorder(conn, table) > 0.3, f"{table} still in order: the check cannot fail"
+
+
+@pytest.fixture
+def scrambled(ordered_db: DatabaseUrls, monkeypatch: pytest.MonkeyPatch) -> Iterator[psycopg.Connection]:
+    monkeypatch.setenv("THREATMAP_DATABASE_URL", ordered_db.admin)
+    with psycopg.connect(ordered_db.app, autocommit=True) as conn:
+        _scramble(conn)
+        yield conn
+
+
+def test_the_bulk_load_writes_both_tables_in_spatial_order(ordered_db: DatabaseUrls) -> None:
+    with psycopg.connect(ordered_db.app) as conn:
+        assert conn.execute("SELECT count(*) FROM open.reports").fetchone()[0] > REPORTS // 2
+        for table in TABLES:
+            assert _disorder(conn, table) < 0.01, table
+
+
+def test_the_rebuild_of_the_public_layer_writes_in_spatial_order(scrambled: psycopg.Connection) -> None:
+    before = {table: _rows(scrambled, table) for table in TABLES}
+    with scrambled.transaction():
+        scrambled.execute("SET LOCAL threatmap.bulk = 'on'")
+        scrambled.execute("SELECT core.rebuild_public_layer()")
+    for table in TABLES:
+        assert _rows(scrambled, table) == before[table], table
+        assert _disorder(scrambled, table) < 0.01, table
+
+
+def test_reorder_restores_the_order_and_changes_no_row(
+        scrambled: psycopg.Connection, capsys: pytest.CaptureFixture[str]) -> None:
+    before = {table: _rows(scrambled, table) for table in TABLES}
+    indexes = _indexes(scrambled)
+    main(["db", "reorder"])
+    out = capsys.readouterr().out
+    for table in TABLES:
+        assert _rows(scrambled, table) == before[table], table
+        assert _disorder(scrambled, table) == 0, table   # CLUSTER: exactly in order
+        assert f"{table}: rewritten in" in out
+    assert "matches a heap block" in out
+    assert out.splitlines()[-1].startswith("reordered in")
+    # every index as it was, the B-tree made for open.reports' CLUSTER gone again
+    assert _indexes(scrambled) == indexes
+    # CLUSTER leaves the visibility map empty; the command's VACUUM fills it (index-only scans)
+    assert scrambled.execute("SELECT relallvisible = relpages FROM pg_class "
+                             "WHERE oid = 'core.report_cells'::regclass").fetchone()[0]
+
+
+def test_reorder_gives_up_within_its_lock_timeout_and_changes_nothing(
+        scrambled: psycopg.Connection, ordered_db: DatabaseUrls) -> None:
+    physical = {table: _physical(scrambled, table) for table in TABLES}
+    indexes = _indexes(scrambled)
+    with psycopg.connect(ordered_db.public) as reader:
+        reader.execute("SELECT id FROM open.reports LIMIT 1").fetchone()   # a read left open
+        with pytest.raises(SystemExit) as exited:
+            main(["db", "reorder", "--lock-timeout-s", "0.3"])
+        reader.rollback()
+    message = str(exited.value.code)
+    assert message.startswith("threatmap: open.reports is in use: its lock was not granted "
+                              "within 0.3 s"), message
+    assert "nothing was changed" in message
+    for table in TABLES:
+        assert _physical(scrambled, table) == physical[table], table
+    assert _indexes(scrambled) == indexes
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1"])
+def test_reorder_refuses_a_lock_timeout_that_is_no_bound(
+        value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """0 would be PostgreSQL's "wait for ever": refused before anything connects."""
+    with pytest.raises(SystemExit) as exited:
+        main(["db", "reorder", "--lock-timeout-s", value])
+    assert exited.value.code == 2
+    assert "--lock-timeout-s" in capsys.readouterr().err
+
+
+def test_a_status_change_after_reorder_keeps_the_row_on_its_page(
+        scrambled: psycopg.Connection) -> None:
+    """Migration 0025's fillfactor: a reorder leaves room on each page of open.reports, so a
+    status change is a HOT update on the same page and the spatial order stays."""
+    main(["db", "reorder"])
+    ids = [r[0] for r in scrambled.execute(
+        "SELECT id FROM open.reports WHERE status = 'under_verification' ORDER BY id LIMIT 100")]
+    assert len(ids) == 100
+    blocks = "SELECT id, (ctid::text::point)[0] FROM open.reports WHERE id = ANY (%s)"
+    before = dict(scrambled.execute(blocks, [ids]).fetchall())
+    for report in ids:
+        scrambled.execute("UPDATE core.reports SET status = 'confirmed' WHERE id = %s", [report])
+    assert scrambled.execute("SELECT count(*) FROM open.reports WHERE id = ANY (%s) "
+                             "AND status = 'confirmed'", [ids]).fetchone()[0] == 100
+    assert dict(scrambled.execute(blocks, [ids]).fetchall()) == before

@@ -1,0 +1,164 @@
+"""The GeoJSON feature text kept with each public report (migration 0026,
+store/sql/31_report_features.sql; issue 16 point 3): for every row of open.reports exactly the
+text the OGC items fast path builds for it (ogc.provider's `_raw_statement`, which the kept path
+of store/ogc_items.py replaces for the default form), after every path that writes the public
+layer; and the fast path's page from it."""
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ogc import bridge
+from ogc.config import feature_providers, load_config
+from ogc.provider import OpenLayerProvider
+from store import ogc_items
+from store.locations import DatabaseUrls
+from tests.support import WARSAW, insert_report
+
+PROJECT = Path(__file__).resolve().parent.parent
+CATEGORIES = ["vandalism", "illegal-dumping", "homeless-person-in-need"]  # the last is sensitive
+STATUSES = ["new", "under_verification", "confirmed", "not_confirmed", "confirmed_eliminated"]
+
+
+@pytest.fixture(scope="module")
+def provider(urls: DatabaseUrls) -> Iterator[OpenLayerProvider]:
+    """The `reports` collection's provider as configured (only its statements are used here)."""
+    database = bridge.PublicDatabase(pool=None, loop=None)  # type: ignore[arg-type]
+    config = load_config(PROJECT / "pygeoapi-config.yml",
+                         {"THREATMAP_OGC_URL": "http://127.0.0.1/ogc",
+                          "THREATMAP_OPEN_DATABASE": database.key,
+                          "THREATMAP_OGC_TEMPLATES": "unused", "THREATMAP_OGC_STATIC": "unused"})
+    definition = feature_providers(config)["reports"]
+    with psycopg.connect(urls.public) as conn:
+        database.columns[definition["table"]] = dict(
+            conn.execute(bridge.COLUMNS_SQL, {"relation": f"open.{definition['table']}"}).fetchall())
+    bridge.register(database)
+    try:
+        yield OpenLayerProvider(definition)
+    finally:
+        bridge.unregister(database)
+
+
+def built(provider: OpenLayerProvider, conn: psycopg.Connection) -> tuple[int, str]:
+    """Every public report's feature as the provider builds it (all properties, CRS84), in id order."""
+    where, _ = provider._where([], None, [], None)
+    statement = provider._raw_statement(provider._selected([]), False, None, where, [])
+    n, features = conn.execute(statement, {"limit": 10**9, "offset": 0}, prepare=False).fetchone()
+    return n, features
+
+
+def kept(conn: psycopg.Connection) -> tuple[int, str]:
+    n, features, missing = conn.execute(
+        "SELECT count(*), coalesce(string_agg(feature, ',' ORDER BY id), ''), count(*) - count(feature) "
+        "FROM open.reports").fetchone()
+    assert missing == 0
+    return n, features
+
+
+def assert_kept(provider: OpenLayerProvider, conn: psycopg.Connection, at_least: int = 1) -> None:
+    expected, actual = built(provider, conn), kept(conn)
+    assert actual[0] >= at_least
+    assert actual == expected
+
+
+@pytest.fixture
+def scattered(app_conn: psycopg.Connection, clean_reports: None) -> list[uuid.UUID]:
+    """120 public reports around central Warsaw, random categories (one sensitive) and statuses."""
+    rng = random.Random(26)
+    start = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    ids = []
+    for _ in range(120):
+        occurred = start + timedelta(days=rng.randrange(90), hours=rng.uniform(-11, 11))
+        ids.append(insert_report(app_conn, lon=WARSAW[0] + rng.uniform(-0.01, 0.01),
+                                 lat=WARSAW[1] + rng.uniform(-0.006, 0.006),
+                                 category=rng.choice(CATEGORIES), status=rng.choice(STATUSES),
+                                 occurred_at=occurred, created_at=occurred, published=True))
+    return ids
+
+
+def test_the_kept_text_is_the_built_one_after_every_write(
+        scattered: list[uuid.UUID], app_conn: psycopg.Connection, public_conn: psycopg.Connection,
+        provider: OpenLayerProvider) -> None:
+    assert_kept(provider, public_conn, 50)                                   # inserts
+    waiting = [insert_report(app_conn, lon=WARSAW[0] + 0.001 * i, lat=WARSAW[1], published=False)
+               for i in range(3)]
+    app_conn.execute("UPDATE core.reports SET published_at = now() WHERE id = %s", [waiting[0]])
+    app_conn.execute("UPDATE core.reports SET created_at = now() - interval '3 days', "
+                     "occurred_at = now() - interval '4 days' WHERE id = ANY(%s)", [waiting[1:]])
+    app_conn.execute("SELECT core.publish_due_reports()")                    # publication
+    assert_kept(provider, public_conn, 81)
+    changed = app_conn.execute("UPDATE core.reports SET status = 'under_verification' "
+                               "WHERE id = ANY(%s) AND status = 'new'", [scattered[:40]]).rowcount
+    assert changed > 0                                                       # a status change
+    assert_kept(provider, public_conn)
+    feature = "SELECT feature FROM open.reports WHERE id = %s"
+    before = public_conn.execute(feature, [scattered[50]]).fetchone()[0]
+    app_conn.execute("UPDATE core.reports SET geom = ST_Translate(geom, 0.01, 0), status = 'confirmed' "
+                     "WHERE id = %s", [scattered[50]])                      # moved
+    assert public_conn.execute(feature, [scattered[50]]).fetchone()[0] != before
+    assert_kept(provider, public_conn)
+    closed = app_conn.execute("UPDATE core.reports SET closed_at = created_at + interval '1 day' "
+                              "WHERE id = ANY(%s) AND status IN ('not_confirmed', "
+                              "'confirmed_eliminated')", [scattered[40:80]]).rowcount
+    assert closed > 0 and app_conn.execute("SELECT core.purge_contacts()").fetchone()[0] > 0
+    assert_kept(provider, public_conn)                                       # retention
+    app_conn.execute("UPDATE core.reports SET abusive = true WHERE id = ANY(%s)", [scattered[10:20]])
+    app_conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [scattered[30:40]])
+    assert_kept(provider, public_conn, 50)                                   # unpublished, deleted
+    app_conn.execute("UPDATE core.categories SET sensitive = NOT sensitive WHERE id = 'vandalism'")
+    try:                                                                     # re-projected
+        assert_kept(provider, public_conn)
+    finally:
+        app_conn.execute("UPDATE core.categories SET sensitive = NOT sensitive WHERE id = 'vandalism'")
+    assert_kept(provider, public_conn)
+    app_conn.execute("ALTER TABLE open.reports DISABLE TRIGGER open_reports_feature")
+    try:                                                 # stale texts, which the bulk rebuild writes anew
+        app_conn.execute("UPDATE open.reports SET feature = 'stale'")
+    finally:
+        app_conn.execute("ALTER TABLE open.reports ENABLE TRIGGER open_reports_feature")
+    stale = "SELECT count(*) FROM open.reports WHERE feature = 'stale'"
+    assert public_conn.execute(stale).fetchone()[0] >= 50
+    app_conn.execute("SELECT core.rebuild_public_layer()")
+    assert_kept(provider, public_conn, 50)
+
+
+def test_a_category_renamed_renames_its_kept_features(
+        scattered: list[uuid.UUID], app_conn: psycopg.Connection, public_conn: psycopg.Connection,
+        provider: OpenLayerProvider) -> None:
+    name = app_conn.execute("SELECT name_en FROM core.categories WHERE id = 'vandalism'").fetchone()[0]
+    app_conn.execute("UPDATE core.categories SET name_en = 'Vandalism <renamed>' WHERE id = 'vandalism'")
+    try:
+        assert public_conn.execute("SELECT count(*) FROM open.reports WHERE category_id = 'vandalism' "
+                                   "AND feature LIKE '%Vandalism <renamed>%'").fetchone()[0] > 0
+        assert_kept(provider, public_conn)
+    finally:
+        app_conn.execute("UPDATE core.categories SET name_en = %s WHERE id = 'vandalism'", [name])
+    assert_kept(provider, public_conn)
+
+
+def test_the_kept_page_is_the_built_page(
+        scattered: list[uuid.UUID], public_conn: psycopg.Connection, provider: OpenLayerProvider) -> None:
+    """The fast path's two statements give the same bytes for bboxes and open.reports' filters."""
+    rng = random.Random(2026)
+    pages = 0
+    for _ in range(60):
+        w, s = WARSAW[0] + rng.uniform(-0.012, 0.008), WARSAW[1] + rng.uniform(-0.008, 0.004)
+        bbox = rng.choice([[], [w, s, w + rng.uniform(0.001, 0.02), s + rng.uniform(0.001, 0.012)]])
+        properties = rng.sample([("status", rng.choice(STATUSES)), ("category_id", rng.choice(CATEGORIES)),
+                                 ("cell_m", "250")], rng.randint(0, 2))
+        assert all(name in ogc_items.KEPT_FILTERS for name, _ in properties)
+        where, _ = provider._where(bbox, None, properties, None)
+        params = provider._where_params(bbox, properties) | {"limit": rng.choice([1, 5, 100]),
+                                                            "offset": rng.choice([0, 0, 3])}
+        rows = [public_conn.cursor(binary=True).execute(ogc_items.features_statement(statement), params,
+                                                        prepare=False).fetchone()
+                for statement in (ogc_items.kept_statement(where),
+                                  provider._raw_statement(provider._selected([]), False, None, where, []))]
+        assert rows[0] == rows[1], (bbox, properties)
+        pages += rows[0][0] > 0
+    assert pages > 20
