@@ -406,8 +406,9 @@ def parser() -> argparse.ArgumentParser:
     db.add_parser("status", help="list migrations and database code files, and when they were applied"
                   ).set_defaults(run=cmd_db_status)
     reorder_cmd = db.add_parser(
-        "reorder", help="rewrite the public reports and cells in spatial order (CLUSTER; each "
-                        "table's readers wait while it is rewritten: README, Running in production)")
+        "reorder", help="rewrite the public reports, their features and cells in spatial order "
+                        "(CLUSTER; each table's readers wait while it is rewritten: README, Running "
+                        "in production)")
     reorder_cmd.add_argument("--lock-timeout-s", type=_positive_seconds, default=2.0,
                              help="give up (and change nothing) when a table's lock is not granted "
                                   "within this many seconds (default 2)")

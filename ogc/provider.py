@@ -118,7 +118,7 @@ class OpenLayerProvider(BaseProvider):
         # counting it all does (open.ogc_report_density: an index-only scan of its published
         # index, whatever the filter), where the planner's estimate was far off.
         self.exact_without_bbox = bool(provider_def.get("exact_without_bbox", False))
-        # The default GeoJSON page from the feature texts kept in open.reports (`kept_features:
+        # The default GeoJSON page from the feature texts kept for open.reports (`kept_features:
         # true`: a relation whose rows are open.reports' with the features that text holds, as
         # open.ogc_reports; store/ogc_items.py KEPT) when its filters are on open.reports' columns.
         self.kept_features = bool(provider_def.get("kept_features", False))

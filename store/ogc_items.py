@@ -13,11 +13,12 @@ request, against a page that costs the database about 1 ms (bench/RESULTS.md). S
 its own statement, sent only after a full page, and the door writes the few bytes around the
 features (ogc.fast_items).
 
-KEPT: the same features of `reports` read from the text kept with each row of open.reports
-(migration 0026, store/sql/31_report_features.sql: the very text the provider's statement
-writes for that row), for a page whose conditions are all on open.reports' own columns (a bbox,
-KEPT_FILTERS): a string_agg of kept texts instead of 13 values turned into JSON per feature,
-and open.reports alone instead of open.ogc_reports' join with the categories. On a small
+KEPT: the same features of `reports` read from the text kept for each row of open.reports in
+open.report_features (migration 0026, store/sql/31_report_features.sql: the very text the
+provider's statement writes for that row), for a page whose conditions are all on open.reports'
+own columns (a bbox, KEPT_FILTERS): the page's ids from open.reports, then a string_agg of their
+kept texts instead of 13 values turned into JSON per feature and open.ogc_reports' join with
+the categories. On a small
 viewport the backend's CPU a page fell from 1.2-1.5 ms to 0.55-0.70 (bench/RESULTS.md).
 """
 
@@ -40,9 +41,10 @@ KEPT_FILTERS = frozenset({"category_id", "status", "occurred_on", "date_precisio
                           "voivodeship_code", "county_code", "police_unit_id"})
 
 KEPT = """
-SELECT count(*) AS n, coalesce(string_agg(page.feature, ',' ORDER BY page.id), '') AS features
-FROM (SELECT id, feature FROM open.reports WHERE {where} ORDER BY id
-      LIMIT %(limit)s OFFSET %(offset)s) AS page"""
+SELECT count(*) AS n, coalesce(string_agg(f.feature, ',' ORDER BY page.id), '') AS features
+FROM (SELECT id FROM open.reports WHERE {where} ORDER BY id
+      LIMIT %(limit)s OFFSET %(offset)s) AS page
+JOIN open.report_features AS f ON f.id = page.id"""
 
 
 def kept_statement(where: sql.Composable) -> sql.Composed:

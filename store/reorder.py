@@ -15,8 +15,8 @@ the end, in publication order. This module restores the order of the whole table
 (a new heap written in the order of a B-tree on the point, every index rebuilt) under an ACCESS
 EXCLUSIVE lock, so the readers of that table wait while it runs, and after it a VACUUM (ANALYZE)
 (CLUSTER leaves the visibility map empty, which index-only scans of the cells need) that blocks
-no one. open.reports has no B-tree on its point: one is built for the CLUSTER in the same
-transaction and dropped again; core.report_cells' key begins with its point.
+no one. open.reports and open.report_features have no B-tree on the point: one is built for the
+CLUSTER in the same transaction and dropped again; core.report_cells' key begins with its point.
 
 Each table is reordered in a transaction of its own, all or nothing: a failure (the lock not
 granted within lock_timeout, because a long read or a writer holds the table) leaves that
@@ -43,6 +43,7 @@ class Table:
 
 TABLES = (
     Table("open.reports", "geom", None),
+    Table("open.report_features", "geom", None),   # an OGC page's kept texts (migration 0026)
     Table("core.report_cells", "geom", "report_cells_key"),
 )
 

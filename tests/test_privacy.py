@@ -45,7 +45,7 @@ CATALOGUE_TEXT_COLUMNS = {
 CATEGORY_COUNT_MAPS = {("tile_density", "categories"), ("tile_areas", "categories")}
 # Text columns written from the public columns of their own row (checked in
 # test_kept_feature_texts_hold_their_rows_public_columns_only).
-DERIVED_TEXT_COLUMNS = {("reports", "feature")}
+DERIVED_TEXT_COLUMNS = {("report_features", "feature")}
 TIME_TYPES = {"timestamp without time zone", "timestamp with time zone", "time without time zone",
               "time with time zone", "interval"}
 MARKER = "Jan Kowalski, ul. Tajna 7, tel. 600100200"
@@ -238,15 +238,17 @@ def test_no_open_column_can_carry_reporter_text_or_an_exact_time(
 
 def test_kept_feature_texts_hold_their_rows_public_columns_only(
         app_conn: psycopg.Connection, public_conn: psycopg.Connection) -> None:
-    """open.reports.feature (migration 0026) is the row's public columns and the category's
-    catalogue names as GeoJSON, nothing else: parsed, it is exactly open.ogc_reports' row."""
+    """open.report_features.feature (migration 0026) is its report's public columns and the
+    category's catalogue names as GeoJSON, nothing else: parsed, it is exactly open.ogc_reports'
+    row; and a text is kept for public reports only."""
     for status in ("new", "under_verification", "confirmed"):
         insert_report(app_conn, status=status, description=MARKER, contact=MARKER, published=True)
     rows = public_conn.execute("""
-        SELECT r.feature, to_json(v), ST_AsGeoJSON(v.geom, 7)::json
-        FROM open.reports AS r JOIN open.ogc_reports AS v USING (id)
+        SELECT f.feature, to_json(v), ST_AsGeoJSON(v.geom, 7)::json
+        FROM open.report_features AS f LEFT JOIN open.ogc_reports AS v USING (id)
     """).fetchall()
     assert len(rows) >= 3
+    assert all(row is not None for _, row, _ in rows), "a text kept for a report that is not public"
     for text, row, point in rows:
         feature = json.loads(text)
         assert set(feature) == {"type", "id", "geometry", "properties"} and feature["type"] == "Feature"

@@ -1,7 +1,7 @@
 """The public layer's heap in spatial order (issue 16, point 5; store/reorder.py): the bulk load
-and the full rebuild write open.reports and core.report_cells in PostGIS's sort order of their
-points, and `threatmap db reorder` restores that order on a live database without changing a
-public answer, or changes nothing when it cannot get its lock in time.
+and the full rebuild write open.reports, open.report_features and core.report_cells in PostGIS's
+sort order of their points, and `threatmap db reorder` restores that order on a live database
+without changing a public answer, or changes nothing when it cannot get its lock in time.
 
 An INSERT in order is in order but for a few rows a thousand: when a row does not fit on the
 current page, PostgreSQL asks the free space map, which may hand back an earlier page with room
@@ -17,7 +17,7 @@ from store.locations import DatabaseUrls, ManagedDatabase
 from tests.support import bulk_loaded_database
 
 REPORTS = 3000
-TABLES = ("open.reports", "core.report_cells")
+TABLES = ("open.reports", "open.report_features", "core.report_cells")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def _indexes(conn: psycopg.Connection) -> list[tuple[str, str]]:
 
 
 def _scramble(conn: psycopg.Connection) -> None:
-    """Both tables rewritten in a random order, their rows unchanged (triggers off: nothing
+    """The tables rewritten in a random order, their rows unchanged (triggers off: nothing
     the public layer holds changes, only where the rows lie)."""
     with conn.transaction():
         for table in TABLES:
@@ -74,7 +74,7 @@ def scrambled(ordered_db: DatabaseUrls, monkeypatch: pytest.MonkeyPatch) -> Iter
         yield conn
 
 
-def test_the_bulk_load_writes_both_tables_in_spatial_order(ordered_db: DatabaseUrls) -> None:
+def test_the_bulk_load_writes_the_tables_in_spatial_order(ordered_db: DatabaseUrls) -> None:
     with psycopg.connect(ordered_db.app) as conn:
         assert conn.execute("SELECT count(*) FROM open.reports").fetchone()[0] > REPORTS // 2
         for table in TABLES:
@@ -140,16 +140,22 @@ def test_reorder_refuses_a_lock_timeout_that_is_no_bound(
 
 def test_a_status_change_after_reorder_keeps_the_row_on_its_page(
         scrambled: psycopg.Connection) -> None:
-    """Migration 0025's fillfactor: a reorder leaves room on each page of open.reports, so a
-    status change is a HOT update on the same page and the spatial order stays."""
+    """Migration 0025's fillfactor (and 0026's for the kept texts): a reorder leaves room on each
+    page of open.reports and open.report_features, so a status change is a HOT update on the same
+    page and the spatial order stays."""
     main(["db", "reorder"])
     ids = [r[0] for r in scrambled.execute(
         "SELECT id FROM open.reports WHERE status = 'under_verification' ORDER BY id LIMIT 100")]
     assert len(ids) == 100
-    blocks = "SELECT id, (ctid::text::point)[0] FROM open.reports WHERE id = ANY (%s)"
-    before = dict(scrambled.execute(blocks, [ids]).fetchall())
+    blocks = "SELECT id, (ctid::text::point)[0] FROM {} WHERE id = ANY (%s)"
+    tables = ("open.reports", "open.report_features")
+    before = {t: dict(scrambled.execute(blocks.format(t), [ids]).fetchall()) for t in tables}
     for report in ids:
         scrambled.execute("UPDATE core.reports SET status = 'confirmed' WHERE id = %s", [report])
     assert scrambled.execute("SELECT count(*) FROM open.reports WHERE id = ANY (%s) "
                              "AND status = 'confirmed'", [ids]).fetchone()[0] == 100
-    assert dict(scrambled.execute(blocks, [ids]).fetchall()) == before
+    assert scrambled.execute("SELECT count(*) FROM open.report_features WHERE id = ANY (%s) "
+                             "AND feature LIKE '%%\"status\" : \"confirmed\"%%'",
+                             [ids]).fetchone()[0] == 100
+    for table in tables:
+        assert dict(scrambled.execute(blocks.format(table), [ids]).fetchall()) == before[table], table

@@ -1,4 +1,4 @@
-"""The GeoJSON feature text kept with each public report (migration 0026,
+"""The GeoJSON feature text kept for each public report in open.report_features (migration 0026,
 store/sql/31_report_features.sql; issue 16 point 3): for every row of open.reports exactly the
 text the OGC items fast path builds for it (ogc.provider's `_raw_statement`, which the kept path
 of store/ogc_items.py replaces for the default form), after every path that writes the public
@@ -53,10 +53,13 @@ def built(provider: OpenLayerProvider, conn: psycopg.Connection) -> tuple[int, s
 
 
 def kept(conn: psycopg.Connection) -> tuple[int, str]:
-    n, features, missing = conn.execute(
-        "SELECT count(*), coalesce(string_agg(feature, ',' ORDER BY id), ''), count(*) - count(feature) "
-        "FROM open.reports").fetchone()
-    assert missing == 0
+    """The kept texts, in id order; a text kept for a report that is not public, or kept with
+    another point than the report's, fails here (a missing one makes the count differ)."""
+    n, features, strays = conn.execute("""
+        SELECT count(*), coalesce(string_agg(f.feature, ',' ORDER BY f.id), ''),
+               count(*) FILTER (WHERE r.id IS NULL OR NOT ST_Equals(r.geom, f.geom))
+        FROM open.report_features AS f LEFT JOIN open.reports AS r ON r.id = f.id""").fetchone()
+    assert strays == 0
     return n, features
 
 
@@ -96,7 +99,7 @@ def test_the_kept_text_is_the_built_one_after_every_write(
                                "WHERE id = ANY(%s) AND status = 'new'", [scattered[:40]]).rowcount
     assert changed > 0                                                       # a status change
     assert_kept(provider, public_conn)
-    feature = "SELECT feature FROM open.reports WHERE id = %s"
+    feature = "SELECT feature FROM open.report_features WHERE id = %s"
     before = public_conn.execute(feature, [scattered[50]]).fetchone()[0]
     app_conn.execute("UPDATE core.reports SET geom = ST_Translate(geom, 0.01, 0), status = 'confirmed' "
                      "WHERE id = %s", [scattered[50]])                      # moved
@@ -116,13 +119,12 @@ def test_the_kept_text_is_the_built_one_after_every_write(
     finally:
         app_conn.execute("UPDATE core.categories SET sensitive = NOT sensitive WHERE id = 'vandalism'")
     assert_kept(provider, public_conn)
-    app_conn.execute("ALTER TABLE open.reports DISABLE TRIGGER open_reports_feature")
-    try:                                                 # stale texts, which the bulk rebuild writes anew
-        app_conn.execute("UPDATE open.reports SET feature = 'stale'")
-    finally:
-        app_conn.execute("ALTER TABLE open.reports ENABLE TRIGGER open_reports_feature")
-    stale = "SELECT count(*) FROM open.reports WHERE feature = 'stale'"
-    assert public_conn.execute(stale).fetchone()[0] >= 50
+    # stale texts and a stray one, which the full rebuild writes anew and drops
+    app_conn.execute("UPDATE open.report_features SET feature = 'stale'")
+    app_conn.execute("INSERT INTO open.report_features VALUES (gen_random_uuid(), "
+                     "ST_SetSRID(ST_MakePoint(21, 52), 4326), 'stray')")
+    stale = "SELECT count(*) FROM open.report_features WHERE feature IN ('stale', 'stray')"
+    assert public_conn.execute(stale).fetchone()[0] >= 51
     app_conn.execute("SELECT core.rebuild_public_layer()")
     assert_kept(provider, public_conn, 50)
 
@@ -133,12 +135,24 @@ def test_a_category_renamed_renames_its_kept_features(
     name = app_conn.execute("SELECT name_en FROM core.categories WHERE id = 'vandalism'").fetchone()[0]
     app_conn.execute("UPDATE core.categories SET name_en = 'Vandalism <renamed>' WHERE id = 'vandalism'")
     try:
-        assert public_conn.execute("SELECT count(*) FROM open.reports WHERE category_id = 'vandalism' "
-                                   "AND feature LIKE '%Vandalism <renamed>%'").fetchone()[0] > 0
+        assert public_conn.execute(
+            "SELECT count(*) FROM open.reports AS r JOIN open.report_features AS f USING (id) "
+            "WHERE r.category_id = 'vandalism' AND f.feature LIKE '%Vandalism <renamed>%'").fetchone()[0] > 0
         assert_kept(provider, public_conn)
     finally:
         app_conn.execute("UPDATE core.categories SET name_en = %s WHERE id = 'vandalism'", [name])
     assert_kept(provider, public_conn)
+
+
+def test_a_truncate_of_the_public_layer_empties_the_kept_texts(
+        scattered: list[uuid.UUID], app_conn: psycopg.Connection) -> None:
+    count = "SELECT count(*) FROM open.report_features"
+    kept_before = app_conn.execute(count).fetchone()[0]
+    assert kept_before >= 50
+    with app_conn.transaction(force_rollback=True):
+        app_conn.execute("TRUNCATE open.reports")
+        assert app_conn.execute(count).fetchone()[0] == 0
+    assert app_conn.execute(count).fetchone()[0] == kept_before
 
 
 def test_the_kept_page_is_the_built_page(

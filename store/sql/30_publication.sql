@@ -113,7 +113,6 @@ BEGIN
         fresh := core.public_report(r);
         stored := NULL;
         SELECT * INTO stored FROM open.reports WHERE id = r.id;
-        stored.feature := NULL;   -- kept from the row (31_report_features.sql), not projected
         CONTINUE WHEN stored IS NOT DISTINCT FROM fresh;
         IF stored.id IS NOT NULL THEN
             PERFORM core.count_public_report(stored, core.report_month(r), -1);
@@ -171,6 +170,7 @@ BEGIN
 
     -- written in spatial order (the heap blocks of a small bbox or a tile: store/reorder.py)
     DELETE FROM open.reports;
+    DELETE FROM open.report_features;   -- their rows' went with them; a text kept for no row too
     INSERT INTO open.reports
     SELECT p.*
     FROM core.reports AS r
