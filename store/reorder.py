@@ -145,7 +145,8 @@ def reorder(url: str, lock_timeout_s: float = 2.0, say: Say | None = None,
         for table in tables:
             rows, megabytes = conn.execute(SIZE_SQL, {"table": table.name}).fetchone()
             before = locality(conn, table)
-            say(f"{table.name}: about {rows:,} rows, {megabytes:,.0f} MB; around sampled points "
+            counted = f"about {rows:,} rows" if rows >= 0 else "rows not counted yet (never analyzed)"
+            say(f"{table.name}: {counted}, {megabytes:,.0f} MB; around sampled points "
                 f"{before}; rewriting in spatial order (its readers wait meanwhile)")
             try:
                 locked_s = _cluster(conn, table, lock_timeout_s)
