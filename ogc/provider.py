@@ -63,6 +63,14 @@ PAGE_STATEMENTS_KEPT = 32
 # the cells took 39 ms on 100,000 reports against 18 ms with the planner's estimate), so it gets
 # `_matched`'s answer as before.
 CELLS_MAX_BBOX_DEG2 = 1.0
+# The kept texts of a page with a bbox up to this size (square degrees; a map's viewport at zoom
+# 15 is 0.0005, a city box 0.1-0.2) and no other filter are read from open.report_features alone,
+# by its point; a wider box, or other filters, takes the page's ids from open.reports and their
+# texts by id (store/ogc_items.py): on 1,000,000 reports the one is 1.1-2.3 x faster on small
+# viewports, the other 2-3 x on city boxes at limit 1000, where the page walks open.reports'
+# narrow rows by id instead of the texts' wide ones (bench/RESULTS.md, "The kept texts in a
+# table of their own").
+KEPT_ALONE_MAX_BBOX_DEG2 = 0.01
 
 
 class DatabaseUnavailable(ProviderGenericError):
@@ -224,7 +232,10 @@ class OpenLayerProvider(BaseProvider):
         store/ogc_items.py, numberMatched or None), from the same statements; None when
         PostgreSQL cannot write it (too many properties for json_build_object). Raises BadQuery,
         and psycopg's errors as they come."""
-        key = (bool(bbox), tuple(name for name, _ in properties))
+        # (a bbox of 4 numbers: one of 6 is refused by _where_params before any statement runs)
+        alone = not properties and len(bbox) == 4 \
+            and (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) <= KEPT_ALONE_MAX_BBOX_DEG2
+        key = (bool(bbox), alone, tuple(name for name, _ in properties))
         statements = self._page_statements.get(key)
         if statements is None:
             names = self._selected([])
@@ -233,7 +244,7 @@ class OpenLayerProvider(BaseProvider):
             where, _ = self._where(bbox, None, properties, None)
             count_sql = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._relation(), where)
             if self.kept_features and all(name in ogc_items.KEPT_FILTERS for name, _ in properties):
-                features = ogc_items.kept_statement(where)
+                features = ogc_items.kept_statement(where, on_reports=not alone)
             else:
                 features = self._raw_statement(names, False, None, where, [])
             statements = tuple(sql.SQL(composed.as_string()) for composed in (

@@ -16,11 +16,11 @@ features (ogc.fast_items).
 KEPT: the same features of `reports` read from the text kept for each row of open.reports in
 open.report_features (migration 0026, store/sql/31_report_features.sql: the very text the
 provider's statement writes for that row), for a page whose conditions are all on open.reports'
-own columns (a bbox, KEPT_FILTERS): the page's ids from open.reports, then a string_agg of their
-kept texts instead of 13 values turned into JSON per feature and open.ogc_reports' join with
-the categories. On a small
-viewport the backend's CPU a page fell from 1.2-1.5 ms to 0.55-0.70 (bench/RESULTS.md).
-"""
+own columns (a bbox, KEPT_FILTERS): a string_agg of kept texts instead of 13 values turned into
+JSON per feature and open.ogc_reports' join with the categories. A page of a small bbox alone
+(what a map client asks) reads open.report_features alone, by its own point; one with other
+filters or a wide box takes its ids from open.reports and their texts by id (ogc.provider's
+KEPT_ALONE_MAX_BBOX_DEG2 says why)."""
 
 from psycopg import sql
 
@@ -40,14 +40,21 @@ def features_statement(features: sql.Composable) -> sql.Composed:
 KEPT_FILTERS = frozenset({"category_id", "status", "occurred_on", "date_precision", "cell_m",
                           "voivodeship_code", "county_code", "police_unit_id"})
 
-KEPT = """
+# conditions on open.reports' columns: the page's ids from there, their texts by id
+KEPT_JOINED = """
 SELECT count(*) AS n, coalesce(string_agg(f.feature, ',' ORDER BY page.id), '') AS features
 FROM (SELECT id FROM open.reports WHERE {where} ORDER BY id
       LIMIT %(limit)s OFFSET %(offset)s) AS page
 JOIN open.report_features AS f ON f.id = page.id"""
+# a bbox (a condition on `geom`) alone: open.report_features has the same point
+KEPT_ALONE = """
+SELECT count(*) AS n, coalesce(string_agg(page.feature, ',' ORDER BY page.id), '') AS features
+FROM (SELECT id, feature FROM open.report_features WHERE {where} ORDER BY id
+      LIMIT %(limit)s OFFSET %(offset)s) AS page"""
 
 
-def kept_statement(where: sql.Composable) -> sql.Composed:
-    """The page of open.ogc_reports under `where` (conditions on open.reports' columns only), in
-    id order, as its kept feature texts: one row, n and the features comma-separated."""
-    return sql.SQL(KEPT.strip()).format(where=where)
+def kept_statement(where: sql.Composable, on_reports: bool) -> sql.Composed:
+    """The page of open.ogc_reports under `where`, in id order, as its kept feature texts: one
+    row, n and the features comma-separated. `on_reports`: the ids from open.reports (`where`
+    may hold any of KEPT_FILTERS), else from open.report_features (`where` is a bbox alone)."""
+    return sql.SQL((KEPT_JOINED if on_reports else KEPT_ALONE).strip()).format(where=where)

@@ -5,11 +5,13 @@
 -- fourth section: 0.55-0.70 ms of the backend's CPU a page against 1.2-1.5).
 --
 -- In a table of its own, not a column of open.reports: ~520 bytes a report inline made
--- open.reports 2.5 x as wide, and every reader that walks its rows (the GraphQL page newest
--- first, the tiles' and exports' scans) read 1.3-2 x the buffers; at 5,000,000 reports the
--- GraphQL page went from 1.7 to 2.6 ms warm (bench/RESULTS.md, "5,000,000 reports in spatial
--- order"). Here only the OGC page reads them, by id, 100 at a time. `geom` is the report's public
--- point, for the spatial order of store/reorder.py (the page's features lie together).
+-- open.reports' heap 4 x as big (136 -> 546 MB at 1,000,000 reports), and every reader that
+-- scans or walks it (the exports, the counts, the rebuilds, `threatmap db reorder`'s lock) reads
+-- that much more, while only the OGC page needs the texts (bench/RESULTS.md, "The kept texts in
+-- a table of their own", which also measures what the OGC page pays for it). `geom` is the
+-- report's public point: a page with a bbox alone finds its features here (through this table's
+-- GiST index), one with other filters by id from open.reports' matches; and the spatial order of
+-- store/reorder.py follows it.
 --
 -- Kept by statement triggers on open.reports (store/sql/31_report_features.sql), so every writer
 -- of the public layer (publication, re-projection, the rebuild, the bulk loader) writes it.
@@ -40,3 +42,5 @@ SELECT r.id, r.geom, json_build_object(
 FROM open.reports AS r
 JOIN core.categories AS c ON c.id = r.category_id
 ORDER BY r.geom, r.id;
+-- A page with a bbox alone reads this table alone (store/ogc_items.py KEPT_ALONE).
+CREATE INDEX open_report_features_geom ON open.report_features USING gist (geom);
