@@ -66,6 +66,22 @@ def insert_report(conn: psycopg.Connection, *, lon: float = WARSAW[0], lat: floa
     return row[0]
 
 
+def insert_scattered_reports(conn: psycopg.Connection, rng: random.Random, count: int, *,
+                             dx: float, dy: float, categories: list[str], statuses: list[str],
+                             start: datetime, days: int = 90) -> list[uuid.UUID]:
+    """`count` published reports within dx, dy degrees of central Warsaw, of random categories and
+    statuses, each on a random day of `days` from `start` at a random hour around its noon (made
+    then too: dates of every month and day for the counts kept per day)."""
+    ids = []
+    for _ in range(count):
+        occurred = start + timedelta(days=rng.randrange(days), hours=rng.uniform(-11, 11))
+        ids.append(insert_report(conn, lon=WARSAW[0] + rng.uniform(-dx, dx),
+                                 lat=WARSAW[1] + rng.uniform(-dy, dy),
+                                 category=rng.choice(categories), status=rng.choice(statuses),
+                                 occurred_at=occurred, created_at=occurred, published=True))
+    return ids
+
+
 def insert_varied_reports(conn: psycopg.Connection, rng: random.Random, count: int, *,
                           around: tuple[float, float], dx: float, dy: float, start: datetime,
                           days: int) -> list[uuid.UUID]:

@@ -19,7 +19,7 @@ from psycopg import sql
 from store import report_squares, report_totals
 from store.report_cells import count_statement
 from store.reports import BBox, ReportFilter, public_conditions
-from tests.support import WARSAW, gql, insert_report
+from tests.support import WARSAW, gql, insert_report, insert_scattered_reports
 
 STATUSES = ["new", "under_verification", "confirmed", "not_confirmed", "confirmed_eliminated"]
 CATEGORIES = ["vandalism", "illegal-dumping", "homeless-person-in-need"]  # the last is sensitive
@@ -108,14 +108,8 @@ def scattered(app_conn: psycopg.Connection, clean_reports: None) -> list[uuid.UU
     rng = random.Random(16)
     categories = known(app_conn, "categories", CATEGORIES)
     statuses = known(app_conn, "statuses", STATUSES)
-    start = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    ids = []
-    for _ in range(200):
-        occurred = start + timedelta(days=rng.randrange(90), hours=rng.uniform(-11, 11))
-        ids.append(insert_report(app_conn, lon=WARSAW[0] + rng.uniform(-0.008, 0.008),
-                                 lat=WARSAW[1] + rng.uniform(-0.005, 0.005),
-                                 category=rng.choice(categories), status=rng.choice(statuses),
-                                 occurred_at=occurred, created_at=occurred, published=True))
+    ids = insert_scattered_reports(app_conn, rng, 200, dx=0.008, dy=0.005, categories=categories,
+                                   statuses=statuses, start=datetime(2026, 1, 1, 12, tzinfo=UTC))
     older = random.Random(2016)
     for _ in range(40):
         occurred = datetime(2024, 1, 1, 12, tzinfo=UTC) + timedelta(days=older.randrange(731))

@@ -7,7 +7,7 @@ layer; and the fast path's page from it."""
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -18,7 +18,7 @@ from ogc.config import feature_providers, load_config
 from ogc.provider import OpenLayerProvider
 from store import ogc_items
 from store.locations import DatabaseUrls
-from tests.support import WARSAW, insert_report
+from tests.support import WARSAW, insert_report, insert_scattered_reports
 
 PROJECT = Path(__file__).resolve().parent.parent
 CATEGORIES = ["vandalism", "illegal-dumping", "homeless-person-in-need"]  # the last is sensitive
@@ -72,16 +72,9 @@ def assert_kept(provider: OpenLayerProvider, conn: psycopg.Connection, at_least:
 @pytest.fixture
 def scattered(app_conn: psycopg.Connection, clean_reports: None) -> list[uuid.UUID]:
     """120 public reports around central Warsaw, random categories (one sensitive) and statuses."""
-    rng = random.Random(26)
-    start = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    ids = []
-    for _ in range(120):
-        occurred = start + timedelta(days=rng.randrange(90), hours=rng.uniform(-11, 11))
-        ids.append(insert_report(app_conn, lon=WARSAW[0] + rng.uniform(-0.01, 0.01),
-                                 lat=WARSAW[1] + rng.uniform(-0.006, 0.006),
-                                 category=rng.choice(CATEGORIES), status=rng.choice(STATUSES),
-                                 occurred_at=occurred, created_at=occurred, published=True))
-    return ids
+    return insert_scattered_reports(app_conn, random.Random(26), 120, dx=0.01, dy=0.006,
+                                    categories=CATEGORIES, statuses=STATUSES,
+                                    start=datetime(2026, 1, 1, 12, tzinfo=UTC))
 
 
 def test_the_kept_text_is_the_built_one_after_every_write(
