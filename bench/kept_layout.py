@@ -6,12 +6,13 @@ page with other filters, KEPT_JOINED), against inline, a column of open.reports 
 shape of 0026).
 
 The inline layout is built here, in a transaction rolled back at the end: a copy of open.reports
-with each row's kept text, in the same spatial order, with its key and GiST index (a table, not a
-temporary one: a temporary table's pages go through the session's 8 MB of temp_buffers). Each box of the ogc
-suite (six city boxes, six small viewports) at limit 100 and 1000 runs both pages alternately,
-`--rounds` times each; printed: the median ms of each (the client's clock, a prepared
-statement), their ratio, and the shared buffers of one EXPLAIN (ANALYZE, BUFFERS). Then what the
-width costs the readers that scan the table: a count of every row by status on each layout.
+with each row's kept text, in the same spatial order, with its key and GiST index (a table, not
+a temporary one: a temporary table's pages go through the session's 8 MB of temp_buffers). Each
+box of the ogc suite (six city boxes, six small viewports) at limit 100 and 1000 runs the three
+pages alternately, `--rounds` times each (the first two are store.ogc_items' own statements);
+printed: the median ms of each (the client's clock, a prepared statement), their ratios to
+inline, and the buffers of one EXPLAIN (ANALYZE, BUFFERS). Then what the width costs the readers
+that scan the table: a count of every row by status on each layout.
 DATABASE_URL: the owner role (threatmap_app) or a superuser; nothing is kept."""
 
 import argparse
@@ -19,22 +20,18 @@ import statistics
 import time
 
 import psycopg
+from psycopg import sql
 
 from bench.ogc_items import BOXES, bbox_text
+from store import ogc_items
 
-JOINED = """
-SELECT count(*), coalesce(string_agg(f.feature, ',' ORDER BY page.id), '')
-FROM (SELECT id FROM open.reports WHERE geom && ST_MakeEnvelope({box}, 4326) ORDER BY id
-      LIMIT {limit}) AS page
-JOIN open.report_features AS f ON f.id = page.id"""
-ALONE = """
-SELECT count(*), coalesce(string_agg(page.feature, ',' ORDER BY page.id), '')
-FROM (SELECT id, feature FROM open.report_features WHERE geom && ST_MakeEnvelope({box}, 4326)
-      ORDER BY id LIMIT {limit}) AS page"""
+Statement = sql.Composable | str
+
+# store.ogc_items.KEPT_ALONE's page on the copy with the texts inline
 INLINE = """
 SELECT count(*), coalesce(string_agg(page.feature, ',' ORDER BY page.id), '')
-FROM (SELECT id, feature FROM reports_inline WHERE geom && ST_MakeEnvelope({box}, 4326) ORDER BY id
-      LIMIT {limit}) AS page"""
+FROM (SELECT id, feature FROM reports_inline WHERE {where} ORDER BY id
+      LIMIT %(limit)s OFFSET %(offset)s) AS page"""
 SCAN = "SELECT status, count(*) FROM {table} GROUP BY status"
 
 INLINE_COPY = """
@@ -43,17 +40,19 @@ SELECT r.*, f.feature FROM open.reports AS r JOIN open.report_features AS f USIN
 ORDER BY r.geom, r.id"""
 
 
-def timed(conn: psycopg.Connection, statement: str, rounds: int) -> float:
+def timed(conn: psycopg.Connection, statement: Statement, rounds: int, params: dict | None = None) -> float:
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        conn.execute(statement, prepare=True).fetchall()
+        conn.execute(statement, params, prepare=True).fetchall()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
 
-def buffers(conn: psycopg.Connection, statement: str) -> int:
-    plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement).fetchone()[0][0]["Plan"]
+def buffers(conn: psycopg.Connection, statement: Statement, params: dict | None = None) -> int:
+    explain = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {}").format(
+        sql.SQL(statement) if isinstance(statement, str) else statement)
+    plan = conn.execute(explain, params).fetchone()[0][0]["Plan"]
     return sum(plan.get(f"{kind} {what} Blocks", 0)
                for kind in ("Shared", "Local") for what in ("Hit", "Read"))
 
@@ -74,16 +73,20 @@ def main(argv: list[str] | None = None) -> None:
         for kind, boxes in BOXES.items():
             for limit in (100, 1000):
                 for name, box in boxes.items():
-                    statements = [s.format(box=bbox_text(box), limit=limit) for s in (ALONE, JOINED, INLINE)]
-                    pages = [conn.execute(statement).fetchone() for statement in statements]
+                    where = sql.SQL("geom && ST_MakeEnvelope({}, 4326)").format(sql.SQL(bbox_text(box)))
+                    statements = [ogc_items.kept_statement(where, on_reports=False),
+                                  ogc_items.kept_statement(where, on_reports=True),
+                                  sql.SQL(INLINE).format(where=where)]
+                    params = {"limit": limit, "offset": 0}
+                    pages = [conn.execute(statement, params).fetchone() for statement in statements]
                     assert pages[0] == pages[1] == pages[2], name
                     ms = [0.0, 0.0, 0.0]
                     for _ in range(3):   # alternately, so that all see the same machine
                         for i, statement in enumerate(statements):
-                            ms[i] += timed(conn, statement, args.rounds) / 3
+                            ms[i] += timed(conn, statement, args.rounds, params) / 3
                     print(f"| {kind}: {name} | {limit} | {ms[0]:.2f} | {ms[1]:.2f} | {ms[2]:.2f} | "
                           f"{ms[0] / ms[2]:.2f} | {ms[1] / ms[2]:.2f} | "
-                          f"{', '.join(str(buffers(conn, s)) for s in statements)} |", flush=True)
+                          f"{', '.join(str(buffers(conn, s, params)) for s in statements)} |", flush=True)
         for table in ("open.reports", "reports_inline"):
             statement = SCAN.format(table=table)
             print(f"{table}: {pg_size(conn, table)}, every row counted by status "
