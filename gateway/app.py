@@ -31,6 +31,7 @@ from gateway.forwarded import ForwardedHeaders, PublicRedirects
 from gateway.graphql.app import graphql_app, schema_endpoint
 from gateway.health import health
 from gateway.maintenance import (
+    POOL_RECONNECT_TIMEOUT_S,
     SnapshotJob,
     connection_alive,
     pools_checked_forever,
@@ -109,6 +110,8 @@ def _pool(url: str, settings: Settings, name: str) -> AsyncConnectionPool:
         # A request waits at most this long for a connection: with the database down the
         # client gets its 503 / UNAVAILABLE in seconds, not after psycopg_pool's default 30 s.
         timeout=settings.pool_timeout_s,
+        # psycopg_pool's backoff would leave the next try long after an outage ends (see it).
+        reconnect_timeout=POOL_RECONNECT_TIMEOUT_S,
         check=connection_alive,
         kwargs=connection_options(settings, name),
     )

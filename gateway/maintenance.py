@@ -79,6 +79,13 @@ async def privacy_jobs_forever(pool: AsyncConnectionPool, interval_s: float,
 
 
 POOL_CHECK_INTERVAL_S = 2.0
+# How long a pool's own reconnection attempt keeps trying (psycopg_pool's reconnect_timeout).
+# Each attempt backs off 1, 2, 4, 8... seconds and, while one is under way, the pool starts no
+# other: with its default of 300 s, an outage of 20 s left the next try 10 s or more after the
+# database was back, and every request until then waited for its pool timeout (UNAVAILABLE).
+# An attempt that gives up this soon is started afresh by pools_checked_forever's next check
+# (pool.check grows an empty pool), so the pools are back within about one check interval.
+POOL_RECONNECT_TIMEOUT_S = POOL_CHECK_INTERVAL_S
 
 
 async def connection_alive(conn: psycopg.AsyncConnection) -> None:
@@ -106,8 +113,9 @@ async def pools_checked_forever(pools: list[AsyncConnectionPool],
 
     After a database restart every idle connection is dead; psycopg_pool finds that out one
     connection per request, backing off 1, 2, 4... seconds between them, so requests would time
-    out for a while after the database is back. Checking the idle ones in the background keeps
-    recovery to a couple of seconds.
+    out for a while after the database is back. Checking the idle ones in the background, with
+    reconnection attempts that give up soon (POOL_RECONNECT_TIMEOUT_S) and are started again by
+    the next check, keeps recovery to a couple of seconds.
     """
     while True:
         await asyncio.sleep(interval_s)

@@ -2,12 +2,16 @@
 pool timeout (settings.pool_timeout_s), not after several of them, and tells the client when
 to retry (Retry-After), as /health does. Real outage: the session's PostgreSQL is stopped."""
 
+import asyncio
 import time
 import uuid
+from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
+from gateway.maintenance import POOL_CHECK_INTERVAL_S
 from gateway.settings import Settings
 from store.locations import ManagedDatabase
 from tests.support import codes, eventually, running_app
@@ -100,3 +104,50 @@ async def test_ogc_collections_answer_within_the_pool_timeout_during_an_outage(
         response, took = await timed(outage, "GET", path)
         assert response.status_code == 200, (path, response.text[:300])
         assert took < WITHIN_S, f"{path}: {took:.1f} s"
+
+
+
+# Long enough for psycopg_pool's default backoff (a try 1, 3, 7, 15, 31 s after the first
+# failure) to leave its next try 10 s or more after the database is back.
+LONG_OUTAGE_S = 20.0
+# One background check of the pools (2 s), a try that failed as the server was starting (1 s)
+# and the connection itself.
+RECOVERS_WITHIN_S = POOL_CHECK_INTERVAL_S + 3.0
+
+
+async def test_both_pools_are_back_within_seconds_of_the_end_of_a_long_outage(
+        settings: Settings, managed_db: ManagedDatabase) -> None:
+    """The first requests after an outage get answers, not UNAVAILABLE (as a test of the session's
+    apps once did, 20 s after this file's outages had ended): the pools' reconnection attempts
+    give up soon and the background check starts them afresh (gateway.maintenance)."""
+    async with running_app(settings) as (http, app):
+        assert await public_pool_answers(http) and await app_pool_answers(app)
+        managed_db.cluster.stop()
+        try:
+            await asyncio.sleep(LONG_OUTAGE_S)
+        finally:
+            managed_db.cluster.start()
+        back = time.monotonic()
+        assert await eventually(lambda: public_pool_answers(http), timeout=30), "public pool"
+        public_s = time.monotonic() - back
+        assert await eventually(lambda: app_pool_answers(app), timeout=30), "app pool"
+        app_s = time.monotonic() - back
+    assert max(public_s, app_s) < RECOVERS_WITHIN_S, (
+        f"the public pool answered {public_s:.1f} s, the app pool {app_s:.1f} s after the "
+        f"database was back")
+
+
+async def public_pool_answers(http: httpx.AsyncClient) -> bool:
+    """A public GraphQL page (the public pool) with data and no error."""
+    body = (await http.post("/graphql", json=GRAPHQL)).json()
+    return bool(body.get("data")) and not body.get("errors")
+
+
+async def app_pool_answers(app: Any) -> bool:
+    """A statement through the application's pool, as its doors get connections."""
+    try:
+        async with app.state.runtime.app_pool.connection() as conn:
+            await conn.execute("SELECT 1")
+        return True
+    except psycopg.OperationalError:   # PoolTimeout too
+        return False
