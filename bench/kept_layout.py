@@ -1,15 +1,15 @@
 """`python -m bench.kept_layout DATABASE_URL [--rounds 30]`: where the kept GeoJSON texts of the
 OGC items fast path should live (issue 16, points 3 and 5; migration 0026), side by side in one
-run: in a table of their own, open.report_features, read alone by its point (the door's page of
-a bbox alone, store/ogc_items.py KEPT_ALONE) or joined to the page's ids from open.reports (a
-page with other filters, KEPT_JOINED), against inline, a column of open.reports (the first
-shape of 0026).
+run: in a table of their own, open.report_features, read alone by its point (ALONE: the door's
+page of a bbox alone until it came in point order, store/ogc_items.py KEPT_BY_POINT) or joined
+to the page's ids from open.reports (a page with other filters, KEPT_JOINED), against inline, a
+column of open.reports (the first shape of 0026). All three in id order.
 
 The inline layout is built here, in a transaction rolled back at the end: a copy of open.reports
 with each row's kept text, in the same spatial order, with its key and GiST index (a table, not
 a temporary one: a temporary table's pages go through the session's 8 MB of temp_buffers). Each
 box of the ogc suite (six city boxes, six small viewports) at limit 100 and 1000 runs the three
-pages alternately, `--rounds` times each (the first two are store.ogc_items' own statements);
+pages alternately, `--rounds` times each (the second is store.ogc_items' own statement);
 printed: the median ms of each (the client's clock, a prepared statement), their ratios to
 inline, and the buffers of one EXPLAIN (ANALYZE, BUFFERS). Then what the width costs the readers
 that scan the table: a count of every row by status on each layout.
@@ -27,7 +27,12 @@ from store import ogc_items
 
 Statement = sql.Composable | str
 
-# store.ogc_items.KEPT_ALONE's page on the copy with the texts inline
+# a bbox's page in id order from open.report_features alone, by its point
+ALONE = """
+SELECT count(*) AS n, coalesce(string_agg(page.feature, ',' ORDER BY page.id), '') AS features
+FROM (SELECT id, feature FROM open.report_features WHERE {where} ORDER BY id
+      LIMIT %(limit)s OFFSET %(offset)s) AS page"""
+# ALONE's page on the copy with the texts inline
 INLINE = """
 SELECT count(*), coalesce(string_agg(page.feature, ',' ORDER BY page.id), '')
 FROM (SELECT id, feature FROM reports_inline WHERE {where} ORDER BY id
@@ -40,11 +45,12 @@ SELECT r.*, f.feature FROM open.reports AS r JOIN open.report_features AS f USIN
 ORDER BY r.geom, r.id"""
 
 
-def timed(conn: psycopg.Connection, statement: Statement, rounds: int, params: dict | None = None) -> float:
+def timed(conn: psycopg.Connection, statement: Statement, rounds: int, params: dict | None = None,
+          prepare: bool = True) -> float:
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        conn.execute(statement, params, prepare=True).fetchall()
+        conn.execute(statement, params, prepare=prepare).fetchall()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
@@ -74,8 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             for limit in (100, 1000):
                 for name, box in boxes.items():
                     where = sql.SQL("geom && ST_MakeEnvelope({}, 4326)").format(sql.SQL(bbox_text(box)))
-                    statements = [ogc_items.kept_statement(where, on_reports=False),
-                                  ogc_items.kept_statement(where, on_reports=True),
+                    statements = [sql.SQL(ALONE).format(where=where), ogc_items.kept_statement(where),
                                   sql.SQL(INLINE).format(where=where)]
                     params = {"limit": limit, "offset": 0}
                     pages = [conn.execute(statement, params).fetchone() for statement in statements]

@@ -213,7 +213,10 @@ def items_paths(server_name: str, boxes: str, limit: int) -> list[str]:
 
 
 def check_same_features(bases: dict[str, str]) -> list[str]:
-    """One request per server and case: every server must return the same ids as ours."""
+    """One request per server and case: every server must return the same ids as ours. A small
+    viewport's page is in the order of its points on ours (store/ogc_items.py KEPT_BY_POINT) and
+    in id order on stock pygeoapi and tipg, so another server's page of a small box must have as
+    many features, the same ones when the page holds every match."""
     notes = []
     with httpx.Client(timeout=120) as http:
         for boxes, limit in cases():
@@ -225,7 +228,12 @@ def check_same_features(bases: dict[str, str]) -> list[str]:
                     seen[name] = [str(f["id"]) for f in response.json()["features"]]
                 reference = seen["ours"]
                 for name, ids in seen.items():
-                    if ids != reference:
+                    if boxes == "small" and not name.startswith("ours"):
+                        same = len(ids) == len(reference) and (
+                            len(ids) == limit or sorted(ids) == sorted(reference))
+                    else:
+                        same = ids == reference
+                    if not same:
                         raise RuntimeError(f"{name} returned other features than ours for {city} "
                                            f"limit {limit} ({len(ids)} vs {len(reference)})")
                 notes.append(f"{city} limit {limit}: {len(reference)} features")

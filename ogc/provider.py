@@ -63,11 +63,13 @@ PAGE_STATEMENTS_KEPT = 32
 # the cells took 39 ms on 100,000 reports against 18 ms with the planner's estimate), so it gets
 # `_matched`'s answer as before.
 CELLS_MAX_BBOX_DEG2 = 1.0
-# The kept texts of a page with a bbox up to this size (square degrees; a map's viewport at zoom
-# 15 is 0.0005, a city box 0.1-0.2) and no other filter are read from open.report_features alone,
-# by its point; a wider box, or other filters, takes the page's ids from open.reports and their
-# texts by id (store/ogc_items.py): on 1,000,000 reports the one is 1.1-2.3 x faster on small
-# viewports, the other 2-3 x on city boxes at limit 1000, where the page walks open.reports'
+# The page of a bbox up to this size (square degrees; a map's viewport at zoom 15 is 0.0005, a
+# city box 0.1-0.2) and no other filter comes in the order of its points (longitude, latitude),
+# then id, and the kept texts are read point by point from open.report_features alone
+# (store/ogc_items.py KEPT_BY_POINT: the page costs the box's cells and its own rows, not every
+# report in the box); a wider box, or other filters, is in id order, its ids from open.reports
+# and their texts by id: on 1,000,000 reports reading the texts alone was 1.1-2.3 x faster on
+# small viewports, by id 2-3 x on city boxes at limit 1000, where the page walks open.reports'
 # narrow rows by id instead of the texts' wide ones (bench/RESULTS.md, "The kept texts in a
 # table of their own").
 KEPT_ALONE_MAX_BBOX_DEG2 = 0.01
@@ -165,15 +167,16 @@ class OpenLayerProvider(BaseProvider):
             return response
         names = self._selected(select_properties or [])
         params = params | {"limit": int(limit), "offset": int(offset)}
+        by_point = not sortby and self._by_point(bbox or [], datetime_, properties or [], filterq)
         raw = geojson_items.collector()
         if raw is not None and 2 * len(names) <= MAX_FUNCTION_ARGS:
             return self._raw_page(response, raw, names, skip_geometry, crs_transform_spec, where,
                                   count_sql, sortby or [], params,
-                                  self._cells(bbox or [], datetime_, properties or [], filterq))
+                                  self._cells(bbox or [], datetime_, properties or [], filterq), by_point)
         statement = sql.SQL("SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
                             "LIMIT {limit} OFFSET {offset}").format(
             columns=self._columns(names, skip_geometry, crs_transform_spec),
-            relation=self._relation(), where=where, order=self._order(sortby or []),
+            relation=self._relation(), where=where, order=self._order(sortby or [], by_point),
             limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
         rows, matched = self._fetch_page(statement, count_sql, where, params,
                                          cells=self._cells(bbox or [], datetime_, properties or [], filterq))
@@ -186,9 +189,9 @@ class OpenLayerProvider(BaseProvider):
     def _raw_page(self, response: dict[str, Any], raw: list[geojson_items.RawFeatures], names: list[str],
                   skip_geometry: bool, crs_transform_spec: Any, where: sql.Composable,
                   count_sql: sql.Composable, sortby: list[dict], params: dict[str, Any],
-                  cells: "CellCount | None" = None) -> dict:
+                  cells: "CellCount | None" = None, by_point: bool = False) -> dict:
         """The page as one JSON text written by PostgreSQL (ogc/geojson_items.py)."""
-        statement = self._raw_statement(names, skip_geometry, crs_transform_spec, where, sortby)
+        statement = self._raw_statement(names, skip_geometry, crs_transform_spec, where, sortby, by_point)
         rows, matched = self._fetch_page(statement, count_sql, where, params, raw=True, cells=cells)
         if matched is not None:
             response["numberMatched"] = matched
@@ -201,7 +204,7 @@ class OpenLayerProvider(BaseProvider):
         return response
 
     def _raw_statement(self, names: list[str], skip_geometry: bool, crs_transform_spec: Any,
-                       where: sql.Composable, sortby: list[dict]) -> sql.Composable:
+                       where: sql.Composable, sortby: list[dict], by_point: bool = False) -> sql.Composable:
         """The same features `_feature` builds, in the same order, as JSON text: the page is
         selected first (plain columns, ORDER BY, LIMIT) and only its rows are turned into JSON;
         one row comes back: how many features, and the features separated by commas."""
@@ -222,7 +225,8 @@ class OpenLayerProvider(BaseProvider):
             "LIMIT {limit} OFFSET {offset}) AS page) AS features").format(
             id=sql.Identifier(self.id_field), geometry=geometry, properties=properties,
             columns=sql.SQL(", ").join(columns), relation=self._relation(), where=where,
-            order=self._order(sortby), limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
+            order=self._order(sortby, by_point), limit=sql.Placeholder("limit"),
+            offset=sql.Placeholder("offset"))
 
     async def geojson_page(self, offset: int, limit: int, bbox: list[float],
                            properties: list[tuple[str, str]]) -> tuple[int, bytes, int | None] | None:
@@ -232,9 +236,7 @@ class OpenLayerProvider(BaseProvider):
         store/ogc_items.py, numberMatched or None), from the same statements; None when
         PostgreSQL cannot write it (too many properties for json_build_object). Raises BadQuery,
         and psycopg's errors as they come."""
-        # (a bbox of 4 numbers: one of 6 is refused by _where_params before any statement runs)
-        alone = not properties and len(bbox) == 4 \
-            and (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) <= KEPT_ALONE_MAX_BBOX_DEG2
+        alone = self._by_point(bbox, None, properties, None)
         key = (bool(bbox), alone, tuple(name for name, _ in properties))
         statements = self._page_statements.get(key)
         if statements is None:
@@ -244,9 +246,9 @@ class OpenLayerProvider(BaseProvider):
             where, _ = self._where(bbox, None, properties, None)
             count_sql = sql.SQL("SELECT count(*) AS n FROM {} WHERE {}").format(self._relation(), where)
             if self.kept_features and all(name in ogc_items.KEPT_FILTERS for name, _ in properties):
-                features = ogc_items.kept_statement(where, on_reports=not alone)
+                features = ogc_items.kept_statement(None if alone else where)
             else:
-                features = self._raw_statement(names, False, None, where, [])
+                features = self._raw_statement(names, False, None, where, [], alone)
             statements = tuple(sql.SQL(composed.as_string()) for composed in (
                 ogc_items.features_statement(features), count_sql, where))
             if len(self._page_statements) < PAGE_STATEMENTS_KEPT:
@@ -339,10 +341,23 @@ class OpenLayerProvider(BaseProvider):
             geometry = sql.SQL("ST_FlipCoordinates({})").format(geometry)
         return geometry
 
-    def _order(self, sortby: list[dict]) -> sql.Composable:
+    def _by_point(self, bbox: list[float], datetime_: str | None, properties: list[tuple[str, str]],
+                  filterq: Any) -> bool:
+        """Whether a page with these filters (and no sortby) is in the order of its points: a
+        bbox up to KEPT_ALONE_MAX_BBOX_DEG2 alone, of a collection with kept texts and cells."""
+        # (a bbox of 4 numbers; minx > maxx or miny > maxy is refused by _where_params)
+        return (self.kept_features and self.cell_counts and bool(self.geom) and len(bbox) == 4
+                and not properties and datetime_ in (None, "../..") and filterq is None
+                and bbox[0] <= bbox[2] and bbox[1] <= bbox[3]
+                and (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) <= KEPT_ALONE_MAX_BBOX_DEG2)
+
+    def _order(self, sortby: list[dict], by_point: bool = False) -> sql.Composable:
         keys = [sql.SQL("{} {}").format(self._known(s["property"], "sortby property"),
                                         sql.SQL("DESC" if s.get("order") == "-" else "ASC"))
                 for s in sortby]
+        if by_point:   # a small bbox's page (`_by_point`): store/ogc_items.py KEPT_BY_POINT's order
+            keys.extend(sql.SQL("{}({})").format(sql.SQL(function), sql.Identifier(self.geom))
+                        for function in ("ST_X", "ST_Y"))
         # A stable order for paging: the id, or a composite id's key columns, in the order of
         # the index that holds them, so that a page reads the index up to its end instead of
         # computing the id of every row and sorting them all (at 1,000,000 reports the density

@@ -18,9 +18,9 @@ open.report_features (migration 0026, store/sql/31_report_features.sql: the very
 provider's statement writes for that row), for a page whose conditions are all on open.reports'
 own columns (a bbox, KEPT_FILTERS): a string_agg of kept texts instead of 13 values turned into
 JSON per feature and open.ogc_reports' join with the categories. A page of a small bbox alone
-(what a map client asks) reads open.report_features alone, by its own point; one with other
-filters or a wide box takes its ids from open.reports and their texts by id (ogc.provider's
-KEPT_ALONE_MAX_BBOX_DEG2 says why)."""
+(what a map client asks) reads open.report_features alone, point by point (KEPT_BY_POINT); one
+with other filters or a wide box takes its ids from open.reports and their texts by id
+(ogc.provider's KEPT_ALONE_MAX_BBOX_DEG2 says why)."""
 
 from psycopg import sql
 
@@ -46,15 +46,38 @@ SELECT count(*) AS n, coalesce(string_agg(f.feature, ',' ORDER BY page.id), '') 
 FROM (SELECT id FROM open.reports WHERE {where} ORDER BY id
       LIMIT %(limit)s OFFSET %(offset)s) AS page
 JOIN open.report_features AS f ON f.id = page.id"""
-# a bbox (a condition on `geom`) alone: open.report_features has the same point
-KEPT_ALONE = """
-SELECT count(*) AS n, coalesce(string_agg(page.feature, ',' ORDER BY page.id), '') AS features
-FROM (SELECT id, feature FROM open.report_features WHERE {where} ORDER BY id
-      LIMIT %(limit)s OFFSET %(offset)s) AS page"""
+# A small bbox alone (a map's viewport): the page in the order of its points (longitude, then
+# latitude), then id, read point by point. Every public point is a cell centre, so the box's
+# points and how many reports each holds are its rows of open.report_cells (kept exactly, in the
+# same transaction as open.reports and the texts: store/sql/27_cell_counts.sql); the page reads
+# the texts of the few points it reaches, `before` being the reports of the points ahead of one.
+# So a page costs the box's cells and its own rows, not every report in the box: ordered by id,
+# a page had to read and sort all of them (450 in central Warsaw at 1,000,000 reports, 2,224 at
+# 5,000,000; bench/RESULTS.md, "The OGC small viewport in point order"). The box's condition is
+# OGC_BBOX's of store/report_cells.py (ST_Intersects of a point, written so), with the provider's
+# parameter names.
+KEPT_BY_POINT = """
+SELECT count(*) AS n, coalesce(string_agg(f.feature, ',' ORDER BY p.x, p.y, f.id), '') AS features
+FROM (SELECT x, y, geom, n, (sum(n) OVER (ORDER BY x, y) - n)::bigint AS before
+      FROM (SELECT ST_X(c.geom) AS x, ST_Y(c.geom) AS y, c.geom, sum(c.n)::bigint AS n
+            FROM open.report_cells AS c
+            WHERE c.geom && ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, 4326)
+              AND ST_X(c.geom) BETWEEN %(bx0)s AND %(bx1)s AND ST_Y(c.geom) BETWEEN %(by0)s AND %(by1)s
+            GROUP BY c.geom) AS cells) AS p
+CROSS JOIN LATERAL (
+    SELECT r.id, r.feature FROM open.report_features AS r
+    WHERE r.geom && p.geom AND r.geom = p.geom
+    ORDER BY r.id
+    OFFSET greatest(%(offset)s - p.before, 0)
+    LIMIT %(offset)s + %(limit)s - greatest(%(offset)s, p.before)) AS f
+WHERE p.before < %(offset)s + %(limit)s AND p.before + p.n > %(offset)s"""
 
 
-def kept_statement(where: sql.Composable, on_reports: bool) -> sql.Composed:
-    """The page of open.ogc_reports under `where`, in id order, as its kept feature texts: one
-    row, n and the features comma-separated. `on_reports`: the ids from open.reports (`where`
-    may hold any of KEPT_FILTERS), else from open.report_features (`where` is a bbox alone)."""
-    return sql.SQL((KEPT_JOINED if on_reports else KEPT_ALONE).strip()).format(where=where)
+def kept_statement(where: sql.Composable | None) -> sql.Composed:
+    """The page of open.ogc_reports as its kept feature texts: one row, n and the features
+    comma-separated. With `where` (any of KEPT_FILTERS, a bbox too), in id order, the ids from
+    open.reports; without, the page of a bbox alone (parameters bx0, by0, bx1, by1) in the order
+    of its points (KEPT_BY_POINT)."""
+    if where is None:
+        return sql.SQL(KEPT_BY_POINT.strip()).format()
+    return sql.SQL(KEPT_JOINED.strip()).format(where=where)

@@ -4,6 +4,7 @@ text the OGC items fast path builds for it (ogc.provider's `_raw_statement`, whi
 of store/ogc_items.py replaces for the default form), after every path that writes the public
 layer; and the fast path's page from it."""
 
+import json
 import random
 import uuid
 from collections.abc import Iterator
@@ -150,26 +151,71 @@ def test_a_truncate_of_the_public_layer_empties_the_kept_texts(
 
 def test_the_kept_page_is_the_built_page(
         scattered: list[uuid.UUID], public_conn: psycopg.Connection, provider: OpenLayerProvider) -> None:
-    """The fast path's two statements give the same bytes for bboxes and open.reports' filters."""
+    """The fast path's statements give the provider's bytes for bboxes and open.reports' filters:
+    a small bbox alone in the order of its points, point by point, the rest in id order."""
     rng = random.Random(2026)
-    pages = 0
-    for _ in range(60):
+    pages = by_point = 0
+    for _ in range(80):
         w, s = WARSAW[0] + rng.uniform(-0.012, 0.008), WARSAW[1] + rng.uniform(-0.008, 0.004)
-        bbox = rng.choice([[], [w, s, w + rng.uniform(0.001, 0.02), s + rng.uniform(0.001, 0.012)]])
+        bbox = rng.choice([[], [w, s, w + rng.uniform(0.001, 0.02), s + rng.uniform(0.001, 0.012)],
+                           [w - 0.1, s - 0.1, w + 0.1, s + 0.1]])   # a city box: in id order
         properties = rng.sample([("status", rng.choice(STATUSES)), ("category_id", rng.choice(CATEGORIES)),
                                  ("cell_m", "250")], rng.randint(0, 2))
         assert all(name in ogc_items.KEPT_FILTERS for name, _ in properties)
         where, _ = provider._where(bbox, None, properties, None)
-        params = provider._where_params(bbox, properties) | {"limit": rng.choice([1, 5, 100]),
-                                                            "offset": rng.choice([0, 0, 3])}
-        # the door's kept statement, the provider's own, and for a bbox alone the joined one too
-        statements = [ogc_items.kept_statement(where, on_reports=bool(properties)),
-                      provider._raw_statement(provider._selected([]), False, None, where, [])]
-        if not properties:
-            statements.append(ogc_items.kept_statement(where, on_reports=True))
+        params = provider._where_params(bbox, properties) | {"limit": rng.choice([1, 5, 7, 100]),
+                                                            "offset": rng.choice([0, 0, 3, 11, 40])}
+        alone = provider._by_point(bbox, None, properties, None)
+        assert alone == (len(bbox) == 4 and bbox[2] - bbox[0] < 0.1 and not properties)
+        # the door's kept statement and the provider's own
+        statements = [ogc_items.kept_statement(None if alone else where),
+                      provider._raw_statement(provider._selected([]), False, None, where, [], alone)]
         rows = [public_conn.cursor(binary=True).execute(ogc_items.features_statement(statement), params,
                                                         prepare=False).fetchone()
                 for statement in statements]
-        assert all(row == rows[1] for row in rows), (bbox, properties)
+        assert rows[0] == rows[1], (bbox, properties, params)
         pages += rows[0][0] > 0
-    assert pages > 20
+        by_point += alone and rows[0][0] > 1
+    assert pages > 30 and by_point > 3
+
+
+def test_a_small_bbox_is_walked_point_by_point_each_report_once(
+        scattered: list[uuid.UUID], app_conn: psycopg.Connection, public_conn: psycopg.Connection,
+        provider: OpenLayerProvider) -> None:
+    """The pages of a small bbox, one after the other, hold each public report of the box once,
+    in the order of their points (longitude, latitude) and then id, whatever the limit: with
+    reports not public in the box, after a status change, a move out of the box and a deletion
+    (the counts per cell the statement reads are kept with the reports)."""
+    bbox = [WARSAW[0] - 0.008, WARSAW[1] - 0.005, WARSAW[0] + 0.008, WARSAW[1] + 0.005]
+    assert provider._by_point(bbox, None, [], None)
+    statement = ogc_items.features_statement(ogc_items.kept_statement(None))
+
+    def walked(limit: int) -> list[str]:
+        ids, offset = [], 0
+        while True:
+            n, features = public_conn.execute(statement, provider._where_params(bbox, []) | {
+                "limit": limit, "offset": offset}, prepare=False).fetchone()
+            page = json.loads(f"[{bytes(features).decode()}]")
+            assert len(page) == n <= limit
+            ids += [feature["id"] for feature in page]
+            if n < limit:
+                return ids
+            offset += limit
+
+    def expected() -> list[str]:
+        return [str(row[0]) for row in public_conn.execute(
+            "SELECT id FROM open.reports WHERE ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) "
+            "ORDER BY ST_X(geom), ST_Y(geom), id", bbox)]
+
+    insert_report(app_conn, lon=WARSAW[0], lat=WARSAW[1], published=False)   # not public
+    assert app_conn.execute("UPDATE core.reports SET status = 'under_verification' "
+                            "WHERE id = ANY(%s) AND status = 'new'", [scattered[:30]]).rowcount
+    app_conn.execute("UPDATE core.reports SET geom = ST_Translate(geom, 0.05, 0) WHERE id = %s",
+                     [scattered[10]])
+    app_conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [scattered[11:14]])
+    want = expected()
+    points = public_conn.execute(
+        "SELECT count(DISTINCT geom) FROM open.reports WHERE id = ANY(%s::uuid[])", [want]).fetchone()[0]
+    assert len(want) > 40 and points < len(want) / 1.5   # reports share points: ties by id
+    for limit in (1, 3, 7, 100):
+        assert walked(limit) == want, limit
