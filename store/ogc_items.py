@@ -47,30 +47,39 @@ FROM (SELECT id FROM open.reports WHERE {where} ORDER BY id
       LIMIT %(limit)s OFFSET %(offset)s) AS page
 JOIN open.report_features AS f ON f.id = page.id"""
 # A small bbox alone (a map's viewport): the page in the order of its points (longitude, then
-# latitude), then id, read point by point. Every public point is a cell centre, so the box's
-# points and how many reports each holds are its rows of open.report_cells (kept exactly, in the
-# same transaction as open.reports and the texts: store/sql/27_cell_counts.sql); the page reads
-# the texts of the few points it reaches, `before` being the reports of the points ahead of one.
-# So a page costs the box's cells and its own rows, not every report in the box: ordered by id,
-# a page had to read and sort all of them (450 in central Warsaw at 1,000,000 reports, 2,224 at
-# 5,000,000; bench/RESULTS.md, "The OGC small viewport in point order"). The box's condition is
-# OGC_BBOX's of store/report_cells.py (ST_Intersects of a point, written so), with the provider's
-# parameter names.
+# latitude), then id. Every public point is a cell centre, so the box's points and how many
+# reports each holds are its rows of open.report_cells (kept exactly, in the same transaction as
+# open.reports and the texts: store/sql/27_cell_counts.sql). From them, `reached`: the points the
+# page reaches (`before`: the reports of the points ahead of one), their envelope, the first and
+# last of them, and how many reports come before the first. The texts are then read from that
+# envelope alone (a strip of the box: the points are in longitude order), the first and last
+# point bounding it exactly, and numbered from `skipped`. So a page costs the box's cells and
+# about its own rows, not every report in the box: in id order a page read and sorted all of
+# them (450 in central Warsaw at 1,000,000 reports, 2,224 at 5,000,000; bench/RESULTS.md, "The
+# OGC small viewport in point order"). The box's condition is OGC_BBOX's of store/report_cells.py
+# (ST_Intersects of a point, written so) with the provider's parameter names.
 KEPT_BY_POINT = """
-SELECT count(*) AS n, coalesce(string_agg(f.feature, ',' ORDER BY p.x, p.y, f.id), '') AS features
-FROM (SELECT x, y, geom, n, (sum(n) OVER (ORDER BY x, y) - n)::bigint AS before
-      FROM (SELECT ST_X(c.geom) AS x, ST_Y(c.geom) AS y, c.geom, sum(c.n)::bigint AS n
-            FROM open.report_cells AS c
-            WHERE c.geom && ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, 4326)
-              AND ST_X(c.geom) BETWEEN %(bx0)s AND %(bx1)s AND ST_Y(c.geom) BETWEEN %(by0)s AND %(by1)s
-            GROUP BY c.geom) AS cells) AS p
-CROSS JOIN LATERAL (
-    SELECT r.id, r.feature FROM open.report_features AS r
-    WHERE r.geom && p.geom AND r.geom = p.geom
-    ORDER BY r.id
-    OFFSET greatest(%(offset)s - p.before, 0)
-    LIMIT %(offset)s + %(limit)s - greatest(%(offset)s, p.before)) AS f
-WHERE p.before < %(offset)s + %(limit)s AND p.before + p.n > %(offset)s"""
+SELECT count(*) AS n, coalesce(string_agg(page.feature, ',' ORDER BY page.position), '') AS features
+FROM (SELECT r.feature, reached.skipped + row_number() OVER (ORDER BY r.x, r.y, r.id) AS position
+      FROM (SELECT ST_MakeEnvelope(min(x), min(y), max(x), max(y), 4326) AS box,
+                   min(y) AS south, max(y) AS north, min(before) AS skipped,
+                   (array_agg(x ORDER BY before))[1] AS first_x, (array_agg(y ORDER BY before))[1] AS first_y,
+                   (array_agg(x ORDER BY before DESC))[1] AS last_x,
+                   (array_agg(y ORDER BY before DESC))[1] AS last_y
+            FROM (SELECT x, y, n, (sum(n) OVER (ORDER BY x, y) - n)::bigint AS before
+                  FROM (SELECT ST_X(c.geom) AS x, ST_Y(c.geom) AS y, sum(c.n)::bigint AS n
+                        FROM open.report_cells AS c
+                        WHERE c.geom && ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, 4326)
+                          AND ST_X(c.geom) BETWEEN %(bx0)s AND %(bx1)s
+                          AND ST_Y(c.geom) BETWEEN %(by0)s AND %(by1)s
+                        GROUP BY c.geom) AS cells) AS points
+            WHERE before < %(offset)s + %(limit)s AND before + n > %(offset)s) AS reached
+      CROSS JOIN LATERAL (SELECT ST_X(f.geom) AS x, ST_Y(f.geom) AS y, f.id, f.feature
+                          FROM open.report_features AS f WHERE f.geom && reached.box) AS r
+      WHERE (r.x, r.y) >= (reached.first_x, reached.first_y)
+        AND (r.x, r.y) <= (reached.last_x, reached.last_y)
+        AND r.y BETWEEN reached.south AND reached.north) AS page
+WHERE page.position > %(offset)s AND page.position <= %(offset)s + %(limit)s"""
 
 
 def kept_statement(where: sql.Composable | None) -> sql.Composed:
