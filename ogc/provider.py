@@ -65,13 +65,12 @@ PAGE_STATEMENTS_KEPT = 32
 CELLS_MAX_BBOX_DEG2 = 1.0
 # The page of a bbox up to this size (square degrees; a map's viewport at zoom 15 is 0.0005, a
 # city box 0.1-0.2) and no other filter comes in the order of its points (longitude, latitude),
-# then id, and the kept texts are read point by point from open.report_features alone
-# (store/ogc_items.py KEPT_BY_POINT: the page costs the box's cells and its own rows, not every
-# report in the box); a wider box, or other filters, is in id order, its ids from open.reports
-# and their texts by id: on 1,000,000 reports reading the texts alone was 1.1-2.3 x faster on
-# small viewports, by id 2-3 x on city boxes at limit 1000, where the page walks open.reports'
-# narrow rows by id instead of the texts' wide ones (bench/RESULTS.md, "The kept texts in a
-# table of their own").
+# then id, its kept texts read from open.report_features for the points it reaches
+# (store/ogc_items.py KEPT_BY_POINT: the page costs the box's cells and about its own rows, not
+# every report in the box: 5 x the reports, the same time). A wider box, or other filters, is in
+# id order, its ids from open.reports and their texts by id: for a city box the point order's
+# cells cost more than they save (13-41 ms against 1-6 ms a page of 100 on 1,000,000 and
+# 5,000,000 reports; bench/RESULTS.md, "The OGC small viewport in point order").
 KEPT_ALONE_MAX_BBOX_DEG2 = 0.01
 
 
