@@ -52,6 +52,23 @@ def test_public_role_plans_without_parallel_workers(public_conn: psycopg.Connect
     assert "Gather" not in plan
 
 
+def test_public_role_plans_without_jit(public_conn: psycopg.Connection, app_conn: psycopg.Connection) -> None:
+    """Migration 0028: a public door's statement is never JIT-compiled, even one the planner
+    costs far past the thresholds (a city box's OGC page at limit 1000 spent 100-300 ms
+    compiling for a 20-40 ms run); the application role keeps PostgreSQL's default."""
+    assert public_conn.execute("SHOW jit").fetchone()[0] == "off"
+    assert app_conn.execute("SHOW jit").fetchone()[0] == "on"
+    public_conn.execute("SET jit_above_cost = 0")
+    plan = "\n".join(row[0] for row in public_conn.execute(
+        "EXPLAIN (ANALYZE) SELECT count(*) FROM open.reports WHERE status <> 'x'"))
+    assert "JIT" not in plan
+    if app_conn.execute("SELECT pg_jit_available()").fetchone()[0]:   # so the check can fail
+        app_conn.execute("SET jit_above_cost = 0")
+        plan = "\n".join(row[0] for row in app_conn.execute(
+            "EXPLAIN (ANALYZE) SELECT count(*) FROM open.reports WHERE status <> 'x'"))
+        assert "JIT" in plan
+
+
 @pytest.mark.parametrize(
     ("column", "value", "error"),
     [
