@@ -106,7 +106,6 @@ async def test_ogc_collections_answer_within_the_pool_timeout_during_an_outage(
         assert took < WITHIN_S, f"{path}: {took:.1f} s"
 
 
-
 # Long enough for psycopg_pool's default backoff (a try 1, 3, 7, 15, 31 s after the first
 # failure) to leave its next try 10 s or more after the database is back.
 LONG_OUTAGE_S = 20.0
