@@ -144,18 +144,29 @@ def test_a_status_change_after_reorder_keeps_the_row_on_its_page(
     page of open.reports and open.report_features, so a status change is a HOT update on the same
     page and the spatial order stays."""
     main(["db", "reorder"])
-    ids = [r[0] for r in scrambled.execute(
-        "SELECT id FROM open.reports WHERE status = 'under_verification' ORDER BY id LIMIT 100")]
-    assert len(ids) == 100
+    # One report a page of each table: the room a page keeps is for one new version, and a
+    # second update on the same page fits only if the first one's old version was pruned, which
+    # any snapshot open elsewhere in the cluster (a session app's job) prevents.
+    pages: set[tuple[str, float]] = set()
+    ids = []
+    for report, reports_page, features_page in scrambled.execute(
+            "SELECT r.id, (r.ctid::text::point)[0], (f.ctid::text::point)[0] FROM open.reports AS r "
+            "JOIN open.report_features AS f USING (id) WHERE r.status = 'under_verification' "
+            "ORDER BY r.id"):
+        if ("r", reports_page) not in pages and ("f", features_page) not in pages:
+            pages |= {("r", reports_page), ("f", features_page)}
+            ids.append(report)
+    ids = ids[:100]
+    assert len(ids) >= 20
     blocks = "SELECT id, (ctid::text::point)[0] FROM {} WHERE id = ANY (%s)"
     tables = ("open.reports", "open.report_features")
     before = {t: dict(scrambled.execute(blocks.format(t), [ids]).fetchall()) for t in tables}
     for report in ids:
         scrambled.execute("UPDATE core.reports SET status = 'confirmed' WHERE id = %s", [report])
     assert scrambled.execute("SELECT count(*) FROM open.reports WHERE id = ANY (%s) "
-                             "AND status = 'confirmed'", [ids]).fetchone()[0] == 100
+                             "AND status = 'confirmed'", [ids]).fetchone()[0] == len(ids)
     assert scrambled.execute("SELECT count(*) FROM open.report_features WHERE id = ANY (%s) "
                              "AND feature LIKE '%%\"status\" : \"confirmed\"%%'",
-                             [ids]).fetchone()[0] == 100
+                             [ids]).fetchone()[0] == len(ids)
     for table in tables:
         assert dict(scrambled.execute(blocks.format(table), [ids]).fetchall()) == before[table], table
