@@ -2,7 +2,8 @@
 totalCount), each page timed through GraphQL and then, right after it, as the raw SQL floor (the
 same statements the resolvers run, straight through psycopg on one connection, for the same
 cursor). On the same cursor, in an order that rotates page by page, the page is also timed the
-ways `main` answered it before: the precompleting executor without the page written by
+ways `main` answered it before: through strawberry's view without the shortcut in front of it
+(gateway.graphql.known_page), the precompleting executor without the page written by
 PostgreSQL (gateway.graphql.sql_page), with and without totalCount, and graphql-core's ordinary
 per-field completion (strawberry's executor, as before gateway.graphql.precompleted) without
 totalCount. The police work list (staffReports), against the ordinary completion the same way;
@@ -31,8 +32,10 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from bench.common import Context, Measurement, percentile
 from gateway.app import create_app
 from gateway.graphql.auth import Role, mint_token
+from gateway.graphql.known_page import AnonymousPageShortcut
 from gateway.graphql.precompleted import PrecompletingExecutor
 from gateway.graphql.reports import ReportOrder, decode_cursor
+from gateway.graphql.sql_page import SqlPageExecutor
 from gateway.settings import Settings
 from store.reference import AREAS_SQL, CATEGORIES_SQL
 from store.reports import BBox, ReportFilter, public_page_statement
@@ -119,12 +122,14 @@ class Floor:
 
 
 # The other ways a page is timed beside the app's own, each by the executor it sets for that
-# request: graphql-core's per-field completion (strawberry's executor), and the precompleting
-# executor without the public page written by PostgreSQL (gateway.graphql.sql_page): what `main`
-# did before each.
+# request, all through strawberry's view (gateway.graphql.known_page's shortcut in front of it
+# turned off): the page written by PostgreSQL (gateway.graphql.sql_page) as the view answers it,
+# graphql-core's per-field completion (strawberry's executor), and the precompleting executor
+# without the page written by PostgreSQL: what `main` did before each.
+VIEW = "through the view"
 ORDINARY = "ordinary completion"
 PRECOMPLETED = "precompleted, no SQL page"
-WAYS: dict[str, type] = {ORDINARY: StrawberryGraphQLCoreExecutionContext,
+WAYS: dict[str, type] = {VIEW: SqlPageExecutor, ORDINARY: StrawberryGraphQLCoreExecutionContext,
                          PRECOMPLETED: PrecompletingExecutor}
 
 
@@ -213,16 +218,24 @@ async def submissions(client: httpx.AsyncClient, n: int, concurrency: int) -> Me
 
 @contextlib.contextmanager
 def executor(app: Starlette, execution_context_class: type) -> Iterator[None]:
-    """The app's GraphQL executor set to another for a while (WAYS)."""
+    """The app's GraphQL view with another executor for a while (WAYS), its shortcut for the
+    known public page turned off: every request goes to the view."""
     graphql: Any = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
+    shortcut = None
     while not hasattr(graphql, "schema"):   # through the ASGI wrappers (body limit, preflight)
+        if isinstance(graphql, AnonymousPageShortcut):
+            shortcut = graphql
         graphql = graphql.app
     own = graphql.schema.execution_context_class
     graphql.schema.execution_context_class = execution_context_class
+    if shortcut is not None:
+        shortcut.enabled = False
     try:
         yield
     finally:
         graphql.schema.execution_context_class = own
+        if shortcut is not None:
+            shortcut.enabled = True
 
 
 def run(ctx: Context) -> dict:
@@ -253,8 +266,9 @@ async def _run(ctx: Context) -> dict:
                 async with await psycopg.AsyncConnection.connect(ctx.urls.public, autocommit=True) as conn:
                     floor = Floor(conn)
                     for name, query, with_total, ways in (
-                            ("with totalCount", PAGE, True, (PRECOMPLETED,)),
-                            ("without totalCount", PAGE_NO_TOTAL, False, (PRECOMPLETED, ORDINARY))):
+                            ("with totalCount", PAGE, True, (VIEW, PRECOMPLETED)),
+                            ("without totalCount", PAGE_NO_TOTAL, False,
+                             (VIEW, PRECOMPLETED, ORDINARY))):
                         await paired_pages(client, floor, query, with_total, 5, ctx.say, app, ways)  # warm-up
                         ours, others, statement, statements, failed = await paired_pages(
                             client, floor, query, with_total, PAGES, ctx.say, app, ways)
@@ -284,8 +298,10 @@ def ratios(results: list[Measurement]) -> list[tuple[int, dict[str, float]]]:
     by = {m.case: m for m in results}
     row = {}
     for name, ours_case in (("with totalCount", "GraphQL"),
+                            ("with totalCount", f"GraphQL, {VIEW}"),
                             ("with totalCount", f"GraphQL, {PRECOMPLETED}"),
                             ("without totalCount", "GraphQL"),
+                            ("without totalCount", f"GraphQL, {VIEW}"),
                             ("without totalCount", f"GraphQL, {PRECOMPLETED}"),
                             ("without totalCount", f"GraphQL, {ORDINARY}")):
         ours = by.get(f"page of 100, Warsaw bbox, {name}: {ours_case}")

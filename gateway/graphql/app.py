@@ -21,6 +21,7 @@ from gateway.graphql.auth import client_address, proxy_networks
 from gateway.graphql.body_limit import BodySizeLimit
 from gateway.graphql.context import Context, Loaders, authenticate
 from gateway.graphql.errors import BadInput, with_code
+from gateway.graphql.known_page import AnonymousPageShortcut
 from gateway.graphql.media import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -151,7 +152,11 @@ class ThreatmapGraphQL(CheckedJsonBody, CheckedMultipart, GraphQL):
 
 
 def graphql_app(settings: Settings) -> ASGIApp:
-    return RequirePreflight(BodySizeLimit(ThreatmapGraphQL(settings), settings.graphql_max_body_bytes,
+    view = ThreatmapGraphQL(settings)
+    # The known anonymous page of reports is answered in front of the view (its own module)
+    shortcut = AnonymousPageShortcut(view, view.schema._schema, view.schema.document_checker,
+                                     settings.graphql_max_list_items)
+    return RequirePreflight(BodySizeLimit(shortcut, settings.graphql_max_body_bytes,
                                           settings.photo_upload_max_bytes))
 
 

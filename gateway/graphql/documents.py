@@ -27,7 +27,10 @@ out and validation is aborted. Its default budget (500,000 units) let a 900-byte
 our clients' documents, GraphiQL's introspection query included, needs.
 
 `CheckedDocuments` is the schema extension that uses it; it replaces strawberry's ParserCache and
-ValidationCache (same role, same 128 entries).
+ValidationCache (same role, same 128 entries). `valid_document` tells gateway.graphql.known_page
+which texts passed under the app's parse options and rules: those of the first document checked,
+as every operation of an app runs the same extensions (a document checked under others is not
+counted).
 """
 
 import asyncio
@@ -104,6 +107,9 @@ class DocumentChecker:
         self.per_client = per_client
         self.cache_size = cache_size
         self._cache: OrderedDict[Hashable, Checked] = OrderedDict()
+        # Valid documents by text, under `_usual` (options and rules), as long as the cache.
+        self._valid: OrderedDict[str, DocumentNode] = OrderedDict()
+        self._usual: tuple[Hashable, tuple[type, ...]] | None = None
         self._clients: dict[str, _Client] = {}
         self._worker = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="graphql-documents")
@@ -118,6 +124,25 @@ class DocumentChecker:
         """Large documents of one client that may wait for a slot; more are refused."""
         return WAITING_PER_SLOT * self.per_client
 
+    def valid_document(self, query: str) -> DocumentNode | None:
+        """The document of `query` if it was parsed and found valid under the app's options and
+        rules (and is still remembered), else None."""
+        document = self._valid.get(query)
+        if document is not None:
+            self._valid.move_to_end(query)
+        return document
+
+    def _remember_valid(self, query: str, options: Hashable, rules: tuple[type, ...],
+                        result: Checked) -> None:
+        if result.errors or result.document is None:
+            return
+        if self._usual is None:
+            self._usual = (options, rules)
+        if self._usual == (options, rules):
+            self._valid[query] = result.document
+            if len(self._valid) > self.cache_size:
+                self._valid.popitem(last=False)
+
     def is_large(self, query: str) -> bool:
         return 0 < self.large_bytes <= len(query)
 
@@ -128,7 +153,8 @@ class DocumentChecker:
 
     async def checked(self, schema: GraphQLSchema, query: str, options: dict[str, Any],
                       rules: tuple[type, ...], client: str) -> Checked:
-        key = (query, tuple(sorted(options.items())), rules)
+        option_items = tuple(sorted(options.items()))
+        key = (query, option_items, rules)
         known = self._cache.get(key)
         if known is not None:
             self._cache.move_to_end(key)
@@ -136,6 +162,7 @@ class DocumentChecker:
         if not self.is_large(query):
             result = check(schema, query, options, rules)
             self._cache[key] = result
+            self._remember_valid(query, option_items, rules, result)
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
             return result

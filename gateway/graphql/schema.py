@@ -92,8 +92,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # per-field machinery (gateway.graphql.precompleted) when their selections allow it: same
     # JSON, same errors, same schema. The extensions' hooks are wrapped once per class
     # (gateway.graphql.hooks), not for each request.
-    return CachedHooksSchema(query=Query, mutation=Mutation, subscription=Subscription,
-                             extensions=extensions, execution_context_class=SqlPageExecutor)
+    schema = CachedHooksSchema(query=Query, mutation=Mutation, subscription=Subscription,
+                               extensions=extensions, execution_context_class=SqlPageExecutor)
+    # The documents it found valid (gateway.graphql.known_page answers the known public page)
+    schema.document_checker = checker
+    return schema
 
 
 @functools.cache

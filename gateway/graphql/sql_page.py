@@ -46,6 +46,10 @@ from gateway.graphql.raw_json import RawJson
 from store import public_pages
 
 ENTRY = ("Query", "reports")
+# Where gateway.graphql.known_page leaves, in the request's scope, the (statement, parameters,
+# error) of a page the database refused in front of the view: the executor reports that error
+# for the same statement instead of running it again.
+FAILED_PAGE_KEY = "threatmap.graphql_failed_page"
 # The picks of a `reports` field node (a document comes from gateway.graphql.documents' cache:
 # the same text, the same nodes), by node identity; each entry holds its node, so that an id is
 # not reused while its entry lives.
@@ -65,7 +69,7 @@ class SqlPageExecutor(PrecompletingExecutor):
                       position_context: Any) -> Any:
         if path.prev is None and (parent_type.name, field_details_list[0].node.name.value) == ENTRY:
             try:
-                statement, params = self._page(parent_type, field_details_list)
+                statement, params = self.page_statement(parent_type, field_details_list)
             except Exception:   # Unsupported, a refused argument, a selection not written
                 pass
             else:
@@ -74,8 +78,8 @@ class SqlPageExecutor(PrecompletingExecutor):
         return super().execute_field(parent_type, source, field_details_list, path,
                                      position_context)
 
-    def _page(self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
-              ) -> tuple[str, dict[str, Any]]:
+    def page_statement(self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
+                       ) -> tuple[str, dict[str, Any]]:
         """The statement and parameters of this page, or an exception: the ordinary path."""
         context = self.context_value
         if (getattr(context, "viewer", True) is not None or getattr(context, "auth_error", None)
@@ -164,6 +168,9 @@ class SqlPageExecutor(PrecompletingExecutor):
         field = parent_type.fields[ENTRY[1]]
         context = self.context_value
         try:
+            failed = _failed_before(context, statement, params)
+            if failed is not None:
+                raise failed
             text = await public_pages.page_text(context.runtime.public_pool, statement, params)
         except Exception as raw_error:   # as graphql-core reports a resolver's error
             self.handle_field_error(raw_error, field.type, field_details_list, path)
@@ -182,4 +189,14 @@ class SqlPageExecutor(PrecompletingExecutor):
         SqlPageExecutor.answered += 1
 
 
-__all__ = ["SqlPageExecutor"]
+def _failed_before(context: Any, statement: str, params: dict[str, Any]) -> Exception | None:
+    """The error the database gave this very page in front of the view (taken: once)."""
+    scope = getattr(getattr(context, "request", None), "scope", None)
+    failed = scope.get(FAILED_PAGE_KEY) if isinstance(scope, dict) else None
+    if failed is None or failed[0] != statement or failed[1] != params:
+        return None
+    del scope[FAILED_PAGE_KEY]
+    return failed[2]
+
+
+__all__ = ["FAILED_PAGE_KEY", "SqlPageExecutor"]
