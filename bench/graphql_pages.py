@@ -1,8 +1,9 @@
 """Suite `graphql` (issue 4): a Relay page of 100 public reports in a city bbox (with and without
-totalCount), each page timed through GraphQL and then, right after it, as the raw SQL floor (the
-same statements the resolvers run, straight through psycopg on one connection, for the same
-cursor). On the same cursor, in an order that rotates page by page, the page is also timed the
-ways `main` answered it before: through strawberry's view without the shortcut in front of it
+totalCount), each page timed through GraphQL and as the raw SQL floor (the same statements the
+resolvers run, straight through psycopg on one connection, for the same cursor), in an order
+that rotates page by page (until stop 28 the floor always came last, on what the app had just
+read). On the same cursor, in the same rotation, the page is also timed the ways `main` answered
+it before: through strawberry's view without the shortcut in front of it
 (gateway.graphql.known_page), the precompleting executor without the page written by
 PostgreSQL (gateway.graphql.sql_page), with and without totalCount, and graphql-core's ordinary
 per-field completion (strawberry's executor, as before gateway.graphql.precompleted) without
@@ -18,7 +19,7 @@ import contextlib
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -134,51 +135,61 @@ WAYS: dict[str, type] = {VIEW: SqlPageExecutor, ORDINARY: StrawberryGraphQLCoreE
 
 
 async def all_ways(client: httpx.AsyncClient, app: Starlette | None, turn: int, query: str,
-                   variables: dict, headers: dict | None = None, ways: tuple[str, ...] = ()
+                   variables: dict, headers: dict | None = None, ways: tuple[str, ...] = (),
+                   floors: dict[str, Callable[[], Awaitable[float]]] | None = None
                    ) -> tuple[float, dict[str, float], dict]:
-    """One page as the app answers it and, for each of `ways`, the same page (same cursor)
-    through that way right before or after it, in an order that rotates with `turn` (so that
-    no way always meets the warmer caches or connections)."""
-    order = ["app", *ways] if app is not None else ["app"]
+    """One page as the app answers it and, for each of `ways` and `floors` (timed statements
+    straight through psycopg), the same page (same cursor) right before or after it, in an
+    order that rotates with `turn` (so that no way, and no floor, always meets the warmer
+    caches or connections)."""
+    floors = floors or {}
+    order = ["app", *(ways if app is not None else ()), *floors]
     order = order[turn % len(order):] + order[:turn % len(order)]
     times: dict[str, float] = {}
     body: dict = {}
     for way in order:
         if way == "app":
             times[way], body = await timed(client, query, variables, headers)
+        elif way in floors:
+            times[way] = await floors[way]()
         else:
             with executor(app, WAYS[way]):   # type: ignore[arg-type]
                 times[way], _ = await timed(client, query, variables, headers)
     return times.pop("app"), times, body
 
 
+# The two floors of a page: its page statement alone, and with the two loaders' statements.
+STATEMENT, STATEMENTS = "floor: page statement", "floor: 3 statements"
+
+
 async def paired_pages(client: httpx.AsyncClient, floor: Floor, query: str, with_total: bool,
                        n: int, say=print, app: Starlette | None = None, ways: tuple[str, ...] = ()
                        ) -> tuple[list[float], dict[str, list[float]], list[float], list[float], int]:
     """Walks n pages; each page is timed through GraphQL (and, with `app`, through each of
-    `ways` too), then as the SQL floor (the page statement; the three statements) right after
-    it, so that all see the same load."""
+    `ways` too) and as the SQL floor (the page statement; the three statements), in a rotating
+    order, so that all see the same load and each is first to read the page as often."""
     ours: list[float] = []
     others: dict[str, list[float]] = {way: [] for way in ways}
-    statement, statements = [], []
+    floors: dict[str, list[float]] = {STATEMENT: [], STATEMENTS: []}
     after = None
     failures = 0
     for turn in range(n):
+        def floor_of(loaders: bool, after: str | None = after) -> Callable[[], Awaitable[float]]:
+            return lambda: floor.page(after, with_total, loaders)
         try:
-            elapsed, other, body = await all_ways(client, app, turn, query,
-                                                  {"bbox": WARSAW_BBOX, "after": after}, ways=ways)
+            elapsed, other, body = await all_ways(
+                client, app, turn, query, {"bbox": WARSAW_BBOX, "after": after}, ways=ways,
+                floors={STATEMENT: floor_of(False), STATEMENTS: floor_of(True)})
         except Failed as error:
             failures += 1
             say(f"  page failed ({error}); it is left out and tried again")
             continue
         ours.append(elapsed)
         for way, seconds in other.items():
-            others[way].append(seconds)
-        statement.append(await floor.page(after, with_total, False))
-        statements.append(await floor.page(after, with_total, True))
+            (floors if way in floors else others)[way].append(seconds)
         info = body["data"]["reports"]["pageInfo"]
         after = info["endCursor"] if info["hasNextPage"] else None
-    return ours, others, statement, statements, failures
+    return ours, others, floors[STATEMENT], floors[STATEMENTS], failures
 
 
 async def staff_pages(client: httpx.AsyncClient, app: Starlette, n: int, headers: dict

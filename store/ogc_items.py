@@ -24,6 +24,8 @@ with other filters or a wide box takes its ids from open.reports and their texts
 
 from psycopg import sql
 
+from store import report_cells
+
 FEATURES = """
 SELECT f.n, convert_to(replace(replace(f.features, '<', '&lt;'), '>', '&gt;'), 'UTF8') AS features
 FROM ({features}) AS f"""
@@ -56,8 +58,8 @@ JOIN open.report_features AS f ON f.id = page.id"""
 # point bounding it exactly, and numbered from `skipped`. So a page costs the box's cells and
 # about its own rows, not every report in the box: in id order a page read and sorted all of
 # them (450 in central Warsaw at 1,000,000 reports, 2,224 at 5,000,000; bench/RESULTS.md, "The
-# OGC small viewport in point order"). The box's condition is OGC_BBOX's of store/report_cells.py
-# (ST_Intersects of a point, written so) with the provider's parameter names.
+# OGC small viewport in point order"). The box's condition is store/report_cells.py's, with the
+# provider's parameter names.
 KEPT_BY_POINT = """
 SELECT count(*) AS n, coalesce(string_agg(page.feature, ',' ORDER BY page.position), '') AS features
 FROM (SELECT r.feature, reached.skipped + row_number() OVER (ORDER BY r.x, r.y, r.id) AS position
@@ -69,9 +71,7 @@ FROM (SELECT r.feature, reached.skipped + row_number() OVER (ORDER BY r.x, r.y, 
             FROM (SELECT x, y, n, (sum(n) OVER (ORDER BY x, y) - n)::bigint AS before
                   FROM (SELECT ST_X(c.geom) AS x, ST_Y(c.geom) AS y, sum(c.n)::bigint AS n
                         FROM open.report_cells AS c
-                        WHERE c.geom && ST_MakeEnvelope(%(bx0)s, %(by0)s, %(bx1)s, %(by1)s, 4326)
-                          AND ST_X(c.geom) BETWEEN %(bx0)s AND %(bx1)s
-                          AND ST_Y(c.geom) BETWEEN %(by0)s AND %(by1)s
+                        WHERE {cells_in_box}
                         GROUP BY c.geom) AS cells) AS points
             WHERE before < %(offset)s + %(limit)s AND before + n > %(offset)s) AS reached
       CROSS JOIN LATERAL (SELECT ST_X(f.geom) AS x, ST_Y(f.geom) AS y, f.id, f.feature
@@ -88,5 +88,6 @@ def kept_statement(where: sql.Composable | None) -> sql.Composed:
     open.reports; without, the page of a bbox alone (parameters bx0, by0, bx1, by1) in the order
     of its points (KEPT_BY_POINT)."""
     if where is None:
-        return sql.SQL(KEPT_BY_POINT.strip()).format()
+        return sql.SQL(KEPT_BY_POINT.strip()).format(
+            cells_in_box=report_cells.cells_in_bbox("bx0", "by0", "bx1", "by1"))
     return sql.SQL(KEPT_JOINED.strip()).format(where=where)

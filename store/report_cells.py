@@ -103,9 +103,20 @@ OGC_GROUP_COLUMNS = {  # the group's column, and a condition that skips a cell w
     "status": "{value} = ANY(c.statuses)",
     "occurred_on": "c.last_day >= {value}",
 }
-OGC_BBOX = sql.SQL("c.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326) "
-                   "AND ST_X(c.geom) BETWEEN %(west)s AND %(east)s "
-                   "AND ST_Y(c.geom) BETWEEN %(south)s AND %(north)s")
+# The cells `c` within a bbox (ST_Intersects of a point, written so that the GiST index finds
+# them and the exact test is two comparisons); the placeholders' names are the caller's.
+CELLS_IN_BBOX = ("c.geom && ST_MakeEnvelope({west}, {south}, {east}, {north}, 4326) "
+                 "AND ST_X(c.geom) BETWEEN {west} AND {east} AND ST_Y(c.geom) BETWEEN {south} AND {north}")
+
+
+def cells_in_bbox(west: str = "west", south: str = "south", east: str = "east",
+                  north: str = "north") -> sql.Composed:
+    """CELLS_IN_BBOX with the parameters of these names."""
+    return sql.SQL(CELLS_IN_BBOX).format(west=sql.Placeholder(west), south=sql.Placeholder(south),
+                                         east=sql.Placeholder(east), north=sql.Placeholder(north))
+
+
+OGC_BBOX = cells_in_bbox()
 
 
 def ogc_answers(properties: list[tuple[str, str]]) -> bool:
