@@ -5,7 +5,8 @@ database of bench/.work, started by `python -m bench graphql --reports 100000` o
 together, which load on a shared machine changes far less than wall time.
 
 Cases, rotating request by request after 30 warm-up rounds: `{ __typename }`; the suite's page
-of 100 without totalCount, walking the Warsaw bbox; the same page with `first: 1`; and the floor
+of 100 without totalCount, walking the Warsaw bbox; the same page with `first: 1`; each page also
+through strawberry's view (the shortcut in front of it turned off); and the floor
 of three statements (bench.graphql_pages.Floor) for the page-of-100's cursor. Prints p50 and mean
 CPU and p50 wall per case as one JSON line.
 
@@ -35,7 +36,23 @@ PAGE_OF_1 = PAGE_NO_TOTAL.replace("first: 100", "first: 1")
 TYPENAME = "{ __typename }"
 # This file's own bench/.work (not the imported checkout's): one database for both sides.
 WORK_DIR = Path(__file__).resolve().parent / ".work"
-CASES = ("typename", "page of 100", "page of 1", "floor, 3 statements")
+# "through the view": the shortcut in front of strawberry's view (gateway.graphql.known_page, where
+# the checkout has it) turned off for that request.
+VIEW = ", through the view"
+CASES = ("typename", "page of 100", f"page of 100{VIEW}", "page of 1", f"page of 1{VIEW}",
+         "floor, 3 statements")
+
+
+def shortcut_of(app: object) -> object | None:
+    """The app's AnonymousPageShortcut, or None (a checkout without it)."""
+    try:
+        from gateway.graphql.known_page import AnonymousPageShortcut
+    except ImportError:
+        return None
+    graphql = next(r.endpoint for r in app.routes if getattr(r, "path", None) == "/graphql")
+    while graphql is not None and not isinstance(graphql, AnonymousPageShortcut):
+        graphql = getattr(graphql, "app", None)
+    return graphql
 
 
 async def measure(rounds: int) -> dict[str, dict[str, float]]:
@@ -50,18 +67,21 @@ async def measure(rounds: int) -> dict[str, dict[str, float]]:
                     httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app),
                                       base_url="http://bench", timeout=60) as client,
                     await psycopg.AsyncConnection.connect(urls.public, autocommit=True) as conn):
-            return await _rounds(client, Floor(conn), rounds)
+            return await _rounds(client, Floor(conn), rounds, shortcut_of(app))
     finally:
         managed.stop()
 
 
-async def _rounds(client: httpx.AsyncClient, floor: Floor, rounds: int
+async def _rounds(client: httpx.AsyncClient, floor: Floor, rounds: int, shortcut: object | None
                   ) -> dict[str, dict[str, float]]:
-    after: dict[str, str | None] = {"page of 100": None, "page of 1": None}
+    after: dict[str, str | None] = {case: None for case in CASES[1:5]}
 
     async def graphql(case: str) -> None:
-        query = {"typename": TYPENAME, "page of 100": PAGE_NO_TOTAL, "page of 1": PAGE_OF_1}[case]
+        query = {"typename": TYPENAME, "page of 100": PAGE_NO_TOTAL,
+                 "page of 1": PAGE_OF_1}[case.removesuffix(VIEW)]
         variables = {} if case == "typename" else {"bbox": WARSAW_BBOX, "after": after[case]}
+        if shortcut is not None:
+            shortcut.enabled = not case.endswith(VIEW)   # type: ignore[attr-defined]
         response = await client.post("/graphql", json={"query": query, "variables": variables})
         body = response.json()
         if response.status_code != 200 or "errors" in body:
@@ -71,7 +91,7 @@ async def _rounds(client: httpx.AsyncClient, floor: Floor, rounds: int
             after[case] = info["endCursor"] if info["hasNextPage"] else None
 
     steps: dict[str, Callable[[], Awaitable[object]]] = {
-        case: (lambda case=case: graphql(case)) for case in CASES[:3]}
+        case: (lambda case=case: graphql(case)) for case in CASES[:5]}
     steps["floor, 3 statements"] = lambda: floor.page(after["page of 100"], False, True)
     cpu: dict[str, list[float]] = {case: [] for case in CASES}
     wall: dict[str, list[float]] = {case: [] for case in CASES}
