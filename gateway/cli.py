@@ -180,16 +180,20 @@ def _positive_seconds(text: str) -> float:
 
 
 def cmd_db_reorder(settings: Settings, args: argparse.Namespace) -> None:
-    from store.reorder import ReorderLocked, reorder
+    from store.reorder import OnlineUnavailable, ReorderFailed, ReorderLocked, reorder
 
     started = time.monotonic()
     with database(settings) as urls:
         try:
-            done = reorder(urls.admin, args.lock_timeout_s,
+            done = reorder(urls.admin, args.lock_timeout_s, method=args.method,
                            say=lambda text: print(f"  {text}", flush=True))
-        except ReorderLocked as error:
+        except (ReorderLocked, ReorderFailed) as error:
             sys.exit(f"threatmap: {error}")
-    waited = ", ".join(f"{d.table} {d.locked_s:.1f} s" for d in done)
+        except OnlineUnavailable as error:
+            sys.exit(f"threatmap: cannot reorder online: {error} (--method cluster rewrites with "
+                     "CLUSTER, its readers waiting meanwhile)")
+    waited = ", ".join(f"{d.table} {d.locked_s:.1f} s" if d.locked_s is not None
+                       else f"{d.table} moments (online)" for d in done)
     print(f"reordered in {time.monotonic() - started:.0f} s; readers waited at most: {waited}")
 
 
@@ -407,11 +411,17 @@ def parser() -> argparse.ArgumentParser:
                   ).set_defaults(run=cmd_db_status)
     reorder_cmd = db.add_parser(
         "reorder", help="rewrite the public reports, their features and cells in spatial order "
-                        "(CLUSTER; each table's readers wait while it is rewritten: README, Running "
-                        "in production)")
+                        "(online with pg_repack where it can run, else CLUSTER, whose readers wait "
+                        "while a table is rewritten: README, Running in production)")
+    reorder_cmd.add_argument("--method", choices=("auto", "online", "cluster"), default="auto",
+                             help="online: pg_repack (readers and writers go on; a superuser and "
+                                  "the server's pg_repack extension), cluster: CLUSTER (each "
+                                  "table's readers wait while it is rewritten), auto (default): "
+                                  "online where it can run, else cluster")
     reorder_cmd.add_argument("--lock-timeout-s", type=_positive_seconds, default=2.0,
                              help="give up (and change nothing) when a table's lock is not granted "
-                                  "within this many seconds (default 2)")
+                                  "within this many seconds (default 2; online: whole seconds, "
+                                  "at least 1)")
     reorder_cmd.set_defaults(run=cmd_db_reorder)
     backup_cmd = db.add_parser("backup", help="dump the database with pg_dump (custom format)")
     backup_cmd.add_argument("file", type=Path, help="the archive to write")
