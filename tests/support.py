@@ -116,6 +116,20 @@ def insert_page_reports(conn: psycopg.Connection, count: int, start: datetime, p
             for i in range(count)]
 
 
+@contextlib.contextmanager
+def page_reports(urls: DatabaseUrls) -> Iterator[list[uuid.UUID]]:
+    """Twelve public reports from 2026-03-05, two a day (the keyset's id breaks ties on a day),
+    over categories (one sensitive: by month), statuses and two cities: the data PAGE_DOCUMENTS
+    are written for; deleted after."""
+    with psycopg.connect(urls.app, autocommit=True) as conn:
+        ids = insert_page_reports(conn, 12, datetime(2026, 3, 5, 14, 37, tzinfo=UTC), 2)
+    try:
+        yield ids
+    finally:
+        with psycopg.connect(urls.app, autocommit=True) as conn:
+            conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [ids])
+
+
 Ask = Callable[..., Awaitable[tuple[httpx.Response, httpx.Response, bool]]]
 
 

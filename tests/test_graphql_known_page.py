@@ -9,7 +9,6 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,7 +27,7 @@ from tests.support import (
     codes,
     graphql_shortcut,
     graphql_view,
-    insert_page_reports,
+    page_reports,
     running_app,
     token,
 )
@@ -43,12 +42,8 @@ Ask = Callable[[Send], Awaitable[tuple[httpx.Response, httpx.Response, bool]]]
 
 @pytest.fixture(scope="module")
 def public_reports(urls: DatabaseUrls) -> Iterator[list[uuid.UUID]]:
-    """Twelve public reports, two a day: the data PAGE_DOCUMENTS are written for."""
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        ids = insert_page_reports(conn, 12, datetime(2026, 3, 5, 14, 37, tzinfo=UTC), 2)
-    yield ids
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [ids])
+    with page_reports(urls) as ids:
+        yield ids
 
 
 @pytest.fixture(scope="module")

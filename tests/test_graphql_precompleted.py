@@ -7,10 +7,8 @@ strawberry's own, and the documents the lighter path understands must actually t
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import psycopg
 import pytest
 
 from gateway.graphql.precompleted import PrecompletingExecutor
@@ -23,7 +21,7 @@ from tests.support import (
     WARSAW_BBOX,
     Ask,
     answers_as_before,
-    insert_page_reports,
+    page_reports,
     same_bytes,
     two_executors,
     walked_pages,
@@ -43,13 +41,8 @@ class CountingExecutor(PrecompletingExecutor):
 
 @pytest.fixture(scope="module")
 def public_reports(urls: DatabaseUrls) -> Iterator[list[uuid.UUID]]:
-    """Twelve public reports over a few days, categories (one sensitive: by month), statuses
-    and two cities."""
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        ids = insert_page_reports(conn, 12, datetime(2026, 3, 5, 14, 37, tzinfo=UTC), 2)
-    yield ids
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [ids])
+    with page_reports(urls) as ids:
+        yield ids
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ own, and the documents the statement claims must actually be answered by it."""
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, ClassVar
 
 import psycopg
@@ -30,8 +30,8 @@ from tests.support import (
     Ask,
     answers_as_before,
     graphql_view,
-    insert_page_reports,
     insert_report,
+    page_reports,
     running_app,
     same_bytes,
     two_executors,
@@ -50,13 +50,8 @@ class CountingSqlExecutor(SqlPageExecutor):
 
 @pytest.fixture(scope="module")
 def public_reports(urls: DatabaseUrls) -> Iterator[list[uuid.UUID]]:
-    """Twelve public reports, two a day (the keyset's id breaks ties on a day): the data
-    tests/support.py's PAGE_DOCUMENTS are written for (and tests/test_graphql_precompleted.py's)."""
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        ids = insert_page_reports(conn, 12, datetime(2026, 3, 5, 14, 37, tzinfo=UTC), 2)
-    yield ids
-    with psycopg.connect(urls.app, autocommit=True) as conn:
-        conn.execute("DELETE FROM core.reports WHERE id = ANY(%s)", [ids])
+    with page_reports(urls) as ids:
+        yield ids
 
 
 @pytest.fixture(scope="module")
