@@ -11,7 +11,7 @@ import pytest
 from store import audit
 from store.locations import DatabaseUrls, ManagedDatabase, create_database, managed_urls
 from store.setup import prepare_database
-from tests.support import CONFIG_DIR, bulk_loaded_database
+from tests.support import CONFIG_DIR, bulk_loaded_database, rows_as_text
 
 REPORTS = 3000
 AGGREGATES = ("core.density_counts", "core.area_counts", "core.tile_density", "core.tile_areas")
@@ -32,7 +32,7 @@ def _rows(conn: psycopg.Connection, table: str) -> list[tuple]:
 
 
 def _kept(conn: psycopg.Connection, table: str) -> list[str]:
-    return [row[0] for row in conn.execute(f"SELECT row(t.*)::text FROM {table} AS t ORDER BY 1")]
+    return rows_as_text(conn, table)
 
 
 def _cells(conn: psycopg.Connection) -> list[tuple]:

@@ -19,7 +19,7 @@ import pytest
 
 from gateway.cli import main
 from store.locations import DatabaseUrls, ManagedDatabase
-from tests.support import bulk_loaded_database, insert_report
+from tests.support import bulk_loaded_database, insert_report, rows_as_text
 
 REPORTS = 3000
 TABLES = ("open.reports", "open.report_features", "core.report_cells")
@@ -39,13 +39,6 @@ def _disorder(conn: psycopg.Connection, table: str) -> float:
         SELECT avg((prev > geom)::int)::float8
         FROM (SELECT geom, lag(geom) OVER (ORDER BY ctid) AS prev FROM {table}) AS t
         WHERE prev IS NOT NULL""").fetchone()[0]
-
-
-def _rows(conn: psycopg.Connection, table: str) -> list[str]:
-    """Every row, as text, sorted: the table's content as a multiset (but the cells' own id,
-    migration 0029, which a rebuild numbers afresh)."""
-    row = "to_jsonb(t) - 'id'" if table == "core.report_cells" else "t"
-    return [r[0] for r in conn.execute(f"SELECT ({row})::text FROM {table} AS t ORDER BY 1")]
 
 
 def _physical(conn: psycopg.Connection, table: str) -> list[str]:
@@ -95,12 +88,12 @@ def test_the_bulk_load_writes_the_tables_in_spatial_order(ordered_db: DatabaseUr
 
 def _rebuilt_as_they_were(conn: psycopg.Connection) -> None:
     """The public layer rebuilt from core.reports gives the very rows the tables hold."""
-    before = {table: _rows(conn, table) for table in TABLES}
+    before = {table: rows_as_text(conn, table) for table in TABLES}
     with conn.transaction():
         conn.execute("SET LOCAL threatmap.bulk = 'on'")
         conn.execute("SELECT core.rebuild_public_layer()")
     for table in TABLES:
-        assert _rows(conn, table) == before[table], table
+        assert rows_as_text(conn, table) == before[table], table
 
 
 def test_the_rebuild_of_the_public_layer_writes_in_spatial_order(scrambled: psycopg.Connection) -> None:
@@ -112,13 +105,13 @@ def test_the_rebuild_of_the_public_layer_writes_in_spatial_order(scrambled: psyc
 @pytest.mark.parametrize("method", ["online", "cluster"])
 def test_reorder_restores_the_order_and_changes_no_row(
         scrambled: psycopg.Connection, capsys: pytest.CaptureFixture[str], method: str) -> None:
-    before = {table: _rows(scrambled, table) for table in TABLES}
+    before = {table: rows_as_text(scrambled, table) for table in TABLES}
     indexes = _indexes(scrambled)
     oids = [_oid(scrambled, table) for table in TABLES]
     main(["db", "reorder", "--method", method])
     out = capsys.readouterr().out
     for table in TABLES:
-        assert _rows(scrambled, table) == before[table], table
+        assert rows_as_text(scrambled, table) == before[table], table
         # CLUSTER: exactly in order; pg_repack's INSERT ... ORDER BY: but for a few rows in a
         # thousand (the module's docstring)
         assert _disorder(scrambled, table) <= (0.01 if method == "online" else 0), table
