@@ -222,14 +222,15 @@ def _repack(conn: psycopg.Connection, url: str, table: Table, wait_s: int, repac
             ) -> str | None:
     """pg_repack of one table in the order of its point, without its ANALYZE (the VACUUM
     (ANALYZE) follows) and without cancelling anyone: when it cannot get a lock within the
-    timeout it leaves the table as it was. Returns None when the
-    table was rewritten, else what pg_repack said."""
+    timeout it leaves the table as it was. Returns None when the table was rewritten, or what
+    pg_repack said when it could not get a lock; ReorderFailed for anything else that left the
+    table as it was."""
     settings = conninfo_to_dict(url)
     unknown = sorted(set(settings) - set(LIBPQ_ENV))
     if unknown:
         raise ReorderFailed(f"the database URL's {', '.join(unknown)} cannot be passed to {REPACK}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env |= {LIBPQ_ENV[key]: str(value) for key, value in settings.items()}
+    # what the URL names, over the environment's own PG* variables (as libpq reads the two)
+    env = os.environ | {LIBPQ_ENV[key]: str(value) for key, value in settings.items()}
     before = _relfilenode(conn, table)
     done = subprocess.run(
         [repack.binary, f"--table={table.name}", f"--order-by={table.point}", "--no-kill-backend",
@@ -239,7 +240,11 @@ def _repack(conn: psycopg.Connection, url: str, table: Table, wait_s: int, repac
     if done.returncode != 0:
         raise ReorderFailed(f"{REPACK} failed on {table.name} ({said or done.returncode}); nothing "
                             "was changed in it")
-    return None if _relfilenode(conn, table) != before else said
+    if _relfilenode(conn, table) != before:
+        return None
+    if "timed out" in said:   # its lock not granted within --wait-timeout (--no-kill-backend)
+        return said
+    raise ReorderFailed(f"{REPACK} left {table.name} as it was: {said or 'it said nothing'}")
 
 
 def reorder(url: str, lock_timeout_s: float = 2.0, say: Say | None = None,

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from gateway.cli import main
+from store import reorder
 from store.locations import DatabaseUrls, ManagedDatabase
 from tests.support import bulk_loaded_database, insert_report, rows_as_text
 
@@ -226,3 +227,19 @@ def test_changes_written_during_an_online_reorder_are_all_kept(
         thread.join()
     assert sum(started < t < ended for t in written) >= 10, "too few reports published meanwhile"
     _rebuilt_as_they_were(scrambled)
+
+
+def test_an_online_reorder_pg_repack_refuses_says_why_and_changes_nothing(
+        ordered_db: DatabaseUrls) -> None:
+    """A table pg_repack cannot copy online (no key on NOT NULL columns, as core.report_cells
+    before migration 0029): ReorderFailed with pg_repack's reason, not a lock said busy."""
+    with psycopg.connect(ordered_db.admin, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.no_key AS SELECT geom FROM open.reports")
+        try:
+            physical = _physical(conn, "public.no_key")
+            with pytest.raises(reorder.ReorderFailed, match="primary key"):
+                reorder.reorder(ordered_db.admin, method=reorder.ONLINE,
+                                tables=(reorder.Table("public.no_key", "geom", None),))
+            assert _physical(conn, "public.no_key") == physical
+        finally:
+            conn.execute("DROP TABLE public.no_key")
