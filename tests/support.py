@@ -288,6 +288,21 @@ PAGE_DOCUMENTS: dict[str, tuple[str, dict[str, Any] | None]] = {
 }
 
 
+# Documents the page written by PostgreSQL answers beside PAGE_DOCUMENTS (its own tests and the
+# shortcut's in front of the view)
+SQL_PAGE_DOCUMENTS: dict[str, tuple[str, dict[str, Any] | None]] = {
+    "the bench's page": ("""query($bbox: BBox!, $after: String) {
+        reports(filter: {bbox: $bbox}, first: 100, after: $after) {
+        pageInfo { endCursor hasNextPage }
+        edges { node { id status occurredOn category { id nameEn } areas { code name }
+                       location { longitude latitude } } } } }""", {"bbox": WARSAW_BBOX}),
+    "filters in variables, with nulls": ("""query($f: ReportFilter) { reports(first: 10, filter: $f) {
+        totalCount edges { node { id } } } }""", {"f": {"bbox": None, "categories": ["poaching"],
+                                                      "statuses": None, "areaCode": None}}),
+    "only the total": ('{ reports(filter: {areaCode: "12"}) { totalCount } }', None),
+}
+
+
 # -- the public page of reports: documents the lighter paths leave to the ordinary one ------------
 # name: (document, variables, the error code expected or None); errors, private fields, the
 # police unit (tests/test_graphql_precompleted.py, tests/test_graphql_sql_page.py).

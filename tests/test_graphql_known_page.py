@@ -23,6 +23,7 @@ from store.locations import DatabaseUrls
 from tests.support import (
     PAGE_DOCUMENTS,
     PAGE_REFUSALS,
+    SQL_PAGE_DOCUMENTS,
     WARSAW_BBOX,
     codes,
     graphql_shortcut,
@@ -95,15 +96,7 @@ SEVERAL_ROOT_KEYS = {"two pages side by side and the same field twice", "__typen
                      "an empty filter, a null one, a bbox of integers",
                      "other root fields beside the page"}
 MORE_PAGES = {
-    "the bench's page": ("""query($bbox: BBox!, $after: String) {
-        reports(filter: {bbox: $bbox}, first: 100, after: $after) {
-        pageInfo { endCursor hasNextPage }
-        edges { node { id status occurredOn category { id nameEn } areas { code name }
-                       location { longitude latitude } } } } }""", {"bbox": WARSAW_BBOX}),
-    "filters in variables, with nulls": ("""query($f: ReportFilter) { reports(first: 10, filter: $f) {
-        totalCount edges { node { id } } } }""", {"f": {"bbox": None, "categories": ["poaching"],
-                                                      "statuses": None, "areaCode": None}}),
-    "only the total": ('{ reports(filter: {areaCode: "12"}) { totalCount } }', None),
+    **SQL_PAGE_DOCUMENTS,
     "an alias at the root": ("{ mine: reports(first: 2) { edges { node { id } } } }", None),
     "a string with characters beyond ASCII in a literal": (
         '{ reports(first: 2, filter: {categories: ["wandalizm-ąę"]}) { totalCount } }', None),

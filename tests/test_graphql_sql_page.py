@@ -26,6 +26,7 @@ from store.reports import BBox, ReportFilter
 from tests.support import (
     PAGE_DOCUMENTS,
     PAGE_REFUSALS,
+    SQL_PAGE_DOCUMENTS,
     WARSAW_BBOX,
     Ask,
     answers_as_before,
@@ -79,11 +80,7 @@ EVERYTHING = """query($bbox: BBox, $after: String, $first: Int!, $order: ReportO
 # Documents the statement answers: those of the precompleted path, and more.
 ANSWERED = {
     **PAGE_DOCUMENTS,
-    "the bench's page": ("""query($bbox: BBox!, $after: String) {
-        reports(filter: {bbox: $bbox}, first: 100, after: $after) {
-        pageInfo { endCursor hasNextPage }
-        edges { node { id status occurredOn category { id nameEn } areas { code name }
-                       location { longitude latitude } } } } }""", {"bbox": WARSAW_BBOX}),
+    **SQL_PAGE_DOCUMENTS,
     "every field, the whole country": (EVERYTHING, {"first": 100, "order": "OCCURRED_ON_DESC"}),
     "every field, oldest first": (EVERYTHING, {"first": 100, "order": "OCCURRED_ON_ASC"}),
     "the default page, no arguments": ("{ reports { totalCount edges { cursor node { id } } } }", None),
@@ -93,10 +90,6 @@ ANSWERED = {
     "two pages side by side": ("""{ a: reports(first: 2) { edges { node { id } } }
         b: reports(first: 2, orderBy: OCCURRED_ON_ASC) { edges { node { id } } pageInfo { endCursor } } }""",
                                None),
-    "filters in variables, with nulls": ("""query($f: ReportFilter) { reports(first: 10, filter: $f) {
-        totalCount edges { node { id } } } }""", {"f": {"bbox": None, "categories": ["poaching"],
-                                                      "statuses": None, "areaCode": None}}),
-    "only the total": ('{ reports(filter: {areaCode: "12"}) { totalCount } }', None),
 }
 
 
