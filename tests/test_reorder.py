@@ -243,3 +243,21 @@ def test_an_online_reorder_pg_repack_refuses_says_why_and_changes_nothing(
             assert _physical(conn, "public.no_key") == physical
         finally:
             conn.execute("DROP TABLE public.no_key")
+
+
+def test_auto_falls_back_to_cluster_where_pg_repack_cannot_run(
+        scrambled: psycopg.Connection, ordered_db: DatabaseUrls) -> None:
+    """pg_repack needs a superuser: as the application role (the tables' owner), `auto` says why
+    and rewrites with CLUSTER; `online` refuses and changes nothing."""
+    physical = {table: _physical(scrambled, table) for table in TABLES}
+    with pytest.raises(reorder.OnlineUnavailable, match="superuser"):
+        reorder.reorder(ordered_db.app, method=reorder.ONLINE)
+    for table in TABLES:
+        assert _physical(scrambled, table) == physical[table], table
+    said: list[str] = []
+    done = reorder.reorder(ordered_db.app, method=reorder.AUTO, say=said.append)
+    assert said[0].startswith("CLUSTER, not online: pg_repack needs a superuser"), said[0]
+    assert [d.table for d in done] == list(TABLES)
+    assert all(d.locked_s is not None for d in done)   # CLUSTER's lock, timed
+    for table in TABLES:
+        assert _disorder(scrambled, table) == 0, table
