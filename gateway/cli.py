@@ -18,6 +18,7 @@ from gateway.cli_webhooks import add_commands as add_webhook_commands
 from gateway.logs import configure_logging
 from gateway.secret import WeakSecretError, with_jwt_secret
 from gateway.settings import Settings, load_settings
+from store import reorder as store_reorder
 from store.errors import StoreSetupError
 from store.locations import DatabaseUrls, ManagedDatabase, external_urls
 from store.migrate import migrate, sql_status, status, upgrade
@@ -180,16 +181,14 @@ def _positive_seconds(text: str) -> float:
 
 
 def cmd_db_reorder(settings: Settings, args: argparse.Namespace) -> None:
-    from store.reorder import OnlineUnavailable, ReorderFailed, ReorderLocked, reorder
-
     started = time.monotonic()
     with database(settings) as urls:
         try:
-            done = reorder(urls.admin, args.lock_timeout_s, method=args.method,
-                           say=lambda text: print(f"  {text}", flush=True))
-        except (ReorderLocked, ReorderFailed) as error:
+            done = store_reorder.reorder(urls.admin, args.lock_timeout_s, method=args.method,
+                                         say=lambda text: print(f"  {text}", flush=True))
+        except (store_reorder.ReorderLocked, store_reorder.ReorderFailed) as error:
             sys.exit(f"threatmap: {error}")
-        except OnlineUnavailable as error:
+        except store_reorder.OnlineUnavailable as error:
             sys.exit(f"threatmap: cannot reorder online: {error} (--method cluster rewrites with "
                      "CLUSTER, its readers waiting meanwhile)")
     waited = ", ".join(f"{d.table} {d.locked_s:.1f} s" if d.locked_s is not None
@@ -413,7 +412,7 @@ def parser() -> argparse.ArgumentParser:
         "reorder", help="rewrite the public reports, their features and cells in spatial order "
                         "(online with pg_repack where it can run, else CLUSTER, whose readers wait "
                         "while a table is rewritten: README, Running in production)")
-    reorder_cmd.add_argument("--method", choices=("auto", "online", "cluster"), default="auto",
+    reorder_cmd.add_argument("--method", choices=store_reorder.METHODS, default=store_reorder.AUTO,
                              help="online: pg_repack (readers and writers go on; a superuser and "
                                   "the server's pg_repack extension), cluster: CLUSTER (each "
                                   "table's readers wait while it is rewritten), auto (default): "

@@ -302,7 +302,6 @@ def reorder(url: str, lock_timeout_s: float = 2.0, say: Say | None = None,
     return done
 
 
-
 def _locked(table: Table, lock_timeout_s: float, done: list[Reordered], said: str) -> ReorderLocked:
     return ReorderLocked(
         f"{table.name} is in use: its lock was not granted within {lock_timeout_s:g} s ({said}); "

@@ -31,10 +31,6 @@ def _rows(conn: psycopg.Connection, table: str) -> list[tuple]:
     return conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5").fetchall()
 
 
-def _kept(conn: psycopg.Connection, table: str) -> list[str]:
-    return rows_as_text(conn, table)
-
-
 def _cells(conn: psycopg.Connection) -> list[tuple]:
     return conn.execute("SELECT cell_m, cx, cy, n, ST_AsEWKB(geom), ST_AsEWKB(centre_3857) "
                         "FROM core.density_cells ORDER BY 1, 2, 3").fetchall()
@@ -76,7 +72,7 @@ def test_the_bulk_load_is_what_the_row_by_row_definitions_give(bulk_db: Database
 
         loaded = {table: _rows(conn, table) for table in AGGREGATES}
         cells = _cells(conn)
-        kept = {table: _kept(conn, table) for table in KEPT}
+        kept = {table: rows_as_text(conn, table) for table in KEPT}
         assert all(kept.values()), kept.keys()
         with conn.transaction():
             conn.execute("SET LOCAL threatmap.bulk = 'on'")
@@ -85,7 +81,7 @@ def test_the_bulk_load_is_what_the_row_by_row_definitions_give(bulk_db: Database
             assert _rows(conn, table) == loaded[table], table
         assert _cells(conn) == cells
         for table in KEPT:
-            assert _kept(conn, table) == kept[table], table
+            assert rows_as_text(conn, table) == kept[table], table
         # the secondary indexes dropped for the load are back
         assert conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname || '.' || tablename "
                             "IN ('core.reports', 'open.reports', 'core.report_events')"

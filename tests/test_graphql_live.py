@@ -12,7 +12,6 @@ import httpx
 import psycopg
 import pytest
 import websockets
-from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.graphql.precompleted import PrecompletingExecutor
@@ -24,6 +23,7 @@ from tests.support import (
     free_port,
     gql,
     graphql_shortcut,
+    graphql_view,
     insert_report,
     next_message,
     running_app,
@@ -238,9 +238,7 @@ async def test_a_page_fetches_only_the_related_data_asked_for(
     app_conn.execute("UPDATE core.reports SET police_unit_id = 'kpp-1405'")  # public unit: per county
     async with running_app(settings) as (client, app):
         runtime = app.state.runtime
-        graphql = next(r.endpoint for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
-        while not hasattr(graphql, "schema"):   # through the ASGI wrappers (body limit, preflight)
-            graphql = graphql.app
+        graphql = graphql_view(app)
         if not sql_page:   # the shortcut in front of the view would write the page too
             graphql.schema.execution_context_class = PrecompletingExecutor
             graphql_shortcut(app).enabled = False
