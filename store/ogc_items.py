@@ -42,7 +42,9 @@ def features_statement(features: sql.Composable) -> sql.Composed:
 KEPT_FILTERS = frozenset({"category_id", "status", "occurred_on", "date_precision", "cell_m",
                           "voivodeship_code", "county_code", "police_unit_id"})
 
-# conditions on open.reports' columns: the page's ids from there, their texts by id
+# conditions on open.reports' columns: the page's ids from there, their texts by id. A city box
+# alone walks open_reports_id_geom (migration 0030: the ids with their points) in id order and
+# tests the box in the index; the heap, kept in point order, is not read for it.
 KEPT_JOINED = """
 SELECT count(*) AS n, coalesce(string_agg(f.feature, ',' ORDER BY page.id), '') AS features
 FROM (SELECT id FROM open.reports WHERE {where} ORDER BY id

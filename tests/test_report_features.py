@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from ogc import bridge
 from ogc.config import feature_providers, load_config
@@ -219,3 +220,29 @@ def test_a_small_bbox_is_walked_point_by_point_each_report_once(
     assert len(want) > 40 and points < len(want) / 1.5   # reports share points: ties by id
     for limit in (1, 3, 7, 100):
         assert walked(limit) == want, limit
+
+
+def test_a_city_box_page_can_take_its_ids_from_the_index_alone(
+        scattered: list[uuid.UUID], app_conn: psycopg.Connection, public_conn: psycopg.Connection,
+        provider: OpenLayerProvider) -> None:
+    """A wide box's page (in id order) can test the box in open_reports_id_geom (migration 0030:
+    the ids with their points) without reading the heap: with the scans that read the heap or
+    sort turned off (a sequential scan, a bitmap scan of the box, a sort), and the table vacuumed
+    as the bulk load and the reorder leave it, its plan is an index-only scan of that index in
+    id order, and the page is the one the planner's own choice gives."""
+    app_conn.execute("VACUUM (ANALYZE) open.reports")   # the visibility map an index-only scan reads
+    bbox = [WARSAW[0] - 0.1, WARSAW[1] - 0.1, WARSAW[0] + 0.1, WARSAW[1] + 0.1]
+    assert not provider._by_point(bbox, None, [], None)
+    where, _ = provider._where(bbox, None, [], None)
+    statement = ogc_items.features_statement(ogc_items.kept_statement(where))
+    params = provider._where_params(bbox, []) | {"limit": 50, "offset": 10}
+    chosen = public_conn.execute(statement, params, prepare=False).fetchone()
+    # (not enable_indexscan: before PostgreSQL 17 it turns index-only scans off too)
+    for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+        public_conn.execute(f"SET {setting} = off")   # this test's own connection
+    plan = "\n".join(row[0] for row in public_conn.execute(
+        sql.SQL("EXPLAIN ") + statement, params, prepare=False))
+    assert "Index Only Scan using open_reports_id_geom on reports" in plan, plan
+    assert "Sort" not in plan, plan
+    assert public_conn.execute(statement, params, prepare=False).fetchone() == chosen
+    assert chosen[0] == 50
