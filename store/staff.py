@@ -26,11 +26,11 @@ FROM core.police_units WHERE id = %s
 OFFICER_SCOPE = sql.SQL(
     "core.officer_handles(%(unit_id)s, %(unit_counties)s::text[], r.county_code, r.police_unit_id)")
 
-# The page: the keys first (an index-only scan of reports_worklist unless bbox needs the point),
-# then each row with its public projection (open.reports when published, else as the public
-# layer would show it: at its kept public place, core.report_places, whose county lookup is the
-# cost of core.public_report; computed in full only for a report without one) and its private
-# columns.
+# The page: the keys first (an index-only scan of reports_worklist, which carries the point for a
+# bbox since migration 0031), then each row with its public projection (open.reports when
+# published, else as the public layer would show it: at its kept public place,
+# core.report_places, whose county lookup is the cost of core.public_report; computed in full
+# only for a report without one) and its private columns.
 PAGE_SQL = """
 SELECT {total} AS total,
        (SELECT coalesce(json_agg(page ORDER BY page.occurred_at {direction}, page.id {direction}),

@@ -184,3 +184,35 @@ async def test_a_staff_page_with_private_fields_is_one_statement(
     # app pool: the officer's unit, then the page (private fields included); public pool:
     # one batch each for categories and areas.
     assert counted[1] == counted[10] == counted[100] == (2, 2), counted
+
+
+def test_a_work_list_page_with_a_bbox_takes_its_keys_from_the_index_alone(
+        app_conn: psycopg.Connection, clean_reports: None) -> None:
+    """A work-list page with a bbox (the workbench's map) can test each report's point in
+    reports_worklist (migration 0031: the point beside the columns the scope and the filters
+    read), newest first, without a heap visit per report it passes: with the scans that read
+    the heap or sort turned off and the table vacuumed, the keys are an index-only scan of it,
+    and the page is the one the planner's own choice gives."""
+    from psycopg import sql
+    from psycopg.rows import dict_row
+
+    from store import staff
+    from store.reports import BBox, ReportFilter
+    for i in range(60):
+        insert_report(app_conn, lon=WARSAW[0] + (i % 10) * 0.003, lat=WARSAW[1] + (i // 10) * 0.003,
+                      occurred_at=datetime.now(UTC) - timedelta(hours=i))
+    app_conn.execute("VACUUM (ANALYZE) core.reports")   # the visibility map an index-only scan reads
+    unit = staff.OfficerUnit(**app_conn.cursor(row_factory=dict_row).execute(
+        staff.OFFICER_UNIT_SQL, ["kpp-1405"]).fetchone())
+    box = ReportFilter(bbox=BBox(west=WARSAW[0] - 0.001, south=WARSAW[1] - 0.001,
+                                 east=WARSAW[0] + 0.0151, north=WARSAW[1] + 0.0061))
+    statement, params = staff.page_statement(box, unit, True, 11, None, False)
+    chosen = app_conn.execute(statement, params, prepare=False).fetchone()[1]   # (total, rows)
+    with app_conn.transaction():
+        # (not enable_indexscan: before PostgreSQL 17 it turns index-only scans off too)
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            app_conn.execute(f"SET LOCAL {setting} = off")
+        plan = "\n".join(row[0] for row in app_conn.execute(sql.SQL("EXPLAIN ") + statement, params))
+        assert "Index Only Scan Backward using reports_worklist on reports" in plan, plan
+        assert app_conn.execute(statement, params, prepare=False).fetchone()[1] == chosen
+    assert [row["id"] for row in chosen] and len(chosen) == 11
