@@ -167,16 +167,15 @@ class OpenLayerProvider(BaseProvider):
         names = self._selected(select_properties or [])
         params = params | {"limit": int(limit), "offset": int(offset)}
         by_point = not sortby and self._by_point(bbox or [], datetime_, properties or [], filterq)
+        keys_first = self._keys_first(datetime_, properties or [], filterq, sortby or [], by_point)
         raw = geojson_items.collector()
         if raw is not None and 2 * len(names) <= MAX_FUNCTION_ARGS:
             return self._raw_page(response, raw, names, skip_geometry, crs_transform_spec, where,
                                   count_sql, sortby or [], params,
-                                  self._cells(bbox or [], datetime_, properties or [], filterq), by_point)
-        statement = sql.SQL("SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
-                            "LIMIT {limit} OFFSET {offset}").format(
-            columns=self._columns(names, skip_geometry, crs_transform_spec),
-            relation=self._relation(), where=where, order=self._order(sortby or [], by_point),
-            limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
+                                  self._cells(bbox or [], datetime_, properties or [], filterq), by_point,
+                                  keys_first)
+        statement = self._rows(self._columns(names, skip_geometry, crs_transform_spec), where,
+                               sortby or [], by_point, keys_first)
         rows, matched = self._fetch_page(statement, count_sql, where, params,
                                          cells=self._cells(bbox or [], datetime_, properties or [], filterq))
         if matched is not None:
@@ -188,9 +187,10 @@ class OpenLayerProvider(BaseProvider):
     def _raw_page(self, response: dict[str, Any], raw: list[geojson_items.RawFeatures], names: list[str],
                   skip_geometry: bool, crs_transform_spec: Any, where: sql.Composable,
                   count_sql: sql.Composable, sortby: list[dict], params: dict[str, Any],
-                  cells: "CellCount | None" = None, by_point: bool = False) -> dict:
+                  cells: "CellCount | None" = None, by_point: bool = False, keys_first: bool = False) -> dict:
         """The page as one JSON text written by PostgreSQL (ogc/geojson_items.py)."""
-        statement = self._raw_statement(names, skip_geometry, crs_transform_spec, where, sortby, by_point)
+        statement = self._raw_statement(names, skip_geometry, crs_transform_spec, where, sortby, by_point,
+                                        keys_first)
         rows, matched = self._fetch_page(statement, count_sql, where, params, raw=True, cells=cells)
         if matched is not None:
             response["numberMatched"] = matched
@@ -203,7 +203,8 @@ class OpenLayerProvider(BaseProvider):
         return response
 
     def _raw_statement(self, names: list[str], skip_geometry: bool, crs_transform_spec: Any,
-                       where: sql.Composable, sortby: list[dict], by_point: bool = False) -> sql.Composable:
+                       where: sql.Composable, sortby: list[dict], by_point: bool = False,
+                       keys_first: bool = False) -> sql.Composable:
         """The same features `_feature` builds, in the same order, as JSON text: the page is
         selected first (plain columns, ORDER BY, LIMIT) and only its rows are turned into JSON;
         one row comes back: how many features, and the features separated by commas."""
@@ -220,12 +221,35 @@ class OpenLayerProvider(BaseProvider):
             "SELECT count(*) AS n, coalesce(string_agg(feature, ',' ORDER BY i), '') AS features "
             "FROM (SELECT row_number() OVER () AS i, json_build_object('type', 'Feature', 'id', page.{id}, "
             "'geometry', {geometry}, 'properties', json_build_object({properties}))::text AS feature "
-            "FROM (SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
-            "LIMIT {limit} OFFSET {offset}) AS page) AS features").format(
+            "FROM ({rows}) AS page) AS features").format(
             id=sql.Identifier(self.id_field), geometry=geometry, properties=properties,
-            columns=sql.SQL(", ").join(columns), relation=self._relation(), where=where,
-            order=self._order(sortby, by_point), limit=sql.Placeholder("limit"),
-            offset=sql.Placeholder("offset"))
+            rows=self._rows(sql.SQL(", ").join(columns), where, sortby, by_point, keys_first))
+
+    def _rows(self, columns: sql.Composable, where: sql.Composable, sortby: list[dict], by_point: bool,
+              keys_first: bool) -> sql.Composable:
+        """The page's rows of the relation: `columns` WHERE `where`, in `_order`'s order, from
+        `offset`, at most `limit`. With `keys_first` (`_keys_first`) the ids come first from
+        open.reports (store/ogc_items.py `kept_ids`: for a city box an index-only scan in id
+        order) and only the page's rows are read from the relation, where a walk of its rows in
+        id order with the box as a filter read a heap block for each row it passed (Kraków's
+        page of 1,000 at 5,000,000 reports: 189 ms, 19,859 blocks read)."""
+        if keys_first:
+            return sql.SQL("SELECT {columns} FROM {relation} WHERE {id} IN ({ids}) ORDER BY {id}").format(
+                columns=columns, relation=self._relation(), id=sql.Identifier(self.id_field),
+                ids=ogc_items.kept_ids(where))
+        return sql.SQL("SELECT {columns} FROM {relation} WHERE {where} ORDER BY {order} "
+                       "LIMIT {limit} OFFSET {offset}").format(
+            columns=columns, relation=self._relation(), where=where, order=self._order(sortby, by_point),
+            limit=sql.Placeholder("limit"), offset=sql.Placeholder("offset"))
+
+    def _keys_first(self, datetime_: str | None, properties: list[tuple[str, str]], filterq: Any,
+                    sortby: list[dict], by_point: bool) -> bool:
+        """Whether a page of pygeoapi's path takes its ids from open.reports first (`_rows`): a
+        relation of open.reports' rows (`kept_features`) in id order, filtered on open.reports'
+        own columns only (a bbox, ogc_items.KEPT_FILTERS)."""
+        return (self.kept_features and not sortby and not by_point and filterq is None
+                and datetime_ in (None, "../..")
+                and all(name in ogc_items.KEPT_FILTERS for name, _ in properties))
 
     async def geojson_page(self, offset: int, limit: int, bbox: list[float],
                            properties: list[tuple[str, str]]) -> tuple[int, bytes, int | None] | None:

@@ -45,10 +45,10 @@ KEPT_FILTERS = frozenset({"category_id", "status", "occurred_on", "date_precisio
 # conditions on open.reports' columns: the page's ids from there, their texts by id. A city box
 # alone walks open_reports_id_geom (migration 0030: the ids with their points) in id order and
 # tests the box in the index; the heap, kept in point order, is not read for it.
+KEPT_IDS = "SELECT id FROM open.reports WHERE {where} ORDER BY id LIMIT %(limit)s OFFSET %(offset)s"
 KEPT_JOINED = """
 SELECT count(*) AS n, coalesce(string_agg(f.feature, ',' ORDER BY page.id), '') AS features
-FROM (SELECT id FROM open.reports WHERE {where} ORDER BY id
-      LIMIT %(limit)s OFFSET %(offset)s) AS page
+FROM ({ids}) AS page
 JOIN open.report_features AS f ON f.id = page.id"""
 # A small bbox alone (a map's viewport): the page in the order of its points (longitude, then
 # latitude), then id. Every public point is a cell centre, so the box's points and how many
@@ -92,4 +92,11 @@ def kept_statement(where: sql.Composable | None) -> sql.Composed:
     if where is None:
         return sql.SQL(KEPT_BY_POINT.strip()).format(
             cells_in_box=report_cells.cells_in_bbox("bx0", "by0", "bx1", "by1"))
-    return sql.SQL(KEPT_JOINED.strip()).format(where=where)
+    return sql.SQL(KEPT_JOINED.strip()).format(ids=kept_ids(where))
+
+
+def kept_ids(where: sql.Composable) -> sql.Composed:
+    """The page's ids of open.reports in id order (`where` on its columns: a bbox, KEPT_FILTERS;
+    parameters limit and offset): for a city box an index-only scan of open_reports_id_geom.
+    Also the keys of pygeoapi's own page of such a filter (ogc.provider `_rows`)."""
+    return sql.SQL(KEPT_IDS).format(where=where)

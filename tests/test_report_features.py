@@ -168,13 +168,17 @@ def test_the_kept_page_is_the_built_page(
                                                             "offset": rng.choice([0, 0, 3, 11, 40])}
         alone = provider._by_point(bbox, None, properties, None)
         assert alone == (len(bbox) == 4 and bbox[2] - bbox[0] < 0.1 and not properties)
-        # the door's kept statement and the provider's own
+        # the door's kept statement and the provider's own, its ids first too where it takes them so
+        keys_first = provider._keys_first(None, properties, None, [], alone)
+        assert keys_first == (not alone)
+        names = provider._selected([])
         statements = [ogc_items.kept_statement(None if alone else where),
-                      provider._raw_statement(provider._selected([]), False, None, where, [], alone)]
+                      provider._raw_statement(names, False, None, where, [], alone),
+                      provider._raw_statement(names, False, None, where, [], alone, keys_first)]
         rows = [public_conn.cursor(binary=True).execute(ogc_items.features_statement(statement), params,
                                                         prepare=False).fetchone()
                 for statement in statements]
-        assert rows[0] == rows[1], (bbox, properties, params)
+        assert rows[0] == rows[1] == rows[2], (bbox, properties, params)
         pages += rows[0][0] > 0
         by_point += alone and rows[0][0] > 1
     assert pages > 30 and by_point > 3
@@ -226,23 +230,26 @@ def test_a_city_box_page_can_take_its_ids_from_the_index_alone(
         scattered: list[uuid.UUID], app_conn: psycopg.Connection, public_conn: psycopg.Connection,
         provider: OpenLayerProvider) -> None:
     """A wide box's page (in id order) can test the box in open_reports_id_geom (migration 0030:
-    the ids with their points) without reading the heap: with the scans that read the heap or
-    sort turned off (a sequential scan, a bitmap scan of the box, a sort), and the table vacuumed
-    as the bulk load and the reorder leave it, its plan is an index-only scan of that index in
-    id order, and the page is the one the planner's own choice gives."""
+    the ids with their points) without reading the heap, on the door's kept path and on
+    pygeoapi's (its ids first, `_rows`): with the scans that read the heap or sort turned off (a
+    sequential scan, a bitmap scan of the box, a sort), and the table vacuumed as the bulk load
+    and the reorder leave it, each plan is an index-only scan of that index in id order, and
+    each page is the one the planner's own choice gives."""
     app_conn.execute("VACUUM (ANALYZE) open.reports")   # the visibility map an index-only scan reads
     bbox = [WARSAW[0] - 0.1, WARSAW[1] - 0.1, WARSAW[0] + 0.1, WARSAW[1] + 0.1]
-    assert not provider._by_point(bbox, None, [], None)
+    assert not provider._by_point(bbox, None, [], None) and provider._keys_first(None, [], None, [], False)
     where, _ = provider._where(bbox, None, [], None)
-    statement = ogc_items.features_statement(ogc_items.kept_statement(where))
+    statements = [ogc_items.features_statement(ogc_items.kept_statement(where)),
+                  provider._raw_statement(provider._selected([]), False, None, where, [], False, True)]
     params = provider._where_params(bbox, []) | {"limit": 50, "offset": 10}
-    chosen = public_conn.execute(statement, params, prepare=False).fetchone()
+    chosen = [public_conn.execute(statement, params, prepare=False).fetchone() for statement in statements]
     # (not enable_indexscan: before PostgreSQL 17 it turns index-only scans off too)
     for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
         public_conn.execute(f"SET {setting} = off")   # this test's own connection
-    plan = "\n".join(row[0] for row in public_conn.execute(
-        sql.SQL("EXPLAIN ") + statement, params, prepare=False))
-    assert "Index Only Scan using open_reports_id_geom on reports" in plan, plan
-    assert "Sort" not in plan, plan
-    assert public_conn.execute(statement, params, prepare=False).fetchone() == chosen
-    assert chosen[0] == 50
+    for statement, page in zip(statements, chosen, strict=True):
+        plan = "\n".join(row[0] for row in public_conn.execute(
+            sql.SQL("EXPLAIN ") + statement, params, prepare=False))
+        assert "Index Only Scan using open_reports_id_geom on reports" in plan, plan
+        assert "Sort" not in plan, plan
+        assert public_conn.execute(statement, params, prepare=False).fetchone() == page
+        assert page[0] == 50
