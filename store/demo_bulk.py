@@ -170,11 +170,13 @@ SELECT id, 'status_changed', 'new', status, 'demo', created_at + interval '2 hou
 FROM first WHERE status <> 'new'
 """
 
-# store/sql/20_projection.sql's core.public_report, set-based: the grid cell of each public
-# report (the same expressions as core.cell_index), then each distinct cell centre once.
-PUBLIC_ROWS = """
-CREATE TEMP TABLE demo_public ON COMMIT DROP AS
-SELECT r.id, r.category_id, r.status, r.police_unit_id AS assigned, g.cell_m,
+# store/sql/20_projection.sql's core.public_report, set-based: the grid cell of each report
+# (the same expressions as core.cell_index), then each distinct cell centre once. Every report,
+# `public` or not: each gets its kept place (core.report_places, PLACES); the public ones are
+# the public layer.
+REPORT_CELLS = """
+CREATE TEMP TABLE demo_cells ON COMMIT DROP AS
+SELECT r.id, core.is_public(r) AS public, r.category_id, r.status, r.police_unit_id AS assigned, g.cell_m,
        floor(ST_X(g.p) / g.cell_m)::integer AS cx, floor(ST_Y(g.p) / g.cell_m)::integer AS cy,
        CASE WHEN c.sensitive THEN date_trunc('month', r.occurred_at AT TIME ZONE pol.timezone)::date
             ELSE (r.occurred_at AT TIME ZONE pol.timezone)::date END AS occurred_on,
@@ -188,7 +190,6 @@ JOIN core.categories AS c ON c.id = r.category_id
 CROSS JOIN LATERAL (SELECT CASE WHEN c.sensitive THEN pol.sensitive_cell_m ELSE pol.cell_m END
                                AS cell_m,
                            ST_Transform(r.geom, 2180) AS p) AS g
-WHERE core.is_public(r)
 """
 
 CENTRES = """
@@ -196,7 +197,7 @@ CREATE TEMP TABLE demo_centres ON COMMIT DROP AS
 SELECT d.cell_m, d.cx, d.cy, c.geom, ST_Transform(c.geom, 3857) AS geom_3857,
        ST_Transform(c.geom, 2180) AS geom_2180, k.code AS county_code,
        k.parent_code AS voivodeship_code
-FROM (SELECT DISTINCT cell_m, cx, cy FROM demo_public) AS d
+FROM (SELECT DISTINCT cell_m, cx, cy FROM demo_cells) AS d
 CROSS JOIN LATERAL (SELECT ST_Transform(ST_SetSRID(ST_MakePoint((d.cx + 0.5) * d.cell_m,
                                                                (d.cy + 0.5) * d.cell_m), 2180),
                                         4326) AS geom) AS c
@@ -217,23 +218,36 @@ WITH units AS (
     SELECT assigned, county_code, voivodeship_code,
            core.public_police_unit(assigned, county_code, voivodeship_code) AS unit
     FROM (SELECT DISTINCT p.assigned, c.county_code, c.voivodeship_code
-          FROM demo_public AS p JOIN demo_centres AS c USING (cell_m, cx, cy)) AS combos
+          FROM demo_cells AS p JOIN demo_centres AS c USING (cell_m, cx, cy) WHERE p.public) AS combos
 )
 INSERT INTO open.reports (id, category_id, status, occurred_on, date_precision, cell_m,
                           voivodeship_code, county_code, police_unit_id, geom, geom_3857,
                           published_on)
 SELECT p.id, p.category_id, p.status, p.occurred_on, p.date_precision, p.cell_m,
        c.voivodeship_code, c.county_code, u.unit, c.geom, c.geom_3857, p.published_on
-FROM demo_public AS p
+FROM demo_cells AS p
 JOIN demo_centres AS c USING (cell_m, cx, cy)
 -- equalities on coalesce(), not IS NOT DISTINCT FROM: a hash join instead of a nested loop
 LEFT JOIN units AS u ON coalesce(u.assigned, '') = coalesce(p.assigned, '')
                     AND coalesce(u.county_code, '') = coalesce(c.county_code, '')
                     AND coalesce(u.voivodeship_code, '') = coalesce(c.voivodeship_code, '')
+WHERE p.public
 -- the heap in spatial order (PostGIS's sort order of points, a Hilbert curve: store/reorder.py),
 -- so that a small bbox's or a tile's reports share heap blocks; core.report_cells, rebuilt
 -- from here (core.rebuild_report_cells), follows the same order
 ORDER BY c.geom, p.id
+"""
+
+# The place kept for every report (store/sql/18_report_places.sql, which core.reports' triggers,
+# off for the load, would write): its grid, cell centre and the centre's county. The staff work
+# list reads it for a report not yet public instead of computing core.public_report per row.
+# (A report placed before the load keeps its place.)
+PLACES = """
+INSERT INTO core.report_places (report_id, cell_m, geom, county_code, voivodeship_code)
+SELECT p.id, p.cell_m, c.geom, c.county_code, c.voivodeship_code
+FROM demo_cells AS p
+JOIN demo_centres AS c USING (cell_m, cx, cy)
+ON CONFLICT (report_id) DO NOTHING
 """
 
 # core.rebuild_public_layer's aggregates, with the public point's EPSG:2180 coordinates
@@ -245,7 +259,7 @@ SELECT levels.cell_m, floor(ST_X(c.geom_2180) / levels.cell_m)::integer,
        sum(g.n)
 FROM (SELECT cell_m, cx, cy, category_id, status, date_trunc('month', occurred_on)::date AS month,
              count(*) AS n
-      FROM demo_public GROUP BY 1, 2, 3, 4, 5, 6) AS g
+      FROM demo_cells WHERE public GROUP BY 1, 2, 3, 4, 5, 6) AS g
 JOIN demo_centres AS c USING (cell_m, cx, cy)
 CROSS JOIN unnest((SELECT density_cell_m FROM core.privacy_policy)) AS levels(cell_m)
 GROUP BY 1, 2, 3, 4, 5, 6
@@ -265,7 +279,7 @@ INSERT INTO core.area_counts (area_code, category_id, status, month, n)
 SELECT code, g.category_id, g.status, g.month, sum(g.n)
 FROM (SELECT cell_m, cx, cy, category_id, status, date_trunc('month', occurred_on)::date AS month,
              count(*) AS n
-      FROM demo_public GROUP BY 1, 2, 3, 4, 5, 6) AS g
+      FROM demo_cells WHERE public GROUP BY 1, 2, 3, 4, 5, 6) AS g
 JOIN demo_centres AS c USING (cell_m, cx, cy)
 CROSS JOIN unnest(ARRAY[c.county_code, c.voivodeship_code]) AS code
 WHERE code IS NOT NULL
@@ -389,11 +403,12 @@ def load_demo_bulk(conn: psycopg.Connection, count: int, seed: int,
         step(f"{count:,} reports inserted (county, unit, times, publication)")
         conn.execute(INSERT_EVENTS, {"like": prefix + "%"})
         step("history written (chained)")
-        conn.execute(PUBLIC_ROWS)
+        conn.execute(REPORT_CELLS)
         conn.execute(CENTRES)
         conn.execute(CENTRES_OUTSIDE)
         centres = conn.execute("SELECT count(*) FROM demo_centres").fetchone()[0]
-        step(f"public projection: {centres:,} distinct cell centres")
+        placed = conn.execute(PLACES).rowcount
+        step(f"public projection: {centres:,} distinct cell centres, {placed:,} reports placed")
         # open.reports' statement triggers would add each public report to the cells, totals
         # and squares kept per point, area and square (27_cell_counts.sql, 28_report_totals.sql,
         # 29_report_squares.sql) through arrays of a million elements; deferred, as
