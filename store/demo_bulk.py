@@ -38,7 +38,7 @@ from store.demo import CITIES, RURAL_SHARE, SOURCES, STATUS_WEIGHTS, Progress
 # million random index insertions, and one join per foreign key instead of a query and a row
 # lock per key and row.
 BULK_TABLES = ["core.reports", "core.report_events", "open.reports", "core.density_counts",
-               "core.area_counts"]
+               "core.area_counts", "core.report_places"]
 
 # Their triggers that this load does the work of (the per-row ones of core.reports and its
 # history, the tile pyramid's of the counts) are off during it. open.reports keeps its
@@ -241,13 +241,11 @@ ORDER BY c.geom, p.id
 # The place kept for every report (store/sql/18_report_places.sql, which core.reports' triggers,
 # off for the load, would write): its grid, cell centre and the centre's county. The staff work
 # list reads it for a report not yet public instead of computing core.public_report per row.
-# (A report placed before the load keeps its place.)
 PLACES = """
 INSERT INTO core.report_places (report_id, cell_m, geom, county_code, voivodeship_code)
 SELECT p.id, p.cell_m, c.geom, c.county_code, c.voivodeship_code
 FROM demo_cells AS p
 JOIN demo_centres AS c USING (cell_m, cx, cy)
-ON CONFLICT (report_id) DO NOTHING
 """
 
 # core.rebuild_public_layer's aggregates, with the public point's EPSG:2180 coordinates
