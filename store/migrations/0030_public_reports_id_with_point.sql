@@ -8,7 +8,7 @@
 -- all-visible), and a page of 1,000 of the six city boxes took 9-14 ms at the database instead
 -- of 73-110 ms at 5,000,000 reports (at 1,000,000 the planner keeps a bitmap scan of the box
 -- and a sort for four of them, 17-20 ms as before; bench/RESULTS.md, "City boxes' ids with their
--- points"). The index is 45 bytes a report (225 MB at 5,000,000); building it took 4 s there,
+-- points"). The index is about 47 bytes a report (225 MB at 5,000,000); building it took 4 s there,
 -- during which writes to open.reports wait.
 SET LOCAL ROLE threatmap_app;
 CREATE INDEX open_reports_id_geom ON open.reports (id) INCLUDE (geom);
